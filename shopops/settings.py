@@ -1,0 +1,273 @@
+"""Shopops settings: one module, driven by environment variables.
+
+Every value that differs between a laptop, CI and production comes from the environment
+(see README.md, "Production"). The zero-setup default is SQLite plus an embedded Celery broker
+(kombu's filesystem transport) in ``var/`` — no server to install.
+"""
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+# Running under pytest: the only case besides DEBUG in which a development secret is acceptable.
+TESTING = "pytest" in sys.modules
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "django-insecure-development-only-never-use-in-production-8c2f1e"  # noqa: S105
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
+            "(or DEBUG=1 for a development machine)."
+        )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_fsm",
+    "import_export",
+    "django_celery_beat",
+    "axes",
+    "orders",
+    "evidence",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "shopops.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "shopops.wsgi.application"
+
+# --- database -------------------------------------------------------------------------------
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the worker and beat share the file: WAL lets readers run beside a
+    # writer, IMMEDIATE takes the write lock at BEGIN so two writers queue instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- auth and security ------------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "admin:login"
+
+# A working day: an operator logs in once in the morning and is logged out overnight.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=9 * 60 * 60)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+
+# HTTPS-only cookies, HSTS and the redirect to HTTPS whenever we are not on a developer's machine.
+_HTTPS = env.bool("SHOPOPS_HTTPS", default=not (DEBUG or TESTING))
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+SECURE_SSL_REDIRECT = _HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
+SECURE_HSTS_PRELOAD = _HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("SHOPOPS_BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /healthz answers load balancers over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# django-axes: 5 wrong passwords for one user name from one address lock it for a while.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# --- i18n -------------------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True  # stored in UTC; shown in TIME_ZONE
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+
+# --- static and uploaded files ----------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    # Evidence files are private: never served under a public URL, only through a staff view.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.path("SHOPOPS_MEDIA_ROOT", default=VAR_DIR / "media")},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+MEDIA_ROOT = STORAGES["default"]["OPTIONS"]["location"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000  # bulk actions on a long list page
+
+# --- mail and SMS -----------------------------------------------------------------------------
+
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Shopops <noreply@shopops.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SMS_URL = env.str("SMS_URL", default="console:")
+SMS_TOKEN = env.str("SMS_TOKEN", default="")
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
+
+# --- Redis, cache, Celery ---------------------------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+BROKER_DIR = VAR_DIR / "broker"
+# The longest countdown/ETA any of our tasks may use; the Redis visibility timeout is well above
+# it, so a delayed message is never handed to a second worker while the first still holds it.
+SHOPOPS_MAX_COUNTDOWN = 60 * 60
+CELERY_BROKER_VISIBILITY_TIMEOUT = 4 * SHOPOPS_MAX_COUNTDOWN
+
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        # Fail fast when Redis is down: the caller (a close in the admin) must not hang.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "max_retries": 1,
+    }
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+else:
+    # Embedded broker: kombu's filesystem transport, messages are files in var/broker/.
+    # A real worker and beat run against it with no server; see README.md.
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = f"file://{BROKER_DIR / 'results'}"
+    for _sub in ("queue", "control", "results"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TRACK_STARTED = True
+CELERY_RESULT_EXPIRES = timedelta(days=1)
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must not block a web request for long when the broker is down.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic schedules are rows of django-celery-beat (created by a migration, edited in the
+# admin); nothing is declared here so that an admin's edit is never overwritten at start-up.
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Shopops workflow: delays and deadlines ---------------------------------------------------
+
+SHOPOPS_PLATFORM_TZ = env.str("SHOPOPS_PLATFORM_TZ", default="Asia/Shanghai")
+SHOPOPS_PAYMENT_REMINDER_HOURS = env.float("SHOPOPS_PAYMENT_REMINDER_HOURS", default=24)
+SHOPOPS_PAYMENT_TIMEOUT_HOURS = env.float("SHOPOPS_PAYMENT_TIMEOUT_HOURS", default=72)
+SHOPOPS_SUPPLIER_RESPOND_DAYS = env.float("SHOPOPS_SUPPLIER_RESPOND_DAYS", default=3)
+SHOPOPS_SUPPLIER_CHASE_HOURS = env.float("SHOPOPS_SUPPLIER_CHASE_HOURS", default=24)
+SHOPOPS_REFUND_ARRIVAL_DAYS = env.float("SHOPOPS_REFUND_ARRIVAL_DAYS", default=7)
+SHOPOPS_REFUND_EXPECTED_DAYS = env.str("SHOPOPS_REFUND_EXPECTED_DAYS", default="3-20")
+SHOPOPS_WAITING_ON_BUYER_HOURS = env.float("SHOPOPS_WAITING_ON_BUYER_HOURS", default=48)
+SHOPOPS_TIMEOUT_SOON_HOURS = env.float("SHOPOPS_TIMEOUT_SOON_HOURS", default=12)
+SHOPOPS_FEEDBACK_THRESHOLD = env.int("SHOPOPS_FEEDBACK_THRESHOLD", default=2)
+SHOPOPS_ATTACHMENT_MAX_BYTES = env.int("SHOPOPS_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
+SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
+
+# --- logging ----------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
