@@ -1,0 +1,38 @@
+# Developer entry points. `make run`: the whole app on http://127.0.0.1:8000; `make test`: every check CI runs.
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+# Marks the requirements.txt that was last installed into the venv: pip runs again only when it changes.
+STAMP := $(VENV)/.requirements-installed
+# A development machine: debug on, embedded broker in var/broker/ (never a Redis left in the environment).
+DEV_ENV := env -u REDIS_URL DEBUG=1
+# manage.py refuses to start without SECRET_KEY unless DEBUG; checks need neither a real key nor Redis.
+CHECK_ENV := env DEBUG=1
+
+.PHONY: run test venv
+
+venv: $(STAMP)
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(VPY)
+	$(VPY) -m pip install --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(DEV_ENV) $(VPY) manage.py migrate --no-input
+	@if command -v msgfmt >/dev/null 2>&1 && [ -n "$$(find locale -name '*.po' 2>/dev/null)" ]; then \
+		echo "$(DEV_ENV) $(VPY) manage.py compilemessages"; \
+		$(DEV_ENV) $(VPY) manage.py compilemessages --ignore=$(VENV) --ignore=var --ignore=node_modules; \
+	fi
+	$(DEV_ENV) $(VPY) manage.py seed_demo
+	exec $(DEV_ENV) $(VPY) scripts/devserver.py
+
+# DATABASE_URL, REDIS_URL and SHOPOPS_REQUIRE_SERVICES pass through from the caller (see .ci/run).
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(CHECK_ENV) $(VPY) manage.py check
+	$(CHECK_ENV) $(VPY) manage.py makemigrations --check --dry-run
+	$(VPY) -m pytest

@@ -1,0 +1,80 @@
+"""Run the web server, a Celery worker and Celery beat together; stop all of them on Ctrl-C.
+
+`make run` prepares the database first and then hands over to this script. Each process gets
+its own process group, so a signal is delivered once, by us, to the whole group (runserver's
+autoreloader child, the worker's pool): a double Ctrl-C would make Celery skip its warm shutdown.
+When any of the three exits, the others are stopped too.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(sys.executable).parent
+STOP_GRACE_SECONDS = 15
+
+
+def commands(address: str) -> dict[str, list[str]]:
+    celery = str(BIN_DIR / "celery")
+    return {
+        "web": [sys.executable, "manage.py", "runserver", address],
+        "worker": [celery, "-A", "shopops", "worker", "--concurrency", "2", "--loglevel", "INFO"],
+        "beat": [celery, "-A", "shopops", "beat", "--loglevel", "INFO"],
+    }
+
+
+def signal_all(processes: dict[str, subprocess.Popen], signum: int) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
+
+
+def main() -> int:
+    address = os.environ.get("SHOPOPS_ADDRESS", "127.0.0.1:8000")
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    processes = {
+        name: subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True)
+        for name, argv in commands(address).items()
+    }
+    print(f"devserver: http://{address}/admin/ with worker and beat; Ctrl-C stops all.", flush=True)
+
+    exit_code = 0
+    while not received:
+        dead = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
+        if dead:
+            print(f"devserver: {', '.join(dead)} exited ({dead}); stopping the others.", flush=True)
+            exit_code = 1
+            break
+        time.sleep(0.2)
+
+    stop_signal = received[0] if received else signal.SIGTERM
+    signal_all(processes, stop_signal)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline and any(p.poll() is None for p in processes.values()):
+        time.sleep(0.2)
+    stragglers = [name for name, p in processes.items() if p.poll() is None]
+    if stragglers:
+        print(f"devserver: {', '.join(stragglers)} did not stop in time; killing.", flush=True)
+        signal_all(processes, signal.SIGKILL)
+        for process in processes.values():
+            process.wait()
+        exit_code = 1
+    print("devserver: all processes stopped.", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

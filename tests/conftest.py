@@ -1,0 +1,248 @@
+"""Test infrastructure shared by the whole suite.
+
+- Service markers: ``postgres``, ``redis`` and ``browser`` tests are skipped, with the reason,
+  when the service is missing, and fail instead when ``SHOPOPS_REQUIRE_SERVICES=1`` (CI).
+- ``celery_worker``: a real Celery worker thread consuming the configured broker.
+- ``browser``, ``new_page``, ``page``, ``admin_login``: Debian's Chromium driven by Playwright
+  against pytest-django's ``live_server``; a failing browser test leaves a full-page screenshot
+  in ``test-artifacts/``.
+- django-axes lockouts are reset before every test that touches the database.
+
+Feature-specific fixtures belong next to the tests that use them, not here.
+"""
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+# Playwright's sync API runs an asyncio loop in the test thread, and Django then refuses
+# database access from that thread as if it were a coroutine. Tests are not async code.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ARTIFACTS_DIR = BASE_DIR / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+BROWSER_TIMEOUT_MS = 15_000
+DB_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def _require_services() -> bool:
+    return os.environ.get("SHOPOPS_REQUIRE_SERVICES") == "1"
+
+
+# --- service markers ------------------------------------------------------------------------
+
+
+def _postgres_missing() -> str | None:
+    from django.db import connections
+
+    vendor = connections["default"].vendor
+    return None if vendor == "postgresql" else f"needs PostgreSQL, the database is {vendor} (DATABASE_URL)"
+
+
+@cache
+def _redis_missing() -> str | None:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return "needs Redis: REDIS_URL is not set"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"needs Redis: {settings.REDIS_URL} does not answer ({exc})"
+    return None
+
+
+def _browser_missing() -> str | None:
+    return None if CHROMIUM.exists() else f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
+
+
+SERVICE_PROBES: dict[str, Callable[[], str | None]] = {
+    "postgres": _postgres_missing,
+    "redis": _redis_missing,
+    "browser": _browser_missing,
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Runs before any fixture: a skipped browser test never launches a browser.
+    for marker, probe in SERVICE_PROBES.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = probe()
+        if reason is None:
+            continue
+        if _require_services():
+            pytest.fail(f"{reason} [SHOPOPS_REQUIRE_SERVICES=1]", pytrace=False)
+        pytest.skip(reason)
+
+
+# --- test reports for fixtures --------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    # Fixtures read item.rep_setup / rep_call / rep_teardown to act on failure (screenshots).
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _failed(item: pytest.Item) -> bool:
+    return any(getattr(getattr(item, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
+
+
+# --- django-axes ----------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    # Just before the test body, when its database access (if any) is set up: a lockout left by
+    # one test's wrong passwords must not refuse another test's login.
+    if item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+        from axes.utils import reset
+
+        reset()
+
+
+# --- Celery ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_filesystem_broker(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Without Redis, keep the test run's messages out of var/broker/.
+
+    A `make run` worker on the same checkout would otherwise consume test tasks, and the purge
+    before each test worker would throw away the developer's queue.
+    """
+    from django.conf import settings
+
+    # Celery reads its configuration live from the CELERY_* Django settings.
+    if not settings.CELERY_BROKER_URL.startswith("filesystem"):
+        return
+    root = tmp_path_factory.mktemp("broker")
+    for sub in ("queue", "control", "results"):
+        (root / sub).mkdir()
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "data_folder_in": str(root / "queue"),
+        "data_folder_out": str(root / "queue"),
+        "control_folder": str(root / "control"),
+    }
+    settings.CELERY_RESULT_BACKEND = f"file://{root / 'results'}"
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[object]:
+    """A real Celery worker (solo pool, in a thread) on the configured broker.
+
+    The worker has its own database connection, so it only sees committed rows: hence
+    transactional_db. Messages left by earlier tests are purged before it starts.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from shopops.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+
+
+# --- browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, launched once per run. Never downloads a browser."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _artifact_name(nodeid: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")
+
+
+@pytest.fixture
+def new_page(request: pytest.FixtureRequest, browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
+    """Factory: ``new_page(locale="zh-CN")`` opens a page in a fresh browser context.
+
+    Pages start at nothing; use ``live_server.url``. On failure each page open at the end of the
+    test is saved as ``test-artifacts/<test id>[-n].png``.
+    """
+    contexts = []
+
+    def _new_page(locale: str = "en-US", **context_args: object) -> Page:
+        context = browser.new_context(locale=locale, **context_args)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new_page
+
+    if _failed(request.node):
+        ARTIFACTS_DIR.mkdir(exist_ok=True)
+        base = _artifact_name(request.node.nodeid)
+        pages = [page for context in contexts for page in context.pages]
+        for index, page in enumerate(pages, start=1):
+            suffix = "" if index == 1 else f"-{index}"
+            try:
+                page.screenshot(path=str(ARTIFACTS_DIR / f"{base}{suffix}.png"), full_page=True)
+            except Exception as exc:  # a crashed page must not hide the test's own failure
+                print(f"screenshot of {request.node.nodeid} failed: {exc}")
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    """A page in an English browser context."""
+    return new_page()
+
+
+@pytest.fixture
+def admin_login(live_server) -> Callable[[Page, str, str], None]:
+    """``admin_login(page, username, password)`` submits the real /admin/login/ form."""
+
+    def _login(page: Page, username: str, password: str) -> None:
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("input[type=submit]")
+        page.wait_for_load_state()
+
+    return _login
