@@ -1,0 +1,115 @@
+"""Evidence: what was said to whom, and the files that prove it. Append-only.
+
+Recorded only through ``evidence.services``; nobody, a superuser included, edits or deletes it.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shopops.appendonly import AppendOnlyModel
+
+
+class Counterparty(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    SUPPLIER = "supplier", _("Supplier")
+    PLATFORM_SUPPORT = "platform_support", _("Platform support")
+
+
+class Channel(models.TextChoices):
+    ALIEXPRESS_MESSAGE = "aliexpress_message", _("AliExpress message")
+    WANGWANG = "1688_wangwang", _("1688 Wangwang")
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    SMS = "sms", _("SMS")
+    OTHER = "other", _("Other")
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+
+
+class Kind(models.TextChoices):
+    MESSAGE = "message", _("Message")
+    CONSENT = "consent", _("Consent")
+    REFUSAL = "refusal", _("Refusal")
+    REMINDER = "reminder", _("Reminder")
+
+
+class Communication(AppendOnlyModel):
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="communications")
+    counterparty = models.CharField(_("with"), max_length=32, choices=Counterparty.choices)
+    channel = models.CharField(_("channel"), max_length=32, choices=Channel.choices)
+    direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MESSAGE)
+    summary = models.CharField(_("summary"), max_length=255)
+    body = models.TextField(_("full text"), blank=True)
+    occurred_at = models.DateTimeField(_("when it happened"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("communication")
+        verbose_name_plural = _("communications")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["order", "counterparty", "kind", "recorded_at"], name="comm_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.get_counterparty_display()}: {self.summary}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # Never the uploader's name: a generated one, with the extension of the detected type.
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{instance.extension}"
+
+
+class Attachment(AppendOnlyModel):
+    EXTENSIONS = {
+        "image/png": ".png",
+        "image/jpeg": ".jpg",
+        "image/webp": ".webp",
+        "application/pdf": ".pdf",
+        "text/plain": ".txt",
+    }
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="attachments")
+    communication = models.ForeignKey(
+        Communication, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def extension(self) -> str:
+        return self.EXTENSIONS.get(self.content_type, ".bin")

@@ -1,0 +1,1 @@
+"""Admin registrations. Each part of the admin lives in its own module, imported here."""

@@ -1,0 +1,95 @@
+"""The staff groups of SPEC section 5 and the permissions each holds.
+
+Used by the data migration that creates them (and safe to re-apply: it sets, not adds).
+"""
+
+OPERATOR_TRANSITIONS = [
+    "mark_paid",
+    "mark_shipped",
+    "mark_completed",
+    "close_unpaid",
+    "request_cancellation",
+    "record_buyer_refusal",
+    "record_buyer_consent",
+    "propose_return",
+    "record_return_refusal",
+    "record_return_agreement",
+    "receive_return",
+    "open_buyer_dispute",
+]
+SUPERVISOR_TRANSITIONS = [
+    "escalate_to_support",
+    "confirm_refund",
+    "request_supplier_refund",
+    "record_supplier_approval",
+    "record_supplier_refusal",
+    "resolve_dispute",
+]
+
+_VIEW_ALL = [
+    "orders.view_order",
+    "orders.view_supplierorder",
+    "orders.view_refund",
+    "orders.view_orderevent",
+    "orders.view_sku",
+    "orders.view_stockmovement",
+    "orders.view_notification",
+    "orders.view_feedback",
+    "evidence.view_communication",
+    "evidence.view_attachment",
+]
+
+OPERATOR = [
+    *_VIEW_ALL,
+    *(f"orders.{name}" for name in OPERATOR_TRANSITIONS),
+    "orders.send_payment_reminder",
+    "orders.export_orders",
+    "orders.add_feedback",
+    "orders.change_feedback",
+    "evidence.add_communication",
+    "evidence.add_attachment",
+]
+
+SUPERVISOR = [
+    *OPERATOR,
+    *(f"orders.{name}" for name in SUPERVISOR_TRANSITIONS),
+    "orders.change_order",
+    "orders.add_refund",
+    "orders.import_orders",
+    "orders.view_analytics",
+    "orders.retry_notification",
+    "orders.adjust_stock",
+    "orders.add_sku",
+    "orders.change_sku",
+    "django_celery_beat.view_periodictask",
+    "django_celery_beat.change_periodictask",
+]
+
+FINANCE = [
+    "orders.view_order",
+    "orders.view_supplierorder",
+    "orders.view_refund",
+    "orders.view_orderevent",
+    "orders.view_notification",
+    "evidence.view_communication",
+    "evidence.view_attachment",
+    "orders.mark_refund_received",
+    "orders.export_orders",
+]
+
+ANALYST = [*_VIEW_ALL, "orders.view_analytics", "orders.export_orders"]
+
+GROUPS = {"Operator": OPERATOR, "Supervisor": SUPERVISOR, "Finance": FINANCE, "Analyst": ANALYST}
+
+
+def sync_groups(apps) -> None:
+    """Create the groups and give each exactly its permissions."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in dict.fromkeys(perms):
+            app_label, codename = perm.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
