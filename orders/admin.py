@@ -1,1 +1,4 @@
-"""Admin registrations. Each part of the admin lives in its own module, imported here."""
+"""Admin registrations. The order screens live here; other parts of the admin live in their own
+modules, imported at the bottom so that ``admin.autodiscover`` registers them too."""
+
+from . import admin_feedback, admin_notifications, admin_stock  # noqa: F401

@@ -1,0 +1,82 @@
+"""Reusable reads: what is due, overdue or waiting. Querysets only — the caller decides what to do.
+
+Every function takes ``now`` so that jobs, the worklist and tests agree on one instant, and
+each is a single indexed query (no Python-side scans).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from .models import FollowupStatus, Order, Refund, RefundDirection, RefundStatus, Status
+
+# Statuses in which the next move is the buyer's (we asked; they have not answered yet).
+WAITING_ON_BUYER = (Status.CANCEL_REQUESTED, Status.RETURN_REQUESTED, Status.RETURN_IN_TRANSIT)
+
+
+def _hours(value: float) -> timedelta:
+    return timedelta(hours=float(value))
+
+
+def unpaid_due_for_reminder(now: datetime) -> QuerySet[Order]:
+    """Unpaid orders placed more than the reminder delay ago that were never reminded."""
+    cutoff = now - _hours(settings.SHOPOPS_PAYMENT_REMINDER_HOURS)
+    return Order.objects.filter(
+        status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff, payment_reminded_at__isnull=True
+    )
+
+
+def unpaid_timed_out(now: datetime) -> QuerySet[Order]:
+    """Unpaid orders past the payment timeout: to be closed with ``payment_timeout``."""
+    cutoff = now - _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
+    return Order.objects.filter(status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff)
+
+
+def unpaid_timing_out_soon(now: datetime) -> QuerySet[Order]:
+    """Unpaid orders that the timeout will close within ``SHOPOPS_TIMEOUT_SOON_HOURS``."""
+    timeout = _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
+    soon = _hours(settings.SHOPOPS_TIMEOUT_SOON_HOURS)
+    return Order.objects.filter(
+        status=Status.AWAITING_PAYMENT,
+        placed_at__gt=now - timeout,
+        placed_at__lte=now - timeout + soon,
+    )
+
+
+def waiting_on_buyer(now: datetime) -> QuerySet[Order]:
+    """Orders whose next step is the buyer's answer, waiting longer than the configured time."""
+    cutoff = now - _hours(settings.SHOPOPS_WAITING_ON_BUYER_HOURS)
+    return Order.objects.filter(status__in=WAITING_ON_BUYER, status_changed_at__lte=cutoff)
+
+
+def supplier_refunds_to_chase(now: datetime) -> QuerySet[Refund]:
+    """Supplier refunds still requested, not chased within the chase interval."""
+    cutoff = now - _hours(settings.SHOPOPS_SUPPLIER_CHASE_HOURS)
+    return Refund.objects.filter(
+        direction=RefundDirection.FROM_SUPPLIER,
+        status=RefundStatus.REQUESTED,
+        requested_at__lte=cutoff,
+    ).exclude(last_chased_at__gt=cutoff)
+
+
+def supplier_refunds_overdue(now: datetime) -> QuerySet[Refund]:
+    """Supplier refunds still requested after their respond-by deadline."""
+    return Refund.objects.filter(
+        direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REQUESTED, respond_by__lt=now
+    )
+
+
+def refunds_not_arrived(now: datetime) -> QuerySet[Refund]:
+    """Refunds that succeeded more than ``SHOPOPS_REFUND_ARRIVAL_DAYS`` ago but were not received."""
+    cutoff = now - timedelta(days=float(settings.SHOPOPS_REFUND_ARRIVAL_DAYS))
+    return Refund.objects.filter(status=RefundStatus.SUCCEEDED, succeeded_at__lte=cutoff)
+
+
+def open_negative_feedback():
+    """Feedback follow-ups not finished yet (new or buyer contacted)."""
+    from .models import Feedback
+
+    return Feedback.objects.filter(followup_status__in=(FollowupStatus.NEW, FollowupStatus.CONTACTED))
