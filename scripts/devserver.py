@@ -1,9 +1,9 @@
 """Run the web server, a Celery worker and Celery beat together; stop all of them on Ctrl-C.
 
 `make run` prepares the database first and then hands over to this script. Each process gets
-its own process group, so a signal is delivered once, by us, to the whole group (runserver's
-autoreloader child, the worker's pool): a double Ctrl-C would make Celery skip its warm shutdown.
-When any of the three exits, the others are stopped too.
+its own process group, so Ctrl-C (or SIGTERM) reaches it once, through us, as a SIGINT to the
+whole group (runserver's autoreloader child, the worker's pool): a second SIGINT would make Celery
+skip its warm shutdown. When any of the three exits, the others are stopped too.
 """
 
 import contextlib
@@ -60,8 +60,9 @@ def main() -> int:
             break
         time.sleep(0.2)
 
-    stop_signal = received[0] if received else signal.SIGTERM
-    signal_all(processes, stop_signal)
+    # SIGINT to each group is exactly what Ctrl-C in a terminal does, and all three stop
+    # gracefully on it; SIGTERM to a group would kill Celery's pool children under it.
+    signal_all(processes, signal.SIGINT)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
     while time.monotonic() < deadline and any(p.poll() is None for p in processes.values()):
         time.sleep(0.2)
