@@ -54,6 +54,7 @@ SUPERVISOR = [
     *OPERATOR,
     *(f"orders.{name}" for name in SUPERVISOR_TRANSITIONS),
     "orders.change_order",
+    "orders.bulk_close",  # SPEC 5: bulk closes are the Supervisor's
     "orders.add_refund",
     "orders.import_orders",
     "orders.view_analytics",

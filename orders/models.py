@@ -169,6 +169,7 @@ class Order(FSMModelMixin, models.Model):
             ("mark_shipped", _("Can mark an order shipped")),
             ("mark_completed", _("Can mark an order completed")),
             ("close_unpaid", _("Can close an unpaid order")),
+            ("bulk_close", _("Can close unpaid orders in bulk")),
             ("request_cancellation", _("Can ask the buyer to cancel")),
             ("record_buyer_refusal", _("Can record the buyer's refusal to cancel")),
             ("record_buyer_consent", _("Can record the buyer's consent to cancel")),

@@ -1,0 +1,59 @@
+"""The Supervisor's bulk-close permission (SPEC 5: bulk closes are the Supervisor's), and the
+groups re-synced so that Supervisors hold it."""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+from orders.groups import sync_groups
+
+
+def resync_groups(apps, schema_editor):
+    # Permissions are normally created after all migrations; the groups need the new one now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_groups(apps)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("orders", "0002_groups_and_guards"),
+    ]
+
+    operations = [
+        migrations.AlterModelOptions(
+            name="order",
+            options={
+                "ordering": ["-placed_at", "-id"],
+                "permissions": [
+                    ("mark_paid", "Can mark an order paid"),
+                    ("mark_shipped", "Can mark an order shipped"),
+                    ("mark_completed", "Can mark an order completed"),
+                    ("close_unpaid", "Can close an unpaid order"),
+                    ("bulk_close", "Can close unpaid orders in bulk"),
+                    ("request_cancellation", "Can ask the buyer to cancel"),
+                    ("record_buyer_refusal", "Can record the buyer's refusal to cancel"),
+                    ("record_buyer_consent", "Can record the buyer's consent to cancel"),
+                    ("escalate_to_support", "Can escalate to platform support"),
+                    ("confirm_refund", "Can confirm the buyer refund"),
+                    ("propose_return", "Can propose a return"),
+                    ("record_return_refusal", "Can record the buyer's refusal to return"),
+                    ("record_return_agreement", "Can record the buyer's agreement to return"),
+                    ("receive_return", "Can receive returned goods"),
+                    ("request_supplier_refund", "Can ask the supplier for a refund"),
+                    ("record_supplier_approval", "Can record the supplier's approval"),
+                    ("record_supplier_refusal", "Can record the supplier's refusal"),
+                    ("open_buyer_dispute", "Can record a buyer dispute"),
+                    ("resolve_dispute", "Can resolve a dispute"),
+                    ("send_payment_reminder", "Can send payment reminders"),
+                    ("import_orders", "Can import orders from CSV"),
+                    ("export_orders", "Can export orders"),
+                    ("view_analytics", "Can see close analytics"),
+                ],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+            },
+        ),
+        migrations.RunPython(resync_groups, migrations.RunPython.noop),
+    ]
