@@ -64,6 +64,18 @@ def test_non_staff_user_cannot_enter_admin(page, admin_login, live_server):
     assert page.url.startswith(f"{live_server.url}/admin/login/")
 
 
+@pytest.mark.browser
+def test_chinese_browser_gets_chinese_login_page(new_page, live_server):
+    # given
+    page = new_page(locale="zh-CN")
+
+    # when
+    page.goto(f"{live_server.url}/admin/login/")
+
+    # then
+    expect(page.locator("label[for=id_username]")).to_contain_text("用户名")
+
+
 # --- Celery ---------------------------------------------------------------------------------
 
 
