@@ -23,6 +23,8 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # Markup that a browser would run: refused even though it is text.
 _MARKUP = (b"<html", b"<!doctype", b"<script", b"<svg", b"<?xml", b"<body", b"<iframe", b"<head")
 _TEXT_CONTROLS = set(range(32)) - {9, 10, 12, 13}
+# Executables: Windows PE, ELF, Mach-O (both byte orders, and universal), and scripts.
+_PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
 
 
 def _resolve_order(order):
@@ -110,6 +112,9 @@ def detect_content_type(head: bytes) -> str | None:
         return "image/webp"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
+    # A program whose header happens to be printable is still a program, not a note.
+    if head.startswith(_PROGRAM_MAGIC):
+        return None
     if _is_plain_text(head):
         return "text/plain"
     return None
@@ -139,7 +144,7 @@ def _decodes(sample: bytes, encoding: str) -> bool:
 
 
 def _describe_refused(head: bytes) -> str:
-    if head.startswith((b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"#!")):
+    if head.startswith(_PROGRAM_MAGIC):
         return _("it is a program")
     if any(tag in head.lower() for tag in _MARKUP):
         return _("it is a web page or markup")

@@ -83,8 +83,13 @@ ANALYST = [*_VIEW_ALL, "orders.view_analytics", "orders.export_orders"]
 GROUPS = {"Operator": OPERATOR, "Supervisor": SUPERVISOR, "Finance": FINANCE, "Analyst": ANALYST}
 
 
-def sync_groups(apps) -> None:
-    """Create the groups and give each exactly its permissions."""
+def sync_groups(apps, *, missing_ok: bool = False) -> None:
+    """Create the groups and give each exactly its permissions.
+
+    This module is the current list, but an early migration runs it against an older schema
+    in which later permissions do not exist yet: such a migration passes ``missing_ok=True``
+    and the migration that adds a permission re-syncs strictly.
+    """
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in GROUPS.items():
@@ -92,5 +97,10 @@ def sync_groups(apps) -> None:
         wanted = []
         for perm in dict.fromkeys(perms):
             app_label, codename = perm.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if found is None:
+                if missing_ok:
+                    continue
+                raise LookupError(f"Permission {perm} does not exist")
+            wanted.append(found)
         group.permissions.set(wanted)

@@ -31,6 +31,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_fsm import can_proceed
 
 from evidence.models import Attachment, Communication, Counterparty, Kind
@@ -70,34 +71,68 @@ class TransitionInfo:
 TRANSITIONS: dict[str, TransitionInfo] = {
     t.name: t
     for t in [
-        TransitionInfo("mark_paid", "Mark paid", (), ("paid_at",)),
-        TransitionInfo("mark_shipped", "Mark shipped", ("tracking_number",), ("carrier", "shipped_at")),
-        TransitionInfo("mark_completed", "Mark completed", (), ()),
-        TransitionInfo("close_unpaid", "Close unpaid order", ("reason",), ("note",)),
-        TransitionInfo("request_cancellation", "Ask the buyer to cancel", (), ("note",)),
-        TransitionInfo("record_buyer_refusal", "Buyer refuses to cancel", (), ("note",)),
-        TransitionInfo("record_buyer_consent", "Buyer agrees to cancel", ("reason",), ("amount", "note")),
-        TransitionInfo("escalate_to_support", "Escalate to platform support", ("reference",), ("note",), True),
-        TransitionInfo("confirm_refund", "Confirm refund and close", ("reference",), ("note",), True),
-        TransitionInfo("propose_return", "Propose a return", (), ("note",)),
-        TransitionInfo("record_return_refusal", "Buyer refuses to return", (), ("note",)),
+        TransitionInfo("mark_paid", gettext_noop("Mark paid"), (), ("paid_at",)),
         TransitionInfo(
-            "record_return_agreement", "Buyer agrees to return", ("reason",), ("tracking_number", "note")
+            "mark_shipped", gettext_noop("Mark shipped"), ("tracking_number",), ("carrier", "shipped_at")
         ),
-        TransitionInfo("receive_return", "Receive returned goods", ("quantity", "condition"), ("amount", "note")),
+        TransitionInfo("mark_completed", gettext_noop("Mark completed"), (), ()),
+        TransitionInfo("close_unpaid", gettext_noop("Close unpaid order"), ("reason",), ("note",)),
+        TransitionInfo("request_cancellation", gettext_noop("Ask the buyer to cancel"), (), ("note",)),
+        TransitionInfo("record_buyer_refusal", gettext_noop("Buyer refuses to cancel"), (), ("note",)),
+        TransitionInfo(
+            "record_buyer_consent", gettext_noop("Buyer agrees to cancel"), ("reason",), ("amount", "note")
+        ),
+        TransitionInfo(
+            "escalate_to_support",
+            gettext_noop("Escalate to platform support"),
+            ("reference",),
+            ("note",),
+            True,
+        ),
+        TransitionInfo(
+            "confirm_refund", gettext_noop("Confirm refund and close"), ("reference",), ("note",), True
+        ),
+        TransitionInfo("propose_return", gettext_noop("Propose a return"), (), ("note",)),
+        TransitionInfo("record_return_refusal", gettext_noop("Buyer refuses to return"), (), ("note",)),
+        TransitionInfo(
+            "record_return_agreement",
+            gettext_noop("Buyer agrees to return"),
+            ("reason",),
+            ("tracking_number", "note"),
+        ),
+        TransitionInfo(
+            "receive_return",
+            gettext_noop("Receive returned goods"),
+            ("quantity", "condition"),
+            ("amount", "note"),
+        ),
         TransitionInfo(
             "request_supplier_refund",
-            "Ask the supplier for a refund",
+            gettext_noop("Ask the supplier for a refund"),
             ("amount", "reason", "reference"),
             ("respond_by", "note"),
             True,
         ),
         TransitionInfo(
-            "record_supplier_approval", "Supplier approved", (), ("amount", "reference", "note"), True
+            "record_supplier_approval",
+            gettext_noop("Supplier approved"),
+            (),
+            ("amount", "reference", "note"),
+            True,
         ),
-        TransitionInfo("record_supplier_refusal", "Supplier refused", ("reference",), ("note",), True),
-        TransitionInfo("open_buyer_dispute", "Buyer opened a dispute", ("reference",), ("note",)),
-        TransitionInfo("resolve_dispute", "Resolve the dispute", ("outcome",), ("amount", "note"), True),
+        TransitionInfo(
+            "record_supplier_refusal", gettext_noop("Supplier refused"), ("reference",), ("note",), True
+        ),
+        TransitionInfo(
+            "open_buyer_dispute", gettext_noop("Buyer opened a dispute"), ("reference",), ("note",)
+        ),
+        TransitionInfo(
+            "resolve_dispute",
+            gettext_noop("Resolve the dispute"),
+            ("outcome",),
+            ("amount", "reason", "note"),
+            True,
+        ),
     ]
 }
 
@@ -202,14 +237,23 @@ def _reason(reason: Any, note: str, field: str = "reason") -> str:
     return reason
 
 
+def _parse_when(value: str, field: str) -> datetime:
+    # parse_datetime returns None for a wrong shape but raises for a right shape with an
+    # impossible date ("2026-02-30 10:00"): both are the same mistake to an operator.
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise Refused(_("“%(value)s” is not a date and time.") % {"value": value}, field=field)
+    return parsed
+
+
 def _when(value: Any, field: str, *, default: datetime, not_before: datetime | None = None) -> datetime:
     if value in (None, ""):
         return default
     if isinstance(value, str):
-        parsed = parse_datetime(value)
-        if parsed is None:
-            raise Refused(_("“%(value)s” is not a date and time.") % {"value": value}, field=field)
-        value = parsed
+        value = _parse_when(value, field)
     if not isinstance(value, datetime):
         raise Refused(_("“%(value)s” is not a date and time.") % {"value": value}, field=field)
     if timezone.is_naive(value):
@@ -217,9 +261,7 @@ def _when(value: Any, field: str, *, default: datetime, not_before: datetime | N
     if value > timezone.now() + timedelta(minutes=5):
         raise Refused(_("%(field)s cannot be in the future.") % {"field": field}, field=field)
     if not_before is not None and value < not_before:
-        raise Refused(
-            _("%(field)s cannot be before the order was placed.") % {"field": field}, field=field
-        )
+        raise Refused(_("%(field)s cannot be before the order was placed.") % {"field": field}, field=field)
     return value
 
 
@@ -303,6 +345,9 @@ def _apply(
         if locked.close_stage and locked.close_started_at is None:
             locked.close_started_at = now
         if locked.status == Status.CLOSED:
+            if not locked.close_reason:
+                # A closed order always has a reason (SPEC 1); say so rather than hit the constraint.
+                raise Refused(_("Choose a close reason."), field="reason")
             locked.closed_at = now
             locked.closed_by = by
             if locked.close_started_at is None:
@@ -403,7 +448,10 @@ def create_refund(
     amount = _money(amount, "amount", _("Refund amount"))
     with transaction.atomic():
         locked = _lock(order)
-        if locked.status in (Status.AWAITING_PAYMENT, Status.CLOSED) and direction == RefundDirection.TO_BUYER:
+        if (
+            locked.status in (Status.AWAITING_PAYMENT, Status.CLOSED)
+            and direction == RefundDirection.TO_BUYER
+        ):
             existing = Refund.objects.filter(idempotency_key=key).first()
             if existing is not None:
                 return _same_refund(existing, locked, direction, amount)
@@ -412,12 +460,20 @@ def create_refund(
                 % {"order": locked, "status": status_label(locked.status)}
             )
         refund, created = _create_refund(
-            locked, by=by, direction=direction, amount=amount, reason=reason, idempotency_key=key,
+            locked,
+            by=by,
+            direction=direction,
+            amount=amount,
+            reason=reason,
+            idempotency_key=key,
             reference=reference,
         )
         if created:
             _record_event(
-                locked, "create_refund", locked.status, by=by,
+                locked,
+                "create_refund",
+                locked.status,
+                by=by,
                 data={"refund": refund.pk, "direction": direction, "amount": amount, "reason": reason},
             )
     return refund
@@ -436,19 +492,24 @@ def mark_refund_received(refund: Refund | int, *, by: AbstractBaseUser | None, n
     _check_permission(by, "orders.mark_refund_received", _("mark refunds received"))
     pk = refund.pk if isinstance(refund, Refund) else refund
     try:
-        locked = Refund.objects.select_for_update().get(pk=pk)
+        order_id = Refund.objects.values_list("order_id", flat=True).get(pk=pk)
     except (Refund.DoesNotExist, ValueError, TypeError):
         raise Refused(_("Refund %(r)s does not exist.") % {"r": refund}) from None
+    # Order first, then refund: the same lock order as the transitions, so the two never deadlock.
+    order = _lock(order_id)
+    locked = Refund.objects.select_for_update().get(pk=pk)
     if not can_proceed(locked.mark_received):
         raise Refused(
             _("Only a succeeded refund can be marked received; this one is “%(status)s”.")
             % {"status": locked.get_status_display()}
         )
-    order = _lock(locked.order_id)
     locked.mark_received(timezone.now())
     locked.save()
     _record_event(
-        order, "mark_refund_received", order.status, by=by,
+        order,
+        "mark_refund_received",
+        order.status,
+        by=by,
         data={"refund": locked.pk, "amount": locked.amount, "direction": locked.direction, "note": note},
     )
     return locked
@@ -533,7 +594,9 @@ def record_buyer_refusal(order, *, by, note: str = "") -> Order:
     return _apply("record_buyer_refusal", order, by, check=check, data={"note": note})
 
 
-def record_buyer_consent(order, *, by, reason: str, amount: Decimal | str | None = None, note: str = "") -> Order:
+def record_buyer_consent(
+    order, *, by, reason: str, amount: Decimal | str | None = None, note: str = ""
+) -> Order:
     """Cancellation under negotiation → refund in progress. Creates the buyer refund.
 
     Requires the buyer's consent recorded and a close reason; the refund amount defaults to all
@@ -582,7 +645,11 @@ def escalate_to_support(order, *, by, reference: str, note: str = "") -> Order:
             )
 
     return _apply(
-        "escalate_to_support", order, by, check=check, args=(reference,),
+        "escalate_to_support",
+        order,
+        by,
+        check=check,
+        args=(reference,),
         data={"reference": reference, "note": note},
     )
 
@@ -665,11 +732,12 @@ def receive_return(
 
     Confirming receipt on AliExpress releases the buyer's refund, so the refund is created as
     succeeded and the buyer is sent the confirmation. The amount defaults to what remains
-    refundable for a full return, or unit price × quantity for a partial one.
+    refundable for a full return, or unit price times quantity for a partial one.
     """
     if condition not in ReturnCondition.values:
         raise Refused(
-            _("Choose the condition of the returned goods: resellable, damaged or missing."), field="condition"
+            _("Choose the condition of the returned goods: resellable, damaged or missing."),
+            field="condition",
         )
     try:
         qty = int(str(quantity).strip())
@@ -684,7 +752,8 @@ def receive_return(
         low = 0 if condition == ReturnCondition.MISSING else 1
         if not low <= qty <= o.quantity:
             raise Refused(
-                _("Quantity received must be between %(low)d and %(high)d.") % {"low": low, "high": o.quantity},
+                _("Quantity received must be between %(low)d and %(high)d.")
+                % {"low": low, "high": o.quantity},
                 field="quantity",
             )
         remaining = refundable(o)
@@ -741,7 +810,7 @@ def request_supplier_refund(
     if respond_by in (None, ""):
         deadline = now + timedelta(days=settings.SHOPOPS_SUPPLIER_RESPOND_DAYS)
     else:
-        deadline = parse_datetime(respond_by) if isinstance(respond_by, str) else respond_by
+        deadline = _parse_when(respond_by, "respond_by") if isinstance(respond_by, str) else respond_by
         if not isinstance(deadline, datetime):
             raise Refused(_("“%(v)s” is not a date and time.") % {"v": respond_by}, field="respond_by")
         if timezone.is_naive(deadline):
@@ -754,8 +823,13 @@ def request_supplier_refund(
             raise Refused(
                 _("Record the 1688 supplier order and its amount before asking the supplier for a refund.")
             )
-        return {"amount": amount, "reason": reason_text, "reference": reference, "respond_by": deadline,
-                "note": note}
+        return {
+            "amount": amount,
+            "reason": reason_text,
+            "reference": reference,
+            "respond_by": deadline,
+            "note": note,
+        }
 
     def after(o: Order):
         refund, _created = _create_refund(
@@ -796,11 +870,17 @@ def record_supplier_approval(
         refund = _pending_supplier_refund(o)
         if approved is not None and approved > refund.amount:
             raise Refused(
-                _("The approved amount cannot exceed the %(asked)s CNY asked for.") % {"asked": refund.amount},
+                _("The approved amount cannot exceed the %(asked)s CNY asked for.")
+                % {"asked": refund.amount},
                 field="amount",
             )
         holder["refund"] = refund
-        return {"amount": approved or refund.amount, "reference": reference, "note": note, "refund": refund.pk}
+        return {
+            "amount": approved or refund.amount,
+            "reference": reference,
+            "note": note,
+            "refund": refund.pk,
+        }
 
     def after(o: Order):
         refund = holder["refund"]
@@ -841,8 +921,20 @@ def open_buyer_dispute(order, *, by, reference: str, note: str = "") -> Order:
     )
 
 
-def resolve_dispute(order, *, by, outcome: str, amount: Decimal | str | None = None, note: str = "") -> Order:
+def resolve_dispute(
+    order,
+    *,
+    by,
+    outcome: str,
+    amount: Decimal | str | None = None,
+    reason: str = "",
+    note: str = "",
+) -> Order:
     """In dispute → closed with the outcome (won, partial, lost) and the amount recovered.
+
+    A buyer may open a dispute on a shipped order before any close reason was recorded; a
+    closed order must have one, so ``reason`` is then required (otherwise it is optional and
+    does not replace the reason recorded earlier).
 
     A dispute with the supplier (after a refusal) recovers money from the supplier: the amount
     is recorded as a succeeded supplier refund. A buyer's dispute decides what the buyer gets
@@ -852,9 +944,12 @@ def resolve_dispute(order, *, by, outcome: str, amount: Decimal | str | None = N
     if outcome not in allowed:
         raise Refused(_("Choose the outcome: won, partial or lost."), field="outcome")
     given = None if amount in (None, "") else _money(amount, "amount", _("Amount"), allow_zero=True)
+    new_reason = _reason(reason, note) if reason else ""
     holder: dict = {}
 
     def check(o: Order):
+        if not o.close_reason and not new_reason:
+            raise Refused(_("Choose the close reason of this dispute."), field="reason")
         supplier_dispute = Refund.objects.filter(
             order=o, direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REJECTED
         ).exists()
@@ -872,6 +967,9 @@ def resolve_dispute(order, *, by, outcome: str, amount: Decimal | str | None = N
                 _("The amount cannot exceed %(remaining)s.") % {"remaining": remaining}, field="amount"
             )
         holder.update(direction=direction, amount=value)
+        if not o.close_reason:
+            o.close_reason = new_reason
+            o.close_note = note or ""
         return {"outcome": outcome, "amount": value, "direction": direction, "note": note}
 
     def after(o: Order):

@@ -47,7 +47,8 @@ def create_groups(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    sync_groups(apps)
+    # Permissions added by later migrations do not exist yet; those migrations re-sync.
+    sync_groups(apps, missing_ok=True)
 
 
 def refund_limit_trigger(apps, schema_editor):
