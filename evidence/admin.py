@@ -1,0 +1,119 @@
+"""Evidence in the admin: read-only lists, and attachment downloads for staff who may view them.
+
+Evidence is recorded from the order page (``orders.admin_views.evidence_view``) through
+``evidence.services``; here nobody adds, changes or deletes it. Files are private under
+MEDIA_ROOT: the only way to them is ``download_view``, behind the admin login and the view
+permission.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import Attachment, Communication
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Append-only records: viewable by those with the view permission, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+def _order_link(obj) -> str:
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[obj.order_id]), obj.order
+    )
+
+
+@admin.register(Communication)
+class CommunicationAdmin(_ReadOnlyAdmin):
+    list_display = (
+        "occurred_at",
+        "order_link",
+        "counterparty",
+        "channel",
+        "direction",
+        "kind",
+        "summary",
+        "recorded_by",
+    )
+    list_filter = ("counterparty", "kind", "channel", "direction")
+    list_select_related = ("order", "recorded_by")
+    search_fields = ("=order__platform_order_id", "summary")
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Communication._meta.fields]
+
+    @admin.display(description=_("order"), ordering="order__platform_order_id")
+    def order_link(self, obj: Communication) -> str:
+        return _order_link(obj)
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(_ReadOnlyAdmin):
+    list_display = ("uploaded_at", "order_link", "download", "content_type", "size", "uploaded_by")
+    list_filter = ("content_type",)
+    list_select_related = ("order", "uploaded_by")
+    search_fields = ("=order__platform_order_id", "original_name", "=sha256")
+    show_full_result_count = False
+    # The stored path is an internal detail; the download link is how a file is reached.
+    readonly_fields = [f.name for f in Attachment._meta.fields if f.name != "file"] + ["download"]
+    exclude = ("file",)
+
+    @admin.display(description=_("order"), ordering="order__platform_order_id")
+    def order_link(self, obj: Attachment) -> str:
+        return _order_link(obj)
+
+    @admin.display(description=_("file"))
+    def download(self, obj: Attachment) -> str:
+        url = reverse("admin:evidence_attachment_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="evidence_attachment_download",
+            )
+        ]
+        return own + super().get_urls()
+
+    def download_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        """The file, to logged-in staff with ``evidence.view_attachment``; always as a download,
+        under its original name and detected type, so a browser never renders it in our origin."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            attachment = Attachment.objects.get(pk=pk)
+        except Attachment.DoesNotExist:
+            raise Http404(_("There is no such attachment.")) from None
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404(_("The file of this attachment is missing from storage.")) from None
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Security-Policy"] = "sandbox"
+        return response

@@ -1,0 +1,484 @@
+"""The order screens' own views: transition forms, recording evidence, the bulk close, and the
+order page's glance and timeline.
+
+Nothing here changes an order: every change is one call to ``orders.workflow`` or
+``evidence.services``. A ``NotPermitted`` becomes 403; a ``Refused`` is shown to the operator
+(on the form field at fault when it names one) and has written nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+from django_fsm import can_proceed
+
+from evidence import services
+from evidence.models import Attachment, Communication
+from shopops.errors import NotPermitted, OrderChanged, Refused
+
+from . import workflow
+from .forms import EVIDENCE_DEFAULTS, BulkCloseForm, CommunicationForm, TransitionForm
+from .models import Notification, Order, OrderEvent, Refund, Status, StockMovement
+
+if TYPE_CHECKING:
+    from .admin import OrderAdmin
+
+# A bulk close runs one transaction per order inside one request: keep the request bounded.
+BULK_CLOSE_LIMIT = 500
+
+# History events that are not transitions of SPEC section 7 but are written by the workflow.
+OTHER_EVENT_LABELS = {
+    "send_payment_reminder": gettext_noop("Payment reminder sent"),
+    "create_refund": gettext_noop("Refund requested"),
+    "mark_refund_received": gettext_noop("Refund marked received"),
+}
+
+
+def order_url(order: Order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
+def transition_url(order: Order, name: str) -> str:
+    return reverse("admin:orders_order_transition", args=[order.pk, name])
+
+
+def transition_label(name: str) -> str:
+    if name in workflow.TRANSITIONS:
+        return _(workflow.TRANSITIONS[name].label)
+    if name in OTHER_EVENT_LABELS:
+        return _(OTHER_EVENT_LABELS[name])
+    return name
+
+
+def _get_order(model_admin: OrderAdmin, request: HttpRequest, object_id: str) -> Order:
+    order = model_admin.get_object(request, unquote(object_id))
+    if order is None:
+        raise Http404(_("There is no order with id %(id)s.") % {"id": object_id})
+    if not model_admin.has_view_permission(request, order):
+        raise PermissionDenied
+    return order
+
+
+def _context(model_admin: OrderAdmin, request: HttpRequest, order: Order, title: str, **extra: Any) -> dict:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "original": order,
+        "title": title,
+        "subtitle": str(order),
+        "order_url": order_url(order),
+        **extra,
+    }
+
+
+# --- the order page ---------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # event, communication, attachment, refund, notification, stock: the CSS class too
+    title: str
+    detail: str = ""
+    actor: str = ""
+    url: str = ""
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _actor(user: Any) -> str:
+    return user.get_username() if user is not None else _("system")
+
+
+def _event_entry(event: OrderEvent) -> TimelineEntry:
+    lines = []
+    if event.from_status != event.to_status:
+        lines.append(
+            (
+                _("Status"),
+                f"{workflow.status_label(event.from_status)} → {workflow.status_label(event.to_status)}",
+            )
+        )
+    if event.reason:
+        lines.append((_("Reason"), Order(close_reason=event.reason).get_close_reason_display()))
+    for key, value in (event.data or {}).items():
+        if key == "refund" or value in (None, "", []):
+            continue
+        lines.append((key.replace("_", " "), str(value)))
+    return TimelineEntry(
+        at=event.created_at,
+        kind="event",
+        title=transition_label(event.transition),
+        actor=_actor(event.actor),
+        lines=lines,
+    )
+
+
+def build_timeline(order: Order) -> list[TimelineEntry]:
+    """SPEC 3: history, communications, attachments, refunds, notifications and stock movements,
+    newest first. Six queries whatever the length: one per kind, related users joined."""
+    entries: list[TimelineEntry] = []
+    for event in OrderEvent.objects.filter(order=order).select_related("actor"):
+        entries.append(_event_entry(event))
+    for comm in Communication.objects.filter(order=order).select_related("recorded_by"):
+        entries.append(
+            TimelineEntry(
+                at=comm.occurred_at,
+                kind=f"communication kind-{comm.kind}",
+                title=_("%(kind)s — %(direction)s, %(counterparty)s via %(channel)s")
+                % {
+                    "kind": comm.get_kind_display(),
+                    "direction": comm.get_direction_display(),
+                    "counterparty": comm.get_counterparty_display(),
+                    "channel": comm.get_channel_display(),
+                },
+                detail=comm.summary,
+                actor=_actor(comm.recorded_by),
+                lines=[(_("Full text"), comm.body)] if comm.body else [],
+            )
+        )
+    for attachment in Attachment.objects.filter(order=order).select_related("uploaded_by"):
+        entries.append(
+            TimelineEntry(
+                at=attachment.uploaded_at,
+                kind="attachment",
+                title=_("File attached: %(name)s") % {"name": attachment.original_name},
+                detail=f"{attachment.content_type}, {attachment.size:,} B",
+                actor=_actor(attachment.uploaded_by),
+                url=reverse("admin:evidence_attachment_download", args=[attachment.pk]),
+            )
+        )
+    for refund in Refund.objects.filter(order=order):
+        lines = [(_("Reference"), refund.reference)] if refund.reference else []
+        if refund.respond_by:
+            lines.append((_("Respond by"), _format_when(refund.respond_by)))
+        entries.append(
+            TimelineEntry(
+                at=refund.requested_at,
+                kind=f"refund refund-{refund.status}",
+                title=_("Refund %(direction)s: %(amount)s %(currency)s — %(status)s")
+                % {
+                    "direction": refund.get_direction_display().lower(),
+                    "amount": refund.amount,
+                    "currency": refund.currency,
+                    "status": refund.get_status_display(),
+                },
+                lines=lines,
+            )
+        )
+    for note in Notification.objects.filter(order=order):
+        entries.append(
+            TimelineEntry(
+                at=note.sent_at or note.created_at,
+                kind=f"notification notification-{note.status}",
+                title=_("%(channel)s to %(recipient)s: %(template)s — %(status)s")
+                % {
+                    "channel": note.get_channel_display(),
+                    "recipient": note.recipient,
+                    "template": note.get_template_display(),
+                    "status": note.get_status_display(),
+                },
+                detail=note.last_error if note.status == "failed" else "",
+            )
+        )
+    for movement in StockMovement.objects.filter(order=order).select_related("sku", "actor"):
+        entries.append(
+            TimelineEntry(
+                at=movement.created_at,
+                kind="stock",
+                title=_("Stock of %(sku)s %(delta)+d (%(reason)s), now %(after)d")
+                % {
+                    "sku": movement.sku.code,
+                    "delta": movement.delta,
+                    "reason": movement.get_reason_display(),
+                    "after": movement.stock_after,
+                },
+                detail=movement.note,
+                actor=_actor(movement.actor),
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries
+
+
+def _format_when(value: datetime) -> str:
+    from django.utils import formats, timezone
+
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def available_transitions(order: Order, user: Any) -> list[dict[str, Any]]:
+    """The transitions this user may run on this order now, in the order of SPEC section 7."""
+    allowed = {t.name for t in order.get_available_user_status_transitions(user)}
+    return [
+        {
+            "name": name,
+            "label": _(info.label),
+            "url": transition_url(order, name),
+            "supervisor": info.supervisor,
+        }
+        for name, info in workflow.TRANSITIONS.items()
+        if name in allowed
+    ]
+
+
+def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
+    """What the order page shows above its fields: the glance, the buttons and the timeline."""
+    refunds = list(Refund.objects.filter(order=order))
+    can_record = request.user.has_perm("evidence.add_communication")
+    return {
+        "transition_buttons": available_transitions(order, request.user),
+        "refundable": workflow.refundable(order),
+        "refunds": refunds,
+        "timeline": build_timeline(order),
+        "can_record_evidence": can_record,
+        "evidence_url": reverse("admin:orders_order_evidence", args=[order.pk]),
+        "status_closed": order.status == Status.CLOSED,
+    }
+
+
+# --- transition forms -------------------------------------------------------------------------
+
+
+def transition_view(model_admin: OrderAdmin, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+    """GET: the transition's form; POST: run it through the workflow."""
+    if name not in workflow.TRANSITIONS:
+        raise Http404(_("There is no step called “%(name)s”.") % {"name": name})
+    order = _get_order(model_admin, request, object_id)
+    # The same rule as the workflow, checked first so that a crafted POST gets a plain 403.
+    if not request.user.has_perm(f"orders.{name}"):
+        raise PermissionDenied
+    label = transition_label(name)
+    if not can_proceed(getattr(order, name)):
+        seen = request.POST.get("seen_status", "")
+        if seen and seen != order.status:
+            message = _(
+                "Order %(order)s has changed: it is now “%(status)s”, so “%(action)s” is no longer "
+                "possible. Reload the order to see what happened."
+            )
+        else:
+            message = _("“%(action)s” is not possible now: order %(order)s is “%(status)s”.")
+        messages.error(
+            request,
+            message % {"order": order, "status": workflow.status_label(order.status), "action": label},
+        )
+        return HttpResponseRedirect(order_url(order))
+
+    form = TransitionForm(request.POST or None, transition=name, order=order)
+    if request.method == "POST" and form.is_valid():
+        try:
+            updated = getattr(workflow, name)(order, by=request.user, **form.workflow_kwargs())
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except OrderChanged as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(order_url(order))
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Order %(order)s: “%(action)s” done. It is now “%(status)s”.")
+                % {"order": updated, "action": label, "status": workflow.status_label(updated.status)},
+            )
+            return HttpResponseRedirect(order_url(updated))
+
+    evidence_url = ""
+    if name in EVIDENCE_DEFAULTS and request.user.has_perm("evidence.add_communication"):
+        evidence_url = (
+            reverse("admin:orders_order_evidence", args=[order.pk])
+            + "?"
+            + urlencode({"next_transition": name})
+        )
+    context = _context(
+        model_admin,
+        request,
+        order,
+        label,
+        form=form,
+        transition=name,
+        transition_info=workflow.TRANSITIONS[name],
+        evidence_url=evidence_url,
+        refundable=workflow.refundable(order),
+    )
+    return TemplateResponse(request, "admin/orders/order/transition_form.html", context)
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+# services name the input at fault; the form calls the files input "files".
+_EVIDENCE_FIELDS = {"file": "files", "communication": None}
+
+
+def evidence_view(model_admin: OrderAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Record a communication with its attachments, then go on to the step that needed them."""
+    order = _get_order(model_admin, request, object_id)
+    if not request.user.has_perm("evidence.add_communication"):
+        raise PermissionDenied
+    next_transition = request.GET.get("next_transition", "")
+    if next_transition not in workflow.TRANSITIONS:
+        next_transition = ""
+    form = CommunicationForm(request.POST or None, request.FILES or None, next_transition=next_transition)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        files = data["files"]
+        if files and not request.user.has_perm("evidence.add_attachment"):
+            raise PermissionDenied
+        stored: list[str] = []
+        try:
+            # One transaction: a refused file leaves no communication and no other file behind.
+            with transaction.atomic():
+                communication = services.record_communication(
+                    order,
+                    by=request.user,
+                    counterparty=data["counterparty"],
+                    channel=data["channel"],
+                    direction=data["direction"],
+                    kind=data["kind"],
+                    summary=data["summary"],
+                    body=data["body"],
+                    occurred_at=data["occurred_at"],
+                )
+                for upload in files:
+                    attachment = services.attach_file(
+                        order, by=request.user, file=upload, communication=communication
+                    )
+                    stored.append(attachment.file.name)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except Refused as exc:
+            # The rows were rolled back; files already written to storage must not linger.
+            for name in stored:
+                default_storage.delete(name)
+            target = _EVIDENCE_FIELDS.get(exc.field, exc.field)
+            form.add_error(target if target in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Recorded “%(summary)s” with %(count)d attachment.",
+                    "Recorded “%(summary)s” with %(count)d attachments.",
+                    len(files),
+                )
+                % {"summary": communication.summary, "count": len(files)},
+            )
+            if next_transition and request.user.has_perm(f"orders.{next_transition}"):
+                return HttpResponseRedirect(transition_url(order, next_transition))
+            return HttpResponseRedirect(order_url(order))
+
+    title = _("Record a communication")
+    context = _context(
+        model_admin,
+        request,
+        order,
+        title,
+        form=form,
+        next_transition=next_transition,
+        next_label=transition_label(next_transition) if next_transition else "",
+        max_mb=f"{settings.SHOPOPS_ATTACHMENT_MAX_BYTES / (1024 * 1024):g}",
+    )
+    return TemplateResponse(request, "admin/orders/order/evidence_form.html", context)
+
+
+# --- bulk actions -----------------------------------------------------------------------------
+
+
+def _report(request: HttpRequest, done: list[Order], refused: list[tuple[Order, str]], done_message) -> None:
+    if done:
+        messages.success(
+            request,
+            done_message(len(done)) % {"count": len(done), "orders": ", ".join(str(o) for o in done)},
+        )
+    for order, why in refused:
+        messages.error(request, _("Order %(order)s was refused: %(why)s") % {"order": order, "why": why})
+
+
+def bulk_close(
+    model_admin: OrderAdmin, request: HttpRequest, queryset: QuerySet[Order]
+) -> HttpResponse | None:
+    """The ``close_unpaid`` action: ask for the reason, then close each order on its own."""
+    orders = list(queryset.order_by("pk")[: BULK_CLOSE_LIMIT + 1])
+    if len(orders) > BULK_CLOSE_LIMIT:
+        messages.error(
+            request,
+            _("Select at most %(limit)d orders for a bulk close; nothing was closed.")
+            % {"limit": BULK_CLOSE_LIMIT},
+        )
+        return None
+    form = BulkCloseForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        done: list[Order] = []
+        refused: list[tuple[Order, str]] = []
+        for order in orders:
+            # Each order in its own transaction (the workflow's): one refusal spoils no other.
+            try:
+                done.append(
+                    workflow.close_unpaid(
+                        order.pk,
+                        by=request.user,
+                        reason=form.cleaned_data["reason"],
+                        note=form.cleaned_data["note"],
+                    )
+                )
+            except Refused as exc:
+                refused.append((order, exc.message))
+        _report(
+            request,
+            done,
+            refused,
+            lambda n: ngettext(
+                "Closed %(count)d order: %(orders)s.", "Closed %(count)d orders: %(orders)s.", n
+            ),
+        )
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": _("Close unpaid orders"),
+        "form": form,
+        "orders": orders,
+        "unpaid_count": sum(1 for o in orders if o.status == Status.AWAITING_PAYMENT),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "select_across": request.POST.get("select_across", "0"),
+        "index": request.POST.get("index", "0"),
+    }
+    return TemplateResponse(request, "admin/orders/order/bulk_close.html", context)
+
+
+def bulk_payment_reminder(request: HttpRequest, queryset: QuerySet[Order]) -> None:
+    """The ``send_payment_reminder`` action: one reminder per unpaid order, reported per order."""
+    done: list[Order] = []
+    refused: list[tuple[Order, str]] = []
+    for order in queryset.order_by("pk")[:BULK_CLOSE_LIMIT]:
+        if order.payment_reminded_at is not None:
+            refused.append((order, _("a payment reminder was already sent.")))
+            continue
+        try:
+            done.append(workflow.send_payment_reminder(order.pk, by=request.user))
+        except Refused as exc:
+            refused.append((order, exc.message))
+    _report(
+        request,
+        done,
+        refused,
+        lambda n: ngettext(
+            "Payment reminder sent for %(count)d order: %(orders)s.",
+            "Payment reminders sent for %(count)d orders: %(orders)s.",
+            n,
+        ),
+    )
