@@ -1,10 +1,62 @@
-"""Celery tasks: thin wrappers that load by id and call the services (see orders.outbox)."""
+"""Celery tasks: thin wrappers that take ids, call the services, and retry only what can be fixed.
+
+Delivery (``deliver_notification``) is idempotent: it claims the outbox row before sending (see
+``orders.outbox``), so a duplicate message, a redelivery after a worker died, or the relay
+enqueuing it again all end in one send. A retryable failure schedules the next attempt with a
+countdown (capped below the broker's visibility timeout); if even that publish fails, the row is
+``pending`` with its ``next_attempt_at`` and the relay picks it up.
+
+The periodic tasks (schedules in django-celery-beat, created by a migration) each run one pass
+of ``orders.jobs``; every pass is safe to run twice or in parallel.
+"""
+
+from __future__ import annotations
 
 from celery import shared_task
 
+from . import jobs, outbox
+
 
 @shared_task(name="orders.deliver_notification")
-def deliver_notification(notification_id: int) -> None:
-    # Delivery (rendering, email/SMS backends, retries, exactly-once claim) arrives with the
-    # background-jobs work; until then outbox rows simply stay pending.
-    return None
+def deliver_notification(notification_id: int) -> str:
+    """Send one outbox notification (if no one else is); schedule a retry when it may succeed later."""
+    result = outbox.deliver(notification_id)
+    if result.outcome == "retry":
+        outbox.enqueue(notification_id, countdown=result.retry_in)
+    return result.outcome
+
+
+@shared_task(name="orders.relay_notifications")
+def relay_notifications() -> int:
+    """Hand Celery the notifications that are due but were never delivered (broker outage, crash)."""
+    return jobs.relay_notifications()
+
+
+@shared_task(name="orders.send_payment_reminders")
+def send_payment_reminders() -> dict:
+    """Remind buyers of unpaid orders past the reminder delay (one reminder per order)."""
+    return jobs.send_payment_reminders().as_dict()
+
+
+@shared_task(name="orders.close_timed_out_orders")
+def close_timed_out_orders() -> dict:
+    """Close unpaid orders past the payment timeout with ``payment_timeout``, acted by the system."""
+    return jobs.close_timed_out_orders().as_dict()
+
+
+@shared_task(name="orders.chase_supplier_refunds")
+def chase_supplier_refunds() -> dict:
+    """Send the supplier a reminder for each refund still requested, once per chase interval."""
+    return jobs.chase_supplier_refunds().as_dict()
+
+
+@shared_task(name="orders.report_overdue_supplier_refunds")
+def report_overdue_supplier_refunds() -> dict:
+    """Flag supplier refunds past their deadline and send the supervisors one digest of them."""
+    return jobs.report_overdue_supplier_refunds().as_dict()
+
+
+@shared_task(name="orders.check_refund_arrivals")
+def check_refund_arrivals() -> int:
+    """Count (and log) refunds that succeeded but were not received within the arrival days."""
+    return jobs.check_refund_arrivals()
