@@ -305,6 +305,7 @@ STATUS_VALUES: dict[str, str] = {
     **{str(status): str(status) for status in FORWARD_PATH},
     **{str(status.label).lower(): str(status) for status in FORWARD_PATH},
 }
+_OWN_STATUS_CODES = frozenset(Status.values)
 _FORWARD_INDEX = {str(status): index for index, status in enumerate(FORWARD_PATH)}
 _MOVES = {Status.PAID: "mark_paid", Status.SHIPPED: "mark_shipped", Status.COMPLETED: "mark_completed"}
 
@@ -569,7 +570,10 @@ def parse_row(
             report(RowIssue(row, column, "", _("%(column)s is required") % {"column": column}))
             ok = False
     if "status" in values:
-        values["platform_status"] = _clean(cells[header.index("status")])
+        raw_status = _clean(cells[header.index("status")])
+        # Our own codes come from a Shopops export, not from the platform: nothing to record.
+        if raw_status not in _OWN_STATUS_CODES:
+            values["platform_status"] = raw_status
     if "buyer_phone" in values:
         try:
             values["buyer_phone"] = parse_phone(values["buyer_phone"], values.get("buyer_country"))
@@ -749,7 +753,7 @@ class _Engine:
                     "data": {
                         "file": self.result.file_name,
                         "row": row,
-                        "platform_status": values["platform_status"],
+                        "platform_status": values.get("platform_status", ""),
                     },
                 }
             )
@@ -850,7 +854,9 @@ class _Engine:
         try:
             order_changes, moves, (so_id, so_changes) = self._plan(row, values, record, supplier_orders)
         except Refused as refused:
-            self.result.add_refused(RowIssue(row, "status", values["platform_status"], refused.message))
+            self.result.add_refused(
+                RowIssue(row, "status", values.get("platform_status") or values["status"], refused.message)
+            )
             return
         if not (order_changes or moves or so_changes):
             self.result.unchanged += 1  # the common case on a re-import: no write, no lock
@@ -861,7 +867,12 @@ class _Engine:
                 self._apply_row(values, record, order_changes, moves, so_id, so_changes)
         except Refused as refused:
             self.result.add_refused(
-                RowIssue(row, refused.field or "status", values["platform_status"], refused.message)
+                RowIssue(
+                    row,
+                    refused.field or "status",
+                    values.get("platform_status") or values["status"],
+                    refused.message,
+                )
             )
             return
         self.result.updated += 1

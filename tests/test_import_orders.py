@@ -1,0 +1,413 @@
+"""CSV import of orders (SPEC section 6): samples, bad values, re-import, forward moves, encodings."""
+
+import csv
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from orders import workflow
+from orders.importing import import_orders
+from orders.models import Order, OrderEvent, Sku, Status, SupplierOrder
+from orders.resources import COLUMN_NAMES, export_orders_response
+from tests.factories import OrderFactory, staff
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path("/work/shared/samples")
+UTF8 = SAMPLES / "orders_sample.csv"
+ALIEXPRESS = SAMPLES / "orders_sample_aliexpress.csv"
+GBK = SAMPLES / "orders_sample_gbk.csv"
+
+
+def _row(**overrides: str) -> dict[str, str]:
+    row = {
+        "order_id": "8199000000000001",
+        "status": "awaiting_payment",
+        "placed_at": "2026-11-20 10:00:00",
+        "paid_at": "",
+        "shipped_at": "",
+        "buyer_name": "Maria Garcia",
+        "buyer_email": "maria@example.com",
+        "buyer_phone": "+34690810033",
+        "buyer_country": "ES",
+        "buyer_language": "es",
+        "sku": "SKU-PHC-001",
+        "product_title": "硅胶手机壳 Silicone phone case",
+        "quantity": "1",
+        "unit_price": "2.35",
+        "total_amount": "2.35",
+        "currency": "USD",
+        "supplier_name": "义乌市晨光饰品厂",
+        "supplier_contact": "chenguang@example.cn",
+        "supplier_order_id": "3000000000009001",
+        "supplier_amount": "6.00",
+        "tracking_number": "",
+        "carrier": "",
+        "notes": "",
+    }
+    row.update(overrides)
+    return row
+
+
+def _csv(rows: list[dict[str, str]], encoding: str = "utf-8") -> io.BytesIO:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    data = io.BytesIO(buffer.getvalue().encode(encoding))
+    data.name = "test.csv"
+    return data
+
+
+def _snapshot() -> list[tuple]:
+    orders = Order.objects.order_by("platform_order_id").values_list(
+        *[f.attname for f in Order._meta.concrete_fields if f.attname not in {"id", "sku_id"}] + ["sku__code"]
+    )
+    skip = {"created_at", "updated_at", "status_changed_at"}
+    names = [f.attname for f in Order._meta.concrete_fields if f.attname not in {"id", "sku_id"}] + ["sku"]
+    keep = [i for i, name in enumerate(names) if name not in skip]
+    supplier = SupplierOrder.objects.order_by("supplier_order_id", "order__platform_order_id").values_list(
+        "order__platform_order_id", "supplier_name", "supplier_contact", "supplier_order_id", "amount"
+    )
+    return (
+        [tuple(o[i] for i in keep) for o in orders] + list(supplier) + list(Sku.objects.values_list("code"))
+    )
+
+
+# --- the samples ----------------------------------------------------------------------------
+
+
+def test_utf8_sample_imports_orders_statuses_supplier_orders_and_utc_times():
+    # when
+    result = import_orders(UTF8)
+    # then
+    assert result.ok, result.errors
+    assert (result.new, result.updated, result.unchanged) == (20, 0, 0)
+    order = Order.objects.get(platform_order_id="8100000000000002")
+    assert order.status == Status.COMPLETED
+    assert order.placed_at == datetime(2026, 11, 5, 11, 33, tzinfo=UTC)  # 19:33 in Shanghai
+    assert order.paid_at == datetime(2026, 11, 5, 19, 1, tzinfo=UTC)
+    assert order.tracking_number == "LP592614851160CN"
+    assert order.sku.code == "SKU-PHC-001"
+    (supplier_order,) = order.supplier_orders.all()
+    assert supplier_order.supplier_order_id == "3000000000000002"
+    assert supplier_order.amount == Decimal("6.00")
+    assert Order.objects.get(platform_order_id="8100000000000001").status == Status.AWAITING_PAYMENT
+    assert OrderEvent.objects.filter(transition="imported").count() == 20
+    event = OrderEvent.objects.get(order=order)
+    assert (event.from_status, event.to_status, event.data["row"]) == ("", "completed", 3)
+
+
+def test_bom_sample_with_aliexpress_statuses_keeps_the_raw_status():
+    result = import_orders(ALIEXPRESS)
+    assert result.ok, result.errors
+    assert result.new == 20
+    finished = Order.objects.get(platform_order_id="8100000000002001")
+    assert (finished.status, finished.platform_status) == (Status.COMPLETED, "FINISH")
+    assert finished.supplier_orders.get().supplier_name == "深圳市华强电子有限公司"
+    assert finished.product_title == "帆布包 Canvas tote bag"
+    statuses = dict(Order.objects.values_list("platform_status", "status").distinct())
+    assert statuses == {
+        "FINISH": "completed",
+        "WAIT_BUYER_ACCEPT_GOODS": "shipped",
+        "WAIT_SELLER_SEND_GOODS": "paid",
+        "PLACE_ORDER_SUCCESS": "awaiting_payment",
+    }
+
+
+def test_gbk_sample_with_chinese_headers_and_labels():
+    result = import_orders(GBK)
+    assert result.ok, result.errors
+    assert result.new == 20
+    order = Order.objects.get(platform_order_id="8100000000001001")
+    assert (order.status, order.platform_status) == (Status.SHIPPED, "已发货")
+    assert order.notes == "请尽快发货"
+    assert order.placed_at == datetime(2026, 10, 29, 1, 8, tzinfo=UTC)
+    assert order.supplier_orders.get().supplier_name == "义乌市晨光饰品厂"
+    assert not Order.objects.filter(product_title__contains="\ufffd").exists()
+
+
+def test_gbk_file_and_its_utf8_twin_give_identical_database_contents():
+    # given
+    twin = io.BytesIO(GBK.read_bytes().decode("gbk").encode("utf-8"))
+    twin.name = GBK.name
+    # when
+    with transaction.atomic():
+        assert import_orders(GBK).ok
+        from_gbk = _snapshot()
+        transaction.set_rollback(True)
+    assert Order.objects.count() == 0
+    assert import_orders(twin).ok
+    # then
+    assert from_gbk == _snapshot()
+    assert len(from_gbk) > 40
+
+
+# --- bad values: reported with the row number, nothing written -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("order_id", "", "order_id is required"),
+        ("placed_at", "2026-02-30 10:00", "not a valid date and time"),
+        ("quantity", "two", "quantity 'two' is not a whole number"),
+        ("quantity", "0", "quantity must be at least 1"),
+        ("unit_price", "12,5元", "unit_price '12,5元' is not an amount"),
+        ("buyer_email", "maria@", "not a valid email address"),
+        ("status", "SHIPPED_SOMEHOW", "is not an order status"),
+        ("currency", "XYZ", "not an ISO 4217 currency code"),
+        ("buyer_country", "Spain", "not an ISO 3166"),
+        ("buyer_phone", "12", "not a valid phone number"),
+    ],
+)
+def test_each_bad_value_is_reported_with_its_row_and_nothing_is_written(column, value, words):
+    # given: three rows, the third (spreadsheet row 4) bad
+    rows = [
+        _row(order_id="8199000000000001"),
+        _row(order_id="8199000000000002"),
+        _row(order_id="8199000000000003"),
+    ]
+    rows[2][column] = value
+    # when
+    result = import_orders(_csv(rows))
+    # then
+    assert result.invalid
+    (issue,) = result.errors
+    assert (issue.row, issue.column, issue.value) == (4, column, value)
+    assert words in issue.message
+    assert "row 4" in str(issue)
+    assert Order.objects.count() == 0
+    assert Sku.objects.count() == 0
+    assert OrderEvent.objects.count() == 0
+
+
+def test_duplicate_order_id_is_reported_as_such():
+    rows = [_row(), _row(order_id="8199000000000002"), _row()]
+    result = import_orders(_csv(rows))
+    (issue,) = result.errors
+    assert (issue.row, issue.column) == (4, "order_id")
+    assert "appears more than once" in issue.message and "row 2" in issue.message
+    assert Order.objects.count() == 0
+
+
+def test_every_bad_row_is_reported_not_just_the_first():
+    rows = [_row(order_id=f"81990000000000{n:02d}") for n in range(10)]
+    rows[1]["quantity"] = "two"
+    rows[5]["unit_price"] = "12,5元"
+    rows[5]["buyer_email"] = "nope"
+    rows[9]["placed_at"] = "yesterday"
+    result = import_orders(_csv(rows))
+    assert [(i.row, i.column) for i in result.errors] == [
+        (3, "quantity"),
+        (7, "buyer_email"),
+        (7, "unit_price"),
+        (11, "placed_at"),
+    ] or sorted((i.row, i.column) for i in result.errors) == [
+        (3, "quantity"),
+        (7, "buyer_email"),
+        (7, "unit_price"),
+        (11, "placed_at"),
+    ]
+    assert result.error_rows == {3, 7, 11}
+    assert "3 row(s)" in result.summary()
+    assert Order.objects.count() == 0
+
+
+def test_unknown_and_missing_columns_are_named():
+    rows = [_row()]
+    rows[0]["colour"] = "red"
+    del rows[0]["quantity"]
+    result = import_orders(_csv(rows))
+    assert result.file_error
+    assert "“colour”" in result.file_error
+    assert "“quantity”" in result.file_error and "数量" in result.file_error
+    assert Order.objects.count() == 0
+
+
+def test_values_are_normalised():
+    rows = [
+        _row(
+            buyer_phone="690 81 00 33",
+            unit_price="US $12.50",
+            total_amount="$12.50",
+            supplier_amount="￥1,234.50",
+            buyer_country="es",
+            currency="usd",
+        )
+    ]
+    assert import_orders(_csv(rows)).ok
+    order = Order.objects.get()
+    assert order.buyer_phone == "+34690810033"
+    assert (order.unit_price, order.total_amount) == (Decimal("12.50"), Decimal("12.50"))
+    assert (order.buyer_country, order.currency) == ("ES", "USD")
+    assert order.supplier_orders.get().amount == Decimal("1234.50")
+
+
+# --- encodings --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "order_id,status\n1,paid\n".encode("utf-16"),
+        "注文番号,ステータス\nｱｲｳ,ｴｵ\n".encode("shift_jis"),
+        bytes(range(256)) * 4,
+        b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 100,
+    ],
+    ids=["utf-16", "shift-jis", "binary", "xlsx"],
+)
+def test_other_encodings_are_refused_with_how_to_save_the_file(data):
+    source = io.BytesIO(data)
+    source.name = "x.csv"
+    result = import_orders(source)
+    assert result.invalid
+    assert "CSV UTF-8 (Comma delimited)" in result.file_error
+    assert Order.objects.count() == 0
+
+
+# --- re-import and forward moves --------------------------------------------------------------
+
+
+def test_reimporting_the_same_file_changes_nothing_and_says_so():
+    # given
+    assert import_orders(UTF8).new == 20
+    before = _snapshot()
+    events = OrderEvent.objects.count()
+    # when
+    result = import_orders(UTF8)
+    # then
+    assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 0, 20, 0)
+    assert result.nothing_to_change
+    assert "changes nothing" in result.summary()
+    assert _snapshot() == before
+    assert OrderEvent.objects.count() == events
+
+
+def test_an_export_reimports_unchanged():
+    assert import_orders(GBK).ok
+    exported = io.BytesIO(export_orders_response(Order.objects.all()).content)
+    exported.name = "export.csv"
+    result = import_orders(exported)
+    assert result.unchanged == 20, (result.errors, result.refused)
+
+
+def test_import_moves_orders_forward_through_the_workflow_one_event_per_move():
+    # given
+    supervisor = staff("Supervisor")
+    assert import_orders(_csv([_row(), _row(order_id="8199000000000002")])).new == 2
+    # when: the first is now shipped (two moves), the second paid (one move) with a new email
+    rows = [
+        _row(
+            status="WAIT_BUYER_ACCEPT_GOODS",
+            paid_at="2026-11-20 11:00",
+            shipped_at="2026-11-21 09:00",
+            tracking_number="LP000000001CN",
+            carrier="YunExpress",
+        ),
+        _row(
+            order_id="8199000000000002",
+            status="待发货",
+            paid_at="2026-11-20 12:00",
+            buyer_email="new@example.com",
+        ),
+    ]
+    result = import_orders(_csv(rows), by=supervisor)
+    # then
+    assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 2, 0, 0)
+    first = Order.objects.get(platform_order_id="8199000000000001")
+    assert (first.status, first.tracking_number) == (Status.SHIPPED, "LP000000001CN")
+    assert first.paid_at == datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    moves = list(first.events.order_by("id").values_list("transition", "from_status", "to_status", "actor"))
+    assert moves == [
+        ("imported", "", "awaiting_payment", None),
+        ("mark_paid", "awaiting_payment", "paid", supervisor.pk),
+        ("mark_shipped", "paid", "shipped", supervisor.pk),
+    ]
+    second = Order.objects.get(platform_order_id="8199000000000002")
+    assert (second.status, second.buyer_email, second.platform_status) == (
+        Status.PAID,
+        "new@example.com",
+        "待发货",
+    )
+    assert second.events.count() == 2
+
+
+def test_closed_order_moved_back_to_paid_is_refused_for_that_row_only():
+    # given
+    closed = OrderFactory(platform_order_id="8199000000000001")
+    workflow.close_unpaid(closed, by=None, reason="buyer_cancelled")
+    shipped = OrderFactory(platform_order_id="8199000000000003", status=Status.SHIPPED)
+    # when
+    rows = [
+        _row(status="paid", paid_at="2026-11-20 11:00", buyer_email="changed@example.com"),
+        _row(order_id="8199000000000002"),
+        _row(order_id="8199000000000003", status="paid"),
+    ]
+    result = import_orders(_csv(rows))
+    # then
+    assert (result.new, result.updated, result.refused_count) == (1, 0, 2)
+    assert [(i.row, i.column) for i in result.refused] == [(2, "status"), (4, "status")]
+    assert "close workflow" in result.refused[0].message
+    assert "never moves an order back" in result.refused[1].message
+    closed.refresh_from_db()
+    assert (closed.status, closed.buyer_email) != (Status.PAID, "changed@example.com")
+    assert closed.status == Status.CLOSED
+    assert Order.objects.get(pk=shipped.pk).status == Status.SHIPPED
+    assert not result.ok
+
+
+def test_a_move_the_workflow_refuses_is_reported_for_that_row():
+    assert import_orders(_csv([_row()])).ok
+    result = import_orders(_csv([_row(status="shipped", paid_at="2026-11-20 11:00")]))
+    assert result.refused_count == 1
+    assert "tracking number" in result.refused[0].message
+    order = Order.objects.get()
+    assert order.status == Status.AWAITING_PAYMENT
+    assert order.events.count() == 1
+
+
+def test_dry_run_writes_nothing():
+    result = import_orders(UTF8, dry_run=True)
+    assert result.new == 20
+    assert "Nothing has been written" in result.summary()
+    assert Order.objects.count() == 0
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_command_prints_a_summary_and_exits_zero(capsys):
+    call_command("import_orders", str(ALIEXPRESS))
+    out = capsys.readouterr().out
+    assert "20 new" in out
+    assert Order.objects.count() == 20
+
+
+def test_command_exits_non_zero_and_names_every_bad_row(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(
+        _csv([_row(quantity="two"), _row(order_id="8199000000000002", currency="XYZ")]).getvalue()
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("import_orders", str(path))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "row 2, quantity: quantity 'two' is not a whole number" in err
+    assert "row 3, currency" in err
+    assert Order.objects.count() == 0
+
+
+def test_command_dry_run_writes_nothing(capsys):
+    call_command("import_orders", str(UTF8), "--dry-run")
+    assert "Dry run" in capsys.readouterr().out
+    assert Order.objects.count() == 0
+
+
+def test_export_columns_are_the_import_columns():
+    assert list(COLUMN_NAMES)[:3] == ["order_id", "status", "placed_at"]
