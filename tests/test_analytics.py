@@ -1,0 +1,316 @@
+"""Close analytics: the numbers on a known data set, the filters, and each recommendation's rule."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from orders import analytics, selectors
+from orders.models import (
+    CloseStage,
+    Order,
+    Outcome,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+)
+from tests.factories import OrderFactory, SkuFactory, SupplierOrderFactory
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+START, END = date(2026, 3, 1), date(2026, 3, 31)
+OUTCOME = {CloseStage.UNPAID: Outcome.CANCELLED_UNPAID, CloseStage.PAID: Outcome.REFUNDED}
+
+
+def at(day: int, hour: int = 12, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def closed(
+    reason: str,
+    stage: str,
+    *,
+    sku,
+    closed_at: datetime,
+    hours: float = 0,
+    country: str = "ES",
+    supplier: str | None = None,
+) -> Order:
+    """An order closed ``hours`` after its close began, as the workflow leaves it."""
+    order = OrderFactory(
+        status=Status.CLOSED,
+        close_reason=reason,
+        close_stage=stage,
+        close_started_at=closed_at - timedelta(hours=hours),
+        closed_at=closed_at,
+        outcome=OUTCOME.get(stage, Outcome.SUPPLIER_REFUNDED),
+        sku=sku,
+        buyer_country=country,
+        placed_at=closed_at - timedelta(days=5),
+    )
+    if supplier:
+        SupplierOrderFactory(order=order, supplier_name=supplier, amount=Decimal("300.00"))
+    return order
+
+
+def refund(order: Order, direction: str, amount: str, status: str = RefundStatus.SUCCEEDED) -> Refund:
+    return Refund.objects.create(
+        order=order,
+        direction=direction,
+        status=status,
+        amount=Decimal(amount),
+        currency="USD" if direction == RefundDirection.TO_BUYER else "CNY",
+        idempotency_key=f"test-{order.pk}-{direction}-{amount}-{status}",
+        succeeded_at=order.closed_at if status in (RefundStatus.SUCCEEDED, RefundStatus.RECEIVED) else None,
+    )
+
+
+@pytest.fixture
+def known_closes() -> dict[str, Order]:
+    """Eight closes in March 2026, one the day before, and one open order.
+
+    unpaid:  U1 payment_timeout A ES 0h · U2 payment_timeout B FR 0h · U3 out_of_stock A ES 2h
+    paid:    P1 product_info_error A ES 10h X · P2 product_info_error A FR 20h X
+             P3 buyer_cancelled B ES 30h Y
+    shipped: S1 quality_issue B ES 48h Y · S2 quality_issue B ES 96h Y
+    """
+    a, b = SkuFactory(code="A-1", title="Alpha case"), SkuFactory(code="B-2", title="Beta strap")
+    x, y = "义乌X饰品厂", "Y Factory"
+    o = {
+        "U1": closed("payment_timeout", "unpaid", sku=a, closed_at=at(2), hours=0),
+        "U2": closed("payment_timeout", "unpaid", sku=b, closed_at=at(2), hours=0, country="FR"),
+        "U3": closed("out_of_stock", "unpaid", sku=a, closed_at=at(3), hours=2),
+        "P1": closed("product_info_error", "paid", sku=a, closed_at=at(3), hours=10, supplier=x),
+        "P2": closed(
+            "product_info_error", "paid", sku=a, closed_at=at(4), hours=20, country="FR", supplier=x
+        ),
+        "P3": closed("buyer_cancelled", "paid", sku=b, closed_at=at(10, 23, 30), hours=30, supplier=y),
+        "S1": closed("quality_issue", "shipped", sku=b, closed_at=at(11, 0, 30), hours=48, supplier=y),
+        "S2": closed("quality_issue", "shipped", sku=b, closed_at=at(20), hours=96, supplier=y),
+        # The day before the period, and an open order: neither counts.
+        "before": closed(
+            "product_info_error",
+            "paid",
+            sku=a,
+            closed_at=datetime(2026, 2, 28, 23, 0, tzinfo=SHANGHAI),
+            hours=5,
+        ),
+        "open": OrderFactory(status=Status.PAID, sku=a),
+    }
+    refund(o["P1"], RefundDirection.TO_BUYER, "100.00")
+    refund(o["P2"], RefundDirection.TO_BUYER, "50.00", RefundStatus.RECEIVED)
+    refund(o["P3"], RefundDirection.TO_BUYER, "80.00")
+    refund(o["S1"], RefundDirection.TO_BUYER, "100.00", RefundStatus.RECEIVED)
+    refund(o["S1"], RefundDirection.FROM_SUPPLIER, "300.00", RefundStatus.RECEIVED)
+    refund(o["S2"], RefundDirection.TO_BUYER, "100.00")
+    refund(o["S2"], RefundDirection.FROM_SUPPLIER, "200.00", RefundStatus.RECEIVED)
+    # Not money that moved: a rejected buyer refund and a supplier refund still requested.
+    refund(o["P3"], RefundDirection.TO_BUYER, "20.00", RefundStatus.REJECTED)
+    refund(o["S2"], RefundDirection.FROM_SUPPLIER, "50.00", RefundStatus.REQUESTED)
+    # Money of an order closed outside the period.
+    refund(o["before"], RefundDirection.TO_BUYER, "99.00")
+    return o
+
+
+def as_counts(rows) -> dict[str, tuple[int, Decimal]]:
+    return {row.key: (row.count, row.share) for row in rows if row.count}
+
+
+def test_counts_and_shares_by_reason_and_stage(known_closes):
+    # when
+    data = selectors.close_analytics(START, END)
+    # then
+    assert data.total == 8
+    assert as_counts(data.by_reason) == {
+        "payment_timeout": (2, Decimal("25.0")),
+        "product_info_error": (2, Decimal("25.0")),
+        "quality_issue": (2, Decimal("25.0")),
+        "out_of_stock": (1, Decimal("12.5")),
+        "buyer_cancelled": (1, Decimal("12.5")),
+    }
+    assert len(data.by_reason) == 9  # every reason is listed, the ones without closes at 0
+    assert as_counts(data.by_stage) == {
+        "unpaid": (3, Decimal("37.5")),
+        "paid": (3, Decimal("37.5")),
+        "shipped": (2, Decimal("25.0")),
+    }
+
+
+def test_suppliers_and_skus(known_closes):
+    data = selectors.close_analytics(START, END)
+    assert [(r.label, r.count, r.share) for r in data.by_supplier] == [
+        ("Y Factory", 3, Decimal("37.5")),
+        ("义乌X饰品厂", 2, Decimal("25.0")),
+    ]
+    assert [(r.key, r.label, r.count) for r in data.by_sku] == [
+        ("A-1", "Alpha case", 4),
+        ("B-2", "Beta strap", 4),
+    ]
+
+
+def test_refunds_and_net_loss_per_currency(known_closes):
+    data = selectors.close_analytics(START, END)
+    money = {m.currency: (m.to_buyer, m.from_supplier, m.net_loss) for m in data.refunds}
+    assert money == {
+        "USD": (Decimal("430.00"), Decimal("0.00"), Decimal("430.00")),
+        "CNY": (Decimal("0.00"), Decimal("500.00"), Decimal("-500.00")),
+    }
+
+
+def test_median_time_to_close_per_flow(known_closes):
+    data = selectors.close_analytics(START, END)
+    medians = {m.flow: (m.count, m.median, m.median_hours) for m in data.medians}
+    assert medians == {
+        "unpaid": (3, timedelta(0), Decimal("0.0")),  # 0, 0, 2 h
+        "cancellation": (3, timedelta(hours=20), Decimal("20.0")),  # 10, 20, 30 h
+        "return": (2, timedelta(hours=72), Decimal("72.0")),  # 48, 96 h: the mean of the middle two
+    }
+
+
+def test_over_time_by_day_uses_the_local_calendar_day(known_closes):
+    data = selectors.close_analytics(START, END)
+    per_day = dict(data.over_time)
+    assert len(per_day) == 31 and sum(per_day.values()) == 8
+    # P3 closed at 23:30 and S1 at 00:30 Shanghai time: both on 10 March in UTC, not locally.
+    assert per_day[date(2026, 3, 10)] == 1
+    assert per_day[date(2026, 3, 11)] == 1
+    assert per_day[date(2026, 3, 2)] == 2
+    assert per_day[date(2026, 3, 5)] == 0
+
+
+def test_over_time_by_week_starts_on_monday(known_closes):
+    data = selectors.close_analytics(START, END, bucket="week")
+    weeks = dict(data.over_time)
+    # 1 March 2026 is a Sunday: its week starts on Monday 23 February.
+    assert next(iter(weeks)) == date(2026, 2, 23)
+    assert weeks[date(2026, 2, 23)] == 0
+    assert weeks[date(2026, 3, 2)] == 5  # U1, U2 (2nd), U3, P1 (3rd), P2 (4th)
+    assert weeks[date(2026, 3, 9)] == 2  # P3 (10th), S1 (11th)
+    assert weeks[date(2026, 3, 16)] == 1  # S2 (20th)
+    assert weeks[date(2026, 3, 30)] == 0
+    assert sum(weeks.values()) == 8
+
+
+def test_filters_narrow_every_figure(known_closes):
+    by_country = selectors.close_analytics(START, END, country="fr")
+    assert by_country.total == 2
+    assert as_counts(by_country.by_reason) == {
+        "payment_timeout": (1, Decimal("50.0")),
+        "product_info_error": (1, Decimal("50.0")),
+    }
+    assert {m.currency: m.to_buyer for m in by_country.refunds} == {"USD": Decimal("50.00")}
+
+    by_supplier = selectors.close_analytics(START, END, supplier="Y Factory")
+    assert by_supplier.total == 3
+    assert {m.flow: m.median_hours for m in by_supplier.medians} == {
+        "unpaid": None,
+        "cancellation": Decimal("30.0"),
+        "return": Decimal("72.0"),
+    }
+    assert {m.currency: m.net_loss for m in by_supplier.refunds} == {
+        "USD": Decimal("280.00"),
+        "CNY": Decimal("-500.00"),
+    }
+
+    by_sku = selectors.close_analytics(START, END, sku="A-1")
+    assert by_sku.total == 4
+    assert as_counts(by_sku.by_stage) == {"unpaid": (2, Decimal("50.0")), "paid": (2, Decimal("50.0"))}
+
+    # The day before the period comes in when the period does.
+    wider = selectors.close_analytics(date(2026, 2, 28), END)
+    assert wider.total == 9
+    assert wider.reason_count("product_info_error") == 3
+
+
+# --- recommendations --------------------------------------------------------------------------
+
+
+def rules(start: date = START, end: date = END, **filters) -> list[str]:
+    data = selectors.close_analytics(start, end, **filters)
+    return [r.rule for r in analytics.recommend(data, now=timezone.now())]
+
+
+def test_known_data_calls_for_nothing(known_closes):
+    # 8 closes (shares need 10), 2 product_info_error on A-1 (needs 3), 1 out_of_stock, no overdue refund.
+    assert rules() == []
+
+
+def test_product_info_error_rule_needs_three_closes_of_one_sku_in_the_view(known_closes):
+    # The third one lies before the period: only a view that includes it fires the rule.
+    assert "product_info_error_sku" not in rules()
+    data = selectors.close_analytics(date(2026, 2, 28), END)
+    found = [r for r in analytics.recommend(data, now=timezone.now()) if r.rule == "product_info_error_sku"]
+    assert [(r.subject, "3 closes" in r.why) for r in found] == [("A-1", True)]
+    assert "A-1" in found[0].action
+
+
+def ten_closes(reasons: list[str], stage: str = CloseStage.UNPAID, supplier: str | None = None) -> None:
+    sku = SkuFactory(code="TEN")
+    for i, reason in enumerate(reasons):
+        closed(reason, stage, sku=sku, closed_at=at(5, 1 + i), supplier=supplier)
+
+
+def test_payment_timeout_rule_fires_above_twenty_percent():
+    ten_closes(["payment_timeout"] * 2 + ["buyer_cancelled"] * 8)
+    assert "payment_timeout_share" not in rules()  # exactly 20%
+    closed("payment_timeout", "unpaid", sku=SkuFactory(code="TEN"), closed_at=at(6))
+    assert rules().count("payment_timeout_share") == 1  # 3 of 11 = 27.3%
+
+
+def test_share_rules_stay_quiet_on_few_closes():
+    ten_closes(["payment_timeout"] * 9)  # 100%, but only 9 closes
+    assert rules() == []
+
+
+def test_out_of_stock_rule_and_repeated_out_of_stock_report():
+    sku = SkuFactory(code="OOS-1")
+    closed("out_of_stock", "unpaid", sku=sku, closed_at=at(5))
+    closed("out_of_stock", "unpaid", sku=sku, closed_at=at(6))
+    data = selectors.close_analytics(START, END)
+    assert data.repeated("out_of_stock", 2) == [("OOS-1", 2)]
+    assert "out_of_stock_sku" not in rules()
+    closed("out_of_stock", "paid", sku=sku, closed_at=at(7))
+    assert rules() == ["out_of_stock_sku"]
+    assert [(s.code, s.oos_closes) for s in selectors.skus_with_repeated_out_of_stock()] == [("OOS-1", 3)]
+
+
+def test_supplier_refund_overdue_rule(known_closes):
+    pending = OrderFactory(
+        status=Status.SUPPLIER_REFUND_PENDING, close_stage="shipped", close_reason="quality_issue"
+    )
+    SupplierOrderFactory(order=pending, supplier_name="Slow Supplier", amount=Decimal("300.00"))
+    late = Refund.objects.create(
+        order=pending,
+        direction=RefundDirection.FROM_SUPPLIER,
+        amount=Decimal("100.00"),
+        currency="CNY",
+        idempotency_key="late",
+        respond_by=timezone.now() + timedelta(days=1),
+    )
+    assert "supplier_refund_overdue" not in rules()  # deadline not reached yet
+    Refund.objects.filter(pk=late.pk).update(respond_by=timezone.now() - timedelta(hours=1))
+    data = selectors.close_analytics(START, END)
+    found = [r for r in analytics.recommend(data, now=timezone.now()) if r.rule == "supplier_refund_overdue"]
+    assert [(r.subject, r.why.startswith("1 ")) for r in found] == [("Slow Supplier", True)]
+    assert "1688" in found[0].action
+    # Narrowed to another supplier, the overdue refund is not that supplier's business.
+    assert "supplier_refund_overdue" not in rules(supplier="Y Factory")
+
+
+def test_supplier_quality_rule_needs_three_and_thirty_percent():
+    ten_closes(["quality_issue"] * 3 + ["buyer_cancelled"] * 8, stage="shipped", supplier="Shoddy Ltd")
+    assert "supplier_quality" not in rules()  # 3 of 11 = 27.3%
+    ten_closes(["quality_issue"], stage="shipped", supplier="Shoddy Ltd")  # 4 of 12 = 33.3%
+    assert "supplier_quality" in rules()
+
+
+def test_shipping_and_paid_stage_rules():
+    ten_closes(["shipping_issue"] * 2 + ["other"] * 8, stage=CloseStage.PAID)
+    found = rules()
+    assert "shipping_issue_share" in found  # 20% > 15%
+    assert "paid_stage_share" in found  # 100% > 30%
+    assert "payment_timeout_share" not in found

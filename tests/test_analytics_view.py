@@ -1,0 +1,151 @@
+"""The analytics page: who may open it, what it shows, its filters in the URL and its CSV exports."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from orders.models import Status
+from tests.factories import OrderFactory, SkuFactory, staff
+from tests.test_analytics import END, START, known_closes  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/orders/analytics/"
+PERIOD = {"start": START.isoformat(), "end": END.isoformat()}
+
+
+@pytest.fixture
+def analyst_client(client):
+    client.force_login(staff("Analyst"))
+    return client
+
+
+def read_csv(response) -> list[list[str]]:
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+@pytest.mark.parametrize("group", ["Operator", "Finance"])
+def test_staff_without_the_analytics_permission_get_403(client, group):
+    client.force_login(staff(group))
+    assert client.get(URL).status_code == 403
+    assert client.get(URL, {"export": "reasons"}).status_code == 403
+
+
+def test_anonymous_is_sent_to_the_login(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("group", ["Analyst", "Supervisor"])
+def test_analysts_and_supervisors_see_the_numbers(client, known_closes, group):  # noqa: F811
+    client.force_login(staff(group))
+    response = client.get(URL, PERIOD)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "8 orders closed from 2026-03-01 to 2026-03-31" in page
+    assert '<canvas id="chart-reasons"' in page
+    assert "vendor/chartjs/chart.umd.min.js" in page
+    reasons = response.context["tables"]["reasons"]["rows"]
+    assert ("payment_timeout", "Buyer did not pay in time", 2, 25) in [tuple(r) for r in reasons]
+
+
+def test_default_view_is_the_last_30_days(analyst_client):
+    sku = SkuFactory()
+    now = timezone.now()
+    for days_ago in (0, 29, 30):
+        OrderFactory(
+            status=Status.CLOSED,
+            close_reason="buyer_cancelled",
+            close_stage="unpaid",
+            closed_at=now - timedelta(days=days_ago),
+            close_started_at=now - timedelta(days=days_ago),
+            sku=sku,
+        )
+    response = analyst_client.get(URL)
+    data = response.context["data"]
+    assert data.end == timezone.localdate()
+    assert (data.end - data.start).days == 29
+    assert data.total == 2  # today and 29 days ago; 30 days ago is outside
+
+
+def test_filters_travel_in_the_url_and_into_each_export(analyst_client, known_closes):  # noqa: F811
+    response = analyst_client.get(URL, {**PERIOD, "country": "fr"})
+    assert response.context["data"].total == 2
+    page = response.content.decode()
+    assert "country=fr&amp;export=reasons" in page
+    exported = read_csv(analyst_client.get(URL, {**PERIOD, "country": "fr", "export": "reasons"}))
+    assert exported[0] == ["Reason code", "Reason", "Closes", "Share %"]
+    counted = {row[0]: row[2] for row in exported[1:]}
+    assert counted["payment_timeout"] == "1"
+    assert counted["quality_issue"] == "0"
+
+
+def test_each_table_exports(analyst_client, known_closes):  # noqa: F811
+    refunds = read_csv(analyst_client.get(URL, {**PERIOD, "export": "refunds"}))
+    assert refunds[1:] == [["CNY", "0.00", "500.00", "-500.00"], ["USD", "430.00", "0.00", "430.00"]]
+    medians = read_csv(analyst_client.get(URL, {**PERIOD, "export": "medians"}))
+    assert [row[0::2] for row in medians[1:]] == [
+        ["unpaid", "0.0"],
+        ["cancellation", "20.0"],
+        ["return", "72.0"],
+    ]
+    for name in ("stages", "over_time", "suppliers", "skus", "out_of_stock", "recommendations"):
+        assert analyst_client.get(URL, {**PERIOD, "export": name}).status_code == 200
+
+
+def test_export_escapes_cells_a_spreadsheet_would_run(analyst_client):
+    sku = SkuFactory(code="=HYPERLINK(1)", title="@SUM(A1)")
+    OrderFactory(
+        status=Status.CLOSED,
+        close_reason="other",
+        close_stage="unpaid",
+        closed_at=timezone.now(),
+        close_started_at=timezone.now(),
+        sku=sku,
+    )
+    rows = read_csv(analyst_client.get(URL, {"export": "skus"}))
+    assert rows[1] == ["'=HYPERLINK(1)", "'@SUM(A1)", "1", "100.0"]
+
+
+def test_bad_filters_are_refused_with_the_reason(analyst_client):
+    response = analyst_client.get(URL, {"start": "2026-03-10", "end": "2026-03-01"})
+    assert response.status_code == 400
+    assert "The period starts after it ends" in response.content.decode()
+    response = analyst_client.get(URL, {"country": "Spain"})
+    assert response.status_code == 400
+    assert "two-letter ISO code" in response.content.decode()
+    response = analyst_client.get(URL, {"start": "yesterday"})
+    assert response.status_code == 400
+    response = analyst_client.get(URL, {"export": "passwords"})
+    assert response.status_code == 400
+    assert "Unknown table" in response.content.decode()
+    response = analyst_client.get(URL, {"bucket": "year", "export": "reasons"})
+    assert response.status_code == 400
+    assert "Nothing exported" in response.content.decode()
+
+
+def test_the_page_costs_a_fixed_number_of_queries(analyst_client, known_closes):  # noqa: F811
+    with CaptureQueriesContext(connection) as small:
+        analyst_client.get(URL, PERIOD)
+    sku = SkuFactory(code="MORE")
+    for i in range(30):
+        OrderFactory(
+            status=Status.CLOSED,
+            close_reason="other",
+            close_stage="paid",
+            closed_at=timezone.now().replace(year=2026, month=3, day=15) + timedelta(minutes=i),
+            close_started_at=timezone.now().replace(year=2026, month=3, day=15),
+            sku=sku,
+        )
+    with CaptureQueriesContext(connection) as large:
+        analyst_client.get(URL, PERIOD)
+    assert len(large) == len(small)
+    assert len(small) <= 20
