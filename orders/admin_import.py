@@ -1,5 +1,208 @@
-"""CSV import/export screens for orders (admin mixin)."""
+"""CSV import/export screens for orders: the /import/ and /export/ pages of SPEC section 5.
+
+``OrderImportExportMixin`` is mixed into ``OrderAdmin``. It adds:
+
+- ``/admin/orders/order/import/`` (``orders.import_orders``, Supervisors): upload → preview (a dry
+  run of the real import: counts, every invalid row, every refused row) → confirm. Between the
+  two steps the upload lives in a private directory under ``var/imports/``, named by a random
+  token that is remembered in the user's session (the file itself never is).
+- ``/admin/orders/order/export/`` (``orders.export_orders``): the orders of the list as filtered,
+  as CSV or XLSX (``?_format=xlsx``), escaped against formula injection.
+
+The buttons for the change list are in ``admin/orders/order/_import_export_buttons.html``; the
+change list template includes it in its ``object-tools-items`` block.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+
+from .importing import ImportResult, import_orders
+from .resources import EXPORT_FORMATS, export_orders_response
+
+SESSION_KEY = "shopops_order_imports"
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+KEEP_UPLOADS_SECONDS = 24 * 60 * 60
+MAX_PENDING_PER_SESSION = 5
+
+
+def import_dir() -> Path:
+    """Private: never under MEDIA or STATIC, readable by the server's user only."""
+    directory = Path(settings.VAR_DIR) / "imports"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+def _max_bytes() -> int:
+    return int(settings.SHOPOPS_IMPORT_MAX_MB * 1024 * 1024)
+
+
+def _too_big_message(size: int) -> str:
+    return _(
+        "The file is %(size).1f MB; imports are limited to %(limit)s MB. Split it into smaller files "
+        "and import them one after the other."
+    ) % {"size": size / 1024 / 1024, "limit": f"{settings.SHOPOPS_IMPORT_MAX_MB:g}"}
+
+
+def _remove_stale_uploads(directory: Path) -> None:
+    # Previews that were never confirmed: they must not pile up under var/.
+    limit = time.time() - KEEP_UPLOADS_SECONDS
+    for leftover in directory.glob("*.csv"):
+        try:
+            if leftover.stat().st_mtime < limit:
+                leftover.unlink()
+        except FileNotFoundError:
+            pass
 
 
 class OrderImportExportMixin:
     """Mixed into ``OrderAdmin``: the /import/ and /export/ screens of SPEC section 5."""
+
+    import_template = "admin/orders/order/import.html"
+
+    # --- URLs and the change list's buttons ---------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="orders_order_import"),
+            path("export/", wrap(self.export_view), name="orders_order_export"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_import_orders": request.user.has_perm("orders.import_orders"),
+            "can_export_orders": request.user.has_perm("orders.export_orders"),
+            "export_query": request.GET.urlencode(),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+    # --- export -------------------------------------------------------------------------------
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The orders the list shows with the same filters and search, as CSV or XLSX."""
+        if not request.user.has_perm("orders.export_orders"):
+            raise PermissionDenied
+        params = request.GET.copy()
+        file_format = (params.pop("_format", None) or ["csv"])[-1]
+        if file_format not in EXPORT_FORMATS:
+            messages.error(request, _("Unknown export format “%(format)s”.") % {"format": file_format})
+            return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+        request.GET = params  # the change list reads its filters from here
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            messages.error(request, _("The list's filters are not valid; nothing was exported."))
+            return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+        return export_orders_response(changelist.get_queryset(request), file_format)
+
+    # --- import -------------------------------------------------------------------------------
+
+    def _import_context(self, request: HttpRequest, **extra) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import orders"),
+            "max_mb": f"{settings.SHOPOPS_IMPORT_MAX_MB:g}",
+            **extra,
+        }
+
+    def _render(self, request: HttpRequest, status: int = 200, **extra) -> TemplateResponse:
+        return TemplateResponse(
+            request, self.import_template, self._import_context(request, **extra), status=status
+        )
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: the upload form. POST with a file: the preview. POST with a token: the import."""
+        if not request.user.has_perm("orders.import_orders"):
+            raise PermissionDenied
+        if request.method != "POST":
+            return self._render(request)
+        # The size is checked before the body's form data is read into a file we would parse.
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > _max_bytes() + 64 * 1024:
+            return self._render(request, status=413, upload_error=_too_big_message(length))
+        if "token" in request.POST:
+            return self._confirm(request)
+        return self._preview(request)
+
+    def _pending(self, request: HttpRequest) -> dict[str, str]:
+        return dict(request.session.get(SESSION_KEY, {}))
+
+    def _preview(self, request: HttpRequest) -> HttpResponse:
+        upload = request.FILES.get("file")
+        if upload is None:
+            return self._render(request, status=400, upload_error=_("Choose a CSV file to import."))
+        if upload.size > _max_bytes():
+            return self._render(request, status=413, upload_error=_too_big_message(upload.size))
+        directory = import_dir()
+        _remove_stale_uploads(directory)
+        token = secrets.token_urlsafe(24)
+        stored = directory / f"{token}.csv"
+        descriptor = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        name = Path(upload.name or "orders.csv").name
+        started = time.monotonic()
+        result = import_orders(stored, by=request.user, dry_run=True, file_name=name)
+        seconds = time.monotonic() - started
+        can_confirm = not result.invalid and bool(result.new or result.updated)
+        if can_confirm:
+            pending = self._pending(request)
+            for old_token in list(pending)[: max(0, len(pending) - MAX_PENDING_PER_SESSION + 1)]:
+                (directory / f"{old_token}.csv").unlink(missing_ok=True)
+                pending.pop(old_token)
+            pending[token] = name
+            request.session[SESSION_KEY] = pending
+        else:
+            stored.unlink(missing_ok=True)
+        return self._render(
+            request,
+            result=result,
+            token=token if can_confirm else "",
+            preview=True,
+            seconds=seconds,
+        )
+
+    def _confirm(self, request: HttpRequest) -> HttpResponse:
+        token = request.POST.get("token", "")
+        pending = self._pending(request)
+        stored = import_dir() / f"{token}.csv"
+        if not TOKEN_RE.match(token) or token not in pending or not stored.is_file():
+            return self._render(
+                request,
+                status=400,
+                upload_error=_(
+                    "This preview is no longer available (it expired or was already imported). "
+                    "Upload the file again."
+                ),
+            )
+        name = pending.pop(token)
+        request.session[SESSION_KEY] = pending
+        started = time.monotonic()
+        try:
+            result: ImportResult = import_orders(stored, by=request.user, file_name=name)
+        finally:
+            stored.unlink(missing_ok=True)
+        seconds = time.monotonic() - started
+        if result.applied:
+            messages.success(request, result.summary())
+        else:
+            messages.error(request, result.summary())
+        return self._render(request, result=result, done=True, seconds=seconds)
