@@ -1,0 +1,93 @@
+"""The four groups of SPEC section 5 exist (created by a migration) with their permissions."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from orders import workflow
+from orders.groups import OPERATOR_TRANSITIONS, SUPERVISOR_TRANSITIONS
+from tests.factories import staff
+
+pytestmark = pytest.mark.django_db
+
+SUPERVISOR_ONLY = {
+    "escalate_to_support",
+    "confirm_refund",
+    "request_supplier_refund",
+    "record_supplier_approval",
+    "record_supplier_refusal",
+    "resolve_dispute",
+}
+OPERATOR = set(workflow.TRANSITIONS) - SUPERVISOR_ONLY
+
+
+def _perms(group: str) -> set[str]:
+    return {
+        f"{app}.{code}"
+        for app, code in Group.objects.get(name=group).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+def test_the_four_groups_exist():
+    assert {"Operator", "Supervisor", "Finance", "Analyst"} <= set(
+        Group.objects.values_list("name", flat=True)
+    )
+
+
+def test_the_spec_table_and_the_groups_module_agree():
+    assert set(OPERATOR_TRANSITIONS) == OPERATOR
+    assert set(SUPERVISOR_TRANSITIONS) == SUPERVISOR_ONLY
+    assert {n for n, t in workflow.TRANSITIONS.items() if t.supervisor} == SUPERVISOR_ONLY
+
+
+def test_operator_runs_operator_transitions_and_records_evidence_only():
+    perms = _perms("Operator")
+    assert {f"orders.{n}" for n in OPERATOR} <= perms
+    assert not {f"orders.{n}" for n in SUPERVISOR_ONLY} & perms
+    assert {"evidence.add_communication", "evidence.add_attachment"} <= perms
+    assert not {"orders.mark_refund_received", "orders.import_orders", "orders.view_analytics"} & perms
+
+
+def test_supervisor_can_do_all_an_operator_can_plus_supervisor_transitions_and_imports():
+    perms = _perms("Supervisor")
+    assert _perms("Operator") <= perms
+    assert {f"orders.{n}" for n in SUPERVISOR_ONLY} <= perms
+    assert "orders.import_orders" in perms
+
+
+def test_finance_sees_refunds_and_marks_them_received_but_runs_no_transition():
+    perms = _perms("Finance")
+    assert {"orders.view_refund", "orders.mark_refund_received"} <= perms
+    assert not {f"orders.{n}" for n in workflow.TRANSITIONS} & perms
+
+
+def test_analyst_reads_everything_and_sees_the_analytics_but_changes_nothing():
+    perms = _perms("Analyst")
+    assert "orders.view_analytics" in perms
+    assert {"orders.view_order", "orders.view_refund", "evidence.view_communication"} <= perms
+    assert not {p for p in perms if p.split(".")[1].startswith(("add_", "change_", "delete_"))}
+    assert not {f"orders.{n}" for n in workflow.TRANSITIONS} & perms
+    assert "orders.mark_refund_received" not in perms
+
+
+@pytest.mark.parametrize("group", ["Operator", "Supervisor", "Finance", "Analyst"])
+def test_nobody_may_change_or_delete_evidence_or_history(group):
+    perms = _perms(group)
+    forbidden = {
+        "evidence.change_communication",
+        "evidence.delete_communication",
+        "evidence.change_attachment",
+        "evidence.delete_attachment",
+        "orders.change_orderevent",
+        "orders.delete_orderevent",
+        "orders.change_stockmovement",
+        "orders.delete_stockmovement",
+    }
+    assert not forbidden & perms
+
+
+def test_a_real_user_gets_the_group_permissions():
+    user = staff("Operator")
+    assert user.has_perm("orders.close_unpaid")
+    assert not user.has_perm("orders.confirm_refund")
