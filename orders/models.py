@@ -637,3 +637,36 @@ class Feedback(FSMModelMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} ★{self.rating}"
+
+    # --- follow-up transitions: rules only; orders.feedback runs them -------------------------
+
+    @transition(field=followup_status, source=FollowupStatus.NONE, target=FollowupStatus.NEW)
+    def open_followup(self, at):
+        self.followup_opened_at = at
+
+    @transition(
+        field=followup_status,
+        source=FollowupStatus.NEW,
+        target=FollowupStatus.CONTACTED,
+        permission="orders.change_feedback",
+    )
+    def mark_contacted(self):
+        pass
+
+    @transition(
+        field=followup_status,
+        source=FollowupStatus.CONTACTED,
+        target=FollowupStatus.RESOLVED,
+        permission="orders.change_feedback",
+    )
+    def resolve(self, at):
+        self.followup_closed_at = at
+
+    @transition(
+        field=followup_status,
+        source=FollowupStatus.CONTACTED,
+        target=FollowupStatus.UNRESOLVED,
+        permission="orders.change_feedback",
+    )
+    def mark_unresolved(self, at):
+        self.followup_closed_at = at
