@@ -127,7 +127,9 @@ class Order(FSMModelMixin, models.Model):
 
     close_reason = models.CharField(_("close reason"), max_length=32, choices=CloseReason.choices, blank=True)
     close_note = models.TextField(_("close note"), blank=True)
-    close_stage = models.CharField(_("closed at stage"), max_length=16, choices=CloseStage.choices, blank=True)
+    close_stage = models.CharField(
+        _("closed at stage"), max_length=16, choices=CloseStage.choices, blank=True
+    )
     close_started_at = models.DateTimeField(_("close started"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closed_by = models.ForeignKey(
@@ -139,7 +141,9 @@ class Order(FSMModelMixin, models.Model):
         related_name="+",
     )
     outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices, blank=True)
-    platform_reference = models.CharField(_("platform ticket / dispute reference"), max_length=100, blank=True)
+    platform_reference = models.CharField(
+        _("platform ticket / dispute reference"), max_length=100, blank=True
+    )
     payment_reminded_at = models.DateTimeField(_("payment reminder sent"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -201,7 +205,9 @@ class Order(FSMModelMixin, models.Model):
     # Each sets the fields that belong to the move itself. Timestamps, actors and evidence
     # checks are the workflow's job.
 
-    @transition(field=status, source=Status.AWAITING_PAYMENT, target=Status.PAID, permission="orders.mark_paid")
+    @transition(
+        field=status, source=Status.AWAITING_PAYMENT, target=Status.PAID, permission="orders.mark_paid"
+    )
     def mark_paid(self, paid_at):
         self.paid_at = paid_at
 
@@ -275,7 +281,10 @@ class Order(FSMModelMixin, models.Model):
         self.outcome = Outcome.REFUNDED
 
     @transition(
-        field=status, source=Status.SHIPPED, target=Status.RETURN_REQUESTED, permission="orders.propose_return"
+        field=status,
+        source=Status.SHIPPED,
+        target=Status.RETURN_REQUESTED,
+        permission="orders.propose_return",
     )
     def propose_return(self):
         self.close_stage = CloseStage.SHIPPED
@@ -403,7 +412,11 @@ class Refund(FSMModelMixin, models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     direction = models.CharField(_("direction"), max_length=16, choices=RefundDirection.choices)
     status = FSMField(
-        _("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED, protected=True
+        _("status"),
+        max_length=16,
+        choices=RefundStatus.choices,
+        default=RefundStatus.REQUESTED,
+        protected=True,
     )
     amount = models.DecimalField(_("amount"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3)

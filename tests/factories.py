@@ -45,6 +45,9 @@ class SkuFactory(factory.django.DjangoModelFactory):
     title = factory.Faker("sentence", nb_words=3)
 
 
+_NOT_SHIPPED = (Status.AWAITING_PAYMENT, Status.PAID, Status.CANCEL_REQUESTED, Status.REFUND_PENDING)
+
+
 class OrderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Order
@@ -67,9 +70,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
         lambda o: None if o.status == Status.AWAITING_PAYMENT else o.placed_at + timezone.timedelta(hours=1)
     )
     shipped_at = factory.LazyAttribute(
-        lambda o: o.placed_at + timezone.timedelta(days=1)
-        if o.status not in (Status.AWAITING_PAYMENT, Status.PAID, Status.CANCEL_REQUESTED, Status.REFUND_PENDING)
-        else None
+        lambda o: o.placed_at + timezone.timedelta(days=1) if o.status not in _NOT_SHIPPED else None
     )
     tracking_number = factory.LazyAttribute(lambda o: f"LP{o.platform_order_id}CN" if o.shipped_at else "")
 

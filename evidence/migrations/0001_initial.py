@@ -2,64 +2,180 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import evidence.models
 from django.conf import settings
 from django.db import migrations, models
 
+import evidence.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('orders', '0001_initial'),
+        ("orders", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Communication',
+            name="Communication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('counterparty', models.CharField(choices=[('buyer', 'Buyer'), ('supplier', 'Supplier'), ('platform_support', 'Platform support')], max_length=32, verbose_name='with')),
-                ('channel', models.CharField(choices=[('aliexpress_message', 'AliExpress message'), ('1688_wangwang', '1688 Wangwang'), ('email', 'Email'), ('phone', 'Phone'), ('sms', 'SMS'), ('other', 'Other')], max_length=32, verbose_name='channel')),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], max_length=16, verbose_name='direction')),
-                ('kind', models.CharField(choices=[('message', 'Message'), ('consent', 'Consent'), ('refusal', 'Refusal'), ('reminder', 'Reminder')], default='message', max_length=16, verbose_name='kind')),
-                ('summary', models.CharField(max_length=255, verbose_name='summary')),
-                ('body', models.TextField(blank=True, verbose_name='full text')),
-                ('occurred_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='when it happened')),
-                ('recorded_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='recorded')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='communications', to='orders.order')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "counterparty",
+                    models.CharField(
+                        choices=[
+                            ("buyer", "Buyer"),
+                            ("supplier", "Supplier"),
+                            ("platform_support", "Platform support"),
+                        ],
+                        max_length=32,
+                        verbose_name="with",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("aliexpress_message", "AliExpress message"),
+                            ("1688_wangwang", "1688 Wangwang"),
+                            ("email", "Email"),
+                            ("phone", "Phone"),
+                            ("sms", "SMS"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("inbound", "Inbound"), ("outbound", "Outbound")],
+                        max_length=16,
+                        verbose_name="direction",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("message", "Message"),
+                            ("consent", "Consent"),
+                            ("refusal", "Refusal"),
+                            ("reminder", "Reminder"),
+                        ],
+                        default="message",
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("summary", models.CharField(max_length=255, verbose_name="summary")),
+                ("body", models.TextField(blank=True, verbose_name="full text")),
+                (
+                    "occurred_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="when it happened"),
+                ),
+                (
+                    "recorded_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="recorded"
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="communications",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="recorded by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'communication',
-                'verbose_name_plural': 'communications',
-                'ordering': ['-recorded_at', '-id'],
+                "verbose_name": "communication",
+                "verbose_name_plural": "communications",
+                "ordering": ["-recorded_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to=evidence.models.attachment_path, verbose_name='file')),
-                ('original_name', models.CharField(max_length=255, verbose_name='original name')),
-                ('content_type', models.CharField(max_length=64, verbose_name='type')),
-                ('size', models.PositiveIntegerField(verbose_name='size (bytes)')),
-                ('sha256', models.CharField(db_index=True, max_length=64, verbose_name='SHA-256')),
-                ('uploaded_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='uploaded')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='orders.order')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='uploaded by')),
-                ('communication', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='evidence.communication')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=255, upload_to=evidence.models.attachment_path, verbose_name="file"
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255, verbose_name="original name")),
+                ("content_type", models.CharField(max_length=64, verbose_name="type")),
+                ("size", models.PositiveIntegerField(verbose_name="size (bytes)")),
+                ("sha256", models.CharField(db_index=True, max_length=64, verbose_name="SHA-256")),
+                (
+                    "uploaded_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="uploaded"
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attachments",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="uploaded by",
+                    ),
+                ),
+                (
+                    "communication",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attachments",
+                        to="evidence.communication",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'verbose_name_plural': 'attachments',
-                'ordering': ['-uploaded_at', '-id'],
+                "verbose_name": "attachment",
+                "verbose_name_plural": "attachments",
+                "ordering": ["-uploaded_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='communication',
-            index=models.Index(fields=['order', 'counterparty', 'kind', 'recorded_at'], name='comm_lookup'),
+            model_name="communication",
+            index=models.Index(fields=["order", "counterparty", "kind", "recorded_at"], name="comm_lookup"),
         ),
     ]
