@@ -38,7 +38,11 @@ class AnalyticsFilterForm(forms.Form):
     )
     supplier = forms.CharField(label=gettext_lazy("Supplier"), required=False, max_length=200)
     sku = forms.CharField(label=gettext_lazy("SKU"), required=False, max_length=64)
-    country = forms.CharField(label=gettext_lazy("Country"), required=False, max_length=2)
+    country = forms.CharField(
+        label=gettext_lazy("Country"),
+        required=False,
+        widget=forms.TextInput(attrs={"size": 3, "placeholder": "ES"}),
+    )
     bucket = forms.ChoiceField(
         label=gettext_lazy("Over time by"),
         required=False,
