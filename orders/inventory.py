@@ -1,0 +1,71 @@
+"""Stock adjustments made by staff: a count correction or goods received from the supplier.
+
+The figure itself changes only in ``orders.stock.record_movement``; this adds the rules for a
+person doing it by hand (permission, reason, note, no negative stock).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from shopops.errors import NotPermitted, Refused
+
+from . import stock
+from .models import MovementReason, Sku, StockMovement
+
+MANUAL_REASONS = (MovementReason.ADJUSTMENT, MovementReason.RESTOCK)
+
+
+@transaction.atomic
+def adjust_stock(
+    sku: Sku | int, *, by: AbstractBaseUser | None, delta: int | str, reason: str, note: str
+) -> StockMovement:
+    """Change a SKU's stock by ``delta`` through one movement (``adjustment`` or ``restock``).
+
+    Needs ``orders.adjust_stock``. Refused when the change is zero or not a whole number, the
+    reason is not a manual one, a restock is negative, the note is missing, or the stock would go
+    below zero. A restock that brings stock above zero clears the out-of-stock flag.
+    """
+    if by is not None and not by.has_perm("orders.adjust_stock"):
+        raise NotPermitted(_("You are not allowed to adjust stock."))
+    try:
+        change = int(str(delta).strip())
+    except (TypeError, ValueError):
+        raise Refused(
+            _("The change “%(value)s” is not a whole number.") % {"value": delta}, field="delta"
+        ) from None
+    if change == 0:
+        raise Refused(
+            _("A change of 0 changes nothing; give how many units to add or remove."), field="delta"
+        )
+    if reason not in MANUAL_REASONS:
+        raise Refused(
+            _("Choose why: a stock count adjustment or goods received from the supplier."), field="reason"
+        )
+    if reason == MovementReason.RESTOCK and change < 0:
+        raise Refused(_("Goods received add stock: give a positive number."), field="delta")
+    if not (note or "").strip():
+        raise Refused(
+            _("Write a note saying where the change comes from (count sheet, 1688 order…)."), field="note"
+        )
+    sku_id = sku.pk if isinstance(sku, Sku) else sku
+    try:
+        locked = Sku.objects.select_for_update().get(pk=sku_id)
+    except (Sku.DoesNotExist, ValueError, TypeError):
+        raise Refused(_("SKU %(sku)s does not exist.") % {"sku": sku_id}) from None
+    if locked.stock_on_hand + change < 0:
+        raise Refused(
+            _("%(sku)s has %(on_hand)d in stock; removing %(n)d would leave less than nothing.")
+            % {"sku": locked.code, "on_hand": locked.stock_on_hand, "n": -change},
+            field="delta",
+        )
+    # Goods on the shelf again: the SKU is sellable once more.
+    out_of_stock = False if locked.stock_on_hand + change > 0 else None
+    movement = stock.record_movement(
+        locked, delta=change, reason=reason, by=by, note=note.strip(), out_of_stock=out_of_stock
+    )
+    if isinstance(sku, Sku):
+        sku.stock_on_hand, sku.out_of_stock = locked.stock_on_hand, locked.out_of_stock
+    return movement
