@@ -305,6 +305,8 @@ STATUS_VALUES: dict[str, str] = {
     **{str(status): str(status) for status in FORWARD_PATH},
     **{str(status.label).lower(): str(status) for status in FORWARD_PATH},
 }
+# Plain str values, not enum members: psycopg's COPY adapts a str subclass through a slower path.
+STATUS_VALUES = {key: str(value) for key, value in STATUS_VALUES.items()}
 _OWN_STATUS_CODES = frozenset(Status.values)
 _FORWARD_INDEX = {str(status): index for index, status in enumerate(FORWARD_PATH)}
 _MOVES = {Status.PAID: "mark_paid", Status.SHIPPED: "mark_shipped", Status.COMPLETED: "mark_completed"}
@@ -403,7 +405,17 @@ def _time_parser(zone: ZoneInfo) -> Callable[[str, str], datetime]:
     return parse
 
 
+# Plain addresses (the vast majority) are accepted by this strict pattern in ~1 µs; anything else
+# goes to Django's full validator (50 µs: 5 s per 100,000 rows if every address went there).
+_PLAIN_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
 def parse_email(value: str, column: str) -> str:
+    if len(value) <= 254 and _PLAIN_EMAIL.match(value):
+        return value
     try:
         validate_email(value)
     except ValidationError:
@@ -529,7 +541,7 @@ _REQUIRED_VALUES = (
 def _clean(cell: str) -> str:
     value = cell.strip()
     # Our own export writes formula-like cells with a leading quote; read them back as they were.
-    if value.startswith("'") and value[1:2].startswith(DANGEROUS_PREFIXES):
+    if value[:1] == "'" and value[1:2].startswith(DANGEROUS_PREFIXES):
         value = value[1:].strip()
     return value
 
@@ -555,9 +567,11 @@ def parse_row(
     values: dict[str, Any] = {}
     ok = True
     for column, cell in zip(header, cells, strict=True):
-        value = _clean(cell)
+        value = cell.strip()
         if not value:
             continue
+        if value[0] == "'":
+            value = _clean(value)
         try:
             values[column] = parsers.by_column[column](value, column)
         except _Bad as bad:

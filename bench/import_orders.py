@@ -1,0 +1,196 @@
+"""Benchmark of the order import against PostgreSQL's physical floor, in one run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopops_bench \\
+        .venv/bin/python bench/import_orders.py [--rows 100000]
+
+1. generates a file of N rows in the contract's format (SPEC section 6; new order ids each run),
+2. (a) ``COPY``s the same file into a bare temporary table of text columns — the floor,
+3. (b) runs ``manage.py import_orders`` on it (a child process: its peak RSS is measured),
+4. (c) runs it again on the same file (nothing to change),
+
+and prints seconds, rows/s, the ratio to (a) and peak RSS of each. Targets: (b) ≤ 10x (a),
+(c) ≤ 5x (a), peak RSS ≤ 300 MB. The imported orders stay in the database (history is
+append-only): point DATABASE_URL at a database meant for benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopops.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from orders.resources import COLUMN_NAMES  # noqa: E402
+
+# Peak RSS of the one child it runs: RUSAGE_CHILDREN of a fresh wrapper process sees only it.
+RSS_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+STATUSES = [
+    ("PLACE_ORDER_SUCCESS", 0),
+    ("WAIT_SELLER_SEND_GOODS", 1),
+    ("WAIT_BUYER_ACCEPT_GOODS", 2),
+    ("FINISH", 3),
+    ("待付款", 0),
+    ("待发货", 1),
+    ("已发货", 2),
+    ("交易成功", 3),
+]
+BUYERS = [
+    ("Maria Garcia", "ES", "es", "+3469"),
+    ("Lucas Silva", "BR", "pt", "+55119"),
+    ("Olga Ivanova", "RU", "ru", "+7940"),
+    ("Sakura Tanaka", "JP", "ja", "+8190"),
+    ("Mehmet Yilmaz", "TR", "tr", "+90532"),
+    ("John Smith", "US", "en", "+1212"),
+]
+PRODUCTS = [
+    ("SKU-PHC-001", "硅胶手机壳 Silicone phone case", "2.35", "6.00"),
+    ("SKU-BAG-310", "帆布包 Canvas tote bag", "5.40", "17.50"),
+    ("SKU-EAR-077", "蓝牙耳机 Bluetooth earbuds", "12.99", "45.00"),
+    ("SKU-KIT-042", "厨房秤 Kitchen scale", "7.80", "26.00"),
+    ("SKU-LED-014", "LED 灯带 5m LED strip", "8.90", "32.00"),
+]
+SUPPLIERS = [
+    ("义乌市晨光饰品厂", "chenguang@example.cn"),
+    ("深圳市华强电子有限公司", "sales@huaqiang.example.cn"),
+    ("广州白云皮具商行", "baiyun-bags@example.cn"),
+]
+
+
+def generate(path: Path, rows: int, seed: int) -> None:
+    rng = random.Random(seed)
+    prefix = f"9{int(time.time()) % 10**9:09d}"
+    start = datetime(2026, 9, 1)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(COLUMN_NAMES)
+        for n in range(rows):
+            status, stage = rng.choice(STATUSES)
+            name, country, language, phone = rng.choice(BUYERS)
+            sku, title, price, cost = rng.choice(PRODUCTS)
+            supplier, contact = rng.choice(SUPPLIERS)
+            quantity = rng.randint(1, 3)
+            placed = start + timedelta(minutes=rng.randint(0, 80 * 24 * 60))
+            paid = placed + timedelta(minutes=rng.randint(5, 600)) if stage >= 1 else None
+            shipped = paid + timedelta(hours=rng.randint(6, 72)) if stage >= 2 else None
+            writer.writerow(
+                [
+                    f"{prefix}{n:06d}",
+                    status,
+                    placed.strftime("%Y-%m-%d %H:%M:%S"),
+                    paid.strftime("%Y-%m-%d %H:%M:%S") if paid else "",
+                    shipped.strftime("%Y-%m-%d %H:%M:%S") if shipped else "",
+                    name,
+                    f"buyer.{prefix}{n:06d}@example.com",
+                    f"{phone}{rng.randint(1000000, 9999999)}",
+                    country,
+                    language,
+                    sku,
+                    title,
+                    quantity,
+                    price,
+                    f"{float(price) * quantity:.2f}",
+                    "USD",
+                    supplier,
+                    contact,
+                    f"30{prefix}{n:06d}" if stage >= 1 else "",
+                    f"{float(cost) * quantity:.2f}" if stage >= 1 else "",
+                    f"LP{prefix}{n:06d}CN" if shipped else "",
+                    rng.choice(["YunExpress", "4PX", "Cainiao"]) if shipped else "",
+                    rng.choice(["", "", "请尽快发货", "gift wrap"]),
+                ]
+            )
+
+
+def copy_floor(path: Path) -> float:
+    """(a): the same bytes into a bare table of text columns, through COPY."""
+    columns = ", ".join(f"{name} text" for name in COLUMN_NAMES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE bench_copy ({columns})")
+        started = time.perf_counter()
+        with (
+            cursor.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as data,
+        ):
+            while block := data.read(1 << 20):
+                copy.write(block)
+        elapsed = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM bench_copy")
+        (count,) = cursor.fetchone()
+        cursor.execute("DROP TABLE bench_copy")
+    assert count > 0
+    return elapsed
+
+
+def run_import(path: Path) -> tuple[float, float, int, str]:
+    """(b) / (c): ``manage.py import_orders`` in a child process; seconds, peak RSS MB, exit, output."""
+    command = [sys.executable, str(BASE_DIR / "manage.py"), "import_orders", str(path), "--no-progress"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_WRAPPER, *command], capture_output=True, text=True, cwd=BASE_DIR
+    )
+    elapsed = time.perf_counter() - started
+    peak_kb = int(done.stderr.strip().splitlines()[-1])
+    return elapsed, peak_kb / 1024, done.returncode, done.stdout + done.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("This benchmark measures against PostgreSQL: set DATABASE_URL=postgres://…")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders_bench.csv"
+        generate(path, args.rows, args.seed)
+        size_mb = path.stat().st_size / 1024 / 1024
+        print(f"file: {args.rows} rows, {size_mb:.1f} MB, PostgreSQL {connection.pg_version}")
+
+        floor = copy_floor(path)
+        first = run_import(path)
+        second = run_import(path)
+
+    print(f"{'step':<36}{'seconds':>9}{'rows/s':>11}{'x COPY':>9}{'peak RSS':>11}  target")
+    print(f"{'(a) COPY into a bare table':<36}{floor:>9.2f}{args.rows / floor:>11,.0f}{1:>9.1f}{'':>11}")
+    for label, (seconds, rss, code, output), target in (
+        ("(b) import_orders, new file", first, 10),
+        ("(c) import_orders, same file again", second, 5),
+    ):
+        ratio = seconds / floor
+        verdict = "ok" if ratio <= target and rss <= 300 and code == 0 else "MISSED"
+        print(
+            f"{label:<36}{seconds:>9.2f}{args.rows / seconds:>11,.0f}{ratio:>9.1f}{rss:>8.0f} MB"
+            f"  ≤{target}x, ≤300 MB: {verdict}"
+        )
+        summary = output.strip().splitlines()
+        print("    " + (summary[0] if summary else f"(no output, exit {code})"))
+
+
+if __name__ == "__main__":
+    main()
