@@ -75,7 +75,7 @@ def relay_notifications(now: datetime | None = None, *, limit: int = RELAY_BATCH
     )
     enqueued = 0
     for pk in list(due):
-        if not outbox.enqueue(pk):
+        if not outbox.enqueue(pk, probe=True):
             break
         enqueued += 1
     if enqueued:

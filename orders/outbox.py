@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,25 +104,39 @@ def record(
     return notification
 
 
-def enqueue(notification_id: int, *, countdown: float | None = None) -> bool:
+# After a failed publish, this process leaves messages to the relay for a while instead of
+# making every caller wait for the broker's connect timeout again: a close that records an email
+# and an SMS pays the timeout once, not twice. The relay (every minute) probes the broker anyway.
+BROKER_BACKOFF_SECONDS = 30.0
+_broker_down_until = 0.0
+
+
+def enqueue(notification_id: int, *, countdown: float | None = None, probe: bool = False) -> bool:
     """Hand a notification to Celery. Never raises: a broker outage leaves it for the relay.
 
-    Returns whether the broker took the message. ``countdown`` is capped by
-    ``SHOPOPS_MAX_COUNTDOWN`` so that no message waits longer than the broker's visibility
-    timeout allows.
+    Returns whether the broker took the message. After a failure, further calls in this process
+    return False at once for ``BROKER_BACKOFF_SECONDS`` (the row stays pending for the relay),
+    unless ``probe`` (the relay's own calls). ``countdown`` is capped by ``SHOPOPS_MAX_COUNTDOWN``
+    so that no message waits longer than the broker's visibility timeout allows.
     """
+    global _broker_down_until
     from .tasks import deliver_notification
 
+    if not probe and time.monotonic() < _broker_down_until:
+        logger.info("Broker recently unreachable; notification %s left for the relay", notification_id)
+        return False
     options: dict = {"retry": False}
     if countdown:
         options["countdown"] = min(float(countdown), float(settings.SHOPOPS_MAX_COUNTDOWN))
     try:
         deliver_notification.apply_async((notification_id,), **options)
     except Exception:  # the broker is down or unreachable: the periodic relay will send it
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         logger.warning(
             "Broker unavailable; notification %s left for the relay", notification_id, exc_info=True
         )
         return False
+    _broker_down_until = 0.0
     return True
 
 

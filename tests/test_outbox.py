@@ -1,0 +1,376 @@
+"""Refund confirmations delivered exactly once by a real Celery worker, through broker outages,
+duplicate tasks, parallel deliveries and failing providers; failed ones retried from the admin."""
+
+import itertools
+import threading
+import time
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import jobs, outbox, sms, workflow
+from orders.models import (
+    Notification,
+    NotificationStatus,
+    Order,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+)
+from orders.tasks import deliver_notification
+from shopops.celery import app
+
+from .factories import OrderFactory, UserFactory
+from .sms_provider import TOKEN, start_provider, stop_provider
+
+CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def messages(settings):
+    """Email and SMS captured in memory; the worker thread shares this process, so it sees them."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_URL = "locmem:"
+    mail.outbox = []
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+@pytest.fixture
+def provider(settings):
+    server = start_provider()
+    settings.SMS_URL = server.url
+    settings.SMS_TOKEN = TOKEN
+    settings.SMS_TIMEOUT = 5.0
+    yield server
+    stop_provider(server)
+
+
+def refund_pending_order(**fields) -> Order:
+    """A paid order the buyer agreed to cancel: its buyer refund of 42.50 USD awaits confirmation."""
+    order = OrderFactory(status=Status.REFUND_PENDING, close_reason="buyer_cancelled", **fields)
+    Refund.objects.create(
+        order=order,
+        direction=RefundDirection.TO_BUYER,
+        amount=Decimal("42.50"),
+        currency="USD",
+        idempotency_key=f"refund-{order.platform_order_id}",
+    )
+    return order
+
+
+def wait_until(predicate, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def statuses(order: Order) -> list[str]:
+    return sorted(Notification.objects.filter(order=order).values_list("status", flat=True))
+
+
+def all_sent(order: Order) -> bool:
+    return bool(statuses(order)) and set(statuses(order)) == {NotificationStatus.SENT}
+
+
+@contextmanager
+def broker_unreachable(settings):
+    """Point the Celery app's publisher at a closed port for the duration (Redis "stopped")."""
+    real = settings.CELERY_BROKER_URL
+
+    def reset_pools():
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    settings.CELERY_BROKER_URL = CLOSED_PORT_BROKER
+    reset_pools()
+    try:
+        yield
+    finally:
+        settings.CELERY_BROKER_URL = real
+        reset_pools()
+        # This process saw the broker fail; forget it so later tests publish at once.
+        outbox._broker_down_until = 0.0
+
+
+# --- refund confirmation through a real worker -------------------------------------------------
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    ("language", "subject_words", "sms_words"),
+    [
+        ("zh-hans", "已退款", "预计 3-20 个工作日内到账"),
+        ("en", "Your refund for order", "Expect it within 3-20 business days"),
+        ("es", "Your refund for order", "Expect it within 3-20 business days"),  # no Spanish: English
+    ],
+)
+def test_refund_success_sends_one_email_and_one_sms_in_the_buyers_language(
+    celery_worker, messages, language, subject_words, sms_words
+):
+    # given
+    order = refund_pending_order(buyer_language=language, buyer_phone="+34600000002")
+
+    # when
+    workflow.confirm_refund(order, by=None, reference="AE-RF-1001")
+    wait_until(lambda: all_sent(order), what="the confirmation to be sent")
+
+    # then
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.to == [order.buyer_email]
+    assert subject_words in email.subject and order.platform_order_id in email.subject
+    assert "42.50 USD" in email.body and "3-20" in email.body
+    assert email.extra_headers["Message-ID"] == outbox._message_id(
+        f"{Notification.objects.get(order=order, channel='email').key}"
+    )
+    assert len(sms.outbox) == 1
+    assert sms.outbox[0].to == "+34600000002"
+    assert sms_words in sms.outbox[0].text and "42.50 USD" in sms.outbox[0].text
+    assert Refund.objects.get(order=order).status == RefundStatus.SUCCEEDED
+
+
+@pytest.mark.redis
+def test_no_phone_means_email_only(celery_worker, messages):
+    order = refund_pending_order(buyer_phone="")
+
+    workflow.confirm_refund(order, by=None, reference="AE-RF-1002")
+    wait_until(lambda: all_sent(order))
+
+    assert len(mail.outbox) == 1
+    assert sms.outbox == []
+
+
+@pytest.mark.redis
+def test_delivery_task_run_again_sends_nothing_more(celery_worker, messages):
+    # given: the confirmation has been delivered
+    order = refund_pending_order()
+    workflow.confirm_refund(order, by=None, reference="AE-RF-1003")
+    wait_until(lambda: all_sent(order))
+
+    # when: the same task arrives twice more (a redelivered message, a relay)
+    results = [
+        deliver_notification.delay(pk)
+        for pk in Notification.objects.values_list("pk", flat=True)
+        for _ in "ab"
+    ]
+
+    # then
+    assert [r.get(timeout=30) for r in results] == ["skipped"] * 4
+    assert len(mail.outbox) == 1
+    assert len(sms.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_threads_delivering_at_once_send_one_of_each(settings, provider):
+    # given: a slow provider, so that both threads are inside delivery together
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    provider.delay = 0.3
+    order = refund_pending_order()
+    workflow.confirm_refund(order, by=None, reference="AE-RF-1004")  # on commit: a publish, no worker
+    ids = list(Notification.objects.filter(order=order).values_list("pk", flat=True))
+    barrier = threading.Barrier(2 * len(ids))
+    outcomes = []
+
+    def deliver(pk):
+        try:
+            barrier.wait()
+            outcomes.append(outbox.deliver(pk).outcome)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=deliver, args=(pk,)) for pk in ids for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    # then
+    assert sorted(outcomes) == ["sent", "sent", "skipped", "skipped"]
+    assert len(mail.outbox) == 1
+    assert len(provider.requests) == 1 and len(provider.delivered) == 1
+    assert statuses(order) == ["sent", "sent"]
+
+
+# --- broker outage ---------------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+def test_close_succeeds_fast_with_redis_unreachable_and_the_relay_delivers_once_it_is_back(
+    celery_worker, messages, settings
+):
+    # given
+    order = refund_pending_order()
+
+    # when: Redis cannot be reached while the supervisor confirms the refund
+    with broker_unreachable(settings):
+        started = time.monotonic()
+        workflow.confirm_refund(order, by=None, reference="AE-RF-1005")
+        elapsed = time.monotonic() - started
+
+    # then: the close succeeded, quickly, and the confirmation waits in the outbox
+    assert elapsed < 3.0, f"the close took {elapsed:.2f} s with the broker down"
+    order.refresh_from_db()
+    assert order.status == Status.CLOSED
+    assert statuses(order) == ["pending", "pending"]
+    time.sleep(0.5)
+    assert mail.outbox == [] and sms.outbox == []
+
+    # when: Redis is back and the relay runs (as beat runs it every minute)
+    relayed = jobs.relay_notifications(timezone.now() + jobs.RELAY_GRACE)
+    wait_until(lambda: all_sent(order), what="the relayed confirmation")
+    again = jobs.relay_notifications(timezone.now() + jobs.RELAY_GRACE)
+
+    # then: delivered exactly once
+    assert relayed == 2
+    assert again == 0
+    time.sleep(0.5)
+    assert len(mail.outbox) == 1
+    assert len(sms.outbox) == 1
+
+
+# --- failing SMS provider ----------------------------------------------------------------------
+
+
+@pytest.mark.redis
+def test_sms_provider_503_is_retried_with_growing_delays_then_failed_and_retryable_in_admin(
+    celery_worker, messages, provider, settings, client, django_user_model
+):
+    # given: the provider answers 503; quick retries for the test (0.3 s, doubling), 4 attempts
+    settings.SMS_URL = provider.url
+    settings.SHOPOPS_NOTIFICATION_RETRY_SECONDS = 0.3
+    settings.SHOPOPS_NOTIFICATION_MAX_ATTEMPTS = 4
+    provider.status = 503
+    order = refund_pending_order(buyer_email="")
+
+    # when
+    workflow.confirm_refund(order, by=None, reference="AE-RF-1006")
+    wait_until(lambda: statuses(order) == ["failed"], what="the SMS to fail")
+
+    # then: four attempts, each further from the last
+    note = Notification.objects.get(order=order)
+    assert note.attempts == 4
+    assert "HTTP 503" in note.last_error
+    assert len(provider.requests) == 4
+    times = [r.at for r in provider.requests]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps[0] >= 0.25
+    assert gaps[0] < gaps[1] < gaps[2], gaps
+    assert provider.delivered == {}
+
+    # when: a supervisor finds it under "Failed" and retries it, the provider working again
+    admin = django_user_model.objects.create_superuser("lead", "lead@shop.example", "x-pass-9")
+    client.force_login(admin)
+    changelist = reverse("admin:orders_notification_changelist")
+    page = client.get(changelist, {"status__exact": "failed"})
+    assert page.status_code == 200
+    assert (order.buyer_phone in page.text and note.key in page.text) or order.buyer_phone in page.text
+    provider.status = 200
+    response = client.post(
+        changelist,
+        {"action": "retry_notifications", "_selected_action": [note.pk]},
+        follow=True,
+    )
+
+    # then
+    assert "1 notification will be sent again." in response.text
+    wait_until(lambda: statuses(order) == ["sent"], what="the retried SMS")
+    assert len(provider.delivered) == 1
+    assert provider.delivered[note.key]["to"] == order.buyer_phone
+
+
+@pytest.mark.django_db
+def test_sms_provider_400_fails_at_once_without_retry(provider, settings):
+    # given
+    provider.status = 400
+    order = OrderFactory(buyer_email="")
+    note = outbox.record_payment_reminder(order)[0]
+
+    # when
+    first = outbox.deliver(note.pk)
+    second = outbox.deliver(note.pk)
+
+    # then
+    assert first.outcome == "failed"
+    assert second.outcome == "skipped"
+    note.refresh_from_db()
+    assert note.status == NotificationStatus.FAILED
+    assert note.attempts == 1
+    assert "HTTP 400" in note.last_error
+    assert len(provider.requests) == 1
+
+
+@pytest.mark.django_db
+def test_retry_needs_the_permission_and_only_touches_failed_rows(client):
+    # given
+    order = OrderFactory()
+    failed = Notification.objects.create(
+        key="k-failed",
+        order=order,
+        template="payment_reminder",
+        channel="email",
+        recipient="b@example.com",
+        status=NotificationStatus.FAILED,
+        attempts=5,
+        last_error="SMTP 421",
+    )
+    sent = Notification.objects.create(
+        key="k-sent",
+        order=order,
+        template="payment_reminder",
+        channel="email",
+        recipient="b@example.com",
+        status=NotificationStatus.SENT,
+        sent_at=timezone.now(),
+    )
+    viewer = UserFactory(username="viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_notification"))
+    client.force_login(viewer)
+    changelist = reverse("admin:orders_notification_changelist")
+
+    # when: someone who may only look
+    page = client.get(changelist, {"status__exact": "failed"})
+    page_view = client.get(reverse("admin:orders_notification_change", args=[failed.pk]))
+    forbidden = client.post(reverse("admin:orders_notification_retry", args=[failed.pk]))
+
+    # then
+    assert "b@example.com" in page.text
+    assert "retry_notifications" not in page.text
+    assert 'id="retry-notification"' not in page_view.text
+    assert forbidden.status_code == 403
+    failed.refresh_from_db()
+    assert failed.status == NotificationStatus.FAILED
+
+    # when: a supervisor (who holds orders.retry_notification) uses the button
+    viewer.user_permissions.add(Permission.objects.get(codename="retry_notification"))
+    viewer = type(viewer).objects.get(pk=viewer.pk)
+    client.force_login(viewer)
+    assert (
+        'id="retry-notification"'
+        in client.get(reverse("admin:orders_notification_change", args=[failed.pk])).text
+    )
+    response = client.post(reverse("admin:orders_notification_retry", args=[failed.pk]), follow=True)
+    client.post(changelist, {"action": "retry_notifications", "_selected_action": [sent.pk]})
+
+    # then
+    assert "1 notification will be sent again." in response.text
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert (failed.status, failed.attempts) == (NotificationStatus.PENDING, 0)
+    assert sent.status == NotificationStatus.SENT  # a sent message is never sent again this way
+    # and nobody edits or deletes the outbox
+    assert client.post(reverse("admin:orders_notification_delete", args=[sent.pk])).status_code == 403
