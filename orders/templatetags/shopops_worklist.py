@@ -1,0 +1,98 @@
+"""``{% shopops_worklist as items %}``: the work waiting, for the admin index.
+
+Each item is a count from the selector that also drives the list filter it links to, so the
+number on the index and the rows behind the link always agree. A user sees only the items whose
+list they may view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import template
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders import selectors
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    key: str
+    label: str
+    count: int
+    url: str | None
+
+
+# key, label, selector, permission needed to see the list, admin list, filter query.
+def _items():
+    hours = f"{settings.SHOPOPS_WAITING_ON_BUYER_HOURS:g}"
+    return [
+        (
+            "supplier_refunds_overdue",
+            _("Supplier refunds overdue"),
+            selectors.supplier_refunds_overdue,
+            "orders.view_refund",
+            "admin:orders_refund_changelist",
+            "overdue=yes",
+        ),
+        (
+            "refunds_not_arrived",
+            _("Refunds not yet arrived"),
+            selectors.refunds_not_arrived,
+            "orders.view_refund",
+            "admin:orders_refund_changelist",
+            "not_arrived=yes",
+        ),
+        (
+            "open_negative_feedback",
+            _("Open negative feedback"),
+            lambda now: selectors.open_negative_feedback(),
+            "orders.view_feedback",
+            "admin:orders_feedback_changelist",
+            "followup=open",
+        ),
+        (
+            "unpaid_timing_out",
+            _("Unpaid orders about to time out"),
+            selectors.unpaid_timing_out_soon,
+            "orders.view_order",
+            "admin:orders_order_changelist",
+            "timeout_soon=yes",
+        ),
+        (
+            "waiting_on_buyer",
+            _("Waiting on the buyer for more than %(hours)s hours") % {"hours": hours},
+            selectors.waiting_on_buyer,
+            "orders.view_order",
+            "admin:orders_order_changelist",
+            "waiting_on_buyer=yes",
+        ),
+    ]
+
+
+def worklist_for(user) -> list[WorkItem]:
+    """The worklist items ``user`` may see, with their counts at one instant. One query each."""
+    now = timezone.now()
+    found = []
+    for key, label, selector, perm, url_name, query in _items():
+        if not user.has_perm(perm):
+            continue
+        try:
+            url = f"{reverse(url_name)}?{query}"
+        except NoReverseMatch:  # the list is not in this admin: show the count without a link
+            url = None
+        found.append(WorkItem(key=key, label=label, count=selector(now).count(), url=url))
+    return found
+
+
+@register.simple_tag(takes_context=True)
+def shopops_worklist(context) -> list[WorkItem]:
+    request = context.get("request")
+    if request is None or not getattr(request.user, "is_staff", False):
+        return []
+    return worklist_for(request.user)
