@@ -1,0 +1,61 @@
+"""seed_demo creates a realistic spread of orders in every state, through the workflow."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from evidence.models import Attachment, Communication
+from orders.demo import DEMO_PREFIX
+from orders.models import Notification, Order, OrderEvent, Refund, Status, StockMovement
+from tests.workflow_support import private_media  # noqa: F401
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
+
+
+def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    orders = Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX)
+    assert orders.count() >= 300
+    statuses = set(orders.values_list("status", flat=True))
+    assert statuses == set(Status.values)
+    # the history is real: one event per transition, acted by the demo users (or the system)
+    actors = set(OrderEvent.objects.values_list("actor__username", flat=True))
+    assert {"operator", "supervisor", "finance", None} <= actors
+    assert not orders.exclude(status=Status.AWAITING_PAYMENT).filter(events__isnull=True).exists()
+    assert set(orders.filter(status=Status.CLOSED).values_list("close_reason", flat=True)) >= {
+        "payment_timeout",
+        "buyer_cancelled",
+        "out_of_stock",
+        "quality_issue",
+    }
+    assert set(orders.values_list("buyer_language", flat=True)) >= {"zh-hans", "es", "en", "ru", "pt"}
+    assert set(Refund.objects.values_list("direction", "status")) >= {
+        ("to_buyer", "requested"),
+        ("to_buyer", "succeeded"),
+        ("to_buyer", "received"),
+        ("from_supplier", "requested"),
+        ("from_supplier", "succeeded"),
+        ("from_supplier", "rejected"),
+    }
+    assert set(Communication.objects.values_list("counterparty", "kind")) >= {
+        ("buyer", "message"),
+        ("buyer", "consent"),
+        ("buyer", "refusal"),
+        ("supplier", "refusal"),
+    }
+    assert set(Attachment.objects.values_list("content_type", flat=True)) >= {"image/png", "text/plain"}
+    assert Notification.objects.filter(template="refund_confirmation").exists()
+    assert StockMovement.objects.filter(reason="return_resellable").exists()
+    placed = sorted(orders.values_list("placed_at", flat=True))
+    assert (placed[-1] - placed[0]).days >= 45
+
+    # when: run again
+    again = StringIO()
+    call_command("seed_demo", stdout=again)
+
+    # then: nothing new
+    assert "already exist" in again.getvalue()
+    assert Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX).count() == orders.count()
