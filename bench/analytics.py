@@ -1,0 +1,348 @@
+"""Benchmark: the close analytics page over 1,000,000 orders on PostgreSQL.
+
+    .venv/bin/python bench/analytics.py [--orders 1000000] [--runs 20] [--reload]
+
+Creates (once) its own database ``shopops_bench_analytics`` on the server of ``BENCH_DATABASE_URL``
+(default ``postgres://postgres@127.0.0.1:5432/shopops_bench_analytics``), migrates it, loads the
+orders with COPY (about 15% closed, spread over a year, realistic reasons, stages, suppliers,
+SKUs, countries, and their refunds), runs VACUUM ANALYZE, then requests the page through
+Django's test client as an analyst and prints p50/p95 and the SQL query count for the default
+view (last 30 days) and a filtered view (90 days, one supplier, one country). Target: p95 ≤ 1 s.
+A second run reuses the loaded data unless ``--reload`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/shopops_bench_analytics"
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+os.environ.setdefault("SHOPOPS_HTTPS", "0")
+os.environ.pop("REDIS_URL", None)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopops.settings")
+
+REASONS = [  # (code, weight): timeouts dominate, as on a real shop
+    ("payment_timeout", 34),
+    ("buyer_cancelled", 22),
+    ("out_of_stock", 9),
+    ("product_info_error", 7),
+    ("quality_issue", 11),
+    ("shipping_issue", 8),
+    ("force_majeure", 2),
+    ("suspected_fraud", 3),
+    ("other", 4),
+]
+COUNTRIES = ["ES", "FR", "US", "BR", "PL", "DE", "IT", "NL", "KR", "IL", "CL", "MX", "GB", "SA", "UA"]
+SUPPLIERS = [f"供应商{i:02d} 义乌工厂" for i in range(40)]
+SKUS = 500
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}")
+
+
+def _columns(model, values: dict) -> tuple[list[str], list]:
+    """All concrete columns of ``model`` but the id: given values, else the field's default."""
+    from django.db import connection
+
+    names, defaults = [], []
+    for f in model._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        names.append(f.column)
+        if f.attname in values:
+            defaults.append(None)
+        else:
+            defaults.append(f.get_db_prep_save(f.get_default(), connection))
+    return names, defaults
+
+
+def load(n_orders: int) -> None:
+    from django.db import connection
+
+    from orders.models import Order, Refund, Sku, SupplierOrder
+
+    rng = random.Random(20260301)
+    now = datetime.now(UTC)
+    with connection.cursor() as cur:
+        cur.execute(
+            "TRUNCATE orders_refund, orders_supplierorder, orders_stockmovement, orders_feedback, "
+            "orders_notification, orders_orderevent, evidence_attachment, evidence_communication, "
+            "orders_order, orders_sku RESTART IDENTITY CASCADE"
+        )
+        cur.execute("ALTER TABLE orders_refund DISABLE TRIGGER USER")  # the per-row limit check
+    Sku.objects.bulk_create([Sku(code=f"BENCH-{i:04d}", title=f"Bench product {i}") for i in range(SKUS)])
+    sku_ids = list(Sku.objects.values_list("pk", flat=True))
+    hot_skus = sku_ids[:50]  # a few SKUs carry most of the sales
+
+    order_fields = [
+        "platform_order_id", "status", "status_changed_at", "buyer_name", "buyer_email", "buyer_country",
+        "sku_id", "quantity", "unit_price", "total_amount", "currency", "placed_at", "paid_at", "shipped_at",
+        "close_reason", "close_stage", "close_started_at", "closed_at", "outcome", "created_at", "updated_at",
+    ]  # fmt: skip
+    columns, defaults = _columns(Order, dict.fromkeys(order_fields))
+    index = {name: i for i, name in enumerate(columns)}
+    reason_codes = [r for r, _w in REASONS]
+    reason_weights = [w for _r, w in REASONS]
+    closed_rows: list[tuple[int, str, Decimal, datetime]] = []  # (order number, stage, total, closed)
+    started = time.perf_counter()
+    with (
+        connection.cursor() as cur,
+        cur.connection.cursor().copy(f"COPY orders_order ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for n in range(1, n_orders + 1):
+            placed = now - timedelta(seconds=rng.uniform(0, 365 * 86400))
+            row = list(defaults)
+            qty = rng.choice((1, 1, 1, 2, 3))
+            price = Decimal(rng.randrange(299, 8999)) / 100
+            total = price * qty
+            status, stage, reason, outcome = "completed", "", "", ""
+            paid = placed + timedelta(minutes=rng.uniform(1, 600))
+            shipped = paid + timedelta(hours=rng.uniform(4, 96))
+            started_at = closed_at = None
+            if rng.random() < 0.15:
+                status = "closed"
+                reason = rng.choices(reason_codes, reason_weights)[0]
+                if reason == "payment_timeout":
+                    stage = "unpaid"
+                elif reason in ("quality_issue", "shipping_issue"):
+                    stage = "shipped"
+                else:
+                    stage = rng.choice(("unpaid", "paid", "paid", "shipped"))
+                base = {"unpaid": placed, "paid": paid, "shipped": shipped}[stage]
+                started_at = base + timedelta(hours=rng.uniform(1, 48))
+                hours = {
+                    "unpaid": rng.uniform(0, 72),
+                    "paid": rng.uniform(2, 120),
+                    "shipped": rng.uniform(48, 600),
+                }
+                closed_at = started_at + timedelta(hours=hours[stage])
+                if closed_at > now:
+                    closed_at = now - timedelta(minutes=rng.uniform(1, 600))
+                    started_at = min(started_at, closed_at)
+                outcome = {"unpaid": "cancelled_unpaid", "paid": "refunded", "shipped": "supplier_refunded"}[
+                    stage
+                ]
+                closed_rows.append((n, stage, total, closed_at))
+            elif placed > now - timedelta(days=3) and rng.random() < 0.3:
+                status = "awaiting_payment"
+            elif placed > now - timedelta(days=20):
+                status = rng.choice(("paid", "shipped", "shipped"))
+            values = {
+                "platform_order_id": f"B{n:015d}",
+                "status": status,
+                "status_changed_at": closed_at or placed,
+                "buyer_name": f"Buyer {n}",
+                "buyer_email": f"buyer{n}@example.com",
+                "buyer_country": rng.choice(COUNTRIES),
+                "sku_id": rng.choice(hot_skus) if rng.random() < 0.6 else rng.choice(sku_ids),
+                "quantity": qty,
+                "unit_price": price,
+                "total_amount": total,
+                "currency": "USD",
+                "placed_at": placed,
+                "paid_at": None if stage == "unpaid" or status == "awaiting_payment" else paid,
+                "shipped_at": shipped if stage == "shipped" or status in ("shipped", "completed") else None,
+                "close_reason": reason,
+                "close_stage": stage,
+                "close_started_at": started_at,
+                "closed_at": closed_at,
+                "outcome": outcome,
+                "created_at": placed,
+                "updated_at": closed_at or placed,
+            }
+            for name, value in values.items():
+                row[index[Order._meta.get_field(name).column]] = value
+            copy.write_row(row)
+    print(f"loaded {n_orders:,} orders ({len(closed_rows):,} closed) in {time.perf_counter() - started:.1f}s")
+
+    # Order ids are 1..n (RESTART IDENTITY, COPY in order).
+    started = time.perf_counter()
+    so_columns, so_defaults = _columns(
+        SupplierOrder,
+        dict.fromkeys(["order_id", "supplier_name", "supplier_order_id", "amount", "created_at"]),
+    )
+    so_index = {name: i for i, name in enumerate(so_columns)}
+    rf_columns, rf_defaults = _columns(
+        Refund,
+        dict.fromkeys(
+            [
+                "order_id",
+                "direction",
+                "status",
+                "amount",
+                "currency",
+                "idempotency_key",
+                "requested_at",
+                "succeeded_at",
+                "received_at",
+                "reason",
+            ]
+        ),
+    )
+    rf_index = {name: i for i, name in enumerate(rf_columns)}
+    n_refunds = 0
+    with connection.cursor() as cur:
+        raw = cur.connection
+        with raw.cursor().copy(f"COPY orders_supplierorder ({', '.join(so_columns)}) FROM STDIN") as copy:
+            for n, stage, total, closed_at in closed_rows:
+                if stage == "unpaid":
+                    continue
+                row = list(so_defaults)
+                supplier = SUPPLIERS[min(int(rng.paretovariate(1.2)) - 1, len(SUPPLIERS) - 1)]
+                for name, value in {
+                    "order_id": n,
+                    "supplier_name": supplier,
+                    "supplier_order_id": f"3{n:015d}",
+                    "amount": (total * 4).quantize(Decimal("0.01")),
+                    "created_at": closed_at,
+                }.items():
+                    row[so_index[name]] = value
+                copy.write_row(row)
+        with raw.cursor().copy(f"COPY orders_refund ({', '.join(rf_columns)}) FROM STDIN") as copy:
+            for n, stage, total, closed_at in closed_rows:
+                if stage == "unpaid":
+                    continue
+                refunds = [("to_buyer", total, "USD")]
+                if stage == "shipped" and rng.random() < 0.7:
+                    refunds.append(
+                        (
+                            "from_supplier",
+                            (total * 4 * Decimal(rng.choice(("1", "0.5")))).quantize(Decimal("0.01")),
+                            "CNY",
+                        )
+                    )
+                for direction, amount, currency in refunds:
+                    row = list(rf_defaults)
+                    status = rng.choice(("succeeded", "received", "received"))
+                    for name, value in {
+                        "order_id": n,
+                        "direction": direction,
+                        "status": status,
+                        "amount": amount,
+                        "currency": currency,
+                        "idempotency_key": f"bench-{n}-{direction}",
+                        "requested_at": closed_at - timedelta(hours=2),
+                        "succeeded_at": closed_at,
+                        "received_at": closed_at + timedelta(days=3) if status == "received" else None,
+                        "reason": "",
+                    }.items():
+                        row[rf_index[name]] = value
+                    copy.write_row(row)
+                    n_refunds += 1
+        cur.execute("ALTER TABLE orders_refund ENABLE TRIGGER USER")
+    print(f"loaded supplier orders and {n_refunds:,} refunds in {time.perf_counter() - started:.1f}s")
+
+
+def measure(client, url: str, params: dict, runs: int) -> tuple[list[float], int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(2):  # warm the connection and caches
+        assert client.get(url, params).status_code == 200
+    timings = []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            response = client.get(url, params)
+            timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+        queries = len(ctx)
+    return timings, queries
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--reload", action="store_true")
+    args = parser.parse_args()
+
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+    from django.utils import timezone
+
+    from orders.models import Order, SupplierOrder
+
+    call_command("migrate", verbosity=0)
+    if args.reload or Order.objects.count() != args.orders:
+        load(args.orders)
+        started = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+        print(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f}s")
+    else:
+        print(f"reusing {args.orders:,} orders already loaded (--reload to load again)")
+
+    setup_test_environment()
+    user, _ = get_user_model().objects.get_or_create(username="bench-analyst", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Analyst"))
+    client = Client()
+    client.force_login(user)
+
+    closed = Order.objects.filter(status="closed").count()
+    print(f"orders: {Order.objects.count():,}, closed: {closed:,}")
+    top_supplier = SupplierOrder.objects.values_list("supplier_name", flat=True).first()
+    today = timezone.localdate()
+    views = [
+        ("default view (last 30 days)", {}),
+        (
+            "filtered (90 days, one supplier, ES, by week)",
+            {
+                "start": (today - timedelta(days=89)).isoformat(),
+                "end": today.isoformat(),
+                "supplier": top_supplier,
+                "country": "ES",
+                "bucket": "week",
+            },
+        ),
+        (
+            "whole year, no filter",
+            {"start": (today - timedelta(days=364)).isoformat(), "end": today.isoformat()},
+        ),
+    ]
+    url = "/admin/orders/analytics/"
+    print(f"{'view':<48} {'p50':>8} {'p95':>8} {'max':>8} {'queries':>8}")
+    for label, params in views:
+        timings, queries = measure(client, url, params, args.runs)
+        p50, p95 = statistics.median(timings) * 1000, percentile(timings, 0.95) * 1000
+        print(f"{label:<48} {p50:7.0f}ms {p95:7.0f}ms {max(timings) * 1000:7.0f}ms {queries:>8}")
+
+
+if __name__ == "__main__":
+    main()
