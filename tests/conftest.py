@@ -6,7 +6,8 @@
 - ``browser``, ``new_page``, ``page``, ``admin_login``: Debian's Chromium driven by Playwright
   against pytest-django's ``live_server``; a failing browser test leaves a full-page screenshot
   in ``test-artifacts/``.
-- django-axes lockouts are reset before every test that touches the database.
+- django-axes lockouts are reset, and the migration-made staff groups restored, before every
+  test that touches the database.
 
 Feature-specific fixtures belong next to the tests that use them, not here.
 """
@@ -18,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from django.db.models.signals import post_migrate
 from playwright.sync_api import Browser, Page
 
 # Playwright's sync API runs an asyncio loop in the test thread, and Django then refuses
@@ -116,7 +118,7 @@ def _failed(item: pytest.Item) -> bool:
     return any(getattr(getattr(item, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
 
 
-# --- django-axes ----------------------------------------------------------------------------
+# --- per-test database state: axes lockouts, staff groups ------------------------------
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -127,6 +129,26 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         from axes.utils import reset
 
         reset()
+
+
+def _restore_groups(sender, **kwargs) -> None:
+    """Give back the staff groups that a transactional test's flush took away.
+
+    The groups come from a data migration. Flushing the tables after a ``transactional_db`` or
+    ``live_server`` test empties them and then sends ``post_migrate`` (which recreates the
+    permissions); without this the next test would find no Operator group.
+    """
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from orders.groups import sync_groups
+
+    if sender.label == "evidence" and not Group.objects.using(kwargs["using"]).exists():
+        sync_groups(apps)
+
+
+# The last installed app: by its post_migrate every app's permissions exist again.
+post_migrate.connect(_restore_groups, dispatch_uid="shopops-tests-restore-groups")
 
 
 # --- Celery ---------------------------------------------------------------------------------
