@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from orders.demo import seed_demo_data
+from orders.demo_history import seed_demo_history
 
 # (user name, group name); the groups and their permissions come from a data migration.
 DEMO_USERS = [
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             for username, group_name in DEMO_USERS:
                 self._ensure_user(username, group_name)
             seed_demo_data(stdout=self.stdout)
+            seed_demo_history(stdout=self.stdout)
 
         self.stdout.write(self.style.SUCCESS("Demo users (log in at /admin/):"))
         for username, group_name in DEMO_USERS:
