@@ -102,6 +102,10 @@ class Order(FSMModelMixin, models.Model):
         _("status"), max_length=32, choices=Status.choices, default=Status.AWAITING_PAYMENT, protected=True
     )
     platform_status = models.CharField(_("platform status"), max_length=64, blank=True)
+    # The CSV import's fingerprint of the file row it last applied, and of this order's
+    # ``updated_at`` then (orders.importing): a re-import of the same row, untouched since,
+    # is recognised without re-checking or re-reading every field.
+    import_hash = models.CharField(_("import fingerprint"), max_length=64, blank=True, editable=False)
     status_changed_at = models.DateTimeField(_("status since"), default=timezone.now, editable=False)
 
     buyer_name = models.CharField(_("buyer"), max_length=200)
