@@ -149,6 +149,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The lockout as an admin page, in the user's language, with HTTP 429 (axes' default code).
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
 # --- i18n -------------------------------------------------------------------------------------
 

@@ -240,7 +240,7 @@ def test_login_locked_after_five_wrong_passwords_until_the_cooloff(page, live_se
     for _ in range(5):
         attempt("wrong-password")
     attempt(PASSWORD)
-    expect(page.locator("body")).to_contain_text("locked")
+    expect(page.locator("#locked-out")).to_contain_text("is locked after 5 failed logins")
     expect(page.locator("#logout-form")).to_have_count(0)
 
     # once the cool-off has passed, the right password works again. Any attempt during the
