@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import json
+import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -609,6 +612,182 @@ def parse_row(
     return values if ok else None
 
 
+# --- 3b. the same checks, fast ------------------------------------------------------------------
+#
+# A 100,000-row file must parse in a few seconds, so each column also has a *fast path* for the
+# common, plainly valid form of its value (a dict or set lookup, one precompiled regex, a cache of
+# values already seen). Anything the fast path does not recognise goes to the full parser above,
+# which accepts the unusual forms and words the error: results and messages are the same.
+
+_MISS = object()  # "not the common form: ask the full parser"
+_PLAIN_AMOUNT = re.compile(r"\d{1,10}(?:\.\d\d)?")
+_CACHE_LIMIT = 50_000  # distinct values kept per column cache (bounded memory)
+
+
+def _cached(fast: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``fast`` memoised per distinct value (files repeat prices, times, countries, statuses)."""
+    cache: dict[str, Any] = {}
+
+    def lookup(value: str) -> Any:
+        found = cache.get(value, _MISS)
+        if found is _MISS:
+            found = fast(value)
+            if found is not _MISS:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[value] = found
+        return found
+
+    return lookup
+
+
+def _fast_parsers() -> dict[str, Callable[[str], Any]]:
+    """The fast path of each column: the parsed value, or ``_MISS`` for the full parser."""
+    zone = ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)
+    latest = timezone.now() + timedelta(days=1)
+    countries, currencies = _countries(), _currencies()
+
+    def time(value: str) -> Any:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return _MISS
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        moment = moment.astimezone(UTC)
+        return _MISS if moment > latest else moment
+
+    def amount(value: str) -> Any:
+        return Decimal(value).quantize(workflow.CENT) if _PLAIN_AMOUNT.fullmatch(value) else _MISS
+
+    def quantity(value: str) -> Any:
+        if value.isascii() and value.isdigit():
+            number = int(value)
+            if 1 <= number <= 2_147_483_647:
+                return number
+        return _MISS
+
+    def language(value: str) -> Any:
+        try:
+            return parse_language(value, "")
+        except _Bad:
+            return _MISS
+
+    def email(value: str) -> Any:
+        return value if len(value) <= 254 and _PLAIN_EMAIL.match(value) else _MISS
+
+    def text(max_length: int) -> Callable[[str], Any]:
+        return lambda value: value if len(value) <= max_length else _MISS
+
+    times = _cached(time)
+    amounts = _cached(amount)
+    return {
+        "order_id": text(_max_length(Order, "platform_order_id")),
+        "status": lambda value: STATUS_VALUES.get(value, _MISS),
+        "placed_at": times,
+        "paid_at": times,
+        "shipped_at": times,
+        "buyer_name": text(_max_length(Order, "buyer_name")),
+        "buyer_email": email,
+        "buyer_phone": text(64),
+        "buyer_country": lambda value: value if value in countries else _MISS,
+        "buyer_language": _cached(language),
+        "sku": text(_max_length(Sku, "code")),
+        "product_title": text(_max_length(Order, "product_title")),
+        "quantity": quantity,
+        "unit_price": amounts,
+        "total_amount": amounts,
+        "currency": lambda value: value if value in currencies else _MISS,
+        "supplier_name": text(_max_length(SupplierOrder, "supplier_name")),
+        "supplier_contact": email,
+        "supplier_order_id": text(_max_length(SupplierOrder, "supplier_order_id")),
+        "supplier_amount": amounts,
+        "tracking_number": text(_max_length(Order, "tracking_number")),
+        "carrier": text(_max_length(Order, "carrier")),
+        "notes": text(10_000),
+    }
+
+
+class _RowParser:
+    """``parse_row`` for one header, with each column's fast path tried first.
+
+    Same values, same issues, in the same order as ``parse_row``: only quicker (about a fifth
+    of the time on a typical file).
+    """
+
+    def __init__(self, header: list[str], parsers: _Parsers):
+        self.header = header
+        self.width = len(header)
+        self.index = {column: i for i, column in enumerate(header)}
+        fast = _fast_parsers()
+        self.plan = [(i, column, fast[column], parsers.by_column[column]) for i, column in enumerate(header)]
+        self._phone_ok = _cached(lambda value: value if _E164.match(value) else _MISS)
+
+    def __call__(
+        self, cells: list[str], row: int, report: Callable[[RowIssue], None]
+    ) -> dict[str, Any] | None:
+        if len(cells) != self.width:
+            report(
+                RowIssue(
+                    row,
+                    "",
+                    "",
+                    _("the row has %(cells)d cells but the header has %(columns)d columns")
+                    % {"cells": len(cells), "columns": self.width},
+                )
+            )
+            return None
+        values: dict[str, Any] = {}
+        ok = True
+        for i, column, fast, full in self.plan:
+            value = cells[i].strip()
+            if not value:
+                continue
+            if value[0] == "'":
+                value = _clean(value)
+            parsed = fast(value)
+            if parsed is _MISS:
+                try:
+                    parsed = full(value, column)
+                except _Bad as bad:
+                    report(RowIssue(row, column, value, str(bad)))
+                    ok = False
+                    continue
+            values[column] = parsed
+        for column in _REQUIRED_VALUES:
+            if column not in values:
+                cell = cells[self.index[column]]
+                if not _clean(cell):
+                    report(RowIssue(row, column, "", _("%(column)s is required") % {"column": column}))
+                    ok = False
+        if "status" in values:
+            raw_status = _clean(cells[self.index["status"]])
+            if raw_status not in _OWN_STATUS_CODES:
+                values["platform_status"] = raw_status
+        phone = values.get("buyer_phone")
+        if phone is not None and self._phone_ok(phone) is _MISS:
+            try:
+                values["buyer_phone"] = parse_phone(phone, values.get("buyer_country"))
+            except _Bad as bad:
+                report(RowIssue(row, "buyer_phone", phone, str(bad)))
+                ok = False
+        placed = values.get("placed_at")
+        if placed:
+            for column in ("paid_at", "shipped_at"):
+                moment = values.get(column)
+                if moment is not None and moment < placed:
+                    report(
+                        RowIssue(
+                            row,
+                            column,
+                            _clean(cells[self.index[column]]),
+                            _("%(column)s is before placed_at") % {"column": column},
+                        )
+                    )
+                    ok = False
+        return values if ok else None
+
+
 # --- 4./5. the engine ----------------------------------------------------------------------------
 
 # Row column → Order field, for the fields an import sets and compares.
@@ -639,13 +818,78 @@ SUPPLIER_FIELDS = {
 }
 _COMPARED = ("id", "platform_order_id", "status", "sku_id", *ORDER_FIELDS.values())
 
+# --- fingerprints: recognising a row imported before, untouched since ---------------------------
+#
+# ``Order.import_hash`` holds "<digest of the file row last applied>:<the order's updated_at then,
+# in microseconds>". A row of a later file whose cells give the same digest, for an order whose
+# ``updated_at`` has not moved (nobody has changed it since: every change through the ORM or the
+# workflow moves it) and whose status is still the row's, is *unchanged* by definition: it was
+# checked and applied as it is. It is counted without parsing, comparing or writing anything —
+# which is what makes a re-import of a 100,000-row file take seconds. Any other row takes the
+# full path (parse, compare, refuse or apply), and an applied row gets its new fingerprint.
+
+_FINGERPRINT = "_fingerprint"  # key of the row's digest in its parsed values
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_DIGEST_CHARS = 32
+
+
+def _stamped(digest: str, updated_at: datetime) -> str:
+    return f"{digest}:{(updated_at - _EPOCH) // _MICROSECOND}"
+
+
+class _Fingerprint:
+    """The digest of a row's cells, in the contract's column order whatever the file's order.
+
+    An absent optional column and a blank cell mean the same (“leave it as it is”), so both
+    hash as an empty string. The platform time zone is part of the digest: the same cells mean
+    other instants if it changes. ``\\x1f`` cannot occur in a cell (the decoder refuses control
+    characters), so the join is unambiguous.
+    """
+
+    def __init__(self, header: list[str]):
+        position = {column: i for i, column in enumerate(header)}
+        self.blank = len(header)  # the index of the "" appended to each row while hashing
+        self.pick = operator.itemgetter(*(position.get(column.name, self.blank) for column in COLUMNS))
+        self.seed = f"v1\x1e{settings.SHOPOPS_PLATFORM_TZ}\x1e"
+
+    def __call__(self, cells: list[str]) -> str:
+        cells.append("")
+        try:
+            data = self.seed + "\x1f".join(self.pick(cells))
+        finally:
+            cells.pop()
+        return hashlib.blake2b(data.encode(), digest_size=_DIGEST_CHARS // 2).hexdigest()
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """``value`` as a field of PostgreSQL's COPY text format (tab-separated, ``\\N`` for NULL)."""
+    if isinstance(value, str):
+        # Tabs, newlines and backslashes are the only characters COPY text needs escaped; they
+        # are rare, so check (fast, in C) before translating.
+        if "\\" in value or not value.isprintable():
+            return value.translate(_COPY_ESCAPES)
+        return value
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # int, Decimal, date
+
 
 def _insert(model: type[models.Model], rows: list[dict[str, Any]], now: datetime) -> list[int]:
     """Insert ``rows`` (attname → value) and return their primary keys, in order.
 
-    On PostgreSQL: ids are drawn from the table's sequence and the rows streamed with ``COPY`` —
-    the physical floor, ten times faster than ``INSERT``. Fields the rows leave out get their
-    model default, so a field added to the model later still imports. Elsewhere: ``bulk_create``.
+    On PostgreSQL: ids are drawn from the table's sequence in one query and the rows streamed
+    with one ``COPY`` in text format, formatted here (a third of the cost of psycopg's
+    ``write_row`` for these rows) — the physical floor, ten times faster than ``INSERT``. Fields
+    the rows leave out get their model default, so a field added to the model later still
+    imports. Elsewhere: ``bulk_create``.
     """
     if not rows:
         return []
@@ -654,14 +898,20 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]], now: datetime
         model.objects.bulk_create(objects, batch_size=500)
         return [obj.pk for obj in objects]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {}
+    spec: list[tuple[str, Callable[[Any], str], str]] = []
     for f in fields:
         default = (
             now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default()
         )
-        defaults[f.attname] = f.get_db_prep_save(default, connection)
-    prepared = {f.attname: f for f in fields if isinstance(f, models.JSONField)}
-    attnames = [f.attname for f in fields]
+        if isinstance(f, models.JSONField):
+            encoder = f.encoder
+
+            def dump(value: Any, encoder: Any = encoder) -> str:
+                return _copy_text(json.dumps(value, cls=encoder, ensure_ascii=False))
+
+            spec.append((f.attname, dump, dump(default)))
+        else:
+            spec.append((f.attname, _copy_text, _copy_text(default)))
     table, pk = model._meta.db_table, model._meta.pk.column
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in [pk, *(f.column for f in fields)])
@@ -671,17 +921,16 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]], now: datetime
             [table, pk, len(rows)],
         )
         ids = [pk_value for (pk_value,) in cursor.fetchall()]
+        lines = []
+        for pk_value, row in zip(ids, rows, strict=True):
+            parts = [str(pk_value)]
+            for name, text, default_text in spec:
+                value = row.get(name, _MISS)
+                parts.append(default_text if value is _MISS else text(value))
+            lines.append("\t".join(parts))
+        lines.append("")
         with cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
-            for pk_value, row in zip(ids, rows, strict=True):
-                record = [pk_value]
-                for name in attnames:
-                    if name not in row:
-                        record.append(defaults[name])
-                    elif name in prepared:
-                        record.append(prepared[name].get_db_prep_save(row[name], connection))
-                    else:
-                        record.append(row[name])
-                copy.write_row(record)
+            copy.write("\n".join(lines))
     return ids
 
 
@@ -721,13 +970,39 @@ class _Engine:
 
     # --- one chunk --------------------------------------------------------------------------
 
-    def apply(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
-        self._skus(rows)
-        ids = [values["order_id"] for _row, values in rows]
-        existing = {
-            record["platform_order_id"]: record
-            for record in Order.objects.filter(platform_order_id__in=ids).values(*_COMPARED)
+    def known(self, order_ids: list[str]) -> dict[str, tuple[str, str, datetime]]:
+        """``platform_order_id → (import_hash, status, updated_at)`` of those already in Shopops."""
+        if not order_ids:
+            return {}
+        if connection.vendor == "postgresql":
+            # One array parameter: the ORM's ``__in`` prepares 5,000 parameters one by one.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT platform_order_id, import_hash, status, updated_at FROM orders_order "
+                    "WHERE platform_order_id = ANY(%s)",
+                    [order_ids],
+                )
+                return {pid: (digest, status, updated) for pid, digest, status, updated in cursor}
+        found = Order.objects.filter(platform_order_id__in=order_ids)
+        return {
+            pid: (digest, status, updated)
+            for pid, digest, status, updated in found.values_list(
+                "platform_order_id", "import_hash", "status", "updated_at"
+            )
         }
+
+    def apply(self, rows: list[tuple[int, dict[str, Any]]], known: Collection[str]) -> None:
+        """Write one chunk of valid rows; ``known`` are the ids among them already in Shopops."""
+        self._skus(rows)
+        ids = [values["order_id"] for _row, values in rows if values["order_id"] in known]
+        existing = (
+            {
+                record["platform_order_id"]: record
+                for record in Order.objects.filter(platform_order_id__in=ids).values(*_COMPARED)
+            }
+            if ids
+            else {}
+        )
         new_rows = [(row, values) for row, values in rows if values["order_id"] not in existing]
         old_rows = [(row, values) for row, values in rows if values["order_id"] in existing]
         self._create(new_rows)
@@ -746,6 +1021,7 @@ class _Engine:
             status_changed_at=self.now,
             created_at=self.now,
             updated_at=self.now,
+            import_hash=_stamped(values[_FINGERPRINT], self.now),
         )
         return order
 
@@ -926,6 +1202,11 @@ class _Engine:
                 SupplierOrder.objects.create(order_id=record["id"], **so_changes)
             else:
                 SupplierOrder.objects.filter(pk=so_id).update(**so_changes)
+        # Last, so the fingerprint is stamped with the order's final ``updated_at``.
+        now = timezone.now()
+        Order.objects.filter(pk=record["id"]).update(
+            import_hash=_stamped(values[_FINGERPRINT], now), updated_at=now
+        )
 
 
 def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
@@ -977,19 +1258,36 @@ def import_orders(
         except csv.Error as error:
             raise ImportFileError(_("The file is not a CSV file: %(error)s") % {"error": error}) from None
         header = map_header(header_cells)
-        parsers = _Parsers.build()
+        parse = _RowParser(header, _Parsers.build())
+        fingerprint = _Fingerprint(header)
+        width, id_index, status_index = len(header), header.index("order_id"), header.index("status")
         engine = _Engine(result, by)
         seen: dict[str, int] = {}
         with transaction.atomic():
             try:
                 for chunk in _chunks(reader, CHUNK_ROWS):
+                    result.rows += len(chunk)
+                    # First the fingerprint and id of each well-formed row, and what Shopops
+                    # holds for those ids (one query), to tell unchanged rows without parsing.
+                    digests = [fingerprint(cells) if len(cells) == width else None for _row, cells in chunk]
+                    ids = [_clean(cells[id_index]) if len(cells) == width else "" for _row, cells in chunk]
+                    known = engine.known([order_id for order_id in ids if order_id])
                     parsed: list[tuple[int, dict[str, Any]]] = []
-                    for row, cells in chunk:
-                        result.rows += 1
-                        values = parse_row(cells, header, parsers, row, result.add_error)
-                        if values is None:
-                            continue
-                        order_id = values["order_id"]
+                    for (row, cells), order_id, digest in zip(chunk, ids, digests, strict=True):
+                        stored = known.get(order_id) if digest is not None else None
+                        if (
+                            stored is not None
+                            and stored[0][:_DIGEST_CHARS] == digest
+                            and stored[0] == _stamped(digest, stored[2])
+                            and STATUS_VALUES.get(_clean(cells[status_index])) == stored[1]
+                        ):
+                            values = None  # imported before as it is, untouched since: unchanged
+                        else:
+                            values = parse(cells, row, result.add_error)
+                            if values is None:
+                                continue
+                            values[_FINGERPRINT] = digest
+                            order_id = values["order_id"]
                         first = seen.get(order_id)
                         if first is not None:
                             result.add_error(
@@ -1006,9 +1304,12 @@ def import_orders(
                             )
                             continue
                         seen[order_id] = row
-                        parsed.append((row, values))
+                        if values is None:
+                            result.unchanged += 1
+                        else:
+                            parsed.append((row, values))
                     if not result.error_count:
-                        engine.apply(parsed)  # after an error, rows are only checked, never written
+                        engine.apply(parsed, known)  # after an error, rows are only checked, never written
                     if progress is not None:
                         progress(counter.bytes_read, total_bytes)
             except csv.Error as error:

@@ -74,8 +74,12 @@ def _snapshot() -> list[tuple]:
     supplier = SupplierOrder.objects.order_by("supplier_order_id", "order__platform_order_id").values_list(
         "order__platform_order_id", "supplier_name", "supplier_contact", "supplier_order_id", "amount"
     )
+    # The import fingerprint ends with the order's updated_at: compare the digest of the row only.
+    fingerprint = names.index("import_hash")
     return (
-        [tuple(o[i] for i in keep) for o in orders] + list(supplier) + list(Sku.objects.values_list("code"))
+        [tuple(o[i].split(":")[0] if i == fingerprint else o[i] for i in keep) for o in orders]
+        + list(supplier)
+        + list(Sku.objects.values_list("code"))
     )
 
 
