@@ -970,23 +970,34 @@ class _Engine:
 
     # --- one chunk --------------------------------------------------------------------------
 
-    def known(self, order_ids: list[str]) -> dict[str, tuple[str, str, datetime]]:
-        """``platform_order_id → (import_hash, status, updated_at)`` of those already in Shopops."""
+    def known(self, order_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """``platform_order_id → (fingerprint digest, status)`` of those already in Shopops.
+
+        The digest is blank unless the order is untouched since its fingerprint was stamped.
+        """
         if not order_ids:
             return {}
         if connection.vendor == "postgresql":
-            # One array parameter: the ORM's ``__in`` prepares 5,000 parameters one by one.
+            # One array parameter (the ORM's ``__in`` prepares 5,000 parameters one by one), and
+            # the stamp compared there: no timestamps to parse here.
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT platform_order_id, import_hash, status, updated_at FROM orders_order "
-                    "WHERE platform_order_id = ANY(%s)",
+                    "SELECT platform_order_id, status, CASE WHEN split_part(import_hash, ':', 2) = "
+                    "((EXTRACT(EPOCH FROM updated_at) * 1000000)::bigint)::text "
+                    "THEN split_part(import_hash, ':', 1) ELSE '' END "
+                    "FROM orders_order WHERE platform_order_id = ANY(%s)",
                     [order_ids],
                 )
-                return {pid: (digest, status, updated) for pid, digest, status, updated in cursor}
+                return {pid: (digest, status) for pid, status, digest in cursor.fetchall()}
         found = Order.objects.filter(platform_order_id__in=order_ids)
         return {
-            pid: (digest, status, updated)
-            for pid, digest, status, updated in found.values_list(
+            pid: (
+                stamped.split(":")[0]
+                if stamped and stamped == _stamped(stamped[:_DIGEST_CHARS], updated)
+                else "",
+                status,
+            )
+            for pid, stamped, status, updated in found.values_list(
                 "platform_order_id", "import_hash", "status", "updated_at"
             )
         }
@@ -1212,7 +1223,7 @@ class _Engine:
 def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
     chunk: list[tuple[int, list[str]]] = []
     for row, cells in enumerate(reader, start=2):  # the header is row 1, as in a spreadsheet
-        if not any(cell.strip() for cell in cells):
+        if not "".join(cells).strip():
             continue  # Excel leaves empty lines (",,,,") at the end of a sheet
         chunk.append((row, cells))
         if len(chunk) >= size:
@@ -1277,8 +1288,7 @@ def import_orders(
                         stored = known.get(order_id) if digest is not None else None
                         if (
                             stored is not None
-                            and stored[0][:_DIGEST_CHARS] == digest
-                            and stored[0] == _stamped(digest, stored[2])
+                            and stored[0] == digest
                             and STATUS_VALUES.get(_clean(cells[status_index])) == stored[1]
                         ):
                             values = None  # imported before as it is, untouched since: unchanged

@@ -293,6 +293,36 @@ def test_reimporting_the_same_file_changes_nothing_and_says_so():
     assert OrderEvent.objects.count() == events
 
 
+def test_a_reimport_recognises_rows_in_any_column_order_and_rows_it_applied():
+    # given: imported, then moved forward by a second file
+    assert import_orders(_csv([_row()])).new == 1
+    paid = _row(status="paid", paid_at="2026-11-20 11:00")
+    assert import_orders(_csv([paid])).updated == 1
+    # when: the second file again, its columns in another order
+    shuffled = {name: paid[name] for name in reversed(list(paid))}
+    result = import_orders(_csv([shuffled]))
+    # then
+    assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 0, 1, 0)
+    assert Order.objects.get().events.count() == 2
+
+
+def test_a_reimport_after_someone_changed_the_order_compares_it_again():
+    # given: imported, then edited in Shopops and moved on by a Supervisor
+    assert import_orders(_csv([_row(), _row(order_id="8199000000000002")])).new == 2
+    edited = Order.objects.get(platform_order_id="8199000000000001")
+    edited.buyer_email = "typo@example.com"
+    edited.save()
+    moved = Order.objects.get(platform_order_id="8199000000000002")
+    workflow.mark_paid(moved.pk, by=staff("Supervisor"), paid_at=None)
+    # when: the same file again
+    result = import_orders(_csv([_row(), _row(order_id="8199000000000002")]))
+    # then: the edit is compared (and the file's value applied), the move back refused
+    assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 1, 0, 1)
+    assert Order.objects.get(pk=edited.pk).buyer_email == "maria@example.com"
+    assert "never moves an order back" in result.refused[0].message
+    assert Order.objects.get(pk=moved.pk).status == Status.PAID
+
+
 def test_an_export_reimports_unchanged():
     assert import_orders(GBK).ok
     exported = io.BytesIO(export_orders_response(Order.objects.all()).content)
