@@ -18,7 +18,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -29,12 +29,26 @@ from django.utils.translation import gettext_noop, ngettext
 from django_fsm import can_proceed
 
 from evidence import services
-from evidence.models import Attachment, Communication
+from evidence.models import Attachment, Channel, Communication, Counterparty, Direction, Kind
 from shopops.errors import NotPermitted, OrderChanged, Refused
 
 from . import workflow
 from .forms import EVIDENCE_DEFAULTS, BulkCloseForm, CommunicationForm, TransitionForm
-from .models import Notification, Order, OrderEvent, Refund, Status, StockMovement
+from .models import (
+    CloseReason,
+    MovementReason,
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    NotificationTemplate,
+    Order,
+    OrderEvent,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+    StockMovement,
+)
 
 if TYPE_CHECKING:
     from .admin import OrderAdmin
@@ -105,7 +119,21 @@ def _actor(user: Any) -> str:
     return user.get_username() if user is not None else _("system")
 
 
-def _event_entry(event: OrderEvent) -> TimelineEntry:
+class _Labels:
+    """Choice labels in the active language, translated once per page rather than once per row
+    (``get_FOO_display`` rebuilds and translates the whole choice list on every call)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[type, dict[str, str]] = {}
+
+    def __call__(self, choices: type[models.TextChoices], value: str) -> str:
+        table = self._cache.get(choices)
+        if table is None:
+            table = self._cache[choices] = {c.value: str(c.label) for c in choices}
+        return table.get(value, value)
+
+
+def _event_entry(event: OrderEvent, labels: _Labels) -> TimelineEntry:
     lines = []
     if event.from_status != event.to_status:
         lines.append(
@@ -115,7 +143,7 @@ def _event_entry(event: OrderEvent) -> TimelineEntry:
             )
         )
     if event.reason:
-        lines.append((_("Reason"), Order(close_reason=event.reason).get_close_reason_display()))
+        lines.append((_("Reason"), labels(CloseReason, event.reason)))
     for key, value in (event.data or {}).items():
         if key == "refund" or value in (None, "", []):
             continue
@@ -129,12 +157,14 @@ def _event_entry(event: OrderEvent) -> TimelineEntry:
     )
 
 
-def build_timeline(order: Order) -> list[TimelineEntry]:
+def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[TimelineEntry]:
     """SPEC 3: history, communications, attachments, refunds, notifications and stock movements,
-    newest first. Six queries whatever the length: one per kind, related users joined."""
+    newest first. Six queries whatever the length (five when the caller has the refunds): one
+    per kind, related users joined."""
+    labels = _Labels()
     entries: list[TimelineEntry] = []
     for event in OrderEvent.objects.filter(order=order).select_related("actor"):
-        entries.append(_event_entry(event))
+        entries.append(_event_entry(event, labels))
     for comm in Communication.objects.filter(order=order).select_related("recorded_by"):
         entries.append(
             TimelineEntry(
@@ -142,10 +172,10 @@ def build_timeline(order: Order) -> list[TimelineEntry]:
                 kind=f"communication kind-{comm.kind}",
                 title=_("%(kind)s — %(direction)s, %(counterparty)s via %(channel)s")
                 % {
-                    "kind": comm.get_kind_display(),
-                    "direction": comm.get_direction_display(),
-                    "counterparty": comm.get_counterparty_display(),
-                    "channel": comm.get_channel_display(),
+                    "kind": labels(Kind, comm.kind),
+                    "direction": labels(Direction, comm.direction),
+                    "counterparty": labels(Counterparty, comm.counterparty),
+                    "channel": labels(Channel, comm.channel),
                 },
                 detail=comm.summary,
                 actor=_actor(comm.recorded_by),
@@ -163,7 +193,7 @@ def build_timeline(order: Order) -> list[TimelineEntry]:
                 url=reverse("admin:evidence_attachment_download", args=[attachment.pk]),
             )
         )
-    for refund in Refund.objects.filter(order=order):
+    for refund in Refund.objects.filter(order=order) if refunds is None else refunds:
         lines = [(_("Reference"), refund.reference)] if refund.reference else []
         if refund.respond_by:
             lines.append((_("Respond by"), _format_when(refund.respond_by)))
@@ -173,10 +203,10 @@ def build_timeline(order: Order) -> list[TimelineEntry]:
                 kind=f"refund refund-{refund.status}",
                 title=_("Refund %(direction)s: %(amount)s %(currency)s — %(status)s")
                 % {
-                    "direction": refund.get_direction_display().lower(),
+                    "direction": labels(RefundDirection, refund.direction).lower(),
                     "amount": refund.amount,
                     "currency": refund.currency,
-                    "status": refund.get_status_display(),
+                    "status": labels(RefundStatus, refund.status),
                 },
                 lines=lines,
             )
@@ -188,10 +218,10 @@ def build_timeline(order: Order) -> list[TimelineEntry]:
                 kind=f"notification notification-{note.status}",
                 title=_("%(channel)s to %(recipient)s: %(template)s — %(status)s")
                 % {
-                    "channel": note.get_channel_display(),
+                    "channel": labels(NotificationChannel, note.channel),
                     "recipient": note.recipient,
-                    "template": note.get_template_display(),
-                    "status": note.get_status_display(),
+                    "template": labels(NotificationTemplate, note.template),
+                    "status": labels(NotificationStatus, note.status),
                 },
                 detail=note.last_error if note.status == "failed" else "",
             )
@@ -205,7 +235,7 @@ def build_timeline(order: Order) -> list[TimelineEntry]:
                 % {
                     "sku": movement.sku.code,
                     "delta": movement.delta,
-                    "reason": movement.get_reason_display(),
+                    "reason": labels(MovementReason, movement.reason),
                     "after": movement.stock_after,
                 },
                 detail=movement.note,
@@ -245,7 +275,7 @@ def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "transition_buttons": available_transitions(order, request.user),
         "refundable": workflow.refundable(order),
         "refunds": refunds,
-        "timeline": build_timeline(order),
+        "timeline": build_timeline(order, refunds),
         "can_record_evidence": can_record,
         "evidence_url": reverse("admin:orders_order_evidence", args=[order.pk]),
         "status_closed": order.status == Status.CLOSED,
