@@ -308,7 +308,12 @@ def close_analytics(
         raise ValueError(f"bucket must be 'day' or 'week', not {bucket!r}")
     qs = closed_orders(start, end, supplier=supplier, sku=sku, country=country)
 
-    reason_counts = dict(qs.order_by().values_list("close_reason").annotate(n=Count("pk")))
+    # One pass gives both the reasons and the stages.
+    reason_counts: dict[str, int] = {}
+    stage_counts: dict[str, int] = {}
+    for reason, stage, n in qs.order_by().values_list("close_reason", "close_stage").annotate(n=Count("pk")):
+        reason_counts[reason] = reason_counts.get(reason, 0) + n
+        stage_counts[stage] = stage_counts.get(stage, 0) + n
     total = sum(reason_counts.values())
     by_reason = [
         Row(
@@ -320,8 +325,6 @@ def close_analytics(
         for reason in CloseReason
     ]
     by_reason.sort(key=lambda row: -row.count)
-
-    stage_counts = dict(qs.order_by().values_list("close_stage").annotate(n=Count("pk")))
     by_stage = [
         Row(
             stage.value,
@@ -346,15 +349,24 @@ def close_analytics(
         over_time.append((cursor, per_bucket.get(cursor, 0)))
         cursor += step
 
-    supplier_rows = (
-        SupplierOrder.objects.filter(order__in=qs.order_by().values("pk"))
-        .values_list("supplier_name")
-        .annotate(n=Count("order_id", distinct=True))
-        .order_by("-n", "supplier_name")[:TOP_N]
-    )
-    by_supplier = [
-        Row(name, name or str(_("(no supplier name)")), n, _share(n, total)) for name, n in supplier_rows
+    # Every supplier's closes and quality closes in one grouped query; the top ten are cut here
+    # (a shop works with tens of suppliers, not thousands).
+    supplier_counts = [
+        (name, n, bad)
+        for name, n, bad in qs.order_by()
+        .filter(supplier_orders__isnull=False)
+        .values_list("supplier_orders__supplier_name")
+        .annotate(
+            n=Count("pk", distinct=True),
+            bad=Count("pk", distinct=True, filter=Q(close_reason=CloseReason.QUALITY_ISSUE)),
+        )
     ]
+    supplier_counts.sort(key=lambda row: (-row[1], row[0]))
+    by_supplier = [
+        Row(name, name or str(_("(no supplier name)")), n, _share(n, total))
+        for name, n, _bad in supplier_counts[:TOP_N]
+    ]
+    supplier_quality = {name: (n, bad) for name, n, bad in supplier_counts if bad}
 
     sku_rows = (
         qs.order_by()
@@ -393,17 +405,6 @@ def close_analytics(
         .values_list("sku__code", "close_reason")
         .annotate(n=Count("pk"))
         .filter(n__gte=2)
-    }
-    supplier_quality = {
-        name: (n, bad)
-        for name, n, bad in SupplierOrder.objects.filter(order__in=qs.order_by().values("pk"))
-        .values_list("supplier_name")
-        .annotate(
-            n=Count("order_id", distinct=True),
-            bad=Count("order_id", distinct=True, filter=Q(order__close_reason=CloseReason.QUALITY_ISSUE)),
-        )
-        .filter(bad__gte=1)
-        .order_by()
     }
 
     return CloseAnalytics(
