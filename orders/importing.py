@@ -641,8 +641,11 @@ def _cached(fast: Callable[[str], Any]) -> Callable[[str], Any]:
     return lookup
 
 
-def _fast_parsers() -> dict[str, Callable[[str], Any]]:
-    """The fast path of each column: the parsed value, or ``_MISS`` for the full parser."""
+def _fast_parsers() -> dict[str, Callable[[str], Any] | int]:
+    """The fast path of each column: the parsed value, or ``_MISS`` for the full parser.
+
+    For a text column, its maximum length: a value within it is taken as it is.
+    """
     zone = ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)
     latest = timezone.now() + timedelta(days=1)
     countries, currencies = _countries(), _currencies()
@@ -676,8 +679,8 @@ def _fast_parsers() -> dict[str, Callable[[str], Any]]:
     def email(value: str) -> Any:
         return value if len(value) <= 254 and _PLAIN_EMAIL.match(value) else _MISS
 
-    def text(max_length: int) -> Callable[[str], Any]:
-        return lambda value: value if len(value) <= max_length else _MISS
+    def text(max_length: int) -> int:
+        return max_length  # checked inline by _RowParser: no call for the commonest cells
 
     times = _cached(time)
     amounts = _cached(amount)
@@ -745,7 +748,13 @@ class _RowParser:
                 continue
             if value[0] == "'":
                 value = _clean(value)
-            parsed = fast(value)
+            if fast.__class__ is int:
+                if len(value) <= fast:
+                    values[column] = value
+                    continue
+                parsed = _MISS
+            else:
+                parsed = fast(value)
             if parsed is _MISS:
                 try:
                     parsed = full(value, column)
@@ -863,23 +872,53 @@ class _Fingerprint:
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
+
+
+def _copy_str(value: str) -> str:
+    # Tabs, newlines and backslashes are the only characters COPY text needs escaped; they are
+    # rare, so check (fast, in C) before translating.
+    if "\\" in value or not value.isprintable():
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def _copy_text(value: Any) -> str:
     """``value`` as a field of PostgreSQL's COPY text format (tab-separated, ``\\N`` for NULL)."""
     if isinstance(value, str):
-        # Tabs, newlines and backslashes are the only characters COPY text needs escaped; they
-        # are rare, so check (fast, in C) before translating.
-        if "\\" in value or not value.isprintable():
-            return value.translate(_COPY_ESCAPES)
-        return value
+        return _copy_str(value)
     if value is None:
-        return "\\N"
+        return _COPY_NULL
     if value is True or value is False:
         return "t" if value else "f"
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)  # int, Decimal, date
+
+
+def _copy_moment(value: datetime | None, _seen: dict[datetime, str] = {}) -> str:  # noqa: B006
+    # Rows share their timestamps (the import's own "now" three times a row, repeated times):
+    # remember the text of the ones seen, bounded.
+    if value is None:
+        return _COPY_NULL
+    text = _seen.get(value)
+    if text is None:
+        if len(_seen) >= _CACHE_LIMIT:
+            _seen.clear()
+        text = _seen[value] = value.isoformat()
+    return text
+
+
+def _copy_formatter(field: models.Field) -> Callable[[Any], str]:
+    """The cheapest correct COPY text formatter for the values of ``field``."""
+    if isinstance(field, models.JSONField):
+        encoder = field.encoder
+        return lambda value: _copy_str(json.dumps(value, cls=encoder, ensure_ascii=False))
+    if isinstance(field, models.DateTimeField):
+        return _copy_moment
+    if isinstance(field, models.CharField | models.TextField) and not field.null:
+        return _copy_str
+    return _copy_text
 
 
 def _insert(model: type[models.Model], rows: list[dict[str, Any]], now: datetime) -> list[int]:
@@ -898,20 +937,16 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]], now: datetime
         model.objects.bulk_create(objects, batch_size=500)
         return [obj.pk for obj in objects]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    spec: list[tuple[str, Callable[[Any], str], str]] = []
-    for f in fields:
+    # Each line starts as the defaults' text; only the values a row gives are formatted.
+    template = [""]
+    slots: dict[str, tuple[int, Callable[[Any], str]]] = {}
+    for position, f in enumerate(fields, start=1):
         default = (
             now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default()
         )
-        if isinstance(f, models.JSONField):
-            encoder = f.encoder
-
-            def dump(value: Any, encoder: Any = encoder) -> str:
-                return _copy_text(json.dumps(value, cls=encoder, ensure_ascii=False))
-
-            spec.append((f.attname, dump, dump(default)))
-        else:
-            spec.append((f.attname, _copy_text, _copy_text(default)))
+        formatter = _copy_formatter(f)
+        template.append(formatter(default))
+        slots[f.attname] = (position, formatter)
     table, pk = model._meta.db_table, model._meta.pk.column
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in [pk, *(f.column for f in fields)])
@@ -923,10 +958,11 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]], now: datetime
         ids = [pk_value for (pk_value,) in cursor.fetchall()]
         lines = []
         for pk_value, row in zip(ids, rows, strict=True):
-            parts = [str(pk_value)]
-            for name, text, default_text in spec:
-                value = row.get(name, _MISS)
-                parts.append(default_text if value is _MISS else text(value))
+            parts = template.copy()
+            parts[0] = str(pk_value)
+            for name, value in row.items():
+                position, formatter = slots[name]
+                parts[position] = formatter(value)
             lines.append("\t".join(parts))
         lines.append("")
         with cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
