@@ -8,6 +8,7 @@ and nobody deletes orders, refunds or history from here.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -48,24 +49,37 @@ ESTIMATE_COUNT_ABOVE = 50_000
 
 
 class EstimatedCountPaginator(Paginator):
-    """Counts exactly, except the unfiltered list on PostgreSQL, where the planner's estimate
-    (``pg_class.reltuples``) stands in for a ``COUNT(*)`` that would read every row."""
+    """Counts exactly, except large lists on PostgreSQL, where the planner's estimate stands in
+    for a ``COUNT(*)`` that would read every matching row: ``pg_class.reltuples`` for the whole
+    table, the ``EXPLAIN`` row estimate for a filtered list. Small results (a search, a worklist
+    filter) are always counted exactly."""
 
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        if isinstance(queryset, QuerySet) and not queryset.query.where:
-            connection = connections[queryset.db]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                        [queryset.model._meta.db_table],
-                    )
-                    row = cursor.fetchone()
-                if row and row[0] > ESTIMATE_COUNT_ABOVE:
-                    return int(row[0])
+        if isinstance(queryset, QuerySet) and connections[queryset.db].vendor == "postgresql":
+            estimate = _estimated_rows(queryset)
+            if estimate is not None and estimate > ESTIMATE_COUNT_ABOVE:
+                return estimate
         return super().count
+
+
+def _estimated_rows(queryset: QuerySet) -> int | None:
+    connection = connections[queryset.db]
+    with connection.cursor() as cursor:
+        if not queryset.query.where:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                [queryset.model._meta.db_table],
+            )
+            row = cursor.fetchone()
+            return int(row[0]) if row and row[0] >= 0 else None
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 # --- list filters -----------------------------------------------------------------------------

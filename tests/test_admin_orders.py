@@ -495,3 +495,24 @@ def test_delete_pages_are_refused_even_to_a_superuser(client):
         Order.objects.filter(pk=order.pk).exists()
         and Communication.objects.filter(pk=communication.pk).exists()
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_large_lists_are_counted_from_the_planners_estimate(monkeypatch):
+    from orders import admin as order_admin
+
+    OrderFactory.create_batch(30, status=Status.PAID)
+    OrderFactory.create_batch(5, status=Status.SHIPPED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+    monkeypatch.setattr(order_admin, "ESTIMATE_COUNT_ABOVE", 10)
+    for queryset, expected in ((Order.objects.all(), 35), (Order.objects.filter(status=Status.PAID), 30)):
+        with CaptureQueriesContext(connection) as queries:
+            count = order_admin.EstimatedCountPaginator(queryset, 10).count
+        assert not any("COUNT(" in q["sql"] for q in queries.captured_queries)
+        assert abs(count - expected) <= 3, (count, expected)
+    # a small result is counted exactly
+    with CaptureQueriesContext(connection) as queries:
+        count = order_admin.EstimatedCountPaginator(Order.objects.filter(status=Status.SHIPPED), 10).count
+    assert count == 5 and any("COUNT(" in q["sql"] for q in queries.captured_queries)
