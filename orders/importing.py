@@ -1017,6 +1017,9 @@ class _Engine:
             # One array parameter (the ORM's ``__in`` prepares 5,000 parameters one by one), and
             # the stamp compared there: no timestamps to parse here.
             with connection.cursor() as cursor:
+                # Right after a big import the table's statistics are stale and the planner
+                # reads all of it (100+ ms a chunk) instead of 5,000 unique-index probes (~10).
+                cursor.execute("SET LOCAL enable_seqscan = off")
                 cursor.execute(
                     "SELECT platform_order_id, status, CASE WHEN split_part(import_hash, ':', 2) = "
                     "((EXTRACT(EPOCH FROM updated_at) * 1000000)::bigint)::text "
@@ -1024,7 +1027,9 @@ class _Engine:
                     "FROM orders_order WHERE platform_order_id = ANY(%s)",
                     [order_ids],
                 )
-                return {pid: (digest, status) for pid, status, digest in cursor.fetchall()}
+                found = {pid: (digest, status) for pid, status, digest in cursor.fetchall()}
+                cursor.execute("RESET enable_seqscan")
+                return found
         found = Order.objects.filter(platform_order_id__in=order_ids)
         return {
             pid: (
