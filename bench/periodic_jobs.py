@@ -14,6 +14,7 @@ part of the measured cost, delivery is not.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -195,7 +196,8 @@ def main() -> None:
     delivered = Notification.objects.update(status=NotificationStatus.SENT, sent_at=timezone.now())
     measure("outbox relay", lambda: jobs.relay_notifications(), 0)
     print(f"(relay ran over {delivered} delivered outbox rows)")
-    print(f"\nOrders: {Order.objects.count()}, refunds: {Refund.objects.count()}; broker files in {broker}")
+    print(f"\nOrders: {Order.objects.count()}, refunds: {Refund.objects.count()}")
+    shutil.rmtree(broker, ignore_errors=True)
 
 
 if __name__ == "__main__":
