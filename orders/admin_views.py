@@ -21,9 +21,13 @@ from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 from django_fsm import can_proceed
@@ -113,6 +117,36 @@ class TimelineEntry:
     actor: str = ""
     url: str = ""
     lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def html(self, by: str) -> SafeString:
+        """One ``<li>``, built in Python: fifty entries through the template engine cost more
+        than the rest of the order page."""
+        parts = [format_html("<strong>{}</strong>", self.title)]
+        if self.actor:
+            parts.append(format_html(' <span class="timeline-actor">{}</span>', by % {"actor": self.actor}))
+        if self.detail:
+            parts.append(format_html("<div>{}</div>", self.detail))
+        if self.url:
+            parts.append(format_html('<div><a href="{}">{}</a></div>', self.url, _("Download")))
+        if self.lines:
+            rows = format_html_join(
+                "", "<dt>{}</dt><dd>{}</dd>", ((k, linebreaksbr(v)) for k, v in self.lines)
+            )
+            parts.append(format_html("<dl>{}</dl>", rows))
+        local = timezone.localtime(self.at)
+        return format_html(
+            '<li class="timeline-entry {}"><time datetime="{}">{}</time>'
+            '<div class="timeline-body">{}</div></li>',
+            self.kind,
+            local.isoformat(),
+            formats.date_format(local, "DATETIME_FORMAT"),
+            mark_safe("".join(parts)),  # noqa: S308 — every part above is format_html output
+        )
+
+
+def render_timeline(entries: list[TimelineEntry]) -> SafeString:
+    by = _("by %(actor)s")
+    return mark_safe("".join(entry.html(by) for entry in entries))  # noqa: S308 — format_html output
 
 
 def _actor(user: Any) -> str:
@@ -247,8 +281,6 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
 
 
 def _format_when(value: datetime) -> str:
-    from django.utils import formats, timezone
-
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
@@ -275,7 +307,7 @@ def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "transition_buttons": available_transitions(order, request.user),
         "refundable": workflow.refundable(order),
         "refunds": refunds,
-        "timeline": build_timeline(order, refunds),
+        "timeline": render_timeline(build_timeline(order, refunds)),
         "can_record_evidence": can_record,
         "evidence_url": reverse("admin:orders_order_evidence", args=[order.pk]),
         "status_closed": order.status == Status.CLOSED,

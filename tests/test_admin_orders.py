@@ -146,7 +146,13 @@ def test_order_page_query_count_is_fixed_whatever_the_timeline(client, superviso
     long = OrderFactory(status=Status.PAID)
     for i in range(15):
         services.record_communication(
-            long, by=supervisor, counterparty="buyer", channel="email", direction="inbound", summary=f"m{i}"
+            long,
+            by=supervisor,
+            counterparty="buyer",
+            channel="email",
+            direction="inbound",
+            summary=f"m{i}",
+            body="<script>alert(1)</script>\nsecond line",
         )
         services.attach_file(long, by=supervisor, file=SimpleUploadedFile(f"s{i}.png", PNG))
     client.force_login(supervisor)
@@ -158,7 +164,10 @@ def test_order_page_query_count_is_fixed_whatever_the_timeline(client, superviso
         assert response.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
-    assert response.content.decode().count('class="timeline-entry') == 30
+    html = response.content.decode()
+    assert html.count('class="timeline-entry') == 30
+    # what a buyer wrote is shown as text, never as markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
 
 
 def test_order_page_buttons_are_this_users_transitions_now(client, operator, supervisor):
