@@ -17,7 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -312,14 +312,24 @@ class OrderAdmin(OrderImportExportMixin, admin.ModelAdmin):
         )
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
-        """An order id typed whole finds the order through its unique index, whatever the list size.
+        """An order id, tracking number or 1688 order id typed whole is found through its index,
+        whatever the list size (at most three indexed lookups, tried in that order).
 
         Anything else searches the buyer's name and email (contains), and the order id, 1688
-        order id and tracking number (exact).
+        order id and tracking number (exact): a scan of the table, acceptable for a name.
         """
         term = search_term.strip()
-        if term and " " not in term and queryset.filter(platform_order_id=term).exists():
-            return queryset.filter(platform_order_id=term), False
+        if term and " " not in term:
+            exact = (
+                Q(platform_order_id=term),
+                Q(tracking_number=term),
+                # EXISTS, not a join: no duplicate rows, no DISTINCT over the list.
+                Q(Exists(SupplierOrder.objects.filter(order=OuterRef("pk"), supplier_order_id=term))),
+            )
+            for condition in exact:
+                matches = queryset.filter(condition)
+                if matches.exists():
+                    return matches, False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("buyer"), ordering="buyer_name")
