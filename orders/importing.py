@@ -860,6 +860,8 @@ class _Fingerprint:
         position = {column: i for i, column in enumerate(header)}
         self.blank = len(header)  # the index of the "" appended to each row while hashing
         self.pick = operator.itemgetter(*(position.get(column.name, self.blank) for column in COLUMNS))
+        # Bump the version when a parsing rule changes what the same cells mean: every row then
+        # takes the full path once, and is stamped anew if it changes anything.
         self.seed = f"v1\x1e{settings.SHOPOPS_PLATFORM_TZ}\x1e"
 
     def __call__(self, cells: list[str]) -> str:
