@@ -165,6 +165,9 @@ TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+if DEBUG or TESTING:
+    # WhiteNoise serves from the finders here; an empty root only silences its start-up warning.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     # Evidence files are private: never served under a public URL, only through a staff view.
