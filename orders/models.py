@@ -143,6 +143,7 @@ class Order(FSMModelMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # never looked up by; users are never deleted (PROTECT)
     )
     outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices, blank=True)
     platform_reference = models.CharField(
@@ -497,7 +498,8 @@ class Refund(FSMModelMixin, models.Model):
 class OrderEvent(AppendOnlyModel):
     """One line of an order's history: written by the workflow for every transition."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    # Looked up through the (order, -created_at) index below: no separate index.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events", db_index=False)
     transition = models.CharField(_("transition"), max_length=64)
     from_status = models.CharField(_("from"), max_length=32, blank=True)
     to_status = models.CharField(_("to"), max_length=32, blank=True)
@@ -508,6 +510,7 @@ class OrderEvent(AppendOnlyModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     reason = models.CharField(_("reason"), max_length=64, blank=True)
