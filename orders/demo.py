@@ -38,7 +38,7 @@ from .models import MovementReason, Order, Refund, Sku, Status, SupplierOrder
 DEMO_PREFIX = "8199"
 SEED = 2026
 
-# The SKUs of /work/shared/samples/*.csv: code, title, unit price (USD), unit cost (CNY).
+# The SKUs of the sample files (tests/data/*.csv): code, title, unit price (USD), unit cost (CNY).
 SKUS = [
     ("SKU-PHC-001", "硅胶手机壳 Silicone phone case", Decimal("2.35"), Decimal("6.00")),
     ("SKU-BAG-310", "帆布包 Canvas tote bag", Decimal("5.40"), Decimal("17.50")),

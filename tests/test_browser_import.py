@@ -9,7 +9,7 @@ from tests.factories import staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SAMPLE = Path("/work/shared/samples/orders_sample_gbk.csv")
+SAMPLE = Path(__file__).parent / "data" / "orders_sample_gbk.csv"
 PASSWORD = "correct-horse-9"
 
 

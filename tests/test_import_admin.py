@@ -15,7 +15,7 @@ from tests.factories import OrderFactory, staff
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE = Path("/work/shared/samples/orders_sample_gbk.csv")
+SAMPLE = Path(__file__).parent / "data" / "orders_sample_gbk.csv"
 IMPORT_URL = "/admin/orders/order/import/"
 EXPORT_URL = "/admin/orders/order/export/"
 

@@ -18,7 +18,7 @@ from tests.factories import OrderFactory, staff
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).parent / "data"  # copies of the sample files in ../shared/samples/
 UTF8 = SAMPLES / "orders_sample.csv"
 ALIEXPRESS = SAMPLES / "orders_sample_aliexpress.csv"
 GBK = SAMPLES / "orders_sample_gbk.csv"
