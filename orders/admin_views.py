@@ -167,6 +167,39 @@ class _Labels:
         return table.get(value, value)
 
 
+# The inputs of SPEC section 7 as they are stored in OrderEvent.data, named for a person.
+EVENT_INPUT_LABELS = {
+    "paid_at": gettext_noop("Paid at"),
+    "shipped_at": gettext_noop("Shipped at"),
+    "tracking_number": gettext_noop("Tracking number"),
+    "carrier": gettext_noop("Carrier"),
+    "note": gettext_noop("Note"),
+    "amount": gettext_noop("Amount"),
+    "reference": gettext_noop("Reference"),
+    "respond_by": gettext_noop("Respond by"),
+    "quantity": gettext_noop("Quantity"),
+    "condition": gettext_noop("Condition"),
+    "outcome": gettext_noop("Outcome"),
+    "direction": gettext_noop("Direction"),
+    "reason": gettext_noop("Reason"),
+    "refunds": gettext_noop("Refunds"),
+}
+
+
+def _event_value(value: Any) -> str:
+    """Stored inputs are JSON: show a timestamp in the reader's time zone, the rest as text."""
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def _event_entry(event: OrderEvent, labels: _Labels) -> TimelineEntry:
     lines = []
     if event.from_status != event.to_status:
@@ -181,7 +214,8 @@ def _event_entry(event: OrderEvent, labels: _Labels) -> TimelineEntry:
     for key, value in (event.data or {}).items():
         if key == "refund" or value in (None, "", []):
             continue
-        lines.append((key.replace("_", " "), str(value)))
+        label = EVENT_INPUT_LABELS.get(key)
+        lines.append((_(label) if label else key.replace("_", " "), _event_value(value)))
     return TimelineEntry(
         at=event.created_at,
         kind="event",

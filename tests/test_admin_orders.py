@@ -275,6 +275,23 @@ def test_successful_transition_redirects_with_a_message(client, operator):
     assert (refund.amount, refund.status) == (Decimal("60.00"), RefundStatus.REQUESTED)
 
 
+def test_timeline_names_the_inputs_and_shows_times_in_the_readers_zone(client, operator, settings):
+    # given: an order marked paid at a known instant (stored as UTC in the event's inputs)
+    settings.TIME_ZONE = "Asia/Shanghai"
+    order = OrderFactory(status=Status.AWAITING_PAYMENT)
+    paid = timezone.now().replace(hour=1, minute=30, second=0, microsecond=0) - timedelta(days=1)
+    workflow.mark_paid(order, by=operator, paid_at=paid)
+    client.force_login(operator)
+
+    # when
+    html = client.get(page_of(order)).content.decode()
+
+    # then: the input has its label and the time is local (UTC+8: 09:30), not an ISO string
+    assert "Paid at" in html
+    assert "9:30 a.m." in html
+    assert paid.isoformat()[:16] not in html
+
+
 # --- evidence ---------------------------------------------------------------------------------
 
 
