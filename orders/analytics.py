@@ -33,6 +33,15 @@ PAID_STAGE_SHARE = Decimal("30")
 MIN_CLOSES_FOR_SHARES = 10
 
 
+def _above(count: int, total: int, limit: Decimal) -> bool:
+    """Whether ``count`` is more than ``limit`` percent of ``total``, exactly.
+
+    The shares shown are rounded to one place (20.04% shows as 20.0%); a rule compares the
+    true fraction, so it fires when, and only when, it holds.
+    """
+    return total > 0 and Decimal(count) * 100 > limit * total
+
+
 @dataclass(frozen=True)
 class Recommendation:
     """One action, the rule (code) that triggered it and the figures behind it."""
@@ -61,7 +70,7 @@ def recommend(data: selectors.CloseAnalytics, *, now: datetime) -> list[Recommen
 
     timeout = data.reason_count(CloseReason.PAYMENT_TIMEOUT)
     timeout_share = selectors._share(timeout, total)
-    if shares_meaningful and timeout_share > PAYMENT_TIMEOUT_SHARE:
+    if shares_meaningful and _above(timeout, total, PAYMENT_TIMEOUT_SHARE):
         found.append(
             Recommendation(
                 rule="payment_timeout_share",
@@ -111,7 +120,7 @@ def recommend(data: selectors.CloseAnalytics, *, now: datetime) -> list[Recommen
 
     for name, (n, bad) in sorted(data.supplier_quality.items()):
         share = selectors._share(bad, n)
-        if bad >= SUPPLIER_QUALITY_MIN and share >= SUPPLIER_QUALITY_SHARE:
+        if bad >= SUPPLIER_QUALITY_MIN and Decimal(bad) * 100 >= SUPPLIER_QUALITY_SHARE * n:
             found.append(
                 Recommendation(
                     rule="supplier_quality",
@@ -136,7 +145,7 @@ def recommend(data: selectors.CloseAnalytics, *, now: datetime) -> list[Recommen
 
     shipping = data.reason_count(CloseReason.SHIPPING_ISSUE)
     shipping_share = selectors._share(shipping, total)
-    if shares_meaningful and shipping_share > SHIPPING_ISSUE_SHARE:
+    if shares_meaningful and _above(shipping, total, SHIPPING_ISSUE_SHARE):
         found.append(
             Recommendation(
                 rule="shipping_issue_share",
@@ -150,7 +159,7 @@ def recommend(data: selectors.CloseAnalytics, *, now: datetime) -> list[Recommen
         )
 
     paid = next((row for row in data.by_stage if row.key == "paid"), None)
-    if shares_meaningful and paid is not None and paid.share > PAID_STAGE_SHARE:
+    if shares_meaningful and paid is not None and _above(paid.count, total, PAID_STAGE_SHARE):
         found.append(
             Recommendation(
                 rule="paid_stage_share",
