@@ -84,6 +84,9 @@ def record_communication(
     now = timezone.now()
     if occurred_at is None:
         occurred_at = now
+    elif not isinstance(occurred_at, datetime):
+        # A script may pass text ("yesterday"): refuse it here rather than fail inside Django.
+        raise Refused(_("“%(value)s” is not a date and time.") % {"value": occurred_at}, field="occurred_at")
     elif timezone.is_naive(occurred_at):
         raise Refused(_("Give the time of the communication with its time zone."), field="occurred_at")
     elif occurred_at > now + FUTURE_TOLERANCE:

@@ -308,12 +308,17 @@ def _decode(data: bytes) -> str:
 
 def _parse_when(value: str) -> datetime | None:
     value = value.strip().replace("/", "-")
-    parsed = parse_datetime(value)
-    if parsed is None:
-        day = parse_date(value)
-        if day is None:
-            return None
-        parsed = datetime.combine(day, time.min)
+    # The parsers return None for a wrong shape but raise for a right shape with an impossible
+    # date or time ("2026-02-30", "25:00"): to the person fixing the file both are a bad date.
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is None:
+                return None
+            parsed = datetime.combine(day, time.min)
+    except ValueError:
+        return None
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=ZoneInfo(settings.SHOPOPS_PLATFORM_TZ))
     return parsed

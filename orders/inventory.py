@@ -16,6 +16,8 @@ from . import stock
 from .models import MovementReason, Sku, StockMovement
 
 MANUAL_REASONS = (MovementReason.ADJUSTMENT, MovementReason.RESTOCK)
+# The largest figure the stock columns (32-bit integers on PostgreSQL) hold.
+MAX_STOCK = 2**31 - 1
 
 
 @transaction.atomic
@@ -26,7 +28,8 @@ def adjust_stock(
 
     Needs ``orders.adjust_stock``. Refused when the change is zero or not a whole number, the
     reason is not a manual one, a restock is negative, the note is missing, or the stock would go
-    below zero. A restock that brings stock above zero clears the out-of-stock flag.
+    below zero or above ``MAX_STOCK``. A restock that brings stock above zero clears the
+    out-of-stock flag.
     """
     if by is not None and not by.has_perm("orders.adjust_stock"):
         raise NotPermitted(_("You are not allowed to adjust stock."))
@@ -59,6 +62,13 @@ def adjust_stock(
         raise Refused(
             _("%(sku)s has %(on_hand)d in stock; removing %(n)d would leave less than nothing.")
             % {"sku": locked.code, "on_hand": locked.stock_on_hand, "n": -change},
+            field="delta",
+        )
+    if locked.stock_on_hand + change > MAX_STOCK:
+        # A typo (an order number pasted into the change): say so rather than hit the column limit.
+        raise Refused(
+            _("%(sku)s cannot hold more than %(max)d units; check the change %(n)d.")
+            % {"sku": locked.code, "max": MAX_STOCK, "n": change},
             field="delta",
         )
     # Goods on the shelf again: the SKU is sellable once more.

@@ -56,6 +56,8 @@ from .models import (
 WorkflowError = Refused
 
 CENT = Decimal("0.01")
+# Money columns hold 12 digits, two of them after the point.
+MAX_AMOUNT = Decimal("1e10")
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,9 @@ def _money(value: Any, field: str, label: str, *, allow_zero: bool = False) -> D
         ) from None
     if not amount.is_finite():
         raise Refused(_("%(label)s must be a number.") % {"label": label}, field=field)
+    if abs(amount) >= MAX_AMOUNT:
+        # Beyond what the money columns hold (and what quantize can round): a typo, not a refund.
+        raise Refused(_("%(label)s %(value)s is too large.") % {"label": label, "value": value}, field=field)
     if amount != amount.quantize(CENT):
         raise Refused(
             _("%(label)s %(value)s has more than two decimal places.") % {"label": label, "value": amount},
@@ -219,6 +224,16 @@ def _required_text(value: Any, field: str, message: str, max_length: int = 100) 
     text = str(value or "").strip()
     if not text:
         raise Refused(message, field=field)
+    if len(text) > max_length:
+        raise Refused(
+            _("%(field)s is too long (at most %(n)d characters).") % {"field": field, "n": max_length},
+            field=field,
+        )
+    return text
+
+
+def _optional_text(value: Any, field: str, max_length: int) -> str:
+    text = str(value or "").strip()
     if len(text) > max_length:
         raise Refused(
             _("%(field)s is too long (at most %(n)d characters).") % {"field": field, "n": max_length},
@@ -534,6 +549,7 @@ def mark_shipped(
 ) -> Order:
     """Paid → shipped. Requires the tracking number."""
     tracking = _required_text(tracking_number, "tracking_number", _("Enter the tracking number."), 64)
+    carrier = _optional_text(carrier, "carrier", 64)
     holder: dict = {}
 
     def check(o: Order):
@@ -545,7 +561,7 @@ def mark_shipped(
         order,
         by,
         check=check,
-        args=lambda: (tracking, (carrier or "").strip(), holder["shipped_at"]),
+        args=lambda: (tracking, carrier, holder["shipped_at"]),
         data={"tracking_number": tracking, "carrier": carrier},
     )
 
@@ -708,7 +724,7 @@ def record_return_refusal(order, *, by, note: str = "") -> Order:
 def record_return_agreement(order, *, by, reason: str, tracking_number: str = "", note: str = "") -> Order:
     """Return under negotiation → awaiting returned goods. Requires the buyer's consent and a reason."""
     reason = _reason(reason, note)
-    tracking = (tracking_number or "").strip()
+    tracking = _optional_text(tracking_number, "tracking_number", 64)
 
     def check(o: Order):
         _require_communication(
@@ -732,7 +748,8 @@ def receive_return(
 
     Confirming receipt on AliExpress releases the buyer's refund, so the refund is created as
     succeeded and the buyer is sent the confirmation. The amount defaults to what remains
-    refundable for a full return, or unit price times quantity for a partial one.
+    refundable for a full return, or unit price times quantity for a partial one (the quantity's
+    share of the amount paid when the order has no unit price).
     """
     if condition not in ReturnCondition.values:
         raise Refused(
@@ -762,7 +779,10 @@ def receive_return(
         elif qty in (0, o.quantity):
             holder["amount"] = remaining
         else:
-            holder["amount"] = min(remaining, (o.unit_price * qty).quantize(CENT))
+            # An import may leave the unit price out (0.00): the share of what was paid then,
+            # never a silent refund of nothing.
+            share = o.unit_price * qty if o.unit_price > 0 else o.total_amount * qty / o.quantity
+            holder["amount"] = min(remaining, share.quantize(CENT))
         return {"quantity": qty, "condition": condition, "amount": holder["amount"], "note": note}
 
     def after(o: Order):
@@ -864,6 +884,7 @@ def record_supplier_approval(
 ) -> Order:
     """Awaiting supplier → closed. The supplier refund succeeds with the approved amount."""
     approved = None if amount in (None, "") else _money(amount, "amount", _("Approved amount"))
+    reference = _optional_text(reference, "reference", 100)
     holder: dict = {}
 
     def check(o: Order):
@@ -886,7 +907,7 @@ def record_supplier_approval(
         refund = holder["refund"]
         if approved is not None:
             refund.amount = approved
-        _succeed_refund(refund, reference=(reference or "").strip())
+        _succeed_refund(refund, reference=reference)
 
     return _apply("record_supplier_approval", order, by, check=check, after=after)
 
