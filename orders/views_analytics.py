@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -25,6 +25,9 @@ from . import analytics, selectors
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731  # two years of daily points is the most a chart can still show
+# Dates outside these years are typing mistakes, and near the calendar's ends the period's
+# bounds (the day after the end, 30 days before it) would not exist: refuse them, never a 500.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class AnalyticsFilterForm(forms.Form):
@@ -59,6 +62,12 @@ class AnalyticsFilterForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
+        for given in (data.get("start"), data.get("end")):
+            if given is not None and not EARLIEST <= given <= LATEST:
+                raise forms.ValidationError(
+                    _("Choose dates between %(earliest)s and %(latest)s.")
+                    % {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()}
+                )
         today = timezone.localdate()
         end = data.get("end") or today
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)

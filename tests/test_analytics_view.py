@@ -149,3 +149,26 @@ def test_the_page_costs_a_fixed_number_of_queries(analyst_client, known_closes):
         analyst_client.get(URL, PERIOD)
     assert len(large) == len(small)
     assert len(small) <= 20
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "9999-12-31", "end": "9999-12-31"},  # the day after the end overflows
+        {"end": "0001-01-05"},  # the default 30-day start overflows
+        {"start": "0001-01-01", "end": "0001-01-02"},
+    ],
+)
+def test_a_period_outside_the_supported_years_is_refused_not_a_500(client, params):
+    # given
+    client.force_login(staff("Analyst"))
+
+    # when
+    page = client.get(URL, params)
+    export = client.get(URL, {**params, "export": "reasons"})
+
+    # then: a clear reason, on the page and for the CSV, instead of a server error
+    assert page.status_code == 400
+    assert "Choose dates between 2000-01-01 and 2099-12-31." in page.content.decode()
+    assert export.status_code == 400
+    assert "Choose dates between 2000-01-01 and 2099-12-31." in export.content.decode()
