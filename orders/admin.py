@@ -97,6 +97,8 @@ class _InputFilter(admin.ListFilter):
             if parameter in params:
                 value = params.pop(parameter)
                 value = value[-1] if isinstance(value, list) else value
+                # NUL is never part of a name or a date, and PostgreSQL refuses it in a parameter.
+                value = value.replace("\x00", "")
                 if value.strip():
                     self.used_parameters[parameter] = value.strip()
 
@@ -165,9 +167,11 @@ class _DateRangeFilter(_InputFilter):
         end = self._bound(request, self.inputs[1][0])
         tz = timezone.get_current_timezone()
         # Timestamps compared with datetimes, not __date: the index on the column stays usable.
-        if start:
+        # The calendar's first and last days are no bound at all: the day after the last one
+        # does not exist, and the first one's midnight east of UTC falls before year 1 in UTC.
+        if start and start > date.min:
             queryset = queryset.filter(**{f"{self.field_name}__gte": datetime.combine(start, time.min, tz)})
-        if end:
+        if end and end < date.max:
             next_day = datetime.combine(end + timedelta(days=1), time.min, tz)
             queryset = queryset.filter(**{f"{self.field_name}__lt": next_day})
         return queryset

@@ -21,6 +21,7 @@ from evidence.models import Channel
 from shopops.errors import Refused
 
 from . import feedback as services
+from .admin_import import _max_bytes, _too_big_message
 from .models import Feedback, FollowupStatus
 
 OPEN = (FollowupStatus.NEW, FollowupStatus.CONTACTED)
@@ -243,6 +244,13 @@ class FeedbackAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = FeedbackImportForm(request.POST or None, request.FILES or None)
         result = None
+        too_big = False
+        if request.method == "POST" and form.is_valid():
+            # The order import's limit, checked before the whole file is read into memory.
+            size = form.cleaned_data["file"].size
+            if size > _max_bytes():
+                form.add_error("file", _too_big_message(size))
+                too_big = True
         if request.method == "POST" and form.is_valid():
             result = services.import_feedback(
                 form.cleaned_data["file"].read(), by=request.user, dry_run=form.cleaned_data["dry_run"]
@@ -273,5 +281,5 @@ class FeedbackAdmin(admin.ModelAdmin):
             request,
             "admin/orders/feedback/import.html",
             context,
-            status=400 if result is not None and not result.ok else 200,
+            status=413 if too_big else 400 if result is not None and not result.ok else 200,
         )

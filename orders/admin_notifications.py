@@ -9,10 +9,10 @@ through ``orders.outbox.retry_failed``.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -137,7 +137,10 @@ class NotificationAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_retry_permission(request):
             raise PermissionDenied
-        notification = get_object_or_404(Notification, pk=object_id)
+        # The admin's own lookup: an id that is not a number is "not found", not a server error.
+        notification = self.get_object(request, unquote(object_id))
+        if notification is None:
+            raise Http404
         self._retry(request, [notification.pk], selected=1)
         return HttpResponseRedirect(reverse("admin:orders_notification_change", args=[notification.pk]))
 
