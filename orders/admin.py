@@ -520,8 +520,18 @@ class RefundAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark received (money arrived)"), permissions=["mark_refund_received"])
     def mark_received(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+        limit = admin_views.BULK_CLOSE_LIMIT
+        refunds = list(queryset.select_related("order").order_by("pk")[: limit + 1])
+        # As for the bulk close: refunds past the limit must not be left out without a word.
+        if len(refunds) > limit:
+            messages.error(
+                request,
+                gettext("Select at most %(limit)d refunds to mark received; none was marked.")
+                % {"limit": limit},
+            )
+            return
         done, refused = [], []
-        for refund in queryset.select_related("order").order_by("pk")[: admin_views.BULK_CLOSE_LIMIT]:
+        for refund in refunds:
             try:
                 workflow.mark_refund_received(refund.pk, by=request.user)
                 done.append(refund)

@@ -558,9 +558,18 @@ def bulk_close(
 
 def bulk_payment_reminder(request: HttpRequest, queryset: QuerySet[Order]) -> None:
     """The ``send_payment_reminder`` action: one reminder per unpaid order, reported per order."""
+    orders = list(queryset.order_by("pk")[: BULK_CLOSE_LIMIT + 1])
+    # As for the bulk close: orders past the limit must not be left out without a word.
+    if len(orders) > BULK_CLOSE_LIMIT:
+        messages.error(
+            request,
+            _("Select at most %(limit)d orders for a payment reminder; no reminder was sent.")
+            % {"limit": BULK_CLOSE_LIMIT},
+        )
+        return
     done: list[Order] = []
     refused: list[tuple[Order, str]] = []
-    for order in queryset.order_by("pk")[:BULK_CLOSE_LIMIT]:
+    for order in orders:
         if order.payment_reminded_at is not None:
             refused.append((order, _("a payment reminder was already sent.")))
             continue

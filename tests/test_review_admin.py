@@ -2,13 +2,15 @@
 server error, and an upload too large for the feedback import is refused before it is read."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from orders.models import Feedback
+from orders import workflow
+from orders.models import Feedback, Order, Refund, RefundDirection, RefundStatus, Status
 from tests.factories import OrderFactory, SupplierOrderFactory, staff
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +99,49 @@ def test_a_feedback_file_within_the_limit_still_imports(settings):
 
     assert response.status_code == 302
     assert Feedback.objects.filter(order=order, rating=5).exists()
+
+
+def test_a_payment_reminder_for_more_orders_than_the_limit_sends_nothing_and_says_so(monkeypatch):
+    # given: a limit of 2 and three unpaid orders selected
+    monkeypatch.setattr("orders.admin_views.BULK_CLOSE_LIMIT", 2)
+    orders = [OrderFactory() for _ in range(3)]
+    client = client_of(staff("Operator"))
+
+    # when
+    response = client.post(
+        LIST, {"action": "send_payment_reminder", "_selected_action": [o.pk for o in orders]}, follow=True
+    )
+
+    # then: not two reminded and one silently left out, but a clear refusal and nothing sent
+    assert (
+        "Select at most 2 orders for a payment reminder; no reminder was sent." in response.content.decode()
+    )
+    assert not Order.objects.filter(payment_reminded_at__isnull=False).exists()
+
+
+def test_marking_more_refunds_received_than_the_limit_marks_none_and_says_so(monkeypatch):
+    # given: a limit of 2 and three succeeded refunds selected
+    monkeypatch.setattr("orders.admin_views.BULK_CLOSE_LIMIT", 2)
+    refunds = []
+    for i in range(3):
+        refund = Refund.objects.create(
+            order=OrderFactory(status=Status.REFUND_PENDING),
+            direction=RefundDirection.TO_BUYER,
+            amount=Decimal("10.00"),
+            currency="USD",
+            idempotency_key=f"review-{i}",
+        )
+        workflow._succeed_refund(refund)
+        refunds.append(refund)
+    client = client_of(staff("Finance"))
+
+    # when
+    response = client.post(
+        "/admin/orders/refund/",
+        {"action": "mark_received", "_selected_action": [r.pk for r in refunds]},
+        follow=True,
+    )
+
+    # then
+    assert "Select at most 2 refunds to mark received; none was marked." in response.content.decode()
+    assert not Refund.objects.filter(status=RefundStatus.RECEIVED).exists()
