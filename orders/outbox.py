@@ -285,8 +285,30 @@ class Delivery:
     error: str = ""
 
 
+def _give_up_on_crashes(notification_id: int, now: datetime) -> None:
+    """A message whose worker died during every one of its attempts ends ``failed``, not in a loop.
+
+    A dying worker records nothing, so its claim simply expires; without this the relay would
+    hand the same poison message to worker after worker forever.
+    """
+    Notification.objects.filter(
+        pk=notification_id,
+        status=NotificationStatus.SENDING,
+        claimed_until__lt=now,
+        attempts__gte=settings.SHOPOPS_NOTIFICATION_MAX_ATTEMPTS,
+    ).update(
+        status=NotificationStatus.FAILED,
+        claimed_until=None,
+        last_error=(
+            f"The worker stopped during each of {settings.SHOPOPS_NOTIFICATION_MAX_ATTEMPTS} attempts "
+            "(crash or time limit); not sent again automatically."
+        ),
+    )
+
+
 def _claim(notification_id: int, now: datetime) -> bool:
     """Take the row for this worker: one conditional UPDATE, so only one claimant wins."""
+    _give_up_on_crashes(notification_id, now)
     claimable = Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=NotificationStatus.SENDING, claimed_until__lt=now
     )

@@ -319,6 +319,28 @@ def test_sms_provider_400_fails_at_once_without_retry(provider, settings):
 
 
 @pytest.mark.django_db
+def test_a_message_whose_worker_died_on_every_attempt_ends_failed_not_in_a_loop(messages, settings):
+    # given: a reminder whose last allowed attempt was claimed by a worker that then died
+    order = OrderFactory(buyer_phone="")
+    note = outbox.record_payment_reminder(order)[0]
+    Notification.objects.filter(pk=note.pk).update(
+        status=NotificationStatus.SENDING,
+        attempts=settings.SHOPOPS_NOTIFICATION_MAX_ATTEMPTS,
+        claimed_until=timezone.now() - timezone.timedelta(seconds=1),
+    )
+
+    # when: the relay hands it to a worker again
+    result = outbox.deliver(note.pk)
+
+    # then: nothing is sent, the row is failed (visible, retryable from the admin) with the reason
+    assert result.outcome == "skipped"
+    assert mail.outbox == []
+    note.refresh_from_db()
+    assert note.status == NotificationStatus.FAILED
+    assert "worker stopped" in note.last_error
+
+
+@pytest.mark.django_db
 def test_retry_needs_the_permission_and_only_touches_failed_rows(client):
     # given
     order = OrderFactory()
