@@ -14,6 +14,7 @@ configuration — retrying would only repeat the failure).
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import threading
@@ -113,6 +114,10 @@ class HttpSmsBackend(BaseSmsBackend):
             raise RetryableSmsError(f"SMS provider did not answer within {self.timeout:g} s") from exc
         except urllib.error.URLError as exc:
             raise RetryableSmsError(f"SMS provider unreachable: {exc.reason}") from exc
+        except http.client.HTTPException as exc:
+            # A cut-off or garbled answer (IncompleteRead, BadStatusLine): a proxy or the provider
+            # fell over mid-reply; the next attempt may well get through.
+            raise RetryableSmsError(f"SMS provider gave a broken answer: {exc!r}") from exc
         except (ConnectionError, OSError) as exc:
             raise RetryableSmsError(f"SMS provider connection failed: {exc}") from exc
 

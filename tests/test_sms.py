@@ -1,6 +1,7 @@
 """SMS backends: console, in-memory, and the HTTP JSON provider against a real loopback server."""
 
 import socket
+import threading
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -121,6 +122,31 @@ def test_unreachable_provider_is_retryable(settings):
     # when / then
     with pytest.raises(sms.RetryableSmsError, match="unreachable"):
         sms.send_sms("+34600000001", "x", idempotency_key="k")
+
+
+def test_a_garbled_answer_is_retryable(settings):
+    # given: something on the provider's port that answers with a broken status line, then hangs up
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    settings.SMS_URL = f"http://127.0.0.1:{server.getsockname()[1]}/send"
+
+    def answer_garbage() -> None:
+        conn, _addr = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"NOT-HTTP garbage\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+
+    # when / then
+    try:
+        with pytest.raises(sms.RetryableSmsError, match="broken answer"):
+            sms.send_sms("+34600000001", "x", idempotency_key="k-garbled")
+    finally:
+        thread.join(timeout=5)
+        server.close()
 
 
 def test_provider_drops_a_repeated_idempotency_key(http_sms):
