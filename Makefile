@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
-# Marks the requirements.txt that was last installed into the venv: pip runs again only when it changes.
+# Marks the requirements.txt / constraints.txt last installed into the venv: pip runs again only when they change.
 STAMP := $(VENV)/.requirements-installed
 # A development machine: debug on, embedded broker in var/broker/ (never a Redis left in the environment).
 DEV_ENV := env -u REDIS_URL DEBUG=1
@@ -16,8 +16,8 @@ venv: $(STAMP)
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt | $(VPY)
-	$(VPY) -m pip install --disable-pip-version-check -r requirements.txt
+$(STAMP): requirements.txt constraints.txt | $(VPY)
+	$(VPY) -m pip install --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
