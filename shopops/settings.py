@@ -222,7 +222,10 @@ if REDIS_URL:
         "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
         # Fail fast when Redis is down: the caller (a close in the admin) must not hang.
         "socket_connect_timeout": 2,
-        "socket_timeout": 5,
+        # Also bounds a publish to a Redis that accepts connections but never answers: a close
+        # waits at most this long once (then the outbox leaves messages to the relay for a while).
+        # Above the 1 s BRPOP timeout that consumers wait on.
+        "socket_timeout": 2,
         "max_retries": 1,
     }
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}

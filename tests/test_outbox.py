@@ -2,6 +2,7 @@
 duplicate tasks, parallel deliveries and failing providers; failed ones retried from the admin."""
 
 import itertools
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -87,15 +88,16 @@ def all_sent(order: Order) -> bool:
 
 
 @contextmanager
-def broker_unreachable(settings):
-    """Point the Celery app's publisher at a closed port for the duration (Redis "stopped")."""
+def broker_unreachable(settings, url: str = CLOSED_PORT_BROKER):
+    """Point the Celery app's publisher at ``url`` for the duration: a closed port (Redis
+    "stopped") unless another unreachable broker is given."""
     real = settings.CELERY_BROKER_URL
 
     def reset_pools():
         app._pool = None
         app.amqp._producer_pool = None
 
-    settings.CELERY_BROKER_URL = CLOSED_PORT_BROKER
+    settings.CELERY_BROKER_URL = url
     reset_pools()
     try:
         yield
@@ -245,6 +247,54 @@ def test_close_succeeds_fast_with_redis_unreachable_and_the_relay_delivers_once_
     time.sleep(0.5)
     assert len(mail.outbox) == 1
     assert len(sms.outbox) == 1
+
+
+@pytest.fixture
+def silent_redis():
+    """A "Redis" that accepts connections and never answers (hung server, half-open network)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    stop.set()
+    thread.join(timeout=2)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_close_waits_about_two_seconds_at_most_on_a_redis_that_never_answers(
+    messages, settings, silent_redis
+):
+    # given
+    order = refund_pending_order()
+
+    # when: the broker accepts the connection but never replies while the refund is confirmed
+    with broker_unreachable(settings, url=silent_redis):
+        started = time.monotonic()
+        workflow.confirm_refund(order, by=None, reference="AE-RF-2001")
+        elapsed = time.monotonic() - started
+
+    # then: the close succeeded within the socket timeout, both messages wait for the relay
+    assert elapsed < 3.0, f"the close took {elapsed:.2f} s with the broker hung"
+    order.refresh_from_db()
+    assert order.status == Status.CLOSED
+    assert statuses(order) == ["pending", "pending"]
 
 
 # --- failing SMS provider ----------------------------------------------------------------------
