@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import analytics, selectors
+from .resources import escape_cell
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731  # two years of daily points is the most a chart can still show
@@ -143,16 +144,11 @@ def _tables(data: selectors.CloseAnalytics, recommendations: list[analytics.Reco
     }
 
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _safe_cell(value: object) -> object:
-    """Numbers go out as numbers; text that a spreadsheet would run is quoted with a '."""
+    """Numbers go out as numbers; text that a spreadsheet would run is quoted (as in order exports)."""
     if isinstance(value, int | Decimal):
         return value
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return escape_cell(str(value))
 
 
 def _csv_response(
