@@ -27,6 +27,7 @@ from evidence import services as evidence
 from evidence.models import Counterparty, Direction, Kind
 from shopops.errors import NotPermitted, OrderChanged, Refused
 
+from .importing import ImportFileError, detect_encoding
 from .models import Feedback, FollowupStatus, Order
 
 # A buyer's clock and ours may differ a little; beyond this, a time in the future is a mistake.
@@ -297,15 +298,6 @@ class FeedbackImportResult:
         return not self.errors
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise Refused(_("The file is neither UTF-8 nor GBK/GB18030 text."))
-
-
 def _parse_when(value: str) -> datetime | None:
     value = value.strip().replace("/", "-")
     # The parsers return None for a wrong shape but raise for a right shape with an impossible
@@ -337,9 +329,11 @@ def import_feedback(
     _check_perm(by, "orders.add_feedback", _("import feedback"))
     result = FeedbackImportResult(dry_run=dry_run)
     try:
-        text = _decode(data)
-    except Refused as exc:
-        result.errors.append(RowError(0, "", exc.message))
+        # The same detection as the order import: UTF-8 (BOM or not) or GBK/GB18030, else refused
+        # with how to save the file.
+        text = data.decode(detect_encoding(io.BytesIO(data)))
+    except ImportFileError as exc:
+        result.errors.append(RowError(0, "", str(exc)))
         return result
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)

@@ -216,6 +216,14 @@ def test_import_chinese_headers_in_gbk(order):
     assert (fb.comment, fb.followup_status) == ("颜色不对", FollowupStatus.NEW)
 
 
+def test_a_file_in_another_encoding_is_refused_with_how_to_save_it(order):
+    data = "order_id,rating,comment,date\n8100000000000777,1,bad,2026-03-01\n".encode("utf-16")
+    result = services.import_feedback(data, by=None)
+    assert not result.ok
+    assert "CSV UTF-8" in result.errors[0].message
+    assert Feedback.objects.count() == 0
+
+
 def test_a_file_with_bad_rows_imports_nothing_and_names_each(order):
     data = csv_bytes(
         "order_id,rating,comment,date\n"
