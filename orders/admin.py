@@ -520,15 +520,12 @@ class RefundAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark received (money arrived)"), permissions=["mark_refund_received"])
     def mark_received(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
-        limit = admin_views.BULK_CLOSE_LIMIT
-        refunds = list(queryset.select_related("order").order_by("pk")[: limit + 1])
-        # As for the bulk close: refunds past the limit must not be left out without a word.
-        if len(refunds) > limit:
-            messages.error(
-                request,
-                gettext("Select at most %(limit)d refunds to mark received; none was marked.")
-                % {"limit": limit},
-            )
+        refunds = admin_views.bounded_selection(
+            request,
+            queryset.select_related("order"),
+            gettext("Select at most %(limit)d refunds to mark received; none was marked."),
+        )
+        if refunds is None:
             return
         done, refused = [], []
         for refund in refunds:

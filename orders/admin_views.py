@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from .admin import OrderAdmin
 
 # A bulk close runs one transaction per order inside one request: keep the request bounded.
-BULK_CLOSE_LIMIT = 500
+BULK_ACTION_LIMIT = 500
 
 # History events that are not transitions of SPEC section 7 but are written by the workflow.
 OTHER_EVENT_LABELS = {
@@ -504,17 +504,27 @@ def _report(request: HttpRequest, done: list[Order], refused: list[tuple[Order, 
         messages.error(request, _("Order %(order)s was refused: %(why)s") % {"order": order, "why": why})
 
 
+def bounded_selection(request: HttpRequest, queryset: QuerySet, refusal: str) -> list | None:
+    """The selected rows, or None when more than ``BULK_ACTION_LIMIT`` were selected.
+
+    Then ``refusal`` (with ``%(limit)d``) is shown and nothing is done: a bulk action never
+    handles part of a selection without a word.
+    """
+    rows = list(queryset.order_by("pk")[: BULK_ACTION_LIMIT + 1])
+    if len(rows) > BULK_ACTION_LIMIT:
+        messages.error(request, refusal % {"limit": BULK_ACTION_LIMIT})
+        return None
+    return rows
+
+
 def bulk_close(
     model_admin: OrderAdmin, request: HttpRequest, queryset: QuerySet[Order]
 ) -> HttpResponse | None:
     """The ``close_unpaid`` action: ask for the reason, then close each order on its own."""
-    orders = list(queryset.order_by("pk")[: BULK_CLOSE_LIMIT + 1])
-    if len(orders) > BULK_CLOSE_LIMIT:
-        messages.error(
-            request,
-            _("Select at most %(limit)d orders for a bulk close; nothing was closed.")
-            % {"limit": BULK_CLOSE_LIMIT},
-        )
+    orders = bounded_selection(
+        request, queryset, _("Select at most %(limit)d orders for a bulk close; nothing was closed.")
+    )
+    if orders is None:
         return None
     form = BulkCloseForm(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
@@ -558,14 +568,12 @@ def bulk_close(
 
 def bulk_payment_reminder(request: HttpRequest, queryset: QuerySet[Order]) -> None:
     """The ``send_payment_reminder`` action: one reminder per unpaid order, reported per order."""
-    orders = list(queryset.order_by("pk")[: BULK_CLOSE_LIMIT + 1])
-    # As for the bulk close: orders past the limit must not be left out without a word.
-    if len(orders) > BULK_CLOSE_LIMIT:
-        messages.error(
-            request,
-            _("Select at most %(limit)d orders for a payment reminder; no reminder was sent.")
-            % {"limit": BULK_CLOSE_LIMIT},
-        )
+    orders = bounded_selection(
+        request,
+        queryset,
+        _("Select at most %(limit)d orders for a payment reminder; no reminder was sent."),
+    )
+    if orders is None:
         return
     done: list[Order] = []
     refused: list[tuple[Order, str]] = []

@@ -103,7 +103,7 @@ def test_a_feedback_file_within_the_limit_still_imports(settings):
 
 def test_a_payment_reminder_for_more_orders_than_the_limit_sends_nothing_and_says_so(monkeypatch):
     # given: a limit of 2 and three unpaid orders selected
-    monkeypatch.setattr("orders.admin_views.BULK_CLOSE_LIMIT", 2)
+    monkeypatch.setattr("orders.admin_views.BULK_ACTION_LIMIT", 2)
     orders = [OrderFactory() for _ in range(3)]
     client = client_of(staff("Operator"))
 
@@ -121,7 +121,7 @@ def test_a_payment_reminder_for_more_orders_than_the_limit_sends_nothing_and_say
 
 def test_marking_more_refunds_received_than_the_limit_marks_none_and_says_so(monkeypatch):
     # given: a limit of 2 and three succeeded refunds selected
-    monkeypatch.setattr("orders.admin_views.BULK_CLOSE_LIMIT", 2)
+    monkeypatch.setattr("orders.admin_views.BULK_ACTION_LIMIT", 2)
     refunds = []
     for i in range(3):
         refund = Refund.objects.create(
