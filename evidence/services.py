@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shopops.errors import NotPermitted, Refused
+from shopops.errors import Refused, require_permission
 
 from .models import Attachment, Channel, Communication, Counterparty, Direction, Kind
 
@@ -36,11 +36,6 @@ def _resolve_order(order):
         return Order.objects.get(pk=order)
     except (Order.DoesNotExist, ValueError, TypeError):
         raise Refused(_("Order %(order)s does not exist.") % {"order": order}) from None
-
-
-def _check_perm(by: AbstractBaseUser | None, perm: str, what: str) -> None:
-    if by is not None and not by.has_perm(perm):
-        raise NotPermitted(_("You are not allowed to %(what)s.") % {"what": what})
 
 
 def _check_choice(value: str, choices, field: str, label: str) -> None:
@@ -70,7 +65,7 @@ def record_communication(
 
     A ``consent`` or ``refusal`` recorded here is what the consent/refusal transitions require.
     """
-    _check_perm(by, "evidence.add_communication", _("record communications"))
+    require_permission(by, "evidence.add_communication", _("record communications"))
     order = _resolve_order(order)
     _check_choice(counterparty, Counterparty, "counterparty", _("Counterparty"))
     _check_choice(channel, Channel, "channel", _("Channel"))
@@ -164,7 +159,7 @@ def attach_file(order, *, by: AbstractBaseUser | None, file, communication: Comm
     most ``SHOPOPS_ATTACHMENT_MAX_BYTES``, and the file is stored under a generated name with
     its SHA-256; the uploader's file name is kept only as a label.
     """
-    _check_perm(by, "evidence.add_attachment", _("attach files"))
+    require_permission(by, "evidence.add_attachment", _("attach files"))
     order = _resolve_order(order)
     if communication is not None and communication.order_id != order.pk:
         raise Refused(_("That communication belongs to another order."), field="communication")

@@ -25,7 +25,7 @@ from django_fsm import can_proceed
 
 from evidence import services as evidence
 from evidence.models import Counterparty, Direction, Kind
-from shopops.errors import NotPermitted, OrderChanged, Refused
+from shopops.errors import OrderChanged, Refused, require_permission
 
 from .importing import ImportFileError, detect_encoding
 from .models import Feedback, FollowupStatus, Order
@@ -33,11 +33,6 @@ from .models import Feedback, FollowupStatus, Order
 # A buyer's clock and ours may differ a little; beyond this, a time in the future is a mistake.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_COMMENT = 5000
-
-
-def _check_perm(by: AbstractBaseUser | None, perm: str, doing: str) -> None:
-    if by is not None and not by.has_perm(perm):
-        raise NotPermitted(_("You are not allowed to %(doing)s.") % {"doing": doing})
 
 
 def _rating(value: object) -> int:
@@ -82,7 +77,7 @@ def record_feedback(
     Refused (nothing written) when the order does not exist, the rating is not 1 to 5, the time is
     naive or in the future, or the same rating at the same time is already recorded.
     """
-    _check_perm(by, "orders.add_feedback", _("record feedback"))
+    require_permission(by, "orders.add_feedback", _("record feedback"))
     if not isinstance(order, Order):
         try:
             order = Order.objects.get(pk=order)
@@ -125,7 +120,7 @@ def _lock(feedback: Feedback | int) -> tuple[Feedback, Feedback | None]:
 def _move(
     feedback: Feedback, seen: Feedback | None, name: str, by: AbstractBaseUser | None, doing: str
 ) -> None:
-    _check_perm(by, "orders.change_feedback", doing)
+    require_permission(by, "orders.change_feedback", doing)
     if seen is not None and seen.followup_status != feedback.followup_status:
         raise OrderChanged(
             _("Someone else moved this follow-up to “%(status)s” meanwhile.")
@@ -151,7 +146,7 @@ def assign_followup(
     feedback: Feedback | int, *, by: AbstractBaseUser | None, assignee: AbstractBaseUser | None
 ) -> Feedback:
     """Give an open follow-up to a staff member (or to nobody). Writes a note saying so."""
-    _check_perm(by, "orders.change_feedback", _("assign follow-ups"))
+    require_permission(by, "orders.change_feedback", _("assign follow-ups"))
     locked, seen = _lock(feedback)
     if locked.followup_status not in (FollowupStatus.NEW, FollowupStatus.CONTACTED):
         raise Refused(_("Only an open follow-up can be assigned."))
@@ -232,7 +227,7 @@ def mark_followup_unresolved(feedback: Feedback | int, *, by: AbstractBaseUser |
 @transaction.atomic
 def add_followup_note(feedback: Feedback | int, *, by: AbstractBaseUser | None, note: str) -> Feedback:
     """Add a dated note to a follow-up without changing its state."""
-    _check_perm(by, "orders.change_feedback", _("add follow-up notes"))
+    require_permission(by, "orders.change_feedback", _("add follow-up notes"))
     if not (note or "").strip():
         raise Refused(_("Write the note first."), field="note")
     locked, seen = _lock(feedback)
@@ -326,7 +321,7 @@ def import_feedback(
     bad row imports nothing and names every bad row. A row already recorded (same order, time and
     rating) is counted as already imported, so importing a file twice changes nothing.
     """
-    _check_perm(by, "orders.add_feedback", _("import feedback"))
+    require_permission(by, "orders.add_feedback", _("import feedback"))
     result = FeedbackImportResult(dry_run=dry_run)
     try:
         # The same detection as the order import: UTF-8 (BOM or not) or GBK/GB18030, else refused

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from shopops.errors import NotPermitted, Refused
+from shopops.errors import Refused, require_permission
 
 from . import stock
 from .models import MovementReason, Sku, StockMovement
@@ -31,8 +31,7 @@ def adjust_stock(
     below zero or above ``MAX_STOCK``. A restock that brings stock above zero clears the
     out-of-stock flag.
     """
-    if by is not None and not by.has_perm("orders.adjust_stock"):
-        raise NotPermitted(_("You are not allowed to adjust stock."))
+    require_permission(by, "orders.adjust_stock", _("adjust stock"))
     try:
         change = int(str(delta).strip())
     except (TypeError, ValueError):

@@ -44,7 +44,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shopops.errors import NotPermitted
+from shopops.errors import require_permission
 
 from . import sms
 from .models import (
@@ -414,8 +414,7 @@ def retry_failed(notification_ids: Iterable[int], *, by: AbstractBaseUser | None
     Requires ``orders.retry_notification``. Only ``failed`` rows change (a sent message is never
     sent twice this way). Each is handed to Celery after commit. Returns how many were reset.
     """
-    if by is not None and not (by.is_active and by.has_perm("orders.retry_notification")):
-        raise NotPermitted(_("You are not allowed to retry notifications."))
+    require_permission(by, "orders.retry_notification", _("retry notifications"))
     with transaction.atomic():
         ids = list(
             Notification.objects.select_for_update()

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_noop
 from django_fsm import can_proceed
 
 from evidence.models import Attachment, Communication, Counterparty, Kind
-from shopops.errors import NotPermitted, OrderChanged, Refused
+from shopops.errors import OrderChanged, Refused, require_permission
 
 from . import outbox, stock
 from .models import (
@@ -140,13 +140,6 @@ TRANSITIONS: dict[str, TransitionInfo] = {
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _check_permission(by: AbstractBaseUser | None, perm: str, doing: str) -> None:
-    if by is None:
-        return
-    if not (by.is_active and by.has_perm(perm)):
-        raise NotPermitted(_("You are not allowed to %(doing)s.") % {"doing": doing})
 
 
 def _order_pk(order: Order | int | str) -> int:
@@ -345,7 +338,7 @@ def _apply(
     callable giving them, for values ``check`` computed) go to the model's transition method;
     ``after(locked)`` creates refunds, movements and notifications once the state has moved.
     """
-    _check_permission(by, f"orders.{name}", _label(name).lower())
+    require_permission(by, f"orders.{name}", _label(name).lower())
     seen = order if isinstance(order, Order) else None
     with transaction.atomic():
         locked = _lock(order)
@@ -456,7 +449,7 @@ def create_refund(
     with another amount, direction or order is refused. The direction's total never exceeds
     what was paid (buyer) or the supplier order amount (supplier), checked under the order lock.
     """
-    _check_permission(by, "orders.add_refund", _("request refunds"))
+    require_permission(by, "orders.add_refund", _("request refunds"))
     if direction not in RefundDirection.values:
         raise Refused(_("“%(d)s” is not a refund direction.") % {"d": direction}, field="direction")
     key = _required_text(idempotency_key, "idempotency_key", _("Give the refund a request key."))
@@ -504,7 +497,7 @@ def _succeed_refund(refund: Refund, *, reference: str = "") -> None:
 @transaction.atomic
 def mark_refund_received(refund: Refund | int, *, by: AbstractBaseUser | None, note: str = "") -> Refund:
     """Finance verified the money arrived (buyer's refund on the platform, supplier's in our account)."""
-    _check_permission(by, "orders.mark_refund_received", _("mark refunds received"))
+    require_permission(by, "orders.mark_refund_received", _("mark refunds received"))
     pk = refund.pk if isinstance(refund, Refund) else refund
     try:
         order_id = Refund.objects.values_list("order_id", flat=True).get(pk=pk)
@@ -1017,7 +1010,7 @@ def resolve_dispute(
 @transaction.atomic
 def send_payment_reminder(order, *, by) -> Order:
     """Ask an unpaid order's buyer to pay; one reminder per order (later calls change nothing)."""
-    _check_permission(by, "orders.send_payment_reminder", _("send payment reminders"))
+    require_permission(by, "orders.send_payment_reminder", _("send payment reminders"))
     locked = _lock(order)
     if locked.status != Status.AWAITING_PAYMENT:
         raise Refused(
