@@ -161,7 +161,13 @@ class Order(FSMModelMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
             models.Index(fields=["-placed_at", "-id"], name="order_placed_desc"),
-            models.Index(fields=["closed_at", "close_reason"], name="order_closed_reason"),
+            # Partial: only closed orders have a close date, and every query by it asks for a
+            # period (which implies one) — an import of open orders writes nothing here.
+            models.Index(
+                fields=["closed_at", "close_reason"],
+                condition=Q(closed_at__isnull=False),
+                name="order_closed_reason",
+            ),
             # Close analytics: every figure is an index-only scan of the closed orders in a period
             # (PostgreSQL covers the columns it groups by; elsewhere a plain partial index).
             models.Index(
@@ -170,7 +176,8 @@ class Order(FSMModelMixin, models.Model):
                 condition=Q(status="closed"),
                 name="order_closed_analytics",
             ),
-            models.Index(fields=["tracking_number"], name="order_tracking"),
+            # Partial: searched by an exact, non-blank number only; unshipped orders have none.
+            models.Index(fields=["tracking_number"], condition=~Q(tracking_number=""), name="order_tracking"),
             models.Index(fields=["buyer_email"], name="order_buyer_email"),
         ]
         constraints = [
@@ -383,7 +390,8 @@ class SupplierOrder(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="supplier_orders")
     supplier_name = models.CharField(_("supplier"), max_length=200, blank=True)
     supplier_contact = models.EmailField(_("supplier contact"), blank=True)
-    supplier_order_id = models.CharField(_("1688 order id"), max_length=64, blank=True, db_index=True)
+    # Indexed below (exact, non-blank lookups only: no LIKE index beside it).
+    supplier_order_id = models.CharField(_("1688 order id"), max_length=64, blank=True)
     amount = models.DecimalField(_("amount (CNY)"), **MONEY, null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -391,7 +399,12 @@ class SupplierOrder(models.Model):
         verbose_name = _("supplier order")
         verbose_name_plural = _("supplier orders")
         ordering = ["id"]
-        indexes = [models.Index(fields=["supplier_name"], name="supplierorder_name")]
+        indexes = [
+            models.Index(fields=["supplier_name"], name="supplierorder_name"),
+            models.Index(
+                fields=["supplier_order_id"], condition=~Q(supplier_order_id=""), name="supplierorder_1688_id"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__isnull=True) | Q(amount__gte=0), name="supplierorder_amount_not_negative"
@@ -705,3 +718,48 @@ class Feedback(FSMModelMixin, models.Model):
     )
     def mark_unresolved(self, at):
         self.followup_closed_at = at
+
+
+class OrderImport(AppendOnlyModel):
+    """One order file applied by the CSV import: who imported which file, when, and the outcome.
+
+    The import history, written once per import that was not a dry run and had no invalid row.
+    It also lets a re-import of the very same bytes be recognised without reading a row: after
+    an import that refused nothing, every order of the file is as the file says. ``order_ranges``
+    are those orders (primary keys, as ``[first, last]`` runs) and ``checksum`` sums a hash of
+    their ``updated_at``; while it is the same, none of them has changed and the file changes
+    nothing — exactly what checking each row would find (``orders.importing``).
+    """
+
+    file_name = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64, db_index=True)
+    # The import's parsing rules and platform time zone: the same bytes mean the same orders
+    # only under the same rules.
+    rules = models.CharField(_("rules"), max_length=100)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    imported_at = models.DateTimeField(_("imported"), default=timezone.now, db_index=True)
+    rows = models.PositiveIntegerField(_("rows"))
+    new = models.PositiveIntegerField(_("new"))
+    updated = models.PositiveIntegerField(_("updated"))
+    unchanged = models.PositiveIntegerField(_("unchanged"))
+    refused = models.PositiveIntegerField(_("refused"))
+    moves = models.PositiveIntegerField(_("status moves"))
+    # Empty when the import cannot vouch for the file (rows refused, or too scattered orders).
+    order_ranges = models.JSONField(_("orders"), default=list, blank=True, editable=False)
+    checksum = models.CharField(_("checksum"), max_length=40, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("order import")
+        verbose_name_plural = _("order imports")
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
