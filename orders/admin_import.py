@@ -9,6 +9,8 @@
 - ``/admin/orders/order/export/`` (``orders.export_orders``): the orders of the list as filtered,
   as CSV or XLSX (``?_format=xlsx``), escaped against formula injection.
 
+``OrderImportAdmin`` is the import history at ``/admin/orders/orderimport/`` (read only).
+
 The buttons for the change list are in ``admin/orders/order/_import_export_buttons.html``; the
 change list template includes it in its ``object-tools-items`` block.
 """
@@ -22,15 +24,17 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from .importing import ImportResult, import_orders
+from .models import OrderImport
 from .resources import EXPORT_FORMATS, export_orders_response
 
 SESSION_KEY = "shopops_order_imports"
@@ -206,3 +210,52 @@ class OrderImportExportMixin:
         else:
             messages.error(request, result.summary())
         return self._render(request, result=result, done=True, seconds=seconds)
+
+
+@admin.register(OrderImport)
+class OrderImportAdmin(admin.ModelAdmin):
+    """The import history (Supervisors): read only, never deleted — what was imported, by whom."""
+
+    list_display = (
+        "imported_at",
+        "file_name",
+        "imported_by",
+        "rows",
+        "new",
+        "updated",
+        "unchanged",
+        "refused",
+        "moves",
+        "vouches",
+    )
+    list_filter = ("imported_by",)
+    search_fields = ("file_name", "=sha256")
+    date_hierarchy = "imported_at"
+    list_select_related = ("imported_by",)
+    fields = (
+        "file_name",
+        "sha256",
+        "imported_by",
+        "imported_at",
+        "rows",
+        "new",
+        "updated",
+        "unchanged",
+        "refused",
+        "moves",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_lazy("vouches for the file"), boolean=True)
+    def vouches(self, obj: OrderImport) -> bool:
+        # Whether a later import of the same bytes is recognised at once (nothing refused).
+        return bool(obj.checksum)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OrderImport | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OrderImport | None = None) -> bool:
+        return False

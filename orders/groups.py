@@ -57,6 +57,7 @@ SUPERVISOR = [
     "orders.bulk_close",  # SPEC 5: bulk closes are the Supervisor's
     "orders.add_refund",
     "orders.import_orders",
+    "orders.view_orderimport",
     "orders.view_analytics",
     "orders.retry_notification",
     "orders.adjust_stock",
@@ -81,6 +82,22 @@ FINANCE = [
 ANALYST = [*_VIEW_ALL, "orders.view_analytics", "orders.export_orders"]
 
 GROUPS = {"Operator": OPERATOR, "Supervisor": SUPERVISOR, "Finance": FINANCE, "Analyst": ANALYST}
+
+
+def resync_groups(apps, schema_editor, *, missing_ok: bool = False) -> None:
+    """For a migration that adds a permission: create it now, then sync the groups.
+
+    Django creates permissions after all migrations have run; the groups need them at once.
+    Strict in the latest such migration; earlier ones pass ``missing_ok=True``, for the
+    permissions of models that later migrations create.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_groups(apps, missing_ok=missing_ok)
 
 
 def sync_groups(apps, *, missing_ok: bool = False) -> None:

@@ -7,6 +7,8 @@ from orders.views_analytics import analytics_view
 
 from . import views
 
+admin.autodiscover()  # the admin app does not at start-up (shopops/admin_config.py)
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

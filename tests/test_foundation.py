@@ -1,5 +1,10 @@
 """The foundation works for real: admin login in a browser, a Celery worker, /healthz, PostgreSQL."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from celery import shared_task
 from django.contrib.auth import get_user_model
@@ -143,3 +148,21 @@ def test_database_is_postgresql():
         (version,) = cursor.fetchone()
 
     assert version.startswith("PostgreSQL")
+
+
+def test_admin_modules_load_with_the_urlconf_and_the_admin_check_not_at_start_up():
+    # A management command (the import, the worker) starts without importing admin.py modules,
+    # yet `manage.py check` still checks every ModelAdmin.
+    code = (
+        "import django; django.setup()\n"
+        "from django.contrib import admin\n"
+        "from django.core import checks\n"
+        "from orders.models import Order\n"
+        "assert not admin.site.is_registered(Order), 'admin.py modules imported at start-up'\n"
+        "checks.run_checks(tags=[checks.Tags.admin])\n"
+        "assert admin.site.is_registered(Order), 'the admin check did not load the admin modules'\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shopops.settings", "DEBUG": "1"}
+    root = Path(__file__).parent.parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -5,12 +5,13 @@ import io
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
 from orders.admin_import import SESSION_KEY, import_dir
-from orders.models import Order, OrderEvent
+from orders.importing import import_orders
+from orders.models import Order, OrderEvent, OrderImport
 from tests.factories import OrderFactory, staff
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +156,40 @@ def test_export_follows_the_list_filters_and_needs_the_permission(client):
     nobody.user_permissions.add(Permission.objects.get(codename="view_order"))
     client.force_login(nobody)
     assert client.get(EXPORT_URL).status_code == 403
+
+
+HISTORY_URL = "/admin/orders/orderimport/"
+
+
+def test_the_import_history_shows_supervisors_who_imported_what(supervisor_client):
+    # given: a file imported through the screen
+    token = _upload(supervisor_client, SAMPLE.read_bytes(), "订单.csv").context["token"]
+    supervisor_client.post(IMPORT_URL, {"token": token})
+    # its preview again says at once that it changes nothing, and offers nothing to confirm
+    again = _upload(supervisor_client, SAMPLE.read_bytes(), "订单.csv")
+    assert "It is the same file as imported on" in again.content.decode()
+    assert not again.context.get("token")
+    # and the command imports it once more
+    import_orders(SAMPLE, by=User.objects.get(username="supervisor"), file_name="订单.csv")
+    # when
+    response = supervisor_client.get(HISTORY_URL)
+    # then: both imports, newest first, with who and what they did
+    assert response.status_code == 200
+    rows = [
+        (o.file_name, o.imported_by.username, o.new, o.unchanged) for o in response.context["cl"].result_list
+    ]
+    assert rows == [("订单.csv", "supervisor", 0, 20), ("订单.csv", "supervisor", 20, 0)]
+    # read only: nothing to add, change or delete
+    record = OrderImport.objects.order_by("id").first()
+    assert supervisor_client.get(f"{HISTORY_URL}add/").status_code == 403
+    assert supervisor_client.post(f"{HISTORY_URL}{record.pk}/delete/", {"post": "yes"}).status_code == 403
+    page = supervisor_client.get(f"{HISTORY_URL}{record.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="file_name"' not in page.content
+    assert OrderImport.objects.count() == 2
+
+
+@pytest.mark.parametrize("group", ["Operator", "Finance", "Analyst"])
+def test_only_supervisors_see_the_import_history(client, group):
+    client.force_login(staff(group))
+    assert client.get(HISTORY_URL).status_code == 403

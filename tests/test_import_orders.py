@@ -1,6 +1,8 @@
 """CSV import of orders (SPEC section 6): samples, bad values, re-import, forward moves, encodings."""
 
+import codecs
 import csv
+import hashlib
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,7 +14,7 @@ from django.db import transaction
 
 from orders import workflow
 from orders.importing import import_orders
-from orders.models import Order, OrderEvent, Sku, Status, SupplierOrder
+from orders.models import Order, OrderEvent, OrderImport, Sku, Status, SupplierOrder
 from orders.resources import COLUMN_NAMES, export_orders_response
 from tests.factories import OrderFactory, staff
 
@@ -291,6 +293,69 @@ def test_reimporting_the_same_file_changes_nothing_and_says_so():
     assert "changes nothing" in result.summary()
     assert _snapshot() == before
     assert OrderEvent.objects.count() == events
+    # recognised as the very file imported before, without reading a row, and recorded
+    assert result.same_as == OrderImport.objects.order_by("id").first()
+    assert "It is the same file as imported on" in result.summary()
+    assert list(OrderImport.objects.order_by("id").values_list("new", "unchanged")) == [(20, 0), (0, 20)]
+
+
+def test_the_same_rows_in_other_bytes_are_checked_row_by_row_and_found_unchanged():
+    # given
+    assert import_orders(UTF8).new == 20
+    before = _snapshot()
+    # when: the same rows, saved again with a BOM and LF line ends (other bytes)
+    text = UTF8.read_bytes().decode("utf-8").replace("\r\n", "\n")
+    resaved = io.BytesIO(codecs.BOM_UTF8 + text.encode("utf-8"))
+    resaved.name = "resaved.csv"
+    result = import_orders(resaved)
+    # then: every row was compared, none changed
+    assert result.same_as is None
+    assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 0, 20, 0)
+    assert _snapshot() == before
+
+
+def test_every_applied_import_is_recorded_in_the_history():
+    supervisor = staff("Supervisor")
+    # a dry run and an invalid file record nothing
+    import_orders(UTF8, dry_run=True, by=supervisor)
+    import_orders(_csv([_row(quantity="two")]), by=supervisor)
+    assert not OrderImport.objects.exists()
+    # an applied import is recorded: who, which bytes, what it did
+    result = import_orders(UTF8, by=supervisor)
+    record = OrderImport.objects.get()
+    assert (record.file_name, record.imported_by, record.sha256) == (
+        "orders_sample.csv",
+        supervisor,
+        hashlib.sha256(UTF8.read_bytes()).hexdigest(),
+    )
+    assert (record.rows, record.new, record.updated, record.unchanged, record.refused) == (20, 20, 0, 0, 0)
+    assert record.checksum, "an import that refused nothing vouches for its file"
+    assert result.ok
+
+
+def test_an_import_with_refused_rows_vouches_for_nothing_and_refuses_them_again():
+    # given: an order already paid, and a file that would move it back
+    assert import_orders(_csv([_row(status="paid", paid_at="2026-11-20 11:00")])).ok
+    backwards = _csv([_row(), _row(order_id="8199000000000002")])
+    first = import_orders(backwards)
+    assert (first.new, first.refused_count) == (1, 1)
+    assert OrderImport.objects.order_by("id").last().checksum == ""
+    # when: the very same bytes again
+    backwards.seek(0)
+    again = import_orders(backwards)
+    # then: checked row by row, the refusal reported again
+    assert again.same_as is None
+    assert (again.new, again.unchanged, again.refused_count) == (0, 1, 1)
+    assert "never moves an order back" in again.refused[0].message
+
+
+def test_the_same_file_under_another_platform_time_zone_is_read_again(settings):
+    assert import_orders(_csv([_row()])).new == 1
+    settings.SHOPOPS_PLATFORM_TZ = "Europe/Madrid"
+    result = import_orders(_csv([_row()]))
+    assert result.same_as is None
+    assert result.updated == 1
+    assert Order.objects.get().placed_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def test_a_reimport_recognises_rows_in_any_column_order_and_rows_it_applied():
@@ -316,7 +381,9 @@ def test_a_reimport_after_someone_changed_the_order_compares_it_again():
     workflow.mark_paid(moved.pk, by=staff("Supervisor"), paid_at=None)
     # when: the same file again
     result = import_orders(_csv([_row(), _row(order_id="8199000000000002")]))
-    # then: the edit is compared (and the file's value applied), the move back refused
+    # then: not taken for the file imported before; the edit is compared (and the file's value
+    # applied), the move back refused
+    assert result.same_as is None
     assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 1, 0, 1)
     assert Order.objects.get(pk=edited.pk).buyer_email == "maria@example.com"
     assert "never moves an order back" in result.refused[0].message

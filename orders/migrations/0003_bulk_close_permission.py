@@ -1,19 +1,11 @@
 """The Supervisor's bulk-close permission (SPEC 5: bulk closes are the Supervisor's), and the
 groups re-synced so that Supervisors hold it."""
 
-from django.contrib.auth.management import create_permissions
+from functools import partial
+
 from django.db import migrations
 
-from orders.groups import sync_groups
-
-
-def resync_groups(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need the new one now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_groups(apps)
+from orders.groups import resync_groups
 
 
 class Migration(migrations.Migration):
@@ -55,5 +47,5 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "orders",
             },
         ),
-        migrations.RunPython(resync_groups, migrations.RunPython.noop),
+        migrations.RunPython(partial(resync_groups, missing_ok=True), migrations.RunPython.noop),
     ]

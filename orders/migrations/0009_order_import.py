@@ -1,10 +1,11 @@
-# The import history (OrderImport), append-only like the order history.
+# The import history (OrderImport), append-only like the order history; Supervisors see it.
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from orders.groups import resync_groups
 from shopops.appendonly import append_only_trigger
 
 
@@ -70,4 +71,6 @@ class Migration(migrations.Migration):
             },
         ),
         append_only_trigger("orders_orderimport"),
+        # Supervisors see the import history.
+        migrations.RunPython(resync_groups, migrations.RunPython.noop),
     ]
