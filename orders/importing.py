@@ -23,6 +23,11 @@ The rules, in the order the engine applies them:
    of an order that is in a close workflow, or a move the workflow refuses is reported as
    *refused* for that row and nothing of the row is applied. Blank optional cells never erase
    what Shopops already holds.
+6. **History.** An applied import is recorded (``OrderImport``: file, SHA-256, who, counts).
+   The very same bytes imported again, while none of the file's orders has changed since an
+   import of them that refused nothing, change nothing: that is said at once, without reading
+   a row. Any other file is checked row by row — where a row's fingerprint shows it was
+   applied as it is and its order untouched since, without parsing it (see ``_Fingerprint``).
 """
 
 from __future__ import annotations
