@@ -1595,14 +1595,16 @@ def import_orders(
                     # First the id, status and fingerprint of each well-formed row, and which of
                     # them Shopops holds unchanged (one round trip), to skip those without parsing.
                     ids: list[str] = [""] * len(chunk)
+                    texts: list[str] = [""] * len(chunk)  # each row's fingerprint text, once
 
-                    def entries(chunk: list[tuple[int, list[str]]] = chunk, ids: list[str] = ids):
+                    def entries(chunk=chunk, ids=ids, texts=texts) -> Iterator[_Entry]:
                         for position, (_row, cells) in enumerate(chunk):
                             if len(cells) == width:
                                 order_id = ids[position] = _clean(cells[id_index])
                                 if order_id:
                                     status = STATUS_VALUES.get(_clean(cells[status_index]), "")
-                                    yield position, order_id, status, fingerprint.text(cells)
+                                    text = texts[position] = fingerprint.text(cells)
+                                    yield position, order_id, status, text
 
                     unchanged, known = engine.probe(entries(), fingerprint)
                     parsed: list[tuple[int, dict[str, Any]]] = []
@@ -1614,7 +1616,7 @@ def import_orders(
                             values = parse(cells, row, result.add_error)
                             if values is None:
                                 continue
-                            values[_FINGERPRINT] = fingerprint.digest(fingerprint.text(cells))
+                            values[_FINGERPRINT] = fingerprint.digest(texts[position])
                             order_id = values["order_id"]
                         first = seen.get(order_id)
                         if first is not None:
