@@ -216,34 +216,13 @@ class OrderImportExportMixin:
 class OrderImportAdmin(admin.ModelAdmin):
     """The import history (Supervisors): read only, never deleted — what was imported, by whom."""
 
-    list_display = (
-        "imported_at",
-        "file_name",
-        "imported_by",
-        "rows",
-        "new",
-        "updated",
-        "unchanged",
-        "refused",
-        "moves",
-        "vouches",
-    )
+    counts = ("rows", "new", "updated", "unchanged", "refused", "moves")
+    list_display = ("imported_at", "file_name", "imported_by", *counts, "vouches")
     list_filter = ("imported_by",)
     search_fields = ("file_name", "=sha256")
     date_hierarchy = "imported_at"
     list_select_related = ("imported_by",)
-    fields = (
-        "file_name",
-        "sha256",
-        "imported_by",
-        "imported_at",
-        "rows",
-        "new",
-        "updated",
-        "unchanged",
-        "refused",
-        "moves",
-    )
+    fields = ("file_name", "sha256", "imported_by", "imported_at", *counts)
     readonly_fields = fields
 
     @admin.display(description=_lazy("vouches for the file"), boolean=True)
