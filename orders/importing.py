@@ -1075,13 +1075,13 @@ def _index_lookups(cursor) -> Iterator[None]:
     forbid those plans make any plan look costly enough to be compiled by the JIT — 0.2 s a
     statement for nothing — so the JIT is off too.
     """
-    settings = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit")
-    for name in settings:
+    switches = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit")
+    for name in switches:
         cursor.execute(f"SET LOCAL {name} = off")
     try:
         yield
     finally:
-        for name in settings:
+        for name in switches:
             cursor.execute(f"RESET {name}")
 
 
