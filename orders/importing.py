@@ -1078,11 +1078,11 @@ def _index_lookups(cursor) -> Iterator[None]:
     switches = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit")
     for name in switches:
         cursor.execute(f"SET LOCAL {name} = off")
-    try:
-        yield
-    finally:
-        for name in switches:
-            cursor.execute(f"RESET {name}")
+    yield
+    # Not after an error: the transaction is then aborted (and its rollback, to the savepoint
+    # or whole, undoes the SET LOCAL anyway).
+    for name in switches:
+        cursor.execute(f"RESET {name}")
 
 
 def _runs(pks: Iterable[int]) -> list[list[int]]:
