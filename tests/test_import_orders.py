@@ -367,6 +367,22 @@ def test_an_import_with_refused_rows_vouches_for_nothing_and_refuses_them_again(
     assert "never moves an order back" in again.refused[0].message
 
 
+def test_a_file_whose_orders_are_too_scattered_is_checked_row_by_row_again(monkeypatch):
+    # given: at most one run of consecutive order ids vouched for, and a file of two orders
+    # with another order created between them
+    monkeypatch.setattr("orders.importing._MAX_RUNS", 1)
+    assert import_orders(_csv([_row()])).new == 1
+    OrderFactory(platform_order_id="8199000000000009")
+    rows = [_row(), _row(order_id="8199000000000002")]
+    assert import_orders(_csv(rows)).new == 1
+    assert OrderImport.objects.order_by("id").last().checksum == ""
+    # when: the same bytes again
+    result = import_orders(_csv(rows))
+    # then: every row compared, still nothing to change
+    assert result.same_as is None
+    assert (result.new, result.updated, result.unchanged) == (0, 0, 2)
+
+
 def test_the_same_file_under_another_platform_time_zone_is_read_again(settings):
     assert import_orders(_csv([_row()])).new == 1
     settings.SHOPOPS_PLATFORM_TZ = "Europe/Madrid"
