@@ -31,7 +31,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .importing import ImportResult, import_orders
 from .models import OrderImport
@@ -225,7 +225,7 @@ class OrderImportAdmin(admin.ModelAdmin):
     fields = ("file_name", "sha256", "imported_by", "imported_at", *counts)
     readonly_fields = fields
 
-    @admin.display(description=_lazy("vouches for the file"), boolean=True)
+    @admin.display(description=gettext_lazy("re-import recognised at once"), boolean=True)
     def vouches(self, obj: OrderImport) -> bool:
         # Whether a later import of the same bytes is recognised at once (nothing refused).
         return bool(obj.checksum)

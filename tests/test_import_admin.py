@@ -193,3 +193,11 @@ def test_the_import_history_shows_supervisors_who_imported_what(supervisor_clien
 def test_only_supervisors_see_the_import_history(client, group):
     client.force_login(staff(group))
     assert client.get(HISTORY_URL).status_code == 403
+
+
+def test_the_import_history_speaks_chinese(supervisor_client):
+    import_orders(SAMPLE, file_name="订单.csv")
+    page = supervisor_client.get(HISTORY_URL, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "订单导入记录" in page
+    assert "重复导入可即时识别" in page
+    assert "导入人" in page
