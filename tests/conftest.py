@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.db.models.signals import post_migrate
+from django.utils import translation
 from playwright.sync_api import Browser, Page
 
 # Playwright's sync API runs an asyncio loop in the test thread, and Django then refuses
@@ -176,6 +177,18 @@ def _private_filesystem_broker(tmp_path_factory: pytest.TempPathFactory) -> None
         "control_folder": str(root / "control"),
     }
     settings.CELERY_RESULT_BACKEND = f"file://{root / 'results'}"
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language.
+
+    A request through the test client runs in the test's thread, and the LocaleMiddleware
+    leaves the request's language active there: a test that asks for Chinese would otherwise
+    turn every later test's messages Chinese.
+    """
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
