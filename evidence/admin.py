@@ -15,25 +15,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from shopops.admin_base import ReadOnlyAdmin
+
 from .models import Attachment, Communication
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Append-only records: viewable by those with the view permission, never edited here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 def _order_link(obj) -> str:
@@ -43,7 +27,7 @@ def _order_link(obj) -> str:
 
 
 @admin.register(Communication)
-class CommunicationAdmin(_ReadOnlyAdmin):
+class CommunicationAdmin(ReadOnlyAdmin):
     list_display = (
         "occurred_at",
         "order_link",
@@ -66,7 +50,7 @@ class CommunicationAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(_ReadOnlyAdmin):
+class AttachmentAdmin(ReadOnlyAdmin):
     list_display = ("uploaded_at", "order_link", "download", "content_type", "size", "uploaded_by")
     list_filter = ("content_type",)
     list_select_related = ("order", "uploaded_by")

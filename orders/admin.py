@@ -27,6 +27,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from shopops.admin_base import ReadOnlyAdmin
 from shopops.errors import Refused
 
 from . import admin_views, workflow
@@ -466,7 +467,7 @@ class OrderAdmin(OrderImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     """Finance's list: what was refunded, what came back, what has not arrived yet."""
 
     list_display = (
@@ -503,20 +504,6 @@ class RefundAdmin(admin.ModelAdmin):
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj: Refund) -> str:
         return f"{formats.number_format(obj.amount, 2)} {obj.currency}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description=_("Mark received (money arrived)"), permissions=["mark_refund_received"])
     def mark_received(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
@@ -555,7 +542,7 @@ class RefundAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(ReadOnlyAdmin):
     """The history of every transition: read-only, like the table itself."""
 
     list_display = (
@@ -576,20 +563,6 @@ class OrderEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("transition"), ordering="transition")
     def transition_display(self, obj: OrderEvent) -> str:
         return admin_views.transition_label(obj.transition)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: OrderEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: OrderEvent | None = None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 from . import admin_feedback, admin_notifications, admin_stock  # noqa: E402, F401

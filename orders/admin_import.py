@@ -33,6 +33,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shopops.admin_base import ReadOnlyAdmin
+
 from .importing import ImportResult, import_orders
 from .models import OrderImport
 from .resources import EXPORT_FORMATS, export_orders_response
@@ -213,7 +215,7 @@ class OrderImportExportMixin:
 
 
 @admin.register(OrderImport)
-class OrderImportAdmin(admin.ModelAdmin):
+class OrderImportAdmin(ReadOnlyAdmin):
     """The import history (Supervisors): read only, never deleted — what was imported, by whom."""
 
     counts = ("rows", "new", "updated", "unchanged", "refused", "moves")
@@ -229,12 +231,3 @@ class OrderImportAdmin(admin.ModelAdmin):
     def vouches(self, obj: OrderImport) -> bool:
         # Whether a later import of the same bytes is recognised at once (nothing refused).
         return bool(obj.checksum)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: OrderImport | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: OrderImport | None = None) -> bool:
-        return False

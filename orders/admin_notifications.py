@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from shopops.admin_base import ReadOnlyAdmin
 from shopops.errors import Refused
 
 from . import outbox
@@ -25,7 +26,7 @@ from .models import Notification, NotificationStatus
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "template",
@@ -69,21 +70,10 @@ class NotificationAdmin(admin.ModelAdmin):
     def short_error(self, obj: Notification) -> str:
         return Truncator(obj.last_error).chars(80)
 
-    # --- read-only, never deleted ------------------------------------------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
-        return False
+    # --- retry -----------------------------------------------------------------------------------
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.retry_notification")
-
-    # --- retry -----------------------------------------------------------------------------------
 
     @admin.action(description=_("Retry the selected failed notifications"), permissions=["retry"])
     def retry_notifications(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:

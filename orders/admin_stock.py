@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shopops.admin_base import ReadOnlyAdmin
 from shopops.errors import Refused
 
 from . import inventory
@@ -150,7 +151,7 @@ class SkuAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "sku", "delta", "stock_after", "reason", "order", "actor"]
     list_filter = ["reason", "created_at"]
     search_fields = ["sku__code", "order__platform_order_id", "note"]
@@ -159,12 +160,3 @@ class StockMovementAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
