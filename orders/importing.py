@@ -922,10 +922,6 @@ def _copy_needs_escaping(text: str) -> bool:
     return "\\" in text or "\t" in text or "\n" in text or "\r" in text
 
 
-def _copy_escaped(value: str) -> str:
-    return value.translate(_COPY_ESCAPES) if _copy_needs_escaping(value) else value
-
-
 def _copy_str(value: str) -> str:
     # Tabs, newlines and backslashes are the only characters COPY text needs escaped; they are
     # rare, so check (fast, in C) before translating.
@@ -1259,7 +1255,7 @@ class _Engine:
                 for entry in entries:
                     _position, order_id, status, text = entry
                     if _copy_needs_escaping(text):  # the id is one of the cells: escaped too
-                        order_id, text = _copy_escaped(order_id), _copy_escaped(text)
+                        order_id, text = _copy_str(order_id), _copy_str(text)
                         self.plain = False
                     batch.append(f"{len(kept)}\t{order_id}\t{status}\t{text}\n")
                     kept.append(entry)
