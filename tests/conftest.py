@@ -152,6 +152,22 @@ def _restore_groups(sender, **kwargs) -> None:
 post_migrate.connect(_restore_groups, dispatch_uid="shopops-tests-restore-groups")
 
 
+# --- speed ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher() -> Iterator[None]:
+    """Tests make hundreds of users: hash their passwords with MD5 instead of PBKDF2.
+
+    PBKDF2's 1,000,000 iterations are the point in production and more than half the suite's
+    time in tests. Applied through override_settings so Django's hasher cache is reset.
+    """
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 # --- Celery ---------------------------------------------------------------------------------
 
 

@@ -70,11 +70,10 @@ def attach(order: Order, *, by=None) -> Attachment:
 
 @pytest.fixture
 def private_media(settings, tmp_path):
-    """Evidence files go to a temporary MEDIA_ROOT; passwords hash fast (tests make many users)."""
+    """Evidence files go to a temporary MEDIA_ROOT."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
     }
     settings.MEDIA_ROOT = str(tmp_path)
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return tmp_path

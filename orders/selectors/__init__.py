@@ -28,7 +28,7 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import (
+from ..models import (
     CloseReason,
     CloseStage,
     FollowupStatus,
@@ -105,7 +105,7 @@ def refunds_not_arrived(now: datetime) -> QuerySet[Refund]:
 
 def open_negative_feedback():
     """Feedback follow-ups not finished yet (new or buyer contacted)."""
-    from .models import Feedback
+    from ..models import Feedback
 
     return Feedback.objects.filter(followup_status__in=(FollowupStatus.NEW, FollowupStatus.CONTACTED))
 

@@ -1,4 +1,4 @@
-"""Review of the admin screens and the CSV import/export: odd input gets a clear answer, never a
+"""The admin screens and the CSV import/export under odd input: a clear answer, never a
 server error, and an upload too large for the feedback import is refused before it is read."""
 
 from datetime import timedelta

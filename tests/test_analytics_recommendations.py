@@ -1,4 +1,4 @@
-"""Review of background jobs and analytics: defects found, each shown by a test."""
+"""Analytics recommendations: each rule fires on the exact figures, not on the rounded share."""
 
 from datetime import date
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Review of the close workflow and evidence: bad input gets a clear refusal (never a 500 or a
+"""The close workflow and evidence under bad input: a clear refusal (never a 500 or a
 database error) and writes nothing; a partial return always refunds the buyer something."""
 
 from decimal import Decimal

@@ -37,8 +37,8 @@ from django_fsm import can_proceed
 from evidence.models import Attachment, Communication, Counterparty, Kind
 from shopops.errors import OrderChanged, Refused, require_permission
 
-from . import outbox, stock
-from .models import (
+from .. import outbox, stock
+from ..models import (
     REFUND_RELEASED_STATUSES,
     CloseReason,
     MovementReason,
@@ -51,6 +51,7 @@ from .models import (
     ReturnCondition,
     Status,
 )
+from . import events
 
 # Kept for callers that think of it as the workflow's error.
 WorkflowError = Refused
@@ -308,17 +309,7 @@ def refundable(order: Order, direction: str = RefundDirection.TO_BUYER) -> Decim
 def _record_event(
     order: Order, name: str, from_status: str, *, by: AbstractBaseUser | None, reason: str = "", data: dict
 ) -> OrderEvent:
-    clean = {k: v for k, v in data.items() if v not in (None, "")}
-    return OrderEvent.objects.create(
-        order=order,
-        transition=name,
-        from_status=from_status,
-        to_status=order.status,
-        actor=by,
-        reason=reason or "",
-        data=clean,
-        created_at=timezone.now(),
-    )
+    return events.record_event(order, name, by=by, from_status=from_status, reason=reason, data=data)
 
 
 def _apply(

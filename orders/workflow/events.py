@@ -1,0 +1,73 @@
+"""The one writer of order history rows (``OrderEvent``), and the one place their labels come from.
+
+Every change to an order's business state leaves exactly one event, written in the same
+transaction as the change: by a workflow operation through :func:`record_event`, or, for the
+thousands of rows of an import written with COPY, as the column values :func:`event_values`
+returns. Nothing else creates ``OrderEvent`` rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from ..models import Order, OrderEvent
+
+
+def _clean(data: dict[str, Any] | None) -> dict[str, Any]:
+    """Inputs left empty are not history: drop ``None`` and ``""``."""
+    return {k: v for k, v in (data or {}).items() if v not in (None, "")}
+
+
+def event_values(
+    order_id: int,
+    name: str,
+    *,
+    from_status: str,
+    to_status: str,
+    actor_id: int | None,
+    created_at: datetime,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one event row, for writers that insert many rows at once (COPY)."""
+    return {
+        "order_id": order_id,
+        "transition": name,
+        "from_status": from_status,
+        "to_status": to_status,
+        "actor_id": actor_id,
+        "created_at": created_at,
+        "reason": reason or "",
+        "data": _clean(data),
+    }
+
+
+def record_event(
+    order: Order,
+    name: str,
+    *,
+    by: AbstractBaseUser | None,
+    from_status: str | None = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    """Write one history row for ``order``: ``name`` happened, by ``by`` (``None``: the system).
+
+    ``from_status`` defaults to the order's status (an event that does not move the order);
+    the row's ``to_status`` is always the order's status as it is now.
+    """
+    values = event_values(
+        order.pk,
+        name,
+        from_status=order.status if from_status is None else from_status,
+        to_status=order.status,
+        actor_id=by.pk if by is not None else None,
+        created_at=timezone.now(),
+        reason=reason,
+        data=data,
+    )
+    return OrderEvent.objects.create(**values)
