@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/import_orders.py [--rows 100000]
 
-Creates the database ``shopops_bench_import`` anew on the server of ``BENCH_PG_URL`` (default
-``postgres://postgres@127.0.0.1:5432``) and migrates it — (b) slows down as the orders table
-grows, so every run starts from an empty one — then, with production settings (DEBUG off):
+Creates the database ``shopops_bench_import`` (or ``BENCH_DB_NAME``) anew on the server of
+``BENCH_PG_URL`` (default ``postgres://postgres@127.0.0.1:5432``) and migrates it — (b) slows
+down as the orders table grows, so every run starts from an empty one — then, with production
+settings (DEBUG off):
 
 1. generates a file of N rows in the contract's format (SPEC section 6),
 2. (a) ``COPY``s the same file into a bare table of the rows' types — the floor,
@@ -38,7 +39,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "shopops_bench_import"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "shopops_bench_import")
 # Production-like settings, inherited by the import processes: DEBUG off (no query log).
 os.environ.update(
     DATABASE_URL=f"{PG}/{DB_NAME}",

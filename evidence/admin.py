@@ -1,6 +1,6 @@
 """Evidence in the admin: read-only lists, and attachment downloads for staff who may view them.
 
-Evidence is recorded from the order page (``orders.admin_views.evidence_view``) through
+Evidence is recorded from the order page (``orders.admin.order_views.evidence_view``) through
 ``evidence.services``; here nobody adds, changes or deletes it. Files are private under
 MEDIA_ROOT: the only way to them is ``download_view``, behind the admin login and the view
 permission.
@@ -11,11 +11,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from shopops.admin_base import ReadOnlyAdmin
+from shopops.admin_base import ReadOnlyAdmin, screen
 
 from .models import Attachment, Communication
 
@@ -70,34 +70,31 @@ class AttachmentAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">{}</a>', url, obj.original_name)
 
     def get_urls(self):
-        own = [
-            path(
-                "<int:pk>/download/",
-                self.admin_site.admin_view(self.download_view),
-                name="evidence_attachment_download",
-            )
+        return [
+            screen(self, "<int:pk>/download/", download_view, "evidence_attachment_download"),
+            *super().get_urls(),
         ]
-        return own + super().get_urls()
 
-    def download_view(self, request: HttpRequest, pk: int) -> FileResponse:
-        """The file, to logged-in staff with ``evidence.view_attachment``; always as a download,
-        under its original name and detected type, so a browser never renders it in our origin."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        try:
-            attachment = Attachment.objects.get(pk=pk)
-        except Attachment.DoesNotExist:
-            raise Http404(_("There is no such attachment.")) from None
-        try:
-            handle = attachment.file.open("rb")
-        except FileNotFoundError:
-            raise Http404(_("The file of this attachment is missing from storage.")) from None
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["Cache-Control"] = "private, no-store"
-        response["Content-Security-Policy"] = "sandbox"
-        return response
+
+def download_view(model_admin: AttachmentAdmin, request: HttpRequest, pk: int) -> FileResponse:
+    """The file, to logged-in staff with ``evidence.view_attachment``; always as a download,
+    under its original name and detected type, so a browser never renders it in our origin."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    try:
+        attachment = Attachment.objects.get(pk=pk)
+    except Attachment.DoesNotExist:
+        raise Http404(_("There is no such attachment.")) from None
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file of this attachment is missing from storage.")) from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "sandbox"
+    return response

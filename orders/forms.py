@@ -2,11 +2,14 @@
 
 The forms only collect and shape input; every rule (what is allowed, amounts, evidence) is
 checked by ``orders.workflow`` / ``evidence.services``, whose ``Refused`` errors the views put
-back on the form. Field names are the workflow's input names (SPEC section 7).
+back on the form. A transition's form is built from its declaration (``orders/transitions.py``):
+field names are the workflow's input names (SPEC section 7), with the declared kind, label,
+help text and default rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,18 +21,12 @@ from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Channel, Counterparty, Direction, Kind
 
-from . import workflow
 from .models import CloseReason, Order, Outcome, Refund, RefundDirection, RefundStatus, ReturnCondition
+from .selectors.refunds import refundable
+from .transitions import TRANSITIONS, Input
 
 # What a browser's datetime-local input sends, plus what a person types by hand.
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-# Transitions whose `reason` is a close reason; request_supplier_refund's is free text.
-CLOSE_REASON_TRANSITIONS = {
-    "close_unpaid",
-    "record_buyer_consent",
-    "record_return_agreement",
-    "resolve_dispute",
-}
 DISPUTE_OUTCOMES = [(o.value, o.label) for o in (Outcome.WON, Outcome.PARTIAL, Outcome.LOST)]
 
 
@@ -63,141 +60,110 @@ def _money_field(
     )
 
 
-def _close_reason_choices(required: bool) -> list[tuple[str, Any]]:
-    blank = [("", _("— choose a reason —"))]
-    return blank + list(CloseReason.choices)
+def _close_reason_choices() -> list[tuple[str, Any]]:
+    return [("", _("— choose a reason —")), *CloseReason.choices]
 
 
-def _field_for(name: str, input_name: str, required: bool, order: Order) -> forms.Field:
-    """The form field for one workflow input of transition ``name``."""
-    if input_name == "reason":
-        if name in CLOSE_REASON_TRANSITIONS:
-            help_text = (
-                _("Needed only if the buyer opened the dispute before a close reason was recorded.")
-                if name == "resolve_dispute"
-                else ""
-            )
-            return forms.ChoiceField(
-                label=_("Close reason"),
-                choices=_close_reason_choices(required),
-                required=required,
-                help_text=help_text,
-            )
+def _note_field(label, *, required: bool, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label, widget=forms.Textarea(attrs={"rows": 3}), required=required, help_text=help_text
+    )
+
+
+def _field_for(spec: Input, order: Order) -> forms.Field:
+    """The form field of one declared input (``orders.transitions.Input``)."""
+    label = _(spec.label)
+    help_text = _(spec.help) if spec.help else ""
+    required = spec.required
+    if spec.kind == "text":
         return forms.CharField(
-            label=_("Why the supplier should refund"),
-            widget=forms.Textarea(attrs={"rows": 3}),
-            required=required,
+            label=label, max_length=spec.max_length, required=required, help_text=help_text
         )
-    if input_name == "note":
-        return forms.CharField(
-            label=_("Note"),
-            widget=forms.Textarea(attrs={"rows": 3}),
-            required=required,
-            help_text=_("Required when the reason is “Other”."),
-        )
-    if input_name == "amount":
-        labels = {
-            "record_buyer_consent": _("Refund to the buyer"),
-            "receive_return": _("Refund to the buyer"),
-            "request_supplier_refund": _("Amount asked of the supplier (CNY)"),
-            "record_supplier_approval": _("Amount approved (CNY)"),
-            "resolve_dispute": _("Amount recovered"),
-        }
+    if spec.kind == "note":
+        return _note_field(label, required=required, help_text=help_text)
+    if spec.kind == "money":
         return _money_field(
-            labels.get(name, _("Amount")),
+            label,
             required=required,
-            min_value="0.00" if name == "resolve_dispute" else "0.01",
+            help_text=help_text,
+            min_value="0.00" if spec.allow_zero else "0.01",
         )
-    if input_name == "reference":
-        labels = {
-            "escalate_to_support": _("Platform support ticket reference"),
-            "confirm_refund": _("Platform refund reference"),
-            "request_supplier_refund": _("1688 refund reference"),
-            "record_supplier_approval": _("1688 refund reference"),
-            "record_supplier_refusal": _("1688 dispute reference"),
-            "open_buyer_dispute": _("Buyer's dispute reference"),
-        }
-        return forms.CharField(label=labels.get(name, _("Reference")), max_length=100, required=required)
-    if input_name == "tracking_number":
-        label = _("Return tracking number") if name == "record_return_agreement" else _("Tracking number")
-        return forms.CharField(label=label, max_length=64, required=required)
-    if input_name == "carrier":
-        return forms.CharField(label=_("Carrier"), max_length=64, required=required)
-    if input_name == "paid_at":
-        return _datetime_field(_("Paid at"), required=required, help_text=_("Leave empty for now."))
-    if input_name == "shipped_at":
-        return _datetime_field(_("Shipped at"), required=required, help_text=_("Leave empty for now."))
-    if input_name == "respond_by":
-        return _datetime_field(_("Supplier must answer by"), required=required)
-    if input_name == "quantity":
-        return forms.IntegerField(label=_("Quantity received"), min_value=0, max_value=order.quantity)
-    if input_name == "condition":
+    if spec.kind == "datetime":
+        return _datetime_field(label, required=required, help_text=help_text)
+    if spec.kind == "quantity":
+        return forms.IntegerField(
+            label=label, min_value=0, max_value=order.quantity, required=required, help_text=help_text
+        )
+    choices = {
+        "close_reason": _close_reason_choices,
+        "condition": lambda: [("", "—"), *ReturnCondition.choices],
+        "outcome": lambda: [("", "—"), *DISPUTE_OUTCOMES],
+    }
+    if spec.kind in choices:
         return forms.ChoiceField(
-            label=_("Condition"), choices=[("", "—"), *ReturnCondition.choices], required=required
+            label=label, choices=choices[spec.kind](), required=required, help_text=help_text
         )
-    if input_name == "outcome":
-        return forms.ChoiceField(
-            label=_("Outcome"), choices=[("", "—"), *DISPUTE_OUTCOMES], required=required
+    raise ValueError(f"Input {spec.name!r} has an unknown kind {spec.kind!r}")
+
+
+def _pending_supplier_amount(order: Order) -> Decimal | None:
+    return (
+        Refund.objects.filter(
+            order=order, direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REQUESTED
         )
-    raise KeyError(input_name)
+        .order_by("-requested_at")
+        .values_list("amount", flat=True)
+        .first()
+    )
+
+
+# The default rules an input may declare (``Input.default``, ``orders.transitions.DEFAULT_RULES``):
+# order -> initial value (None: none).
+INITIAL_BY_RULE: dict[str, Callable[[Order], Any]] = {
+    "refundable": lambda order: refundable(order),
+    "supplier_refundable": lambda order: refundable(order, RefundDirection.FROM_SUPPLIER),
+    "pending_supplier_amount": _pending_supplier_amount,
+    "respond_by": lambda order: timezone.localtime() + timedelta(days=settings.SHOPOPS_SUPPLIER_RESPOND_DAYS),
+    "order_quantity": lambda order: order.quantity,
+    "order_close_reason": lambda order: order.close_reason or None,
+    "order_carrier": lambda order: order.carrier,
+}
 
 
 def transition_initial(name: str, order: Order) -> dict[str, Any]:
-    """Sensible defaults: what remains refundable, the configured supplier deadline, ..."""
-    now = timezone.localtime()
+    """Sensible defaults, by each input's declared rule: what remains refundable, the configured
+    supplier deadline, ..."""
     initial: dict[str, Any] = {}
-    info = workflow.TRANSITIONS[name]
-    inputs = (*info.required, *info.optional)
-    if "amount" in inputs:
-        if name in ("record_buyer_consent", "receive_return"):
-            initial["amount"] = workflow.refundable(order)
-        elif name == "request_supplier_refund":
-            initial["amount"] = workflow.refundable(order, RefundDirection.FROM_SUPPLIER)
-        elif name == "record_supplier_approval":
-            pending = (
-                Refund.objects.filter(
-                    order=order, direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REQUESTED
-                )
-                .order_by("-requested_at")
-                .values_list("amount", flat=True)
-                .first()
-            )
-            if pending is not None:
-                initial["amount"] = pending
-    if "respond_by" in inputs:
-        initial["respond_by"] = now + timedelta(days=settings.SHOPOPS_SUPPLIER_RESPOND_DAYS)
-    if "quantity" in inputs:
-        initial["quantity"] = order.quantity
-    if "reason" in inputs and name in CLOSE_REASON_TRANSITIONS and order.close_reason:
-        initial["reason"] = order.close_reason
-    if name == "mark_shipped":
-        initial["carrier"] = order.carrier
+    for spec in TRANSITIONS[name].inputs:
+        if spec.default:
+            value = INITIAL_BY_RULE[spec.default](order)
+            if value is not None:
+                initial[spec.name] = value
     return initial
 
 
 class TransitionForm(forms.Form):
-    """Exactly the inputs of one transition (``workflow.TRANSITIONS[name]``)."""
+    """Exactly the declared inputs of one transition (``orders.transitions.TRANSITIONS[name]``),
+    the required ones first."""
 
     def __init__(self, *args: Any, transition: str, order: Order, **kwargs: Any):
         self.transition = transition
         self.order = order
-        info = workflow.TRANSITIONS[transition]
+        declared = TRANSITIONS[transition]
         kwargs.setdefault("initial", transition_initial(transition, order))
         super().__init__(*args, **kwargs)
-        for input_name in info.required:
-            self.fields[input_name] = _field_for(transition, input_name, True, order)
-        for input_name in info.optional:
-            self.fields[input_name] = _field_for(transition, input_name, False, order)
+        for name in (*declared.required, *declared.optional):
+            self.fields[name] = _field_for(declared.input(name), order)
 
     def workflow_kwargs(self) -> dict[str, Any]:
         """The cleaned inputs to pass to the workflow function; empty optional ones left out."""
-        info = workflow.TRANSITIONS[self.transition]
+        declared = TRANSITIONS[self.transition]
         values = {}
-        for input_name in (*info.required, *info.optional):
-            value = self.cleaned_data.get(input_name)
-            if input_name in info.optional and value in (None, ""):
+        for spec in declared.inputs:
+            value = self.cleaned_data.get(spec.name)
+            if not spec.required and value in (None, ""):
                 continue
-            values[input_name] = value
+            values[spec.name] = value
         return values
 
 
@@ -219,24 +185,10 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-# What the transition that asked for evidence needs: who, which way, what kind.
+# What the transition that asked for evidence needs: who, which way, what kind (declared with
+# the transition).
 EVIDENCE_DEFAULTS: dict[str, dict[str, str]] = {
-    "request_cancellation": {"counterparty": Counterparty.BUYER, "direction": Direction.OUTBOUND},
-    "record_buyer_refusal": {"counterparty": Counterparty.BUYER, "kind": Kind.REFUSAL},
-    "record_buyer_consent": {"counterparty": Counterparty.BUYER, "kind": Kind.CONSENT},
-    "propose_return": {"counterparty": Counterparty.BUYER, "direction": Direction.OUTBOUND},
-    "record_return_refusal": {"counterparty": Counterparty.BUYER, "kind": Kind.REFUSAL},
-    "record_return_agreement": {"counterparty": Counterparty.BUYER, "kind": Kind.CONSENT},
-    "escalate_to_support": {
-        "counterparty": Counterparty.PLATFORM_SUPPORT,
-        "direction": Direction.OUTBOUND,
-        "channel": Channel.OTHER,
-    },
-    "record_supplier_refusal": {
-        "counterparty": Counterparty.SUPPLIER,
-        "kind": Kind.REFUSAL,
-        "channel": Channel.WANGWANG,
-    },
+    t.name: t.evidence.form_initial() for t in TRANSITIONS.values() if t.evidence is not None
 }
 
 
@@ -281,10 +233,5 @@ class CommunicationForm(forms.Form):
 class BulkCloseForm(forms.Form):
     """The reason and note that every order of a bulk close gets."""
 
-    reason = forms.ChoiceField(label=_("Close reason"), choices=_close_reason_choices(True))
-    note = forms.CharField(
-        label=_("Note"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Required when the reason is “Other”."),
-    )
+    reason = forms.ChoiceField(label=_("Close reason"), choices=_close_reason_choices())
+    note = _note_field(_("Note"), required=False, help_text=_("Required when the reason is “Other”."))

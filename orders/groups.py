@@ -1,30 +1,15 @@
 """The staff groups of SPEC section 5 and the permissions each holds.
 
-Used by the data migration that creates them (and safe to re-apply: it sets, not adds).
+The transition permissions come from the declarations (``orders/transitions.py``: each names
+the groups that hold it); the rest is listed here. Used by the data migrations that create
+and re-sync the groups (safe to re-apply: it sets, not adds).
 """
 
-OPERATOR_TRANSITIONS = [
-    "mark_paid",
-    "mark_shipped",
-    "mark_completed",
-    "close_unpaid",
-    "request_cancellation",
-    "record_buyer_refusal",
-    "record_buyer_consent",
-    "propose_return",
-    "record_return_refusal",
-    "record_return_agreement",
-    "receive_return",
-    "open_buyer_dispute",
-]
-SUPERVISOR_TRANSITIONS = [
-    "escalate_to_support",
-    "confirm_refund",
-    "request_supplier_refund",
-    "record_supplier_approval",
-    "record_supplier_refusal",
-    "resolve_dispute",
-]
+from .transitions import TRANSITIONS, transitions_held_by
+
+# Which groups run which transition is declared with the transition (orders/transitions.py).
+OPERATOR_TRANSITIONS = transitions_held_by("Operator")
+SUPERVISOR_TRANSITIONS = [n for n in transitions_held_by("Supervisor") if TRANSITIONS[n].supervisor]
 
 _VIEW_ALL = [
     "orders.view_order",
@@ -39,9 +24,9 @@ _VIEW_ALL = [
     "evidence.view_attachment",
 ]
 
-OPERATOR = [
+# Each group's permissions other than the transitions'.
+_OPERATOR_OTHER = [
     *_VIEW_ALL,
-    *(f"orders.{name}" for name in OPERATOR_TRANSITIONS),
     "orders.send_payment_reminder",
     "orders.export_orders",
     "orders.add_feedback",
@@ -49,39 +34,45 @@ OPERATOR = [
     "evidence.add_communication",
     "evidence.add_attachment",
 ]
+_OTHER = {
+    "Operator": _OPERATOR_OTHER,
+    "Supervisor": [
+        *_OPERATOR_OTHER,
+        "orders.change_order",
+        "orders.bulk_close",  # SPEC 5: bulk closes are the Supervisor's
+        "orders.add_refund",
+        "orders.import_orders",
+        "orders.view_orderimport",
+        "orders.view_analytics",
+        "orders.retry_notification",
+        "orders.adjust_stock",
+        "orders.add_sku",
+        "orders.change_sku",
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+    ],
+    "Finance": [
+        "orders.view_order",
+        "orders.view_supplierorder",
+        "orders.view_refund",
+        "orders.view_orderevent",
+        "orders.view_notification",
+        "evidence.view_communication",
+        "evidence.view_attachment",
+        "orders.mark_refund_received",
+        "orders.export_orders",
+    ],
+    "Analyst": [*_VIEW_ALL, "orders.view_analytics", "orders.export_orders"],
+}
 
-SUPERVISOR = [
-    *OPERATOR,
-    *(f"orders.{name}" for name in SUPERVISOR_TRANSITIONS),
-    "orders.change_order",
-    "orders.bulk_close",  # SPEC 5: bulk closes are the Supervisor's
-    "orders.add_refund",
-    "orders.import_orders",
-    "orders.view_orderimport",
-    "orders.view_analytics",
-    "orders.retry_notification",
-    "orders.adjust_stock",
-    "orders.add_sku",
-    "orders.change_sku",
-    "django_celery_beat.view_periodictask",
-    "django_celery_beat.change_periodictask",
-]
-
-FINANCE = [
-    "orders.view_order",
-    "orders.view_supplierorder",
-    "orders.view_refund",
-    "orders.view_orderevent",
-    "orders.view_notification",
-    "evidence.view_communication",
-    "evidence.view_attachment",
-    "orders.mark_refund_received",
-    "orders.export_orders",
-]
-
-ANALYST = [*_VIEW_ALL, "orders.view_analytics", "orders.export_orders"]
-
-GROUPS = {"Operator": OPERATOR, "Supervisor": SUPERVISOR, "Finance": FINANCE, "Analyst": ANALYST}
+GROUPS: dict[str, list[str]] = {
+    group: [*perms, *(TRANSITIONS[n].permission for n in transitions_held_by(group))]
+    for group, perms in _OTHER.items()
+}
+OPERATOR = GROUPS["Operator"]
+SUPERVISOR = GROUPS["Supervisor"]
+FINANCE = GROUPS["Finance"]
+ANALYST = GROUPS["Analyst"]
 
 
 def resync_groups(apps, schema_editor, *, missing_ok: bool = False) -> None:

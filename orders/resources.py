@@ -3,7 +3,7 @@
 ``COLUMNS`` is the contract: English name, Chinese header, whether the column must be present.
 ``OrderResource`` (django-import-export) maps every column to the models and is what the export
 uses. The import does not go through the resource's row-by-row import path — at 100,000 rows it
-is an order of magnitude too slow — but through ``orders.importing``, which reads the same
+is an order of magnitude too slow — but through ``orders.imports``, which reads the same
 ``COLUMNS``.
 
 Exports are escaped against spreadsheet formula injection (OWASP "CSV injection"): a text cell

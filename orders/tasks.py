@@ -1,10 +1,15 @@
 """Celery tasks: thin wrappers that take ids, call the services, and retry only what can be fixed.
 
+This is the only module that knows Celery's task API; nothing imports it. The outbox hands a
+message over by task name (``shopops.celery.hand_off``), and beat runs the periodic tasks by
+name from its schedule rows.
+
 Delivery (``deliver_notification``) is idempotent: it claims the outbox row before sending (see
-``orders.outbox``), so a duplicate message, a redelivery after a worker died, or the relay
-enqueuing it again all end in one send. A retryable failure schedules the next attempt with a
-countdown (capped below the broker's visibility timeout); if even that publish fails, the row is
-``pending`` with its ``next_attempt_at`` and the relay picks it up.
+``orders.workflow.outbox`` and ``orders.delivery``), so a duplicate message, a redelivery after a
+worker died, or the relay enqueuing it again all end in one send. A retryable failure
+schedules the next attempt with a countdown (capped below the broker's visibility timeout); if
+even that publish fails, the row is ``pending`` with its ``next_attempt_at`` and the relay picks
+it up.
 
 The periodic tasks (schedules in django-celery-beat, created by a migration) each run one pass
 of ``orders.jobs``; every pass is safe to run twice or in parallel.
@@ -14,13 +19,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import jobs, outbox
+from . import delivery, jobs
+from .workflow import outbox
 
 
 @shared_task(name="orders.deliver_notification")
 def deliver_notification(notification_id: int) -> str:
     """Send one outbox notification (if no one else is); schedule a retry when it may succeed later."""
-    result = outbox.deliver(notification_id)
+    result = delivery.deliver(notification_id)
     if result.outcome == "retry":
         outbox.enqueue(notification_id, countdown=result.retry_in)
     return result.outcome

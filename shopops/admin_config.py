@@ -19,6 +19,9 @@ def check_discovered_admin(app_configs, **kwargs):
 
 
 class ShopopsAdminConfig(SimpleAdminConfig):
+    # The back office's site: its names, and the pages of no model (shopops/admin_base.py).
+    default_site = "shopops.admin_base.ShopopsAdminSite"
+
     def ready(self):
         # SimpleAdminConfig.ready() registers check_admin_app, which would check only the
         # ModelAdmins registered so far: register the discovering one instead.

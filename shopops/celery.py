@@ -1,6 +1,13 @@
-"""The Celery app. Configuration lives in Django settings under the CELERY_ namespace."""
+"""The Celery app, and the one hand-off from the domain to it.
 
+Configuration lives in Django settings under the CELERY_ namespace. Domain code never imports
+a task module: it hands a message over by task name with :func:`hand_off`, which never raises
+and keeps the broker-outage circuit breaker, so the domain outbox knows nothing of Celery.
+"""
+
+import logging
 import os
+import time
 
 from celery import Celery
 
@@ -11,3 +18,48 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # shopops is the project package, not an installed app, so autodiscovery does not see its tasks.
 app.conf.include = ["shopops.tasks"]
+
+logger = logging.getLogger(__name__)
+
+# After a failed publish, this process gives messages back to their caller (who leaves them to
+# the relay) for a while instead of making every caller wait for the broker's connect timeout
+# again: a close that records an email and an SMS pays the timeout once, not twice. The relay
+# (every minute) probes the broker anyway.
+BROKER_BACKOFF_SECONDS = 30.0
+_broker_down_until = 0.0
+
+
+def reset_broker_backoff() -> None:
+    """Forget a past publish failure: the next hand-off tries the broker at once."""
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
+def hand_off(task_name: str, *args: object, countdown: float | None = None, probe: bool = False) -> bool:
+    """Publish the task ``task_name`` with ``args``; return whether the broker took it.
+
+    Never raises: a broker outage returns False (the caller's durable record is picked up
+    later). After a failure, further calls in this process return False at once for
+    ``BROKER_BACKOFF_SECONDS``, unless ``probe``. Publishing by name needs no task module;
+    ``send_task`` ignores ``task_always_eager``, so an eager configuration runs the
+    registered task in place instead.
+    """
+    global _broker_down_until
+    if not probe and time.monotonic() < _broker_down_until:
+        logger.info("Broker recently unreachable; %s%r left for the relay", task_name, args)
+        return False
+    options: dict = {"retry": False}
+    if countdown:
+        options["countdown"] = countdown
+    try:
+        if app.conf.task_always_eager:
+            app.loader.import_default_modules()
+            app.tasks[task_name].apply_async(args, **options)
+        else:
+            app.send_task(task_name, args=args, **options)
+    except Exception:  # the broker is down or unreachable: the caller's record waits for the relay
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("Broker unavailable; %s%r left for the relay", task_name, args, exc_info=True)
+        return False
+    _broker_down_until = 0.0
+    return True

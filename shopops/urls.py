@@ -3,8 +3,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from orders.views_analytics import analytics_view
-
 from . import views
 
 admin.autodiscover()  # the admin app does not at start-up (shopops/admin_config.py)
@@ -12,7 +10,5 @@ admin.autodiscover()  # the admin app does not at start-up (shopops/admin_config
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    # Before admin.site.urls, which would otherwise read "analytics" as a model name.
-    path("admin/orders/analytics/", admin.site.admin_view(analytics_view), name="orders_analytics"),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,7 @@
 """factory_boy factories. Orders are created in a given status directly (as an import does);
-moving them goes through ``orders.workflow``."""
+moving them goes through ``orders.workflow``. Refunds and notifications are built
+directly too, with the fields the workflow would have left, for tests that need one in a given
+state without walking the order there."""
 
 from decimal import Decimal
 
@@ -8,7 +10,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from orders.models import Order, Sku, Status, SupplierOrder
+from orders.models import (
+    Notification,
+    NotificationChannel,
+    NotificationTemplate,
+    Order,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Sku,
+    Status,
+    SupplierOrder,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -84,3 +97,64 @@ class SupplierOrderFactory(factory.django.DjangoModelFactory):
     supplier_contact = "chenguang@example.cn"
     supplier_order_id = factory.Sequence(lambda n: f"30{n:014d}")
     amount = Decimal("300.00")
+
+
+_MOVED = (RefundStatus.SUCCEEDED, RefundStatus.RECEIVED)
+_ENDED = (RefundStatus.REJECTED, RefundStatus.CANCELLED)
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    """A refund as the workflow leaves it: ``RefundFactory()`` is a requested refund to the buyer.
+
+    Traits: ``succeeded``, ``received``, ``rejected``, ``cancelled`` set the status and the times
+    the workflow stamps (``succeeded_at``, ``received_at``, ``ended_at``); ``supplier`` makes it a
+    refund from the supplier, in CNY, and gives the order a supplier order to refund against if
+    it has none (the refund limit, checked by a trigger on PostgreSQL). A buyer refund is in the
+    order's currency. Built directly, so no confirmation is recorded in the outbox.
+    """
+
+    class Meta:
+        model = Refund
+
+    class Params:
+        succeeded = factory.Trait(status=RefundStatus.SUCCEEDED)
+        received = factory.Trait(status=RefundStatus.RECEIVED)
+        rejected = factory.Trait(status=RefundStatus.REJECTED)
+        cancelled = factory.Trait(status=RefundStatus.CANCELLED)
+        supplier = factory.Trait(direction=RefundDirection.FROM_SUPPLIER)
+
+    order = factory.SubFactory(OrderFactory, status=Status.REFUND_PENDING)
+    direction = RefundDirection.TO_BUYER
+    status = RefundStatus.REQUESTED
+    amount = Decimal("10.00")
+    currency = factory.LazyAttribute(
+        lambda r: "CNY" if r.direction == RefundDirection.FROM_SUPPLIER else r.order.currency
+    )
+    reason = ""
+    idempotency_key = factory.Sequence(lambda n: f"test-refund-{n}")
+    requested_at = factory.LazyFunction(timezone.now)
+    succeeded_at = factory.LazyAttribute(lambda r: r.requested_at if r.status in _MOVED else None)
+    received_at = factory.LazyAttribute(
+        lambda r: r.succeeded_at if r.status == RefundStatus.RECEIVED else None
+    )
+    ended_at = factory.LazyAttribute(lambda r: r.requested_at if r.status in _ENDED else None)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        order = kwargs["order"]
+        if kwargs["direction"] == RefundDirection.FROM_SUPPLIER and not order.supplier_orders.exists():
+            SupplierOrderFactory(order=order)
+        return super()._create(model_class, *args, **kwargs)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    """An outbox row waiting to be sent: a payment reminder by e-mail to the order's buyer."""
+
+    class Meta:
+        model = Notification
+
+    key = factory.Sequence(lambda n: f"test-notification-{n}")
+    order = factory.SubFactory(OrderFactory)
+    template = NotificationTemplate.PAYMENT_REMINDER
+    channel = NotificationChannel.EMAIL
+    recipient = factory.LazyAttribute(lambda n: n.order.buyer_email if n.order else "buyer@example.com")

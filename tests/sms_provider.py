@@ -12,6 +12,7 @@ so — the window in which a worker can die with the message already on its way.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -96,7 +97,9 @@ def start_provider(**options) -> SmsProvider:
 
     provider.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     provider.server.daemon_threads = True
-    threading.Thread(target=provider.server.serve_forever, daemon=True).start()
+    # A short poll: shutdown() waits for it, at every test's teardown (the default is 0.5 s).
+    serve = functools.partial(provider.server.serve_forever, poll_interval=0.02)
+    threading.Thread(target=serve, daemon=True).start()
     return provider
 
 

@@ -2,16 +2,14 @@
 server error, and an upload too large for the feedback import is refused before it is read."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from orders import workflow
-from orders.models import Feedback, Order, Refund, RefundDirection, RefundStatus, Status
-from tests.factories import OrderFactory, SupplierOrderFactory, staff
+from orders.models import Feedback, Order, Refund, RefundStatus
+from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +101,7 @@ def test_a_feedback_file_within_the_limit_still_imports(settings):
 
 def test_a_payment_reminder_for_more_orders_than_the_limit_sends_nothing_and_says_so(monkeypatch):
     # given: a limit of 2 and three unpaid orders selected
-    monkeypatch.setattr("orders.admin_views.BULK_ACTION_LIMIT", 2)
+    monkeypatch.setattr("orders.admin.actions.BULK_ACTION_LIMIT", 2)
     orders = [OrderFactory() for _ in range(3)]
     client = client_of(staff("Operator"))
 
@@ -121,18 +119,8 @@ def test_a_payment_reminder_for_more_orders_than_the_limit_sends_nothing_and_say
 
 def test_marking_more_refunds_received_than_the_limit_marks_none_and_says_so(monkeypatch):
     # given: a limit of 2 and three succeeded refunds selected
-    monkeypatch.setattr("orders.admin_views.BULK_ACTION_LIMIT", 2)
-    refunds = []
-    for i in range(3):
-        refund = Refund.objects.create(
-            order=OrderFactory(status=Status.REFUND_PENDING),
-            direction=RefundDirection.TO_BUYER,
-            amount=Decimal("10.00"),
-            currency="USD",
-            idempotency_key=f"review-{i}",
-        )
-        workflow._succeed_refund(refund)
-        refunds.append(refund)
+    monkeypatch.setattr("orders.admin.actions.BULK_ACTION_LIMIT", 2)
+    refunds = RefundFactory.create_batch(3, succeeded=True)
     client = client_of(staff("Finance"))
 
     # when

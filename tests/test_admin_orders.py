@@ -15,8 +15,8 @@ from evidence import services
 from evidence.models import Attachment, Communication
 from orders import workflow
 from orders.admin import OrderAdmin
-from orders.models import CloseReason, Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status
-from tests.factories import OrderFactory, SupplierOrderFactory, UserFactory, staff
+from orders.models import CloseReason, Order, OrderEvent, Refund, RefundStatus, Status
+from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, UserFactory, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -430,15 +430,8 @@ def test_export_action_downloads_csv(client, operator):
 
 def test_finance_marks_a_refund_received(client):
     finance = staff("Finance")
-    order = OrderFactory(status=Status.REFUND_PENDING)
-    refund = Refund.objects.create(
-        order=order,
-        direction=RefundDirection.TO_BUYER,
-        amount=Decimal("10.00"),
-        currency="USD",
-        idempotency_key="t-1",
-    )
-    workflow._succeed_refund(refund)
+    refund = RefundFactory(succeeded=True)
+    order = refund.order
     client.force_login(finance)
     # the refund succeeded just now: not yet "not arrived"; by direction and state it is listed
     html = client.get("/admin/orders/refund/", {"not_arrived": "yes"}).content.decode()
@@ -526,7 +519,7 @@ def test_delete_pages_are_refused_even_to_a_superuser(client):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_large_lists_are_counted_from_the_planners_estimate(monkeypatch):
-    from orders import admin as order_admin
+    from orders.admin import paginator as order_admin
 
     OrderFactory.create_batch(30, status=Status.PAID)
     OrderFactory.create_batch(5, status=Status.SHIPPED)

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from orders import analytics, selectors
 from orders.models import (
     CloseStage,
     Order,
@@ -17,7 +16,8 @@ from orders.models import (
     RefundStatus,
     Status,
 )
-from tests.factories import OrderFactory, SkuFactory, SupplierOrderFactory
+from orders.selectors import analytics, recommendations
+from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,13 +58,11 @@ def closed(
 
 
 def refund(order: Order, direction: str, amount: str, status: str = RefundStatus.SUCCEEDED) -> Refund:
-    return Refund.objects.create(
+    return RefundFactory(
         order=order,
         direction=direction,
         status=status,
         amount=Decimal(amount),
-        currency="USD" if direction == RefundDirection.TO_BUYER else "CNY",
-        idempotency_key=f"test-{order.pk}-{direction}-{amount}-{status}",
         succeeded_at=order.closed_at if status in (RefundStatus.SUCCEEDED, RefundStatus.RECEIVED) else None,
     )
 
@@ -122,7 +120,7 @@ def as_counts(rows) -> dict[str, tuple[int, Decimal]]:
 
 def test_counts_and_shares_by_reason_and_stage(known_closes):
     # when
-    data = selectors.close_analytics(START, END)
+    data = analytics.close_analytics(START, END)
     # then
     assert data.total == 8
     assert as_counts(data.by_reason) == {
@@ -141,7 +139,7 @@ def test_counts_and_shares_by_reason_and_stage(known_closes):
 
 
 def test_suppliers_and_skus(known_closes):
-    data = selectors.close_analytics(START, END)
+    data = analytics.close_analytics(START, END)
     assert [(r.label, r.count, r.share) for r in data.by_supplier] == [
         ("Y Factory", 3, Decimal("37.5")),
         ("义乌X饰品厂", 2, Decimal("25.0")),
@@ -153,7 +151,7 @@ def test_suppliers_and_skus(known_closes):
 
 
 def test_refunds_and_net_loss_per_currency(known_closes):
-    data = selectors.close_analytics(START, END)
+    data = analytics.close_analytics(START, END)
     money = {m.currency: (m.to_buyer, m.from_supplier, m.net_loss) for m in data.refunds}
     assert money == {
         "USD": (Decimal("430.00"), Decimal("0.00"), Decimal("430.00")),
@@ -162,7 +160,7 @@ def test_refunds_and_net_loss_per_currency(known_closes):
 
 
 def test_median_time_to_close_per_flow(known_closes):
-    data = selectors.close_analytics(START, END)
+    data = analytics.close_analytics(START, END)
     medians = {m.flow: (m.count, m.median, m.median_hours) for m in data.medians}
     assert medians == {
         "unpaid": (3, timedelta(0), Decimal("0.0")),  # 0, 0, 2 h
@@ -172,7 +170,7 @@ def test_median_time_to_close_per_flow(known_closes):
 
 
 def test_over_time_by_day_uses_the_local_calendar_day(known_closes):
-    data = selectors.close_analytics(START, END)
+    data = analytics.close_analytics(START, END)
     per_day = dict(data.over_time)
     assert len(per_day) == 31 and sum(per_day.values()) == 8
     # P3 closed at 23:30 and S1 at 00:30 Shanghai time: both on 10 March in UTC, not locally.
@@ -183,7 +181,7 @@ def test_over_time_by_day_uses_the_local_calendar_day(known_closes):
 
 
 def test_over_time_by_week_starts_on_monday(known_closes):
-    data = selectors.close_analytics(START, END, bucket="week")
+    data = analytics.close_analytics(START, END, bucket="week")
     weeks = dict(data.over_time)
     # 1 March 2026 is a Sunday: its week starts on Monday 23 February.
     assert next(iter(weeks)) == date(2026, 2, 23)
@@ -196,7 +194,7 @@ def test_over_time_by_week_starts_on_monday(known_closes):
 
 
 def test_filters_narrow_every_figure(known_closes):
-    by_country = selectors.close_analytics(START, END, country="fr")
+    by_country = analytics.close_analytics(START, END, country="fr")
     assert by_country.total == 2
     assert as_counts(by_country.by_reason) == {
         "payment_timeout": (1, Decimal("50.0")),
@@ -204,7 +202,7 @@ def test_filters_narrow_every_figure(known_closes):
     }
     assert {m.currency: m.to_buyer for m in by_country.refunds} == {"USD": Decimal("50.00")}
 
-    by_supplier = selectors.close_analytics(START, END, supplier="Y Factory")
+    by_supplier = analytics.close_analytics(START, END, supplier="Y Factory")
     assert by_supplier.total == 3
     assert {m.flow: m.median_hours for m in by_supplier.medians} == {
         "unpaid": None,
@@ -216,12 +214,12 @@ def test_filters_narrow_every_figure(known_closes):
         "CNY": Decimal("-500.00"),
     }
 
-    by_sku = selectors.close_analytics(START, END, sku="A-1")
+    by_sku = analytics.close_analytics(START, END, sku="A-1")
     assert by_sku.total == 4
     assert as_counts(by_sku.by_stage) == {"unpaid": (2, Decimal("50.0")), "paid": (2, Decimal("50.0"))}
 
     # The day before the period comes in when the period does.
-    wider = selectors.close_analytics(date(2026, 2, 28), END)
+    wider = analytics.close_analytics(date(2026, 2, 28), END)
     assert wider.total == 9
     assert wider.reason_count("product_info_error") == 3
 
@@ -230,8 +228,8 @@ def test_filters_narrow_every_figure(known_closes):
 
 
 def rules(start: date = START, end: date = END, **filters) -> list[str]:
-    data = selectors.close_analytics(start, end, **filters)
-    return [r.rule for r in analytics.recommend(data, now=timezone.now())]
+    data = analytics.close_analytics(start, end, **filters)
+    return [r.rule for r in recommendations.recommend(data, now=timezone.now())]
 
 
 def test_known_data_calls_for_nothing(known_closes):
@@ -242,8 +240,10 @@ def test_known_data_calls_for_nothing(known_closes):
 def test_product_info_error_rule_needs_three_closes_of_one_sku_in_the_view(known_closes):
     # The third one lies before the period: only a view that includes it fires the rule.
     assert "product_info_error_sku" not in rules()
-    data = selectors.close_analytics(date(2026, 2, 28), END)
-    found = [r for r in analytics.recommend(data, now=timezone.now()) if r.rule == "product_info_error_sku"]
+    data = analytics.close_analytics(date(2026, 2, 28), END)
+    found = [
+        r for r in recommendations.recommend(data, now=timezone.now()) if r.rule == "product_info_error_sku"
+    ]
     assert [(r.subject, "3 closes" in r.why) for r in found] == [("A-1", True)]
     assert "A-1" in found[0].action
 
@@ -270,12 +270,12 @@ def test_out_of_stock_rule_and_repeated_out_of_stock_report():
     sku = SkuFactory(code="OOS-1")
     closed("out_of_stock", "unpaid", sku=sku, closed_at=at(5))
     closed("out_of_stock", "unpaid", sku=sku, closed_at=at(6))
-    data = selectors.close_analytics(START, END)
+    data = analytics.close_analytics(START, END)
     assert data.repeated("out_of_stock", 2) == [("OOS-1", 2)]
     assert "out_of_stock_sku" not in rules()
     closed("out_of_stock", "paid", sku=sku, closed_at=at(7))
     assert rules() == ["out_of_stock_sku"]
-    assert [(s.code, s.oos_closes) for s in selectors.skus_with_repeated_out_of_stock()] == [("OOS-1", 3)]
+    assert [(s.code, s.oos_closes) for s in analytics.skus_with_repeated_out_of_stock()] == [("OOS-1", 3)]
 
 
 def test_supplier_refund_overdue_rule(known_closes):
@@ -283,18 +283,15 @@ def test_supplier_refund_overdue_rule(known_closes):
         status=Status.SUPPLIER_REFUND_PENDING, close_stage="shipped", close_reason="quality_issue"
     )
     SupplierOrderFactory(order=pending, supplier_name="Slow Supplier", amount=Decimal("300.00"))
-    late = Refund.objects.create(
-        order=pending,
-        direction=RefundDirection.FROM_SUPPLIER,
-        amount=Decimal("100.00"),
-        currency="CNY",
-        idempotency_key="late",
-        respond_by=timezone.now() + timedelta(days=1),
+    late = RefundFactory(
+        order=pending, supplier=True, amount=Decimal("100.00"), respond_by=timezone.now() + timedelta(days=1)
     )
     assert "supplier_refund_overdue" not in rules()  # deadline not reached yet
     Refund.objects.filter(pk=late.pk).update(respond_by=timezone.now() - timedelta(hours=1))
-    data = selectors.close_analytics(START, END)
-    found = [r for r in analytics.recommend(data, now=timezone.now()) if r.rule == "supplier_refund_overdue"]
+    data = analytics.close_analytics(START, END)
+    found = [
+        r for r in recommendations.recommend(data, now=timezone.now()) if r.rule == "supplier_refund_overdue"
+    ]
     assert [(r.subject, r.why.startswith("1 ")) for r in found] == [("Slow Supplier", True)]
     assert "1688" in found[0].action
     # Narrowed to another supplier, the overdue refund is not that supplier's business.

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from orders import analytics, selectors
 from orders.models import CloseReason, CloseStage
+from orders.selectors import analytics, recommendations
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +19,25 @@ def _view(total: int, *, reasons: dict[str, int] | None = None, paid: int = 0, q
     """The analytics of a view with these figures, as close_analytics would return them."""
     reasons = reasons or {}
     by_reason = [
-        selectors.Row(
-            r.value, str(r.label), reasons.get(r.value, 0), selectors._share(reasons.get(r.value, 0), total)
+        analytics.Row(
+            r.value,
+            str(r.label),
+            reasons.get(r.value, 0),
+            analytics.share_percent(reasons.get(r.value, 0), total),
         )
         for r in CloseReason
     ]
     stages = {CloseStage.PAID.value: paid, CloseStage.UNPAID.value: total - paid}
     by_stage = [
-        selectors.Row(
-            s.value, str(s.label), stages.get(s.value, 0), selectors._share(stages.get(s.value, 0), total)
+        analytics.Row(
+            s.value,
+            str(s.label),
+            stages.get(s.value, 0),
+            analytics.share_percent(stages.get(s.value, 0), total),
         )
         for s in CloseStage
     ]
-    return selectors.CloseAnalytics(
+    return analytics.CloseAnalytics(
         start=date(2026, 3, 1),
         end=date(2026, 3, 31),
         supplier=None,
@@ -51,13 +57,13 @@ def _view(total: int, *, reasons: dict[str, int] | None = None, paid: int = 0, q
 
 
 def _rules(data) -> list[str]:
-    return [r.rule for r in analytics.recommend(data, now=timezone.now())]
+    return [r.rule for r in recommendations.recommend(data, now=timezone.now())]
 
 
 def test_payment_timeout_just_above_twenty_percent_recommends_reminders():
     # 81 of 404 closes = 20.05% (shown as 20.0%): above the 20% of the rule
     data = _view(404, reasons={CloseReason.PAYMENT_TIMEOUT: 81, CloseReason.OTHER: 323})
-    assert Decimal(81) / 404 * 100 > analytics.PAYMENT_TIMEOUT_SHARE
+    assert Decimal(81) / 404 * 100 > recommendations.PAYMENT_TIMEOUT_SHARE
     assert "payment_timeout_share" in _rules(data)
 
 

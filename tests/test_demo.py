@@ -1,12 +1,17 @@
-"""seed_demo creates a realistic spread of orders in every state, through the workflow."""
+"""seed_demo creates the documented demo users and a realistic spread of orders in every state,
+through the workflow, plus a bulk close history; running it again changes nothing."""
 
+import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from evidence.models import Attachment, Communication
-from orders.demo import DEMO_PREFIX
+from orders.demo import DEMO_PREFIX, HISTORY_PREFIX
+from orders.demo.history import HISTORY_ORDERS
 from orders.models import Notification, Order, OrderEvent, Refund, Status, StockMovement
 from tests.workflow_support import private_media  # noqa: F401
 
@@ -17,6 +22,7 @@ def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
     out = StringIO()
     call_command("seed_demo", stdout=out)
 
+    _assert_the_documented_demo_users_log_in(out.getvalue())
     orders = Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX)
     assert orders.count() >= 300
     statuses = set(orders.values_list("status", flat=True))
@@ -52,10 +58,32 @@ def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
     placed = sorted(orders.values_list("placed_at", flat=True))
     assert (placed[-1] - placed[0]).days >= 45
 
-    # when: run again
+    # when: someone changed a demo user, and the command runs again
+    operator = get_user_model().objects.get(username="operator")
+    operator.set_password("something-else-1")
+    operator.is_active = False
+    operator.save()
     again = StringIO()
     call_command("seed_demo", stdout=again)
 
-    # then: nothing new
+    # then: the users are as documented again, and there is nothing new
+    _assert_the_documented_demo_users_log_in(again.getvalue())
     assert "already exist" in again.getvalue()
+    assert "Close history already present" in again.getvalue()
     assert Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX).count() == orders.count()
+    assert Order.objects.filter(platform_order_id__startswith=HISTORY_PREFIX).count() == HISTORY_ORDERS
+
+
+def _assert_the_documented_demo_users_log_in(output: str) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^\| `(\w+)` \| `([^`]+)` \| (\w+) \|$", readme, flags=re.MULTILINE)
+    assert len(documented) == 5
+    for username, password, role in documented:
+        user = get_user_model().objects.get(username=username)
+        assert user.check_password(password), username
+        assert user.is_staff and user.is_active
+        assert user.is_superuser == (role == "superuser")
+        groups = list(user.groups.values_list("name", flat=True))
+        assert groups == ([] if role == "superuser" else [role])
+        # the command prints the same table
+        assert re.search(rf"^  {username} +{re.escape(password)} +{role}$", output, re.MULTILINE), username

@@ -6,12 +6,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
 from evidence.models import Communication
-from orders import feedback as services
-from orders.models import Feedback, FollowupStatus, Status
+from orders.imports.feedback import import_feedback
+from orders.models import Feedback, FeedbackEvent, FollowupStatus, Status
+from orders.workflow import feedback as services
+from shopops.appendonly import AppendOnlyError
 from shopops.errors import NotPermitted, Refused
 from tests.factories import OrderFactory, staff
 
@@ -73,6 +76,54 @@ def test_follow_up_cannot_skip_contacting_the_buyer(order):
     assert fb.followup_status == FollowupStatus.NEW
 
 
+def test_the_follow_up_history_is_event_rows_nobody_changes(order):
+    # given: a follow-up opened, assigned and contacted
+    fb = services.record_feedback(order, by=None, rating=1)
+    operator = staff("Operator")
+    fb = services.assign_followup(fb, by=staff("Supervisor"), assignee=operator)
+    fb = services.contact_buyer(fb, by=operator, channel="email", summary="Asked for photos", note="By mail")
+
+    # then: each step returned the updated follow-up and wrote one event
+    assert (fb.followup_status, fb.assignee) == (FollowupStatus.CONTACTED, operator)
+    assert list(fb.events.values_list("name", flat=True)) == ["opened", "assigned", "contacted"]
+    history = services.followup_history(fb)
+    assert "Assigned to operator." in history and "Buyer contacted: Asked for photos\nBy mail" in history
+    # and the history cannot be edited or deleted
+    event = fb.events.first()
+    with pytest.raises(AppendOnlyError):
+        FeedbackEvent.objects.filter(pk=event.pk).update(name="resolved")
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+
+
+def test_old_text_notes_stay_readable_before_the_events(order):
+    fb = services.record_feedback(order, by=None, rating=1)
+    Feedback.objects.filter(pk=fb.pk).update(followup_notes="[2025-01-02 10:00 ana] Called the buyer")
+    fb.refresh_from_db()
+
+    history = services.followup_history(fb).splitlines()
+
+    assert history[0] == "[2025-01-02 10:00 ana] Called the buyer"
+    assert history[1].endswith("system] Follow-up opened for a 1-star rating.")
+
+
+@pytest.mark.postgres
+def test_raw_sql_cannot_change_the_follow_up_history(order):
+    fb = services.record_feedback(order, by=None, rating=1)
+    event = fb.events.get()
+    for sql in (
+        "UPDATE orders_feedbackevent SET name = 'x' WHERE id = %s",
+        "DELETE FROM orders_feedbackevent WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match=r"^orders_feedbackevent is append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [event.pk])
+    assert FeedbackEvent.objects.get(pk=event.pk).name == "opened"
+
+
 # --- through the admin -----------------------------------------------------------------------
 
 
@@ -130,8 +181,18 @@ def test_follow_up_worked_through_the_admin(client, order):
     fb.refresh_from_db()
     assert fb.followup_status == FollowupStatus.RESOLVED
     assert fb.followup_closed_at is not None
-    assert "Buyer accepted, rating updated" in fb.followup_notes
-    assert "Offered a partial refund" in fb.followup_notes
+    history = services.followup_history(fb)
+    assert "Buyer accepted, rating updated" in history
+    assert "Offered a partial refund" in history
+    # the history is event rows, shown on the feedback's page
+    events = FeedbackEvent.objects.filter(feedback=fb).order_by("pk")
+    assert [(e.name, e.actor) for e in events] == [
+        ("opened", operator),
+        ("contacted", operator),
+        ("resolved", operator),
+    ]
+    page = client.get(f"{CHANGELIST}{fb.pk}/change/").content.decode()
+    assert "Buyer accepted, rating updated" in page and "Offered a partial refund" in page
     # no longer in the queue
     assert list(client.get(CHANGELIST, {"followup": "open"}).context["cl"].result_list) == []
     # a finished follow-up cannot be moved again
@@ -148,7 +209,7 @@ def test_unresolved_path_and_reassignment_through_the_admin(client, order):
     response = client.post(f"{CHANGELIST}{fb.pk}/change/", {"assignee": colleague.pk})
     assert response.status_code == 302
     fb.refresh_from_db()
-    assert fb.assignee == colleague and "Assigned to colleague" in fb.followup_notes
+    assert fb.assignee == colleague and "Assigned to colleague" in services.followup_history(fb)
     client.post(f"{CHANGELIST}{fb.pk}/followup/contact/", {"channel": "email", "summary": "Asked for photos"})
     response = client.post(f"{CHANGELIST}{fb.pk}/followup/unresolved/", {"note": "Buyer never answered"})
     assert response.status_code == 302
@@ -194,7 +255,7 @@ def test_import_english_headers_opens_follow_ups_and_is_idempotent(order):
         "8100000000000777,1,Arrived broken,2026-03-01 10:00\n"
         "8100000000000777,5,Seller fixed it,2026-03-05\n"
     )
-    result = services.import_feedback(data, by=staff("Operator"))
+    result = import_feedback(data, by=staff("Operator"))
     assert result.ok and (result.created, result.followups_opened) == (2, 1)
     rows = list(
         Feedback.objects.order_by("received_at").values_list("rating", "received_at", "followup_status")
@@ -203,14 +264,14 @@ def test_import_english_headers_opens_follow_ups_and_is_idempotent(order):
         (1, datetime(2026, 3, 1, 10, 0, tzinfo=SHANGHAI), FollowupStatus.NEW),
         (5, datetime(2026, 3, 5, 0, 0, tzinfo=SHANGHAI), FollowupStatus.NONE),
     ]
-    again = services.import_feedback(data, by=None)
+    again = import_feedback(data, by=None)
     assert again.ok and (again.created, again.already_imported) == (0, 2)
     assert Feedback.objects.count() == 2
 
 
 def test_import_chinese_headers_in_gbk(order):
     data = csv_bytes("订单号,评分,评价内容,评价时间\n8100000000000777,2,颜色不对,2026/03/02 08:30\n", "gbk")
-    result = services.import_feedback(data, by=None)
+    result = import_feedback(data, by=None)
     assert result.ok and result.created == 1
     fb = Feedback.objects.get()
     assert (fb.comment, fb.followup_status) == ("颜色不对", FollowupStatus.NEW)
@@ -218,7 +279,7 @@ def test_import_chinese_headers_in_gbk(order):
 
 def test_a_file_in_another_encoding_is_refused_with_how_to_save_it(order):
     data = "order_id,rating,comment,date\n8100000000000777,1,bad,2026-03-01\n".encode("utf-16")
-    result = services.import_feedback(data, by=None)
+    result = import_feedback(data, by=None)
     assert not result.ok
     assert "CSV UTF-8" in result.errors[0].message
     assert Feedback.objects.count() == 0
@@ -234,7 +295,7 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_each(order):
         "8100000000000777,1,same as row 2,2026-03-01\n"
         f"8100000000000777,1,future,{(timezone.localdate() + timedelta(days=3)).isoformat()}\n"
     )
-    result = services.import_feedback(data, by=None)
+    result = import_feedback(data, by=None)
     assert not result.ok
     assert [(e.row, e.column) for e in result.errors] == [
         (3, "order_id"),
@@ -249,7 +310,7 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_each(order):
 
 
 def test_import_refuses_a_file_without_the_columns():
-    result = services.import_feedback(csv_bytes("order,stars\n1,2\n"), by=None)
+    result = import_feedback(csv_bytes("order,stars\n1,2\n"), by=None)
     assert [str(e) for e in result.errors] == ["Missing column(s): order_id, rating, date."]
 
 

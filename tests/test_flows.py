@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from evidence import services
-from orders import stock, workflow
+from orders import workflow
 from orders.models import Notification, Order, Refund, Status
 from tests.factories import OrderFactory, SupplierOrderFactory, staff
 from tests.workflow_support import png_upload, private_media, say  # noqa: F401
@@ -65,7 +65,7 @@ def test_paid_order_buyer_refuses_to_cancel_and_it_stays_paid(team):
 def test_paid_order_buyer_consents_escalated_refunded_and_closed(team):
     op, sup, fin = team["Operator"], team["Supervisor"], team["Finance"]
     order = OrderFactory(status=Status.PAID, buyer_language="zh-hans")
-    stock.record_movement(order.sku, delta=5, reason="restock", by=None)
+    workflow.record_movement(order.sku, delta=5, reason="restock", by=None)
 
     say(order, by=op)
     workflow.request_cancellation(order, by=op)

@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from orders import workflow
-from orders.groups import OPERATOR_TRANSITIONS, SUPERVISOR_TRANSITIONS
+from orders.groups import GROUPS, OPERATOR_TRANSITIONS, SUPERVISOR_TRANSITIONS
+from orders.transitions import TRANSITIONS
 from tests.factories import staff
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ SUPERVISOR_ONLY = {
     "record_supplier_refusal",
     "resolve_dispute",
 }
-OPERATOR = set(workflow.TRANSITIONS) - SUPERVISOR_ONLY
+OPERATOR = set(TRANSITIONS) - SUPERVISOR_ONLY
 
 
 def _perms(group: str) -> set[str]:
@@ -35,10 +35,15 @@ def test_the_four_groups_exist():
     )
 
 
+@pytest.mark.parametrize("group", ["Operator", "Supervisor", "Finance", "Analyst"])
+def test_the_migrations_give_each_group_exactly_the_groups_module_permissions(group):
+    assert _perms(group) == set(GROUPS[group])
+
+
 def test_the_spec_table_and_the_groups_module_agree():
     assert set(OPERATOR_TRANSITIONS) == OPERATOR
     assert set(SUPERVISOR_TRANSITIONS) == SUPERVISOR_ONLY
-    assert {n for n, t in workflow.TRANSITIONS.items() if t.supervisor} == SUPERVISOR_ONLY
+    assert {n for n, t in TRANSITIONS.items() if t.supervisor} == SUPERVISOR_ONLY
 
 
 def test_operator_runs_operator_transitions_and_records_evidence_only():
@@ -59,7 +64,7 @@ def test_supervisor_can_do_all_an_operator_can_plus_supervisor_transitions_and_i
 def test_finance_sees_refunds_and_marks_them_received_but_runs_no_transition():
     perms = _perms("Finance")
     assert {"orders.view_refund", "orders.mark_refund_received"} <= perms
-    assert not {f"orders.{n}" for n in workflow.TRANSITIONS} & perms
+    assert not {f"orders.{n}" for n in TRANSITIONS} & perms
 
 
 def test_analyst_reads_everything_and_sees_the_analytics_but_changes_nothing():
@@ -67,7 +72,7 @@ def test_analyst_reads_everything_and_sees_the_analytics_but_changes_nothing():
     assert "orders.view_analytics" in perms
     assert {"orders.view_order", "orders.view_refund", "evidence.view_communication"} <= perms
     assert not {p for p in perms if p.split(".")[1].startswith(("add_", "change_", "delete_"))}
-    assert not {f"orders.{n}" for n in workflow.TRANSITIONS} & perms
+    assert not {f"orders.{n}" for n in TRANSITIONS} & perms
     assert "orders.mark_refund_received" not in perms
 
 

@@ -9,8 +9,8 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from orders.admin_import import SESSION_KEY, import_dir
-from orders.importing import import_orders
+from orders.admin.imports import SESSION_KEY, import_dir
+from orders.imports.service import import_orders
 from orders.models import Order, OrderEvent, OrderImport
 from tests.factories import OrderFactory, staff
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from orders import workflow
-from orders.importing import import_orders
+from orders.imports.service import import_orders
 from orders.models import Order, OrderEvent, OrderImport, Sku, Status, SupplierOrder
 from orders.resources import COLUMN_NAMES, export_orders_response
 from tests.factories import OrderFactory, staff
@@ -370,7 +370,7 @@ def test_an_import_with_refused_rows_vouches_for_nothing_and_refuses_them_again(
 def test_a_file_whose_orders_are_too_scattered_is_checked_row_by_row_again(monkeypatch):
     # given: at most one run of consecutive order ids vouched for, and a file of two orders
     # with another order created between them
-    monkeypatch.setattr("orders.importing._MAX_RUNS", 1)
+    monkeypatch.setattr("orders.imports.history._MAX_RUNS", 1)
     assert import_orders(_csv([_row()])).new == 1
     OrderFactory(platform_order_id="8199000000000009")
     rows = [_row(), _row(order_id="8199000000000002")]

@@ -11,20 +11,26 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from evidence.models import Communication, Kind
-from orders import jobs, outbox, workflow
+from orders import delivery, jobs, workflow
 from orders.models import (
     Notification,
     NotificationStatus,
     Order,
     OrderEvent,
-    Refund,
-    RefundDirection,
-    RefundStatus,
     Status,
 )
+from orders.workflow import chasing
 from shopops.celery import app
+from shopops.errors import NotPermitted
 
-from .factories import OrderFactory, SupplierOrderFactory, UserFactory
+from .factories import (
+    NotificationFactory,
+    OrderFactory,
+    RefundFactory,
+    SupplierOrderFactory,
+    UserFactory,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +41,10 @@ def supplier_refund(
     order = OrderFactory(status=Status.SUPPLIER_REFUND_PENDING, close_reason="quality_issue")
     supplier_order = SupplierOrderFactory(order=order, supplier_contact=contact)
     now = timezone.now()
-    refund = Refund.objects.create(
+    refund = RefundFactory(
         order=order,
-        direction=RefundDirection.FROM_SUPPLIER,
+        supplier=True,
         amount=Decimal("120.00"),
-        currency="CNY",
         reason="质量问题, 买家已退货",
         reference=f"TK{order.pk:06d}",
         idempotency_key=f"supplier-refund-{order.pk}",
@@ -88,6 +93,11 @@ def test_two_chase_passes_in_one_interval_send_one_reminder_per_refund(settings)
     assert note.body.strip() in comm.body
     fresh.refresh_from_db()
     assert fresh.chase_count == 0 and not reminders(fresh).exists()
+    # each chase is one history event on the order, by the system
+    chased = OrderEvent.objects.filter(transition="chase_supplier")
+    assert sorted(chased.values_list("order_id", "actor", "data__chase_number")) == sorted(
+        [(first.order_id, None, 1), (second.order_id, None, 1)]
+    )
 
 
 def test_a_pass_after_the_interval_sends_the_next_reminder(settings):
@@ -120,10 +130,10 @@ def test_the_supplier_reminder_email_goes_out_in_chinese(settings):
     note = Notification.objects.get(refund=refund)
 
     # when
-    delivery = outbox.deliver(note.pk)
+    sent = delivery.deliver(note.pk)
 
     # then
-    assert delivery.outcome == "sent"
+    assert sent.outcome == "sent"
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == [supplier_order.supplier_contact]
@@ -145,6 +155,22 @@ def test_refunds_no_longer_requested_or_without_contact_are_not_chased():
     assert result.refused == 1  # the one without a contact: logged, nothing recorded
     assert not Notification.objects.exists()
     assert not Communication.objects.exists()
+
+
+def test_chasing_by_hand_needs_the_permission_and_records_who():
+    # given
+    refund, _ = supplier_refund()
+
+    # when / then: an operator may not, a supervisor may
+    with pytest.raises(NotPermitted):
+        chasing.chase_supplier_refund(refund, by=staff("Operator"))
+    assert not reminders(refund).exists()
+    supervisor = staff("Supervisor")
+    chased = chasing.chase_supplier_refund(refund, by=supervisor)
+
+    assert chased.chase_count == 1
+    assert reminders(refund).get().recorded_by == supervisor
+    assert OrderEvent.objects.get(order=refund.order, transition="chase_supplier").actor == supervisor
 
 
 @pytest.mark.postgres
@@ -201,9 +227,13 @@ def test_overdue_refunds_produce_one_digest_to_the_supervisors(settings):
         assert refund.overdue_notified_at is not None
     on_time.refresh_from_db()
     assert on_time.overdue_notified_at is None
+    flagged = OrderEvent.objects.filter(transition="supplier_refund_overdue")
+    assert sorted(flagged.values_list("order_id", "actor", "data__refund")) == sorted(
+        [(late_1.order_id, None, late_1.pk), (late_2.order_id, None, late_2.pk)]
+    )
     # what the supervisor reads
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    outbox.deliver(digests.get(recipient="lead@shop.example").pk)
+    delivery.deliver(digests.get(recipient="lead@shop.example").pk)
     email = mail.outbox[0]
     assert email.subject == "2 supplier refunds are overdue"
     assert late_1.order.platform_order_id in email.body and late_2.order.platform_order_id in email.body
@@ -253,6 +283,7 @@ def test_without_any_supervisor_address_nothing_is_flagged(settings):
     assert result.done == 0 and result.skipped == 1
     refund.refresh_from_db()
     assert refund.overdue_notified_at is None  # reported once someone can read it
+    assert not OrderEvent.objects.filter(transition="supplier_refund_overdue").exists()
 
 
 # --- payment reminders and timeout ------------------------------------------------------------
@@ -346,15 +377,11 @@ def test_refund_arrival_check_counts_refunds_not_received(settings):
     settings.SHOPOPS_REFUND_ARRIVAL_DAYS = 7
     order = OrderFactory(status=Status.CLOSED, close_reason="buyer_cancelled", closed_at=timezone.now())
     for days, key in ((8, "late"), (2, "recent")):
-        refund = Refund.objects.create(
+        RefundFactory(
             order=order,
-            direction=RefundDirection.TO_BUYER,
-            amount=Decimal("10.00"),
-            currency="USD",
+            succeeded=True,
+            succeeded_at=timezone.now() - timedelta(days=days),
             idempotency_key=key,
-        )
-        Refund.objects.filter(pk=refund.pk).update(
-            status=RefundStatus.SUCCEEDED, succeeded_at=timezone.now() - timedelta(days=days)
         )
 
     assert jobs.check_refund_arrivals() == 1
@@ -369,14 +396,7 @@ def test_relay_takes_over_only_what_its_own_task_evidently_did_not_deliver(monke
     now = timezone.now()
 
     def note(key, **fields):
-        return Notification.objects.create(
-            key=key,
-            order=order,
-            template="payment_reminder",
-            channel="email",
-            recipient="b@example.com",
-            **fields,
-        )
+        return NotificationFactory(key=key, order=order, recipient="b@example.com", **fields)
 
     stale = note("stale", next_attempt_at=now - timedelta(minutes=5))
     note("fresh", next_attempt_at=now)  # its own task was just enqueued on commit
@@ -400,14 +420,7 @@ def test_relay_stops_at_the_first_publish_failure(monkeypatch):
     order = OrderFactory()
     old = timezone.now() - timedelta(minutes=5)
     for i in range(3):
-        Notification.objects.create(
-            key=f"k{i}",
-            order=order,
-            template="payment_reminder",
-            channel="email",
-            recipient="b@x.example",
-            next_attempt_at=old,
-        )
+        NotificationFactory(key=f"k{i}", order=order, recipient="b@x.example", next_attempt_at=old)
     attempts = []
     monkeypatch.setattr(jobs.outbox, "enqueue", lambda pk, **kw: attempts.append(pk) and False)
 

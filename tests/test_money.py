@@ -121,6 +121,74 @@ def test_requesting_a_refund_is_a_supervisor_s_permission(shipped):
     assert refund.requested_by.username == "supervisor"
 
 
+def test_a_refund_that_will_not_happen_is_cancelled_and_frees_the_limit(shipped):
+    # given: a goodwill refund agreed, then the buyer changed their mind
+    refund = workflow.create_refund(shipped, by=None, amount="30.00", idempotency_key="goodwill")
+    supervisor = staff("Supervisor")
+
+    # when
+    cancelled = workflow.cancel_refund(refund.pk, by=supervisor, note="Buyer declined the goodwill refund")
+
+    # then
+    fresh = Refund.objects.get(pk=refund.pk)
+    assert (cancelled.status, fresh.status) == ("cancelled", "cancelled")
+    assert fresh.ended_at is not None
+    assert workflow.refundable(shipped) == Decimal("100.00")
+    event = OrderEvent.objects.get(order=shipped, transition="cancel_refund")
+    assert (event.actor, event.from_status, event.to_status) == (supervisor, Status.SHIPPED, Status.SHIPPED)
+    assert event.data["refund"] == refund.pk
+    assert event.data["note"] == "Buyer declined the goodwill refund"
+
+
+@pytest.mark.parametrize(
+    ("by", "note", "error", "message"),
+    [
+        ("Operator", "not wanted", NotPermitted, "not allowed to cancel refunds"),
+        ("Supervisor", "  ", Refused, "Say why the refund will not happen"),
+    ],
+)
+def test_cancelling_a_refund_needs_the_permission_and_a_note(shipped, by, note, error, message):
+    refund = workflow.create_refund(shipped, by=None, amount="30.00", idempotency_key="goodwill")
+    before = snapshot(shipped)
+
+    with pytest.raises(error, match=message):
+        workflow.cancel_refund(refund, by=staff(by), note=note)
+
+    assert snapshot(shipped) == before
+
+
+def test_only_a_requested_refund_can_be_cancelled():
+    order = OrderFactory(status=Status.REFUND_PENDING, close_reason="buyer_cancelled")
+    refund = workflow.create_refund(order, by=None, amount="100.00", idempotency_key="consent")
+    workflow.confirm_refund(order, by=None, reference="RF-1")
+    before = snapshot(order)
+
+    with pytest.raises(Refused, match="Only a requested refund can be cancelled; this one is “Succeeded”"):
+        workflow.cancel_refund(refund, by=None, note="too late")
+
+    assert snapshot(order) == before
+
+
+def test_the_refund_an_order_waits_for_is_answered_on_the_order_not_cancelled():
+    # given: the buyer refund a refund-pending order waits for, and a second one beside it
+    order = OrderFactory(status=Status.REFUND_PENDING, close_reason="buyer_cancelled")
+    first = workflow.create_refund(order, by=None, amount="60.00", idempotency_key="consent")
+    second = workflow.create_refund(order, by=None, amount="40.00", idempotency_key="extra")
+
+    # when / then: one of the two may go, the last one may not
+    workflow.cancel_refund(second, by=None, note="agreed by mistake")
+    before = snapshot(order)
+    with pytest.raises(Refused, match="waits for this refund"):
+        workflow.cancel_refund(first, by=None, note="no")
+    assert snapshot(order) == before
+    assert Refund.objects.get(pk=first.pk).status == "requested"
+
+
+def test_a_refund_that_does_not_exist_is_refused_clearly():
+    with pytest.raises(Refused, match="Refund 999999 does not exist"):
+        workflow.cancel_refund(999_999, by=None, note="gone")
+
+
 @pytest.mark.postgres
 def test_postgresql_refuses_a_raw_insert_above_the_limit(shipped):
     workflow.create_refund(shipped, by=None, amount="90.00", idempotency_key="a")
@@ -144,7 +212,11 @@ def test_postgresql_refuses_a_raw_insert_above_the_limit(shipped):
 
 @pytest.mark.postgres
 def test_postgresql_refuses_a_raw_non_positive_amount(shipped):
-    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="refund_amount_positive"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(
             "INSERT INTO orders_refund (order_id, direction, status, amount, currency, reason, reference, "
             "idempotency_key, chase_count, requested_at) "

@@ -15,20 +15,21 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import jobs, outbox, sms, workflow
+from orders import delivery, jobs, sms, workflow
 from orders.models import (
     Notification,
     NotificationStatus,
     Order,
     Refund,
-    RefundDirection,
     RefundStatus,
     Status,
 )
+from orders.selectors.due import RELAY_GRACE
 from orders.tasks import deliver_notification
-from shopops.celery import app
+from orders.workflow import outbox
+from shopops.celery import app, reset_broker_backoff
 
-from .factories import OrderFactory, UserFactory
+from .factories import NotificationFactory, OrderFactory, RefundFactory, UserFactory
 from .sms_provider import TOKEN, start_provider, stop_provider
 
 CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
@@ -61,13 +62,7 @@ def provider(settings):
 def refund_pending_order(**fields) -> Order:
     """A paid order the buyer agreed to cancel: its buyer refund of 42.50 USD awaits confirmation."""
     order = OrderFactory(status=Status.REFUND_PENDING, close_reason="buyer_cancelled", **fields)
-    Refund.objects.create(
-        order=order,
-        direction=RefundDirection.TO_BUYER,
-        amount=Decimal("42.50"),
-        currency="USD",
-        idempotency_key=f"refund-{order.platform_order_id}",
-    )
+    RefundFactory(order=order, amount=Decimal("42.50"), idempotency_key=f"refund-{order.platform_order_id}")
     return order
 
 
@@ -105,7 +100,7 @@ def broker_unreachable(settings, url: str = CLOSED_PORT_BROKER):
         settings.CELERY_BROKER_URL = real
         reset_pools()
         # This process saw the broker fail; forget it so later tests publish at once.
-        outbox._broker_down_until = 0.0
+        reset_broker_backoff()
 
 
 # --- refund confirmation through a real worker -------------------------------------------------
@@ -136,7 +131,7 @@ def test_refund_success_sends_one_email_and_one_sms_in_the_buyers_language(
     assert email.to == [order.buyer_email]
     assert subject_words in email.subject and order.platform_order_id in email.subject
     assert "42.50 USD" in email.body and "3-20" in email.body
-    assert email.extra_headers["Message-ID"] == outbox._message_id(
+    assert email.extra_headers["Message-ID"] == delivery._message_id(
         f"{Notification.objects.get(order=order, channel='email').key}"
     )
     assert len(sms.outbox) == 1
@@ -194,7 +189,7 @@ def test_two_threads_delivering_at_once_send_one_of_each(settings, provider):
     def deliver(pk):
         try:
             barrier.wait()
-            outcomes.append(outbox.deliver(pk).outcome)
+            outcomes.append(delivery.deliver(pk).outcome)
         finally:
             connection.close()
 
@@ -237,9 +232,9 @@ def test_close_succeeds_fast_with_redis_unreachable_and_the_relay_delivers_once_
     assert mail.outbox == [] and sms.outbox == []
 
     # when: Redis is back and the relay runs (as beat runs it every minute)
-    relayed = jobs.relay_notifications(timezone.now() + jobs.RELAY_GRACE)
+    relayed = jobs.relay_notifications(timezone.now() + RELAY_GRACE)
     wait_until(lambda: all_sent(order), what="the relayed confirmation")
-    again = jobs.relay_notifications(timezone.now() + jobs.RELAY_GRACE)
+    again = jobs.relay_notifications(timezone.now() + RELAY_GRACE)
 
     # then: delivered exactly once
     assert relayed == 2
@@ -332,7 +327,8 @@ def test_sms_provider_503_is_retried_with_growing_delays_then_failed_and_retryab
     changelist = reverse("admin:orders_notification_changelist")
     page = client.get(changelist, {"status__exact": "failed"})
     assert page.status_code == 200
-    assert (order.buyer_phone in page.text and note.key in page.text) or order.buyer_phone in page.text
+    assert order.buyer_phone in page.text
+    assert reverse("admin:orders_notification_change", args=[note.pk]) in page.text
     provider.status = 200
     response = client.post(
         changelist,
@@ -355,8 +351,8 @@ def test_sms_provider_400_fails_at_once_without_retry(provider, settings):
     note = outbox.record_payment_reminder(order)[0]
 
     # when
-    first = outbox.deliver(note.pk)
-    second = outbox.deliver(note.pk)
+    first = delivery.deliver(note.pk)
+    second = delivery.deliver(note.pk)
 
     # then
     assert first.outcome == "failed"
@@ -366,6 +362,23 @@ def test_sms_provider_400_fails_at_once_without_retry(provider, settings):
     assert note.attempts == 1
     assert "HTTP 400" in note.last_error
     assert len(provider.requests) == 1
+
+
+@pytest.mark.django_db
+def test_the_hand_off_by_task_name_honours_an_eager_configuration(
+    messages, settings, django_capture_on_commit_callbacks
+):
+    # given: Celery configured to run tasks in place (send_task alone would ignore that)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    order = OrderFactory(buyer_phone="")
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.record_payment_reminder(order)
+
+    # then: delivered at once, by the registered task
+    assert statuses(order) == ["sent"]
+    assert len(mail.outbox) == 1 and order.platform_order_id in mail.outbox[0].subject
 
 
 @pytest.mark.django_db
@@ -380,7 +393,7 @@ def test_a_message_whose_worker_died_on_every_attempt_ends_failed_not_in_a_loop(
     )
 
     # when: the relay hands it to a worker again
-    result = outbox.deliver(note.pk)
+    result = delivery.deliver(note.pk)
 
     # then: nothing is sent, the row is failed (visible, retryable from the admin) with the reason
     assert result.outcome == "skipped"
@@ -394,21 +407,17 @@ def test_a_message_whose_worker_died_on_every_attempt_ends_failed_not_in_a_loop(
 def test_retry_needs_the_permission_and_only_touches_failed_rows(client):
     # given
     order = OrderFactory()
-    failed = Notification.objects.create(
+    failed = NotificationFactory(
         key="k-failed",
         order=order,
-        template="payment_reminder",
-        channel="email",
         recipient="b@example.com",
         status=NotificationStatus.FAILED,
         attempts=5,
         last_error="SMTP 421",
     )
-    sent = Notification.objects.create(
+    sent = NotificationFactory(
         key="k-sent",
         order=order,
-        template="payment_reminder",
-        channel="email",
         recipient="b@example.com",
         status=NotificationStatus.SENT,
         sent_at=timezone.now(),

@@ -3,7 +3,7 @@
 import pytest
 
 from evidence import services as evidence
-from orders import inventory, workflow
+from orders import workflow
 from orders.models import MovementReason, Sku, Status, StockMovement
 from shopops.errors import NotPermitted, Refused
 from tests.factories import OrderFactory, SkuFactory, staff
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sku() -> Sku:
     sku = SkuFactory(code="CASE-RED")
-    inventory.adjust_stock(sku, by=None, delta=5, reason=MovementReason.RESTOCK, note="1688 order 3001")
+    workflow.adjust_stock(sku, by=None, delta=5, reason=MovementReason.RESTOCK, note="1688 order 3001")
     return sku
 
 
@@ -84,24 +84,24 @@ def test_damaged_return_leaves_stock_alone(sku):
 def test_adjustments_follow_the_rules(sku):
     supervisor = staff("Supervisor")
     with pytest.raises(NotPermitted):
-        inventory.adjust_stock(sku, by=staff("Operator"), delta=1, reason="adjustment", note="count")
+        workflow.adjust_stock(sku, by=staff("Operator"), delta=1, reason="adjustment", note="count")
     with pytest.raises(Refused, match="less than nothing"):
-        inventory.adjust_stock(sku, by=supervisor, delta=-6, reason="adjustment", note="count")
+        workflow.adjust_stock(sku, by=supervisor, delta=-6, reason="adjustment", note="count")
     with pytest.raises(Refused, match="positive"):
-        inventory.adjust_stock(sku, by=supervisor, delta=-1, reason="restock", note="x")
+        workflow.adjust_stock(sku, by=supervisor, delta=-1, reason="restock", note="x")
     with pytest.raises(Refused, match="note"):
-        inventory.adjust_stock(sku, by=supervisor, delta=1, reason="adjustment", note=" ")
+        workflow.adjust_stock(sku, by=supervisor, delta=1, reason="adjustment", note=" ")
     with pytest.raises(Refused, match="0 changes nothing"):
-        inventory.adjust_stock(sku, by=supervisor, delta=0, reason="adjustment", note="x")
+        workflow.adjust_stock(sku, by=supervisor, delta=0, reason="adjustment", note="x")
     with pytest.raises(Refused, match="Choose why"):
-        inventory.adjust_stock(sku, by=supervisor, delta=1, reason="out_of_stock", note="x")
+        workflow.adjust_stock(sku, by=supervisor, delta=1, reason="out_of_stock", note="x")
     sku.refresh_from_db()
     assert sku.stock_on_hand == 5 and sku.movements.count() == 1
 
 
 def test_restock_clears_the_out_of_stock_flag(sku):
     workflow.close_unpaid(OrderFactory(sku=sku), by=None, reason="out_of_stock")
-    inventory.adjust_stock(sku, by=staff("Supervisor"), delta=10, reason="restock", note="1688 order 3002")
+    workflow.adjust_stock(sku, by=staff("Supervisor"), delta=10, reason="restock", note="1688 order 3002")
     sku.refresh_from_db()
     assert (sku.stock_on_hand, sku.out_of_stock) == (10, False)
 

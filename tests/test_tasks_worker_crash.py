@@ -22,10 +22,10 @@ from django.db import connection
 from django.utils import timezone
 
 from orders import jobs, workflow
-from orders.models import Notification, NotificationStatus, Refund, RefundDirection, Status
+from orders.models import Notification, NotificationStatus, Status
 from shopops.celery import app
 
-from .factories import OrderFactory
+from .factories import OrderFactory, RefundFactory
 from .sms_provider import TOKEN, start_provider, stop_provider
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -97,13 +97,7 @@ def test_worker_killed_mid_delivery_the_sms_arrives_exactly_once(transactional_d
     # accepts the message and then takes a minute to answer, and a real worker process
     provider = start_provider(delay=60)
     order = OrderFactory(status=Status.REFUND_PENDING, close_reason="buyer_cancelled", buyer_email="")
-    Refund.objects.create(
-        order=order,
-        direction=RefundDirection.TO_BUYER,
-        amount=Decimal("42.50"),
-        currency="USD",
-        idempotency_key=f"refund-{order.pk}",
-    )
+    RefundFactory(order=order, amount=Decimal("42.50"), idempotency_key=f"refund-{order.pk}")
     app.control.purge()
     first = _start_worker("crash-1", provider.url)
     second = None

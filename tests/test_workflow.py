@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from orders import stock, workflow
+from orders import workflow
 from orders.models import Order, OrderEvent, Refund, Status
 from shopops.errors import NotPermitted, OrderChanged, Refused
 from tests.factories import OrderFactory, SupplierOrderFactory, UserFactory, staff
@@ -49,8 +49,8 @@ class Case:
     evidence_message: str = ""
     # Other preconditions (a refund waiting, a supplier order) that are not evidence.
     setup: Callable[[Order], Any] | None = None
-    # (override of kwargs, the input at fault)
-    bad_inputs: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    # (override of kwargs, the input at fault, the message the operator reads)
+    bad_inputs: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)
     order_kwargs: dict[str, Any] = field(default_factory=dict)
     wrong_source: str = Status.COMPLETED
 
@@ -65,10 +65,14 @@ CASES = [
         "Operator",
         {"paid_at": None},
         bad_inputs=[
-            ({"paid_at": "yesterday"}, "paid_at"),
-            ({"paid_at": "2026-02-30 10:00"}, "paid_at"),
-            ({"paid_at": FUTURE}, "paid_at"),
-            ({"paid_at": "2001-01-01T00:00:00+00:00"}, "paid_at"),  # before the order was placed
+            ({"paid_at": "yesterday"}, "paid_at", "“yesterday” is not a date and time."),
+            ({"paid_at": "2026-02-30 10:00"}, "paid_at", "“2026-02-30 10:00” is not a date and time."),
+            ({"paid_at": FUTURE}, "paid_at", "paid_at cannot be in the future."),
+            (
+                {"paid_at": "2001-01-01T00:00:00+00:00"},
+                "paid_at",
+                "paid_at cannot be before the order was placed.",
+            ),  # before the order was placed
         ],
     ),
     Case(
@@ -78,10 +82,14 @@ CASES = [
         "Operator",
         {"tracking_number": "LP00123456789CN", "carrier": "Cainiao"},
         bad_inputs=[
-            ({"tracking_number": ""}, "tracking_number"),
-            ({"tracking_number": "   "}, "tracking_number"),
-            ({"tracking_number": "X" * 65}, "tracking_number"),
-            ({"shipped_at": "not a date"}, "shipped_at"),
+            ({"tracking_number": ""}, "tracking_number", "Enter the tracking number."),
+            ({"tracking_number": "   "}, "tracking_number", "Enter the tracking number."),
+            (
+                {"tracking_number": "X" * 65},
+                "tracking_number",
+                "tracking_number is too long (at most 64 characters).",
+            ),
+            ({"shipped_at": "not a date"}, "shipped_at", "“not a date” is not a date and time."),
         ],
     ),
     Case("mark_completed", Status.SHIPPED, Status.COMPLETED, "Operator"),
@@ -92,9 +100,13 @@ CASES = [
         "Operator",
         {"reason": "buyer_cancelled"},
         bad_inputs=[
-            ({"reason": ""}, "reason"),
-            ({"reason": "changed_mind"}, "reason"),
-            ({"reason": "other", "note": ""}, "note"),
+            ({"reason": ""}, "reason", "Choose a close reason."),
+            ({"reason": "changed_mind"}, "reason", "“changed_mind” is not a close reason."),
+            (
+                {"reason": "other", "note": ""},
+                "note",
+                "Explain in the note why the order closes for “Other”.",
+            ),
         ],
     ),
     Case(
@@ -122,13 +134,18 @@ CASES = [
         evidence=lambda o: say(o, kind="consent"),
         evidence_message="Record the buyer's consent before closing a paid order",
         bad_inputs=[
-            ({"reason": ""}, "reason"),
-            ({"reason": "nope"}, "reason"),
-            ({"amount": "0"}, "amount"),
-            ({"amount": "-5.00"}, "amount"),
-            ({"amount": "10.005"}, "amount"),
-            ({"amount": "ten"}, "amount"),
-            ({"amount": "100.01"}, "amount"),  # more than was paid
+            ({"reason": ""}, "reason", "Choose a close reason."),
+            ({"reason": "nope"}, "reason", "“nope” is not a close reason."),
+            ({"amount": "0"}, "amount", "Refund amount must be more than 0."),
+            ({"amount": "-5.00"}, "amount", "Refund amount must be more than 0."),
+            ({"amount": "10.005"}, "amount", "Refund amount 10.005 has more than two decimal places."),
+            ({"amount": "ten"}, "amount", "Refund amount “ten” is not an amount."),
+            (
+                {"amount": "100.01"},
+                "amount",
+                "A refund of 100.01 would exceed what was paid by the buyer: "
+                "at most 100.00 can still be refunded.",
+            ),  # more than was paid
         ],
     ),
     Case(
@@ -140,7 +157,10 @@ CASES = [
         evidence=lambda o: attach(o),
         evidence_message="Attach the evidence",
         setup=_buyer_refund,
-        bad_inputs=[({"reference": ""}, "reference"), ({"reference": "R" * 101}, "reference")],
+        bad_inputs=[
+            ({"reference": ""}, "reference", "Enter the platform support ticket reference."),
+            ({"reference": "R" * 101}, "reference", "reference is too long (at most 100 characters)."),
+        ],
     ),
     Case(
         "confirm_refund",
@@ -150,7 +170,7 @@ CASES = [
         {"reference": "ALI-REFUND-991"},
         setup=_buyer_refund,
         order_kwargs={"close_reason": "buyer_cancelled"},
-        bad_inputs=[({"reference": ""}, "reference")],
+        bad_inputs=[({"reference": ""}, "reference", "Enter the platform refund reference.")],
     ),
     Case(
         "propose_return",
@@ -176,7 +196,10 @@ CASES = [
         {"reason": "quality_issue", "tracking_number": "RT123CN"},
         evidence=lambda o: say(o, kind="consent"),
         evidence_message="Record the buyer's agreement",
-        bad_inputs=[({"reason": ""}, "reason"), ({"reason": "other"}, "note")],
+        bad_inputs=[
+            ({"reason": ""}, "reason", "Choose a close reason."),
+            ({"reason": "other"}, "note", "Explain in the note why the order closes for “Other”."),
+        ],
     ),
     Case(
         "receive_return",
@@ -186,13 +209,30 @@ CASES = [
         {"quantity": 2, "condition": "resellable"},
         order_kwargs={"close_reason": "quality_issue"},
         bad_inputs=[
-            ({"quantity": "two"}, "quantity"),
-            ({"quantity": 3}, "quantity"),  # the order had 2
-            ({"quantity": 0, "condition": "damaged"}, "quantity"),
-            ({"condition": "broken"}, "condition"),
-            ({"condition": ""}, "condition"),
-            ({"amount": "0"}, "amount"),
-            ({"amount": "100.01"}, "amount"),
+            ({"quantity": "two"}, "quantity", "Quantity received “two” is not a whole number."),
+            ({"quantity": 3}, "quantity", "Quantity received must be between 1 and 2."),  # the order had 2
+            (
+                {"quantity": 0, "condition": "damaged"},
+                "quantity",
+                "Quantity received must be between 1 and 2.",
+            ),
+            (
+                {"condition": "broken"},
+                "condition",
+                "Choose the condition of the returned goods: resellable, damaged or missing.",
+            ),
+            (
+                {"condition": ""},
+                "condition",
+                "Choose the condition of the returned goods: resellable, damaged or missing.",
+            ),
+            ({"amount": "0"}, "amount", "Refund amount must be more than 0."),
+            (
+                {"amount": "100.01"},
+                "amount",
+                "A refund of 100.01 would exceed what was paid by the buyer: "
+                "at most 100.00 can still be refunded.",
+            ),
         ],
     ),
     Case(
@@ -204,13 +244,22 @@ CASES = [
         setup=_supplier_order,
         order_kwargs={"close_reason": "quality_issue"},
         bad_inputs=[
-            ({"amount": ""}, "amount"),
-            ({"amount": "0"}, "amount"),
-            ({"amount": "300.01"}, "amount"),  # more than the supplier order
-            ({"reason": ""}, "reason"),
-            ({"reference": ""}, "reference"),
-            ({"respond_by": "2020-01-01T00:00:00+00:00"}, "respond_by"),
-            ({"respond_by": "next week"}, "respond_by"),
+            ({"amount": ""}, "amount", "Supplier refund amount “” is not an amount."),
+            ({"amount": "0"}, "amount", "Supplier refund amount must be more than 0."),
+            (
+                {"amount": "300.01"},
+                "amount",
+                "A refund of 300.01 would exceed what was the supplier order: "
+                "at most 300.00 can still be refunded.",
+            ),  # more than the supplier order
+            ({"reason": ""}, "reason", "Say why the supplier should refund."),
+            ({"reference": ""}, "reference", "Enter the 1688 refund reference."),
+            (
+                {"respond_by": "2020-01-01T00:00:00+00:00"},
+                "respond_by",
+                "The respond-by deadline must be in the future.",
+            ),
+            ({"respond_by": "next week"}, "respond_by", "“next week” is not a date and time."),
         ],
     ),
     Case(
@@ -221,7 +270,10 @@ CASES = [
         {"amount": "100.00", "reference": "1688-OK-1"},
         setup=_supplier_refund,
         order_kwargs={"close_reason": "quality_issue"},
-        bad_inputs=[({"amount": "120.01"}, "amount"), ({"amount": "-1"}, "amount")],
+        bad_inputs=[
+            ({"amount": "120.01"}, "amount", "The approved amount cannot exceed the 120.00 CNY asked for."),
+            ({"amount": "-1"}, "amount", "Approved amount must be more than 0."),
+        ],
     ),
     Case(
         "record_supplier_refusal",
@@ -233,7 +285,7 @@ CASES = [
         evidence_message="Record the supplier's refusal",
         setup=_supplier_refund,
         order_kwargs={"close_reason": "quality_issue"},
-        bad_inputs=[({"reference": ""}, "reference")],
+        bad_inputs=[({"reference": ""}, "reference", "Enter the 1688 dispute reference.")],
     ),
     Case(
         "open_buyer_dispute",
@@ -241,7 +293,7 @@ CASES = [
         Status.DISPUTED,
         "Operator",
         {"reference": "ALI-DSP-42"},
-        bad_inputs=[({"reference": ""}, "reference")],
+        bad_inputs=[({"reference": ""}, "reference", "Enter the buyer's dispute reference.")],
     ),
     Case(
         "resolve_dispute",
@@ -250,11 +302,15 @@ CASES = [
         "Supervisor",
         {"outcome": "partial", "amount": "30.00", "reason": "shipping_issue"},
         bad_inputs=[
-            ({"outcome": "draw"}, "outcome"),
-            ({"outcome": "partial", "amount": ""}, "amount"),
-            ({"amount": "-1"}, "amount"),
-            ({"amount": "100.01"}, "amount"),
-            ({"reason": ""}, "reason"),  # a buyer dispute with no close reason yet
+            ({"outcome": "draw"}, "outcome", "Choose the outcome: won, partial or lost."),
+            ({"outcome": "partial", "amount": ""}, "amount", "Enter the amount of a partial outcome."),
+            ({"amount": "-1"}, "amount", "Amount must be more than 0."),
+            ({"amount": "100.01"}, "amount", "The amount cannot exceed 100.00."),
+            (
+                {"reason": ""},
+                "reason",
+                "Choose the close reason of this dispute.",
+            ),  # a buyer dispute with no close reason yet
         ],
     ),
 ]
@@ -328,11 +384,11 @@ def test_refused_from_the_wrong_state_and_nothing_changes(case: Case):
 
 
 @pytest.mark.parametrize(
-    ("case", "override", "field_name"),
-    [(c, o, f) for c in CASES for o, f in c.bad_inputs],
-    ids=[f"{c.name}-{f}-{i}" for c in CASES for i, (_o, f) in enumerate(c.bad_inputs)],
+    ("case", "override", "field_name", "message"),
+    [(c, o, f, m) for c in CASES for o, f, m in c.bad_inputs],
+    ids=[f"{c.name}-{f}-{i}" for c in CASES for i, (_o, f, _m) in enumerate(c.bad_inputs)],
 )
-def test_refused_for_missing_or_invalid_input_and_nothing_changes(case: Case, override, field_name):
+def test_refused_for_missing_or_invalid_input_and_nothing_changes(case: Case, override, field_name, message):
     order = _prepare(case)
     before = snapshot(order)
 
@@ -340,7 +396,7 @@ def test_refused_for_missing_or_invalid_input_and_nothing_changes(case: Case, ov
         _run(case, order, staff(case.group), **override)
 
     assert refused.value.field == field_name, str(refused.value)
-    assert str(refused.value)
+    assert str(refused.value) == message
     assert snapshot(order) == before
 
 
@@ -444,7 +500,7 @@ def test_the_supervisor_runs_operator_transitions_too():
 
 def test_close_unpaid_out_of_stock_marks_the_sku_with_a_movement():
     order = OrderFactory()
-    stock.record_movement(order.sku, delta=7, reason="restock", by=None)
+    workflow.record_movement(order.sku, delta=7, reason="restock", by=None)
     workflow.close_unpaid(order, by=staff("Operator"), reason="out_of_stock")
 
     order.sku.refresh_from_db()

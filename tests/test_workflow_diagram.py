@@ -1,4 +1,5 @@
-"""docs/workflow.md is generated from the models' transitions and must not drift from them."""
+"""docs/workflow.md is generated from the models' transitions and the transition declarations and
+must not drift from them."""
 
 from io import StringIO
 
@@ -6,6 +7,7 @@ from django.core.management import call_command
 
 from orders.management.commands.workflow_diagram import DOC_PATH, render
 from orders.models import Order
+from orders.transitions import TRANSITIONS
 
 
 def test_docs_workflow_md_is_the_generated_text():
@@ -26,3 +28,26 @@ def test_the_command_prints_the_same_text():
     out = StringIO()
     call_command("workflow_diagram", stdout=out)
     assert out.getvalue() == render()
+
+
+def _section(text: str, name: str) -> str:
+    """The part of the document about transition ``name`` (up to the next heading)."""
+    start = text.index(f"(`{name}`)\n")
+    end = text.find("\n#", start)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_each_transition_is_documented_from_its_declaration():
+    text = render()
+    for t in TRANSITIONS.values():
+        assert f"### {t.label} (`{t.name}`)" in text
+        part = _section(text, t.name)
+        assert f"Permission `{t.permission}` ({t.permission_label}), held by {', '.join(t.groups)}." in part
+        if t.evidence is None:
+            assert "Evidence: none required." in part
+        else:
+            assert f"Evidence: {t.evidence.sentence}" in part
+        rows = [line for line in part.splitlines() if line.startswith("| `")]
+        assert [row.split("`")[1] for row in rows] == [i.name for i in t.inputs]
+        for row, i in zip(rows, t.inputs, strict=True):
+            assert f"| {'yes' if i.required else 'no'} | {i.label} |" in row

@@ -1,28 +1,19 @@
 """The admin index as a worklist: counts that match the data, links that land on those rows."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from orders import feedback
-from orders.models import Feedback, FollowupStatus, Refund, RefundDirection, RefundStatus, Status
-from tests.factories import OrderFactory, SupplierOrderFactory, staff
+from orders.models import Feedback, FollowupStatus, RefundStatus, Status
+from orders.workflow import feedback
+from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
 
 pytestmark = pytest.mark.django_db
 
 
 def refund(order, direction, status, key, **fields):
-    return Refund.objects.create(
-        order=order,
-        direction=direction,
-        status=status,
-        amount=Decimal("10.00"),
-        currency="CNY" if direction == RefundDirection.FROM_SUPPLIER else "USD",
-        idempotency_key=key,
-        **fields,
-    )
+    return RefundFactory(order=order, direction=direction, status=status, idempotency_key=key, **fields)
 
 
 @pytest.fixture

@@ -13,8 +13,35 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..models import Order, OrderEvent
+from ..transitions import TRANSITIONS
+
+# The events that are not transitions of SPEC section 7 (whose labels are declared in
+# orders/transitions.py), by the name they are written under. An event without a label here or
+# there shows its raw name: tests/test_transitions.py finds every name written and checks it.
+OTHER_EVENT_LABELS = {
+    "imported": gettext_noop("Imported from a CSV file"),
+    "send_payment_reminder": gettext_noop("Payment reminder sent"),
+    "create_refund": gettext_noop("Refund requested"),
+    "mark_refund_received": gettext_noop("Refund marked received"),
+    "correct_contact": gettext_noop("Contact details corrected"),
+    "cancel_refund": gettext_noop("Refund cancelled"),
+    "chase_supplier": gettext_noop("Supplier reminded"),
+    "supplier_refund_overdue": gettext_noop("Supplier refund overdue"),
+}
+
+
+def event_label(name: str) -> str:
+    """The display label of history event ``name`` in the active language (the timeline, the
+    event list, the transition buttons and forms)."""
+    if name in TRANSITIONS:
+        return _(TRANSITIONS[name].label)
+    if name in OTHER_EVENT_LABELS:
+        return _(OTHER_EVENT_LABELS[name])
+    return name
 
 
 def _clean(data: dict[str, Any] | None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.feedback import import_feedback
+from orders.imports.feedback import import_feedback
 
 
 class Command(BaseCommand):

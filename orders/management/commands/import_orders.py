@@ -12,7 +12,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orders.importing import ImportResult, import_orders
+from orders.imports.service import ImportResult, import_orders
 
 PROGRESS_MIN_BYTES = 1 << 20  # files under 1 MB import in a blink: no bar
 

@@ -1,0 +1,23 @@
+"""The back office's admin for orders: one module per group of screens.
+
+``orders``        the order list, the order page (read-only) and the history of events
+``order_views``   the order page's screens: transition forms, evidence, contact correction
+``order_actions`` the order list's bulk actions (close unpaid, payment reminder, export)
+``imports``       the order CSV import / export screens and the import history
+``refunds`` ``stock`` ``notifications`` ``feedback``   their models' admins and screens
+``analytics``     the close analytics page, a screen of the admin site (it has no model)
+``filters`` ``paginator`` ``actions`` ``display`` ``timeline``   what those share
+
+One pattern for a custom screen: a function ``view(model_admin, request, **url_kwargs)`` beside
+its admin, wired by that admin's ``get_urls`` with ``shopops.admin_base.screen``; the view
+calls the workflow (or a selector) and shows its ``Refused`` message. See ``docs/`` for where
+each kind of change goes.
+
+``admin.autodiscover()`` imports this package (from the URLconf, not at start-up); importing it
+registers every ``ModelAdmin`` below.
+"""
+
+from . import analytics, feedback, imports, notifications, orders, refunds, stock  # noqa: F401
+from .orders import OrderAdmin
+
+__all__ = ["OrderAdmin"]

@@ -1,0 +1,255 @@
+"""The close analytics page, ``/admin/orders/analytics/``, and the CSV export of its tables.
+
+A page of no model: a screen of the admin site itself (``admin.site.register_screen`` below,
+wired by the site's ``get_urls``). Every filter is a GET parameter, so a view can be bookmarked
+or shared; ``?export=<table>`` returns that table as CSV with the same filters. Analysts and
+supervisors (``orders.view_analytics``) may look; anyone else on the staff gets 403.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from shopops.admin_base import ShopopsAdminSite
+
+from ..resources import escape_cell
+from ..selectors.analytics import CloseAnalytics, close_analytics
+from ..selectors.recommendations import Recommendation, recommend
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 731  # two years of daily points is the most a chart can still show
+# Dates outside these years are typing mistakes, and near the calendar's ends the period's
+# bounds (the day after the end, 30 days before it) would not exist: refuse them, never a 500.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+class AnalyticsFilterForm(forms.Form):
+    """The view's period and filters, all optional; bad values are refused with a reason."""
+
+    start = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    supplier = forms.CharField(label=gettext_lazy("Supplier"), required=False, max_length=200)
+    sku = forms.CharField(label=gettext_lazy("SKU"), required=False, max_length=64)
+    country = forms.CharField(
+        label=gettext_lazy("Country"),
+        required=False,
+        widget=forms.TextInput(attrs={"size": 3, "placeholder": "ES"}),
+    )
+    bucket = forms.ChoiceField(
+        label=gettext_lazy("Over time by"),
+        required=False,
+        choices=[("day", gettext_lazy("Day")), ("week", gettext_lazy("Week"))],
+    )
+
+    def clean_country(self) -> str:
+        value = self.cleaned_data["country"].strip().upper()
+        if value and not (len(value) == 2 and value.isascii() and value.isalpha()):
+            raise forms.ValidationError(_("Give the country as a two-letter ISO code, for example ES."))
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        for given in (data.get("start"), data.get("end")):
+            if given is not None and not EARLIEST <= given <= LATEST:
+                raise forms.ValidationError(
+                    _("Choose dates between %(earliest)s and %(latest)s.")
+                    % {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()}
+                )
+        today = timezone.localdate()
+        end = data.get("end") or today
+        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            raise forms.ValidationError(
+                _("The period starts after it ends: %(start)s is later than %(end)s.")
+                % {"start": start, "end": end}
+            )
+        if (end - start).days + 1 > MAX_DAYS:
+            raise forms.ValidationError(_("Choose a period of at most %(days)d days.") % {"days": MAX_DAYS})
+        data.update(
+            start=start,
+            end=end,
+            supplier=data.get("supplier", "").strip(),
+            sku=data.get("sku", "").strip(),
+            bucket=data.get("bucket") or "day",
+        )
+        return data
+
+
+def _hours(value: Decimal | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _tables(data: CloseAnalytics, recommendations: list[Recommendation]) -> dict:
+    """Each exportable table: (title, header, rows). The page and the CSV show the same rows."""
+    return {
+        "reasons": (
+            _("Closes by reason"),
+            [_("Reason code"), _("Reason"), _("Closes"), _("Share %")],
+            [(r.key, r.label, r.count, r.share) for r in data.by_reason],
+        ),
+        "stages": (
+            _("Closes by stage reached"),
+            [_("Stage code"), _("Stage"), _("Closes"), _("Share %")],
+            [(r.key, r.label, r.count, r.share) for r in data.by_stage],
+        ),
+        "over_time": (
+            _("Closes over time"),
+            [_("Week starting") if data.bucket == "week" else _("Day"), _("Closes")],
+            [(day.isoformat(), n) for day, n in data.over_time],
+        ),
+        "suppliers": (
+            _("Top suppliers by closes"),
+            [_("Supplier"), _("Closes"), _("Share %")],
+            [(r.label, r.count, r.share) for r in data.by_supplier],
+        ),
+        "skus": (
+            _("Top SKUs by closes"),
+            [_("SKU"), _("Title"), _("Closes"), _("Share %")],
+            [(r.key, r.label, r.count, r.share) for r in data.by_sku],
+        ),
+        "refunds": (
+            _("Refunds and net loss, per currency"),
+            [_("Currency"), _("Refunded to buyers"), _("Recovered from suppliers"), _("Net loss")],
+            [(m.currency, m.to_buyer, m.from_supplier, m.net_loss) for m in data.refunds],
+        ),
+        "medians": (
+            _("Median time to close, per flow"),
+            [_("Flow"), _("Flow name"), _("Closes"), _("Median hours")],
+            [(m.flow, m.label, m.count, _hours(m.median_hours)) for m in data.medians],
+        ),
+        "out_of_stock": (
+            _("SKUs with repeated out-of-stock closes"),
+            [_("SKU"), _("Out-of-stock closes")],
+            data.repeated("out_of_stock", 2),
+        ),
+        "recommendations": (
+            _("Recommended actions"),
+            [_("Rule"), _("Action"), _("Why")],
+            [(r.rule, r.action, r.why) for r in recommendations],
+        ),
+    }
+
+
+def _safe_cell(value: object) -> object:
+    """Numbers go out as numbers; text that a spreadsheet would run is quoted (as in order exports)."""
+    if isinstance(value, int | Decimal):
+        return value
+    return escape_cell(str(value))
+
+
+def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]], data: CloseAnalytics):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"close-analytics-{name}-{data.start.isoformat()}-{data.end.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # A BOM so that Excel on a Chinese system opens the UTF-8 labels correctly.
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow([_safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([_safe_cell(cell) for cell in row])
+    return response
+
+
+def _chart_data(data: CloseAnalytics) -> dict:
+    return {
+        "reasons": {"labels": [r.label for r in data.by_reason], "counts": [r.count for r in data.by_reason]},
+        "stages": {"labels": [r.label for r in data.by_stage], "counts": [r.count for r in data.by_stage]},
+        "over_time": {
+            "labels": [d.isoformat() for d, _n in data.over_time],
+            "counts": [n for _d, n in data.over_time],
+        },
+        "suppliers": {
+            "labels": [r.label for r in data.by_supplier],
+            "counts": [r.count for r in data.by_supplier],
+        },
+        "skus": {"labels": [r.key for r in data.by_sku], "counts": [r.count for r in data.by_sku]},
+        "refunds": {
+            "labels": [m.currency for m in data.refunds],
+            "to_buyer": [float(m.to_buyer) for m in data.refunds],
+            "from_supplier": [float(m.from_supplier) for m in data.refunds],
+            "net_loss": [float(m.net_loss) for m in data.refunds],
+            "names": [_("Refunded to buyers"), _("Recovered from suppliers"), _("Net loss")],
+        },
+        "closes_label": _("Closes"),
+    }
+
+
+def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse:
+    """Close analytics for the period and filters in the query string (default: last 30 days)."""
+    if not request.user.has_perm("orders.view_analytics"):
+        raise PermissionDenied(_("Close analytics are for analysts and supervisors."))
+    form = AnalyticsFilterForm(request.GET or None)
+    export = request.GET.get("export", "")
+    context = {
+        **site.each_context(request),
+        "title": _("Close analytics"),
+        "form": form,
+        "data": None,
+    }
+    if request.GET and not form.is_valid():
+        if export:
+            errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+            return HttpResponseBadRequest(
+                _("Nothing exported: %(errors)s") % {"errors": errors},
+                content_type="text/plain; charset=utf-8",
+            )
+        return TemplateResponse(request, "admin/orders/analytics.html", context, status=400)
+    if not request.GET:
+        form = AnalyticsFilterForm({})
+        form.is_valid()
+    params = form.cleaned_data
+    # Show the period actually used (the defaults filled in), not the blanks that were sent.
+    context["form"] = AnalyticsFilterForm(initial=params)
+    data = close_analytics(
+        params["start"],
+        params["end"],
+        supplier=params["supplier"] or None,
+        sku=params["sku"] or None,
+        country=params["country"] or None,
+        bucket=params["bucket"],
+    )
+    recommendations = recommend(data, now=timezone.now())
+    tables = _tables(data, recommendations)
+    if export:
+        if export not in tables:
+            return HttpResponseBadRequest(
+                _("Unknown table “%(name)s”; choose one of: %(names)s.")
+                % {"name": export, "names": ", ".join(tables)},
+                content_type="text/plain; charset=utf-8",
+            )
+        _title, header, rows = tables[export]
+        return _csv_response(export, header, rows, data)
+
+    query = request.GET.copy()
+    query.pop("export", None)
+    context.update(
+        data=data,
+        recommendations=recommendations,
+        tables={name: {"title": t, "header": h, "rows": r} for name, (t, h, r) in tables.items()},
+        chart_data=_chart_data(data),
+        query=query.urlencode(),
+        start=params["start"],
+        end=params["end"],
+    )
+    return TemplateResponse(request, "admin/orders/analytics.html", context)
+
+
+admin.site.register_screen("orders/analytics/", analytics_view, "orders_analytics")

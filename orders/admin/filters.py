@@ -1,0 +1,211 @@
+"""The list filters of the admin: typed-in filters (a name, a date range) and the worklist's.
+
+The worklist filters are yes/no questions answered by a selector, so the list, the worklist
+count on the admin index and the background jobs agree on what "overdue" means. Parameter names
+are part of the worklist's links: keep them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import selectors
+from ..models import SupplierOrder
+
+# --- typed-in filters -------------------------------------------------------------------------
+
+
+class InputFilter(admin.ListFilter):
+    """A filter typed into a small form (a name, a date range) rather than picked from links."""
+
+    template = "admin/orders/order/input_filter.html"
+    inputs: list[tuple[str, str, str]] = []  # (parameter, label, input type)
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        for parameter, _label, _type in self.inputs:
+            if parameter in params:
+                value = params.pop(parameter)
+                value = value[-1] if isinstance(value, list) else value
+                # NUL is never part of a name or a date, and PostgreSQL refuses it in a parameter.
+                value = value.replace("\x00", "")
+                if value.strip():
+                    self.used_parameters[parameter] = value.strip()
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return [parameter for parameter, _label, _type in self.inputs]
+
+    def choices(self, changelist):
+        own = set(self.expected_parameters())
+        hidden = [
+            (key, value)
+            for key, values in changelist.filter_params.items()
+            if key not in own
+            for value in values
+        ]
+        yield {
+            "inputs": [
+                {"name": p, "label": label, "type": kind, "value": self.used_parameters.get(p, "")}
+                for p, label, kind in self.inputs
+            ],
+            "hidden": hidden,
+            "clear_url": changelist.get_query_string(remove=list(own)),
+            "active": bool(self.used_parameters),
+        }
+
+
+class SupplierFilter(InputFilter):
+    """Orders sourced from a 1688 supplier whose name contains the text typed."""
+
+    title = _("supplier")
+    inputs = [("supplier", _("Supplier name contains"), "search")]
+
+    def queryset(self, request, queryset):
+        name = self.used_parameters.get("supplier")
+        if not name:
+            return queryset
+        # EXISTS, not a join: an order with two supplier orders must not appear twice.
+        return queryset.filter(
+            Exists(SupplierOrder.objects.filter(order=OuterRef("pk"), supplier_name__icontains=name))
+        )
+
+
+class DateRangeFilter(InputFilter):
+    """From / to dates (inclusive, in the operator's time zone) on one timestamp field."""
+
+    field_name = ""
+
+    def _bound(self, request, parameter: str) -> date | None:
+        value = self.used_parameters.get(parameter)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            messages.warning(
+                request,
+                gettext("“%(value)s” is not a date (YYYY-MM-DD); the filter “%(filter)s” ignores it.")
+                % {"value": value, "filter": self.title},
+            )
+            return None
+
+    def queryset(self, request, queryset):
+        start = self._bound(request, self.inputs[0][0])
+        end = self._bound(request, self.inputs[1][0])
+        tz = timezone.get_current_timezone()
+        # Timestamps compared with datetimes, not __date: the index on the column stays usable.
+        # The calendar's first and last days are no bound at all: the day after the last one
+        # does not exist, and the first one's midnight east of UTC falls before year 1 in UTC.
+        if start and start > date.min:
+            queryset = queryset.filter(**{f"{self.field_name}__gte": datetime.combine(start, time.min, tz)})
+        if end and end < date.max:
+            next_day = datetime.combine(end + timedelta(days=1), time.min, tz)
+            queryset = queryset.filter(**{f"{self.field_name}__lt": next_day})
+        return queryset
+
+
+class PlacedDateFilter(DateRangeFilter):
+    title = _("placed")
+    field_name = "placed_at"
+    inputs = [("placed_from", _("From"), "date"), ("placed_to", _("To"), "date")]
+
+
+class ClosedDateFilter(DateRangeFilter):
+    title = _("closed")
+    field_name = "closed_at"
+    inputs = [("closed_from", _("From"), "date"), ("closed_to", _("To"), "date")]
+
+
+# --- the worklist's filters: each one a selector ---------------------------------------------
+
+
+class SelectorFilter(admin.SimpleListFilter):
+    """Shows only the rows the selector returns when the filter is set to its one value."""
+
+    value_label = _("Yes")
+    selected = "yes"
+
+    def lookups(self, request, model_admin):
+        return [(self.selected, self.value_label)]
+
+    def select(self, queryset):
+        """The selector's rows, as a subquery (``pk IN``) of the list's queryset."""
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        if self.value() == self.selected:
+            return self.select(queryset)
+        return queryset
+
+
+class SupplierRefundOverdueFilter(SelectorFilter):
+    title = _("supplier refund overdue")
+    parameter_name = "overdue"
+
+    def select(self, queryset):
+        return queryset.filter(pk__in=selectors.supplier_refunds_overdue(timezone.now()).values("pk"))
+
+
+class RefundNotArrivedFilter(SelectorFilter):
+    title = _("refund not arrived")
+    parameter_name = "not_arrived"
+
+    def select(self, queryset):
+        return queryset.filter(pk__in=selectors.refunds_not_arrived(timezone.now()).values("pk"))
+
+
+class UnpaidTimingOutSoonFilter(SelectorFilter):
+    title = _("unpaid, about to time out")
+    parameter_name = "timeout_soon"
+
+    def select(self, queryset):
+        return queryset.filter(pk__in=selectors.unpaid_timing_out_soon(timezone.now()).values("pk"))
+
+
+class WaitingOnBuyerFilter(SelectorFilter):
+    title = _("waiting on the buyer")
+    parameter_name = "waiting_on_buyer"
+
+    def select(self, queryset):
+        return queryset.filter(pk__in=selectors.waiting_on_buyer(timezone.now()).values("pk"))
+
+
+class OpenFollowupFilter(SelectorFilter):
+    """The feedback queue: follow-ups not finished yet, oldest first."""
+
+    title = _("follow-up open")
+    parameter_name = "followup"
+    selected = "open"
+    value_label = _("Open (new or buyer contacted)")
+
+    def select(self, queryset):
+        return queryset.filter(pk__in=selectors.open_negative_feedback().values("pk")).order_by(
+            "followup_opened_at", "id"
+        )
+
+
+# The SKU list's report of repeated stock-outs: at least this many out-of-stock closes.
+REPEATED_OUT_OF_STOCK = 2
+
+
+class RepeatedOutOfStockFilter(SelectorFilter):
+    """SKUs closed for ``out_of_stock`` at least twice (``selectors.skus_with_repeated_out_of_stock``)."""
+
+    title = _("repeated out-of-stock closes")
+    parameter_name = "repeated_oos"
+
+    def lookups(self, request, model_admin):
+        return [(self.selected, gettext("%(n)d or more") % {"n": REPEATED_OUT_OF_STOCK})]
+
+    def select(self, queryset):
+        repeated = selectors.skus_with_repeated_out_of_stock(REPEATED_OUT_OF_STOCK)
+        return queryset.filter(pk__in=repeated.values("pk")).order_by("-oos_closes", "code")

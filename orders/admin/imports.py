@@ -1,0 +1,212 @@
+"""The order CSV import and export screens (SPEC section 5), and the import history.
+
+Screens of ``OrderAdmin`` (wired by its ``get_urls``):
+
+- ``/admin/orders/order/import/`` (``orders.import_orders``, Supervisors): upload → preview (a dry
+  run of the real import: counts, every invalid row, every refused row) → confirm. Between the
+  two steps the upload lives in a private directory under ``var/imports/``, named by a random
+  token that is remembered in the user's session (the file itself never is).
+- ``/admin/orders/order/export/`` (``orders.export_orders``): the orders of the list as filtered,
+  as CSV or XLSX (``?_format=xlsx``), escaped against formula injection.
+
+``OrderImportAdmin`` is the import history at ``/admin/orders/orderimport/`` (read only). The
+change list's buttons are in ``admin/orders/order/_import_export_buttons.html``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import ModelAdmin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from shopops.admin_base import ReadOnlyAdmin
+
+from ..imports.service import ImportResult, import_orders
+from ..models import OrderImport
+from ..resources import EXPORT_FORMATS, export_orders_response
+
+SESSION_KEY = "shopops_order_imports"
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+KEEP_UPLOADS_SECONDS = 24 * 60 * 60
+MAX_PENDING_PER_SESSION = 5
+IMPORT_TEMPLATE = "admin/orders/order/import.html"
+
+
+def import_dir() -> Path:
+    """Private: never under MEDIA or STATIC, readable by the server's user only."""
+    directory = Path(settings.VAR_DIR) / "imports"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+def max_upload_bytes() -> int:
+    return int(settings.SHOPOPS_IMPORT_MAX_MB * 1024 * 1024)
+
+
+def too_big_message(size: int) -> str:
+    return _(
+        "The file is %(size).1f MB; imports are limited to %(limit)s MB. Split it into smaller files "
+        "and import them one after the other."
+    ) % {"size": size / 1024 / 1024, "limit": f"{settings.SHOPOPS_IMPORT_MAX_MB:g}"}
+
+
+def _remove_stale_uploads(directory: Path) -> None:
+    # Previews that were never confirmed: they must not pile up under var/.
+    limit = time.time() - KEEP_UPLOADS_SECONDS
+    for leftover in directory.glob("*.csv"):
+        try:
+            if leftover.stat().st_mtime < limit:
+                leftover.unlink()
+        except FileNotFoundError:
+            pass
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def export_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """The orders the list shows with the same filters and search, as CSV or XLSX."""
+    if not request.user.has_perm("orders.export_orders"):
+        raise PermissionDenied
+    params = request.GET.copy()
+    file_format = (params.pop("_format", None) or ["csv"])[-1]
+    if file_format not in EXPORT_FORMATS:
+        messages.error(request, _("Unknown export format “%(format)s”.") % {"format": file_format})
+        return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+    request.GET = params  # the change list reads its filters from here
+    try:
+        changelist = model_admin.get_changelist_instance(request)
+    except IncorrectLookupParameters:
+        messages.error(request, _("The list's filters are not valid; nothing was exported."))
+        return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+    return export_orders_response(changelist.get_queryset(request), file_format)
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def _render(model_admin: ModelAdmin, request: HttpRequest, status: int = 200, **extra) -> TemplateResponse:
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": _("Import orders"),
+        "max_mb": f"{settings.SHOPOPS_IMPORT_MAX_MB:g}",
+        **extra,
+    }
+    return TemplateResponse(request, IMPORT_TEMPLATE, context, status=status)
+
+
+def import_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
+    """GET: the upload form. POST with a file: the preview. POST with a token: the import."""
+    if not request.user.has_perm("orders.import_orders"):
+        raise PermissionDenied
+    if request.method != "POST":
+        return _render(model_admin, request)
+    # The size is checked before the body's form data is read into a file we would parse.
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > max_upload_bytes() + 64 * 1024:
+        return _render(model_admin, request, status=413, upload_error=too_big_message(length))
+    if "token" in request.POST:
+        return _confirm(model_admin, request)
+    return _preview(model_admin, request)
+
+
+def _pending(request: HttpRequest) -> dict[str, str]:
+    return dict(request.session.get(SESSION_KEY, {}))
+
+
+def _preview(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _render(model_admin, request, status=400, upload_error=_("Choose a CSV file to import."))
+    if upload.size > max_upload_bytes():
+        return _render(model_admin, request, status=413, upload_error=too_big_message(upload.size))
+    directory = import_dir()
+    _remove_stale_uploads(directory)
+    token = secrets.token_urlsafe(24)
+    stored = directory / f"{token}.csv"
+    descriptor = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    name = Path(upload.name or "orders.csv").name
+    started = time.monotonic()
+    result = import_orders(stored, by=request.user, dry_run=True, file_name=name)
+    seconds = time.monotonic() - started
+    can_confirm = not result.invalid and bool(result.new or result.updated)
+    if can_confirm:
+        pending = _pending(request)
+        for old_token in list(pending)[: max(0, len(pending) - MAX_PENDING_PER_SESSION + 1)]:
+            (directory / f"{old_token}.csv").unlink(missing_ok=True)
+            pending.pop(old_token)
+        pending[token] = name
+        request.session[SESSION_KEY] = pending
+    else:
+        stored.unlink(missing_ok=True)
+    return _render(
+        model_admin, request, result=result, token=token if can_confirm else "", preview=True, seconds=seconds
+    )
+
+
+def _confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
+    token = request.POST.get("token", "")
+    pending = _pending(request)
+    stored = import_dir() / f"{token}.csv"
+    if not TOKEN_RE.match(token) or token not in pending or not stored.is_file():
+        return _render(
+            model_admin,
+            request,
+            status=400,
+            upload_error=_(
+                "This preview is no longer available (it expired or was already imported). "
+                "Upload the file again."
+            ),
+        )
+    name = pending.pop(token)
+    request.session[SESSION_KEY] = pending
+    started = time.monotonic()
+    try:
+        result: ImportResult = import_orders(stored, by=request.user, file_name=name)
+    finally:
+        stored.unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    if result.applied:
+        messages.success(request, result.summary())
+    else:
+        messages.error(request, result.summary())
+    return _render(model_admin, request, result=result, done=True, seconds=seconds)
+
+
+# --- the import history -----------------------------------------------------------------------
+
+
+@admin.register(OrderImport)
+class OrderImportAdmin(ReadOnlyAdmin):
+    """The import history (Supervisors): read only, never deleted — what was imported, by whom."""
+
+    counts = ("rows", "new", "updated", "unchanged", "refused", "moves")
+    list_display = ("imported_at", "file_name", "imported_by", *counts, "vouches")
+    list_filter = ("imported_by",)
+    search_fields = ("file_name", "=sha256")
+    date_hierarchy = "imported_at"
+    list_select_related = ("imported_by",)
+    fields = ("file_name", "sha256", "imported_by", "imported_at", *counts)
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("re-import recognised at once"), boolean=True)
+    def vouches(self, obj: OrderImport) -> bool:
+        # Whether a later import of the same bytes is recognised at once (nothing refused).
+        return bool(obj.checksum)

@@ -1,0 +1,308 @@
+"""The order page's own screens: transition forms, recording evidence, correcting contact details.
+
+Each screen is a function ``view(model_admin, request, object_id, ...)`` wired by
+``OrderAdmin.get_urls`` (``shopops.admin_base.screen``). Nothing here changes an order: every
+change is one call to ``orders.workflow`` or ``evidence.services``, which check the permission,
+the order's state and the inputs. A ``NotPermitted`` becomes 403; an ``OrderChanged`` sends the
+operator back to the order with its message; any other ``Refused`` is shown on the form (on the
+field at fault when it names one) and has written nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin import ModelAdmin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from evidence import services
+from shopops.errors import NotPermitted, OrderChanged, Refused
+
+from .. import workflow
+from ..forms import CommunicationForm, TransitionForm
+from ..models import Order, Refund, Status
+from ..selectors.refunds import refundable
+from ..transitions import TRANSITIONS
+from ..workflow.contacts import CONTACT_FIELDS
+from ..workflow.core import status_label
+from ..workflow.events import event_label
+from .timeline import build_timeline, render_timeline
+
+CORRECT_CONTACT_PERMISSION = "orders.change_order"
+
+
+def order_url(order: Order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
+def transition_url(order: Order, name: str) -> str:
+    return reverse("admin:orders_order_transition", args=[order.pk, name])
+
+
+def get_order(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> Order:
+    """The order of the URL, for a user who may view it (404 / 403 otherwise)."""
+    order = model_admin.get_object(request, unquote(object_id))
+    if order is None:
+        raise Http404(_("There is no order with id %(id)s.") % {"id": object_id})
+    if not model_admin.has_view_permission(request, order):
+        raise PermissionDenied
+    return order
+
+
+def _render(
+    model_admin: ModelAdmin, request: HttpRequest, template: str, order: Order, title: str, **extra: Any
+) -> TemplateResponse:
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "original": order,
+        "title": title,
+        "subtitle": str(order),
+        "order_url": order_url(order),
+        **extra,
+    }
+    return TemplateResponse(request, template, context)
+
+
+# --- the order page ---------------------------------------------------------------------------
+
+
+def available_transitions(order: Order, user: Any) -> list[dict[str, Any]]:
+    """The transitions this user may run on this order now, in the order of SPEC section 7."""
+    allowed = {t.name for t in order.get_available_user_status_transitions(user)}
+    return [
+        {
+            "name": name,
+            "label": event_label(name),
+            "url": transition_url(order, name),
+            "supervisor": declared.supervisor,
+        }
+        for name, declared in TRANSITIONS.items()
+        if name in allowed
+    ]
+
+
+def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
+    """What the order page shows above its fields: the glance, the buttons and the timeline."""
+    refunds = list(Refund.objects.filter(order=order))
+    can_correct = request.user.has_perm(CORRECT_CONTACT_PERMISSION)
+    return {
+        "transition_buttons": available_transitions(order, request.user),
+        "refundable": refundable(order),
+        "refunds": refunds,
+        "timeline": render_timeline(build_timeline(order, refunds)),
+        "can_record_evidence": request.user.has_perm("evidence.add_communication"),
+        "evidence_url": reverse("admin:orders_order_evidence", args=[order.pk]),
+        "contact_url": reverse("admin:orders_order_contact", args=[order.pk]) if can_correct else "",
+        "status_closed": order.status == Status.CLOSED,
+    }
+
+
+# --- transition forms -------------------------------------------------------------------------
+
+
+def _as_seen(order: Order, seen_status: str) -> Order:
+    """The order as the operator's form showed it. Given to the workflow, which tells a move made
+    meanwhile by someone else (``OrderChanged``) from a step that was never possible."""
+    if not seen_status:
+        return order
+    return Order(pk=order.pk, platform_order_id=order.platform_order_id, status=seen_status)
+
+
+def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+    """GET: the transition's form; POST: run it through the workflow."""
+    declared = TRANSITIONS.get(name)
+    if declared is None:
+        raise Http404(_("There is no step called “%(name)s”.") % {"name": name})
+    order = get_order(model_admin, request, object_id)
+    # The workflow checks it too; checked first so that the form is never shown to a user who
+    # may not run the step.
+    if not request.user.has_perm(declared.permission):
+        raise PermissionDenied
+    label = event_label(name)
+    form = TransitionForm(request.POST or None, transition=name, order=order)
+    if request.method == "POST" and form.is_valid():
+        run = getattr(workflow, name)
+        try:
+            updated = run(
+                _as_seen(order, request.POST.get("seen_status", "")),
+                by=request.user,
+                **form.workflow_kwargs(),
+            )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except OrderChanged as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(order_url(order))
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Order %(order)s: “%(action)s” done. It is now “%(status)s”.")
+                % {"order": updated, "action": label, "status": status_label(updated.status)},
+            )
+            return HttpResponseRedirect(order_url(updated))
+
+    evidence_url = ""
+    if declared.evidence is not None and request.user.has_perm("evidence.add_communication"):
+        evidence_url = (
+            reverse("admin:orders_order_evidence", args=[order.pk])
+            + "?"
+            + urlencode({"next_transition": name})
+        )
+    return _render(
+        model_admin,
+        request,
+        "admin/orders/order/transition_form.html",
+        order,
+        label,
+        form=form,
+        transition=name,
+        evidence_url=evidence_url,
+    )
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+# services name the input at fault; the form calls the files input "files".
+_EVIDENCE_FIELDS = {"file": "files", "communication": None}
+
+
+def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """Record a communication with its attachments, then go on to the step that needed them."""
+    order = get_order(model_admin, request, object_id)
+    if not request.user.has_perm("evidence.add_communication"):
+        raise PermissionDenied
+    next_transition = request.GET.get("next_transition", "")
+    if next_transition not in TRANSITIONS:
+        next_transition = ""
+    form = CommunicationForm(request.POST or None, request.FILES or None, next_transition=next_transition)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        files = data["files"]
+        if files and not request.user.has_perm("evidence.add_attachment"):
+            raise PermissionDenied
+        stored: list[str] = []
+        try:
+            # One transaction: a refused file leaves no communication and no other file behind.
+            with transaction.atomic():
+                communication = services.record_communication(
+                    order,
+                    by=request.user,
+                    counterparty=data["counterparty"],
+                    channel=data["channel"],
+                    direction=data["direction"],
+                    kind=data["kind"],
+                    summary=data["summary"],
+                    body=data["body"],
+                    occurred_at=data["occurred_at"],
+                )
+                for upload in files:
+                    attachment = services.attach_file(
+                        order, by=request.user, file=upload, communication=communication
+                    )
+                    stored.append(attachment.file.name)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except Refused as exc:
+            # The rows were rolled back; files already written to storage must not linger.
+            for name in stored:
+                default_storage.delete(name)
+            target = _EVIDENCE_FIELDS.get(exc.field, exc.field)
+            form.add_error(target if target in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Recorded “%(summary)s” with %(count)d attachment.",
+                    "Recorded “%(summary)s” with %(count)d attachments.",
+                    len(files),
+                )
+                % {"summary": communication.summary, "count": len(files)},
+            )
+            if next_transition and request.user.has_perm(f"orders.{next_transition}"):
+                return HttpResponseRedirect(transition_url(order, next_transition))
+            return HttpResponseRedirect(order_url(order))
+
+    return _render(
+        model_admin,
+        request,
+        "admin/orders/order/evidence_form.html",
+        order,
+        _("Record a communication"),
+        form=form,
+        next_transition=next_transition,
+        next_label=event_label(next_transition) if next_transition else "",
+        max_mb=f"{settings.SHOPOPS_ATTACHMENT_MAX_BYTES / (1024 * 1024):g}",
+    )
+
+
+# --- correcting the buyer's contact details ---------------------------------------------------
+
+
+class ContactForm(forms.Form):
+    """The buyer's contact details as they are; the workflow checks what is typed."""
+
+    buyer_name = forms.CharField(label=gettext_lazy("Buyer name"), max_length=200)
+    buyer_email = forms.CharField(label=gettext_lazy("Buyer email"), required=False, max_length=254)
+    buyer_phone = forms.CharField(
+        label=gettext_lazy("Buyer phone"),
+        required=False,
+        max_length=32,
+        help_text=gettext_lazy(
+            "Stored in international form (+34…); other forms are read for the buyer's country."
+        ),
+    )
+    buyer_language = forms.CharField(
+        label=gettext_lazy("Buyer language"),
+        max_length=16,
+        help_text=gettext_lazy("A language code, like en, es or zh-hans: the buyer's messages are in it."),
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Why, or where the right details come from."),
+    )
+
+
+def contact_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    """GET: the buyer's contact details in a form; POST: ``workflow.correct_contact``."""
+    order = get_order(model_admin, request, object_id)
+    if not request.user.has_perm(CORRECT_CONTACT_PERMISSION):
+        raise PermissionDenied
+    initial = {name: getattr(order, name) for name in CONTACT_FIELDS}
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            updated = workflow.correct_contact(order, by=request.user, **form.cleaned_data)
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
+        except Refused as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request, _("Order %(order)s: the buyer's contact details are corrected.") % {"order": updated}
+            )
+            return HttpResponseRedirect(order_url(updated))
+    return _render(
+        model_admin,
+        request,
+        "admin/orders/order/contact_form.html",
+        order,
+        _("Correct contact details"),
+        form=form,
+    )

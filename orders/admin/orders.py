@@ -1,0 +1,312 @@
+"""The orders' admin: the list, the order page and its screens, and the history of events.
+
+The order page is read-only: the glance, the buttons of the transitions this user may run now,
+the timeline and the order's fields. Every change goes through ``orders.workflow`` from one of
+the order's screens (``order_views``, ``imports``) or bulk actions (``order_actions``), all
+wired here; nobody adds or deletes orders or history in the admin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from shopops.admin_base import ReadOnlyAdmin, screen
+
+from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
+from ..selectors import WAITING_ON_BUYER
+from ..workflow.events import event_label
+from . import imports, order_actions, order_views
+from .display import status_badge
+from .filters import (
+    ClosedDateFilter,
+    PlacedDateFilter,
+    SupplierFilter,
+    UnpaidTimingOutSoonFilter,
+    WaitingOnBuyerFilter,
+)
+from .paginator import EstimatedCountPaginator
+
+
+def _when(value: datetime) -> str:
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+
+
+class SupplierOrderInline(admin.TabularInline):
+    """The 1688 purchase orders behind the sale. Imported, not edited here."""
+
+    model = SupplierOrder
+    extra = 0
+    can_delete = False
+    fields = ("supplier_name", "supplier_contact", "supplier_order_id", "amount")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "platform_order_id",
+        "buyer",
+        "buyer_country",
+        "amount",
+        "status_display",
+        "close_reason",
+        "age",
+        "next_deadline",
+    )
+    list_display_links = ("platform_order_id",)
+    list_filter = (
+        "status",
+        "close_reason",
+        SupplierFilter,
+        PlacedDateFilter,
+        ClosedDateFilter,
+        UnpaidTimingOutSoonFilter,
+        WaitingOnBuyerFilter,
+    )
+    search_fields = (
+        "=platform_order_id",
+        "buyer_name",
+        "buyer_email",
+        "=tracking_number",
+        "=supplier_orders__supplier_order_id",
+    )
+    search_help_text = _(
+        "Order id, 1688 order id or tracking number (exact), or part of the buyer's name or email."
+    )
+    list_per_page = 50
+    list_max_show_all = 500
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    actions = [order_actions.close_unpaid, order_actions.send_payment_reminder, order_actions.export]
+    inlines = [SupplierOrderInline]
+    change_form_template = "admin/orders/order/change_form.html"
+    change_list_template = "admin/orders/order/change_list.html"
+    fieldsets = (
+        (
+            _("Order"),
+            {
+                "fields": (
+                    ("platform_order_id", "status", "platform_status"),
+                    ("sku", "product_title"),
+                    ("quantity", "unit_price", "total_amount", "currency"),
+                )
+            },
+        ),
+        (
+            _("Buyer"),
+            {"fields": (("buyer_name", "buyer_country", "buyer_language"), ("buyer_email", "buyer_phone"))},
+        ),
+        (
+            _("Dates and shipping"),
+            {
+                "fields": (
+                    ("placed_at", "paid_at", "shipped_at"),
+                    ("tracking_number", "carrier", "return_tracking_number"),
+                    "payment_reminded_at",
+                )
+            },
+        ),
+        (
+            _("Close"),
+            {
+                "fields": (
+                    ("close_reason", "close_stage", "outcome"),
+                    "close_note",
+                    ("close_started_at", "closed_at", "closed_by"),
+                    "platform_reference",
+                )
+            },
+        ),
+        (_("Notes"), {"fields": ("notes",)}),
+    )
+
+    # --- the order's screens -------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            screen(self, "import/", imports.import_view, "orders_order_import"),
+            screen(self, "export/", imports.export_view, "orders_order_export"),
+            screen(
+                self,
+                "<path:object_id>/transition/<str:name>/",
+                order_views.transition_view,
+                "orders_order_transition",
+            ),
+            screen(self, "<path:object_id>/evidence/", order_views.evidence_view, "orders_order_evidence"),
+            screen(self, "<path:object_id>/contact/", order_views.contact_view, "orders_order_contact"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(order_views.order_page_context(request, obj))
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_import_orders": request.user.has_perm("orders.import_orders"),
+            "can_export_orders": request.user.has_perm("orders.export_orders"),
+            "export_query": request.GET.urlencode(),
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+    # --- queryset and columns ------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        # The pending supplier refund's deadline, as a column: one subquery in the list's one
+        # query, never a query per row.
+        supplier_due = Refund.objects.filter(
+            order=OuterRef("pk"), direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REQUESTED
+        ).order_by("respond_by")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(supplier_respond_by=Subquery(supplier_due.values("respond_by")[:1]))
+        )
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """An order id, tracking number or 1688 order id typed whole is found through its index,
+        whatever the list size (at most three indexed lookups, tried in that order).
+
+        Anything else searches the buyer's name and email (contains), and the order id, 1688
+        order id and tracking number (exact): a scan of the table, acceptable for a name.
+        """
+        term = search_term.strip()
+        if term and " " not in term:
+            exact = (
+                Q(platform_order_id=term),
+                Q(tracking_number=term),
+                # EXISTS, not a join: no duplicate rows, no DISTINCT over the list.
+                Q(Exists(SupplierOrder.objects.filter(order=OuterRef("pk"), supplier_order_id=term))),
+            )
+            for condition in exact:
+                matches = queryset.filter(condition)
+                if matches.exists():
+                    return matches, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("buyer"), ordering="buyer_name")
+    def buyer(self, obj: Order) -> str:
+        if obj.buyer_email:
+            return format_html("{}<br><small>{}</small>", obj.buyer_name, obj.buyer_email)
+        return obj.buyer_name
+
+    @admin.display(description=_("amount"), ordering="total_amount")
+    def amount(self, obj: Order) -> str:
+        return f"{obj.total_amount} {obj.currency}"  # two places already; no locale lookups per row
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: Order) -> str:
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description=_("age"), ordering="placed_at")
+    def age(self, obj: Order) -> str:
+        return timesince(obj.placed_at, obj.closed_at or timezone.now(), depth=1)
+
+    @admin.display(description=_("next deadline"))
+    def next_deadline(self, obj: Order) -> str:
+        """What is due next and when: payment timeout, supplier answer, or the buyer's reply."""
+        due, what = None, ""
+        if obj.status == Status.AWAITING_PAYMENT:
+            due = obj.placed_at + timedelta(hours=settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
+            what = gettext("payment timeout")
+        elif obj.status == Status.SUPPLIER_REFUND_PENDING and getattr(obj, "supplier_respond_by", None):
+            due = obj.supplier_respond_by
+            what = gettext("supplier must answer")
+        elif obj.status in WAITING_ON_BUYER:
+            due = obj.status_changed_at + timedelta(hours=settings.SHOPOPS_WAITING_ON_BUYER_HOURS)
+            what = gettext("chase the buyer")
+        if due is None:
+            return "—"
+        overdue = due <= timezone.now()
+        return format_html(
+            '<span class="deadline{}">{}<br><small>{}{}</small></span>',
+            " overdue" if overdue else "",
+            _when(due),
+            what,
+            gettext(" — overdue") if overdue else "",
+        )
+
+    def action_checkbox(self, obj: Order) -> str:
+        # Django's renders a form widget through the template engine for every row; the same
+        # markup from one format_html keeps a 50-row page cheap.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(gettext("Select this object for an action - {}"), str(obj)),
+        )
+
+    # --- permissions: the page is read-only; nobody adds or deletes orders ---------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders come from the platform import
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        # No generic edit form: a change is a transition, or the Supervisor's explicit contact
+        # correction (order_views.contact_view, orders.change_order).
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_bulk_close_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.bulk_close") and request.user.has_perm("orders.close_unpaid")
+
+    def has_send_payment_reminder_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.send_payment_reminder")
+
+    def has_export_orders_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.export_orders")
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdmin):
+    """The history of every order: read-only, like the table itself."""
+
+    list_display = (
+        "created_at",
+        "order",
+        "transition_display",
+        "from_status",
+        "to_status",
+        "actor",
+        "reason",
+    )
+    list_select_related = ("order", "actor")
+    search_fields = ("=order__platform_order_id",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    readonly_fields = [f.name for f in OrderEvent._meta.fields]
+
+    @admin.display(description=_("transition"), ordering="transition")
+    def transition_display(self, obj: OrderEvent) -> str:
+        return event_label(obj.transition)

@@ -1,0 +1,92 @@
+"""Finance's list of refunds: what was refunded, what came back, what has not arrived yet.
+
+Read-only; the one change made here is the bulk action "Mark received", through the workflow.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import formats
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from shopops.admin_base import ReadOnlyAdmin
+from shopops.errors import Refused
+
+from .. import workflow
+from ..models import Refund
+from .actions import bounded_selection
+from .display import order_link, status_badge
+from .filters import RefundNotArrivedFilter, SupplierRefundOverdueFilter
+
+
+@admin.action(description=_("Mark received (money arrived)"), permissions=["mark_refund_received"])
+def mark_received(model_admin: RefundAdmin, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+    """Each selected refund through ``workflow.mark_refund_received``, reported per refund."""
+    refunds = bounded_selection(
+        request,
+        queryset.select_related("order"),
+        gettext("Select at most %(limit)d refunds to mark received; none was marked."),
+    )
+    if refunds is None:
+        return
+    done, refused = [], []
+    for refund in refunds:
+        try:
+            workflow.mark_refund_received(refund.pk, by=request.user)
+            done.append(refund)
+        except Refused as exc:
+            refused.append((refund, exc.message))
+    if done:
+        messages.success(
+            request,
+            gettext("Marked received: %(refunds)s.")
+            % {"refunds": ", ".join(f"#{r.pk} ({r.order})" for r in done)},
+        )
+    for refund, why in refused:
+        messages.error(
+            request,
+            gettext("Refund #%(pk)s (%(order)s) was refused: %(why)s")
+            % {"pk": refund.pk, "order": refund.order, "why": why},
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "order_link",
+        "direction",
+        "status_display",
+        "amount_display",
+        "requested_at",
+        "succeeded_at",
+        "received_at",
+        "respond_by",
+        "chase_count",
+    )
+    list_display_links = ("id",)
+    list_filter = ("direction", "status", RefundNotArrivedFilter, SupplierRefundOverdueFilter)
+    list_select_related = ("order",)
+    search_fields = ("=order__platform_order_id", "=reference")
+    search_help_text = _("Order id or platform reference (exact).")
+    show_full_result_count = False
+    actions = [mark_received]
+    readonly_fields = [f.name for f in Refund._meta.fields]
+
+    @admin.display(description=_("order"), ordering="order__platform_order_id")
+    def order_link(self, obj: Refund) -> str:
+        return order_link(obj)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: Refund) -> str:
+        return status_badge(f"refund-{obj.status}", obj.get_status_display())
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj: Refund) -> str:
+        return f"{formats.number_format(obj.amount, 2)} {obj.currency}"
+
+    def has_mark_refund_received_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.mark_refund_received")

@@ -1,0 +1,292 @@
+"""A few months of closed-order history for the demo, so the close analytics have something to say.
+
+``seed_demo`` calls ``seed_demo_history`` after the live demo orders. The history is written in
+bulk (orders, supplier orders, history events, refunds, feedback) with the fields the workflow
+would have left — status closed, reason, stage, close started / closed times, outcome, refunds
+succeeded or received — because running 3,000 orders through the workflow one by one would make
+``seed_demo`` take minutes. It is recognised by its order ids (``HISTORY_PREFIX``), so running
+it again adds nothing.
+
+The mix is meant to make the recommendations fire: payment timeouts above 20% of closes, one
+SKU whose listing keeps causing ``product_info_error`` closes, one supplier with many quality
+closes.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import (
+    CloseStage,
+    Feedback,
+    FollowupStatus,
+    Order,
+    OrderEvent,
+    Outcome,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Sku,
+    Status,
+    SupplierOrder,
+)
+from ..workflow.events import event_values
+from .catalogue import BUYERS, HISTORY_PREFIX, SKUS, SUPPLIERS
+
+HISTORY_ORDERS = 3000
+HISTORY_DAYS = 120
+SEED = 1688
+
+# (reason, stage, weight). Stage is how far the order had got when its close began.
+MIX = [
+    ("payment_timeout", CloseStage.UNPAID, 30),
+    ("buyer_cancelled", CloseStage.UNPAID, 8),
+    ("suspected_fraud", CloseStage.UNPAID, 2),
+    ("buyer_cancelled", CloseStage.PAID, 12),
+    ("out_of_stock", CloseStage.PAID, 5),
+    ("out_of_stock", CloseStage.UNPAID, 1),
+    ("product_info_error", CloseStage.PAID, 3),
+    ("product_info_error", CloseStage.SHIPPED, 4),
+    ("quality_issue", CloseStage.SHIPPED, 14),
+    ("shipping_issue", CloseStage.SHIPPED, 7),
+    ("shipping_issue", CloseStage.PAID, 2),
+    ("force_majeure", CloseStage.PAID, 2),
+    ("other", CloseStage.PAID, 2),
+]
+# The listing that keeps confusing buyers, the SKUs whose stock keeps running out, and the
+# supplier whose goods keep coming back.
+BAD_LISTING_SKU = "SKU-LED-014"
+SHORT_STOCK_SKUS = ("SKU-EAR-077", "SKU-WAT-203")
+BAD_QUALITY_SUPPLIER = "广州白云皮具商行"
+
+PATHS = {
+    CloseStage.UNPAID: [("close_unpaid", Status.AWAITING_PAYMENT, Status.CLOSED)],
+    CloseStage.PAID: [
+        ("request_cancellation", Status.PAID, Status.CANCEL_REQUESTED),
+        ("record_buyer_consent", Status.CANCEL_REQUESTED, Status.REFUND_PENDING),
+        ("confirm_refund", Status.REFUND_PENDING, Status.CLOSED),
+    ],
+    CloseStage.SHIPPED: [
+        ("propose_return", Status.SHIPPED, Status.RETURN_REQUESTED),
+        ("record_return_agreement", Status.RETURN_REQUESTED, Status.RETURN_IN_TRANSIT),
+        ("receive_return", Status.RETURN_IN_TRANSIT, Status.RETURN_RECEIVED),
+        ("request_supplier_refund", Status.RETURN_RECEIVED, Status.SUPPLIER_REFUND_PENDING),
+        ("record_supplier_approval", Status.SUPPLIER_REFUND_PENDING, Status.CLOSED),
+    ],
+}
+# Median-ish hours from the first close step to closed, per stage (drawn around these).
+CLOSE_HOURS = {CloseStage.UNPAID: (0, 2), CloseStage.PAID: (6, 72), CloseStage.SHIPPED: (96, 480)}
+COMMENTS = {
+    1: ["Broken on arrival", "Not as described at all", "质量太差", "Never again"],
+    2: ["Colour differs from the photos", "Took too long", "尺寸不对"],
+    3: ["OK for the price", "Average"],
+    4: ["Good, fast shipping", "不错"],
+    5: ["Perfect, thank you!", "Excellent seller", "非常满意"],
+}
+
+
+def _user(username: str):
+    return get_user_model().objects.filter(username=username).first()
+
+
+@transaction.atomic
+def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetime | None = None) -> int:
+    """Create ``orders`` closed orders over the last ``HISTORY_DAYS`` days; returns how many were made.
+
+    Does nothing (returns 0) when the history is already there.
+    """
+    if Order.objects.filter(platform_order_id__startswith=HISTORY_PREFIX).exists():
+        if stdout:
+            stdout.write("Close history already present")
+        return 0
+    rng = random.Random(SEED)  # noqa: S311 - demo data, reproducible on purpose
+    now = now or timezone.now()
+    operator, supervisor = _user("operator"), _user("supervisor")
+    skus = []
+    for code, title, price, cost in SKUS:
+        sku, _created = Sku.objects.get_or_create(code=code, defaults={"title": title})
+        skus.append((sku, price, cost))
+    reasons = [(r, s) for r, s, _w in MIX]
+    weights = [w for _r, _s, w in MIX]
+
+    plans = []
+    new_orders = []
+    for n in range(1, orders + 1):
+        reason, stage = rng.choices(reasons, weights)[0]
+        sku, price, cost = rng.choice(skus)
+        if reason == "product_info_error" and rng.random() < 0.9:
+            sku, price, cost = next(s for s in skus if s[0].code == BAD_LISTING_SKU)
+        if reason == "out_of_stock" and rng.random() < 0.9:
+            short = rng.choice(SHORT_STOCK_SKUS)
+            sku, price, cost = next(s for s in skus if s[0].code == short)
+        supplier, contact = rng.choice(SUPPLIERS)
+        if reason == "quality_issue" and rng.random() < 0.5:
+            supplier, contact = next(s for s in SUPPLIERS if s[0] == BAD_QUALITY_SUPPLIER)
+        name, country, language, phone = rng.choice(BUYERS)
+        quantity = rng.choices([1, 2, 3], weights=[70, 22, 8])[0]
+        # More recent days carry a little more volume: the shop is growing.
+        closed_at = now - timedelta(days=HISTORY_DAYS * (rng.random() ** 1.2), minutes=rng.uniform(5, 60))
+        low, high = CLOSE_HOURS[stage]
+        close_hours = (
+            rng.uniform(low, high) if stage != CloseStage.UNPAID or reason != "payment_timeout" else 0
+        )
+        started = closed_at - timedelta(hours=close_hours)
+        placed = started - timedelta(hours=72 if reason == "payment_timeout" else rng.uniform(2, 24 * 6))
+        paid = None if stage == CloseStage.UNPAID else placed + timedelta(minutes=rng.uniform(2, 300))
+        shipped = (
+            paid + timedelta(hours=rng.uniform(12, 72)) if stage == CloseStage.SHIPPED and paid else None
+        )
+        if shipped and shipped > started:
+            shipped = started - timedelta(hours=1)
+        total = price * quantity
+        actor = (
+            None if reason == "payment_timeout" else (supervisor if stage != CloseStage.UNPAID else operator)
+        )
+        outcome = {
+            CloseStage.UNPAID: Outcome.CANCELLED_UNPAID,
+            CloseStage.PAID: Outcome.REFUNDED,
+            CloseStage.SHIPPED: Outcome.SUPPLIER_REFUNDED,
+        }[stage]
+        new_orders.append(
+            Order(
+                platform_order_id=f"{HISTORY_PREFIX}{n:012d}",
+                status=Status.CLOSED,
+                platform_status="",
+                status_changed_at=closed_at,
+                buyer_name=name,
+                buyer_email=f"history.{n:05d}@example.com",
+                buyer_phone=phone,
+                buyer_country=country,
+                buyer_language=language,
+                sku=sku,
+                product_title=sku.title,
+                quantity=quantity,
+                unit_price=price,
+                total_amount=total,
+                currency="USD",
+                placed_at=placed,
+                paid_at=paid,
+                shipped_at=shipped,
+                tracking_number=f"LP{HISTORY_PREFIX}{n:08d}CN" if shipped else "",
+                carrier=rng.choice(["Cainiao", "4PX", "YunExpress"]) if shipped else "",
+                close_reason=reason,
+                close_stage=stage,
+                close_started_at=started,
+                closed_at=closed_at,
+                closed_by=actor,
+                outcome=outcome,
+                created_at=placed,
+            )
+        )
+        plans.append((stage, reason, supplier, contact, (cost * quantity).quantize(Decimal("0.01")), actor))
+    created = Order.objects.bulk_create(new_orders, batch_size=500)
+
+    supplier_orders, events, refunds = [], [], []
+    for order, (stage, reason, supplier, contact, cost, actor) in zip(created, plans, strict=True):
+        if stage != CloseStage.UNPAID:
+            supplier_orders.append(
+                SupplierOrder(
+                    order=order,
+                    supplier_name=supplier,
+                    supplier_contact=contact,
+                    supplier_order_id=f"3198{order.platform_order_id[-12:]}",
+                    amount=cost,
+                    created_at=order.paid_at,
+                )
+            )
+        path = PATHS[stage]
+        span = order.closed_at - order.close_started_at
+        for i, (name, source, target) in enumerate(path):
+            at = order.close_started_at + span * (i / max(len(path) - 1, 1))
+            values = event_values(
+                order.pk,
+                name,
+                from_status=source,
+                to_status=target,
+                actor_id=actor.pk if actor else None,
+                created_at=at,
+                reason=reason,
+                data={"demo_history": True},
+            )
+            events.append(OrderEvent(**values))
+        if stage == CloseStage.UNPAID:
+            continue
+        # Recent refunds may not have arrived yet; older ones have.
+        recent = order.closed_at > now - timedelta(days=10)
+        refunds.append(
+            Refund(
+                order=order,
+                direction=RefundDirection.TO_BUYER,
+                status=RefundStatus.SUCCEEDED if recent and rng.random() < 0.6 else RefundStatus.RECEIVED,
+                amount=order.total_amount,
+                currency=order.currency,
+                reason=reason,
+                reference=f"AE-RF-{order.platform_order_id[-8:]}",
+                idempotency_key=f"history-{order.platform_order_id}-buyer",
+                requested_at=order.close_started_at,
+                succeeded_at=order.closed_at,
+                received_at=None if recent else order.closed_at + timedelta(days=rng.uniform(3, 9)),
+            )
+        )
+        if stage == CloseStage.SHIPPED:
+            # Suppliers seldom refund in full: often part, sometimes all of the purchase.
+            share = Decimal(rng.choice(["1", "1", "0.8", "0.5"]))
+            refunds.append(
+                Refund(
+                    order=order,
+                    direction=RefundDirection.FROM_SUPPLIER,
+                    status=RefundStatus.RECEIVED,
+                    amount=(cost * share).quantize(Decimal("0.01")),
+                    currency="CNY",
+                    reason=reason,
+                    reference=f"1688-RF-{order.platform_order_id[-8:]}",
+                    idempotency_key=f"history-{order.platform_order_id}-supplier",
+                    requested_at=order.closed_at - span / 4,
+                    succeeded_at=order.closed_at,
+                    received_at=order.closed_at + timedelta(days=rng.uniform(1, 5)),
+                )
+            )
+    SupplierOrder.objects.bulk_create(supplier_orders, batch_size=1000)
+    OrderEvent.objects.bulk_create(events, batch_size=1000)
+    Refund.objects.bulk_create(refunds, batch_size=1000)
+
+    feedback = []
+    for order in rng.sample(created, k=len(created) // 8):
+        if order.close_stage == CloseStage.UNPAID:
+            continue
+        rating = rng.choices([1, 2, 3, 4, 5], weights=[25, 20, 20, 15, 20])[0]
+        received = order.closed_at + timedelta(hours=rng.uniform(1, 72))
+        if received > now:
+            continue
+        item = Feedback(
+            order=order,
+            rating=rating,
+            comment=rng.choice(COMMENTS[rating]),
+            received_at=received,
+            created_at=received,
+        )
+        if rating <= 2:
+            age = now - received
+            item.followup_opened_at = received
+            item.assignee = operator
+            if age < timedelta(days=4):
+                item.followup_status = rng.choice([FollowupStatus.NEW, FollowupStatus.CONTACTED])
+                item.assignee = None if item.followup_status == FollowupStatus.NEW else operator
+            else:
+                item.followup_status = rng.choice([FollowupStatus.RESOLVED] * 3 + [FollowupStatus.UNRESOLVED])
+                item.followup_closed_at = received + timedelta(days=rng.uniform(1, 3))
+                item.followup_notes = "Buyer contacted through AliExpress messages (demo history)."
+        feedback.append(item)
+    Feedback.objects.bulk_create(feedback, batch_size=1000)
+    if stdout:
+        stdout.write(
+            f"Close history: {len(created)} closed orders over {HISTORY_DAYS} days, "
+            f"{len(refunds)} refunds, {len(feedback)} feedback"
+        )
+    return len(created)

@@ -1,0 +1,197 @@
+"""Buyer feedback from a CSV file (``import_feedback``): all or nothing, and idempotent.
+
+Reading and encodings are the order import's (``orders.imports.reading``); each row is checked
+here and recorded through ``orders.workflow.feedback.record_feedback``, which opens the
+follow-up of a low rating.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from shopops.errors import Refused, require_permission
+
+from ..models import Feedback, Order
+from ..workflow.feedback import FUTURE_TOLERANCE, MAX_COMMENT, opens_followup, parse_rating, record_feedback
+from .reading import ImportFileError, detect_encoding
+
+COLUMNS = {
+    "order_id": "order_id",
+    "订单号": "order_id",
+    "rating": "rating",
+    "评分": "rating",
+    "comment": "comment",
+    "评价内容": "comment",
+    "date": "date",
+    "评价时间": "date",
+}
+REQUIRED = ("order_id", "rating", "date")
+
+
+@dataclass
+class RowError:
+    row: int  # the line in the file; the header is row 1
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.row:
+            return _("Row %(row)d, %(column)s: %(message)s") % {
+                "row": self.row,
+                "column": self.column,
+                "message": self.message,
+            }
+        return self.message
+
+
+@dataclass
+class FeedbackImportResult:
+    created: int = 0
+    already_imported: int = 0
+    followups_opened: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _parse_when(value: str) -> datetime | None:
+    value = value.strip().replace("/", "-")
+    # The parsers return None for a wrong shape but raise for a right shape with an impossible
+    # date or time ("2026-02-30", "25:00"): to the person fixing the file both are a bad date.
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is None:
+                return None
+            parsed = datetime.combine(day, time.min)
+    except ValueError:
+        return None
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=ZoneInfo(settings.SHOPOPS_PLATFORM_TZ))
+    return parsed
+
+
+def import_feedback(
+    data: bytes, *, by: AbstractBaseUser | None, dry_run: bool = False
+) -> FeedbackImportResult:
+    """Import feedback rows (order_id, rating, comment, date) from a CSV file.
+
+    Headers in English or Chinese (订单号, 评分, 评价内容, 评价时间); UTF-8 (with or without BOM)
+    or GBK/GB18030. Naive times are in ``SHOPOPS_PLATFORM_TZ``. All or nothing: a file with any
+    bad row imports nothing and names every bad row. A row already recorded (same order, time and
+    rating) is counted as already imported, so importing a file twice changes nothing.
+    """
+    require_permission(by, "orders.add_feedback", _("import feedback"))
+    result = FeedbackImportResult(dry_run=dry_run)
+    try:
+        # The same detection as the order import: UTF-8 (BOM or not) or GBK/GB18030, else refused
+        # with how to save the file.
+        text = data.decode(detect_encoding(io.BytesIO(data)))
+    except ImportFileError as exc:
+        result.errors.append(RowError(0, "", str(exc)))
+        return result
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        result.errors.append(RowError(0, "", _("The file is empty: expected a header row.")))
+        return result
+    names = [COLUMNS.get(cell.strip().lower(), COLUMNS.get(cell.strip())) for cell in header]
+    missing = [column for column in REQUIRED if column not in names]
+    if missing:
+        result.errors.append(
+            RowError(0, "", _("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
+        )
+        return result
+
+    rows = []
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        rows.append(
+            (line, {name: cells[i].strip() if i < len(cells) else "" for i, name in enumerate(names) if name})
+        )
+    if not rows:
+        result.errors.append(RowError(0, "", _("The file has a header but no rows.")))
+        return result
+
+    orders = {
+        o.platform_order_id: o
+        for o in Order.objects.filter(platform_order_id__in={r["order_id"] for _l, r in rows})
+    }
+    parsed = []
+    seen: dict[tuple, int] = {}
+    now = timezone.now()
+    for line, row in rows:
+        bad = len(result.errors)
+        order = orders.get(row["order_id"])
+        if not row["order_id"]:
+            result.errors.append(RowError(line, "order_id", _("the order id is missing")))
+        elif order is None:
+            result.errors.append(
+                RowError(line, "order_id", _("no order %(id)s in Shopops") % {"id": row["order_id"]})
+            )
+        try:
+            rating = parse_rating(row["rating"])
+        except Refused as exc:
+            result.errors.append(RowError(line, "rating", exc.message))
+            rating = None
+        when = _parse_when(row["date"]) if row["date"] else None
+        if when is None:
+            result.errors.append(
+                RowError(
+                    line,
+                    "date",
+                    _("“%(value)s” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS])")
+                    % {"value": row["date"]},
+                )
+            )
+        elif when > now + FUTURE_TOLERANCE:
+            result.errors.append(RowError(line, "date", _("the date is in the future")))
+        comment = row.get("comment", "")
+        if len(comment) > MAX_COMMENT:
+            result.errors.append(
+                RowError(line, "comment", _("longer than %(n)d characters") % {"n": MAX_COMMENT})
+            )
+        if len(result.errors) > bad:
+            continue
+        key = (order.pk, when, rating)
+        if key in seen:
+            result.errors.append(
+                RowError(line, "order_id", _("the same feedback as row %(row)d") % {"row": seen[key]})
+            )
+            continue
+        seen[key] = line
+        parsed.append((order, rating, comment, when))
+    if result.errors:
+        return result
+
+    existing = set(
+        Feedback.objects.filter(order__in=[o for o, *_ in parsed]).values_list(
+            "order_id", "received_at", "rating"
+        )
+    )
+    with transaction.atomic():
+        for order, rating, comment, when in parsed:
+            if (order.pk, when, rating) in existing:
+                result.already_imported += 1
+                continue
+            if not dry_run:
+                record_feedback(order, by=by, rating=rating, comment=comment, received_at=when)
+            result.created += 1
+            result.followups_opened += opens_followup(rating)
+    return result

@@ -1,0 +1,116 @@
+"""Checking one import row: every cell parsed, required cells present, cross-column rules.
+
+Every problem of a row is reported with its spreadsheet row number (the header is row 1),
+column, value and why — all of them, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .columns import E164, MISS, OWN_STATUS_CODES, BadValue, cached, fast_parsers, full_parsers, parse_phone
+from .reading import clean_cell
+from .result import RowIssue
+
+# Required columns whose cells must not be blank either.
+REQUIRED_VALUES = (
+    "order_id",
+    "status",
+    "placed_at",
+    "buyer_name",
+    "buyer_country",
+    "sku",
+    "quantity",
+    "total_amount",
+)
+
+
+class RowParser:
+    """The checked values of a row of a file with this header, by column (blank optional cells
+    left out), or ``None`` when the row is invalid; every problem goes to ``report``.
+
+    Each cell goes through its column's fast path first, and to the full parser only when that
+    does not recognise it (about a fifth of the time of the full parsers alone on a typical file).
+    """
+
+    def __init__(self, header: list[str]):
+        self.header = header
+        self.width = len(header)
+        self.index = {column: i for i, column in enumerate(header)}
+        fast, full = fast_parsers(), full_parsers()
+        self.plan = [(i, column, fast[column], full[column]) for i, column in enumerate(header)]
+        self._phone_ok = cached(lambda value: value if E164.match(value) else MISS)
+
+    def __call__(
+        self, cells: list[str], row: int, report: Callable[[RowIssue], None]
+    ) -> dict[str, Any] | None:
+        if len(cells) != self.width:
+            report(
+                RowIssue(
+                    row,
+                    "",
+                    "",
+                    _("the row has %(cells)d cells but the header has %(columns)d columns")
+                    % {"cells": len(cells), "columns": self.width},
+                )
+            )
+            return None
+        values: dict[str, Any] = {}
+        ok = True
+        for i, column, fast, full in self.plan:
+            value = cells[i].strip()
+            if not value:
+                continue
+            if value[0] == "'":
+                value = clean_cell(value)
+            if fast.__class__ is int:
+                if len(value) <= fast:
+                    values[column] = value
+                    continue
+                parsed = MISS
+            else:
+                parsed = fast(value)
+            if parsed is MISS:
+                try:
+                    parsed = full(value, column)
+                except BadValue as bad:
+                    report(RowIssue(row, column, value, str(bad)))
+                    ok = False
+                    continue
+            values[column] = parsed
+        for column in REQUIRED_VALUES:
+            if column not in values:
+                cell = cells[self.index[column]]
+                if not clean_cell(cell):
+                    report(RowIssue(row, column, "", _("%(column)s is required") % {"column": column}))
+                    ok = False
+        if "status" in values:
+            raw_status = clean_cell(cells[self.index["status"]])
+            # Our own codes come from a Shopops export, not from the platform: nothing to record.
+            if raw_status not in OWN_STATUS_CODES:
+                values["platform_status"] = raw_status
+        phone = values.get("buyer_phone")
+        if phone is not None and self._phone_ok(phone) is MISS:
+            try:
+                values["buyer_phone"] = parse_phone(phone, values.get("buyer_country"))
+            except BadValue as bad:
+                report(RowIssue(row, "buyer_phone", phone, str(bad)))
+                ok = False
+        placed = values.get("placed_at")
+        if placed:
+            for column in ("paid_at", "shipped_at"):
+                moment = values.get(column)
+                if moment is not None and moment < placed:
+                    report(
+                        RowIssue(
+                            row,
+                            column,
+                            clean_cell(cells[self.index[column]]),
+                            _("%(column)s is before placed_at") % {"column": column},
+                        )
+                    )
+                    ok = False
+        return values if ok else None

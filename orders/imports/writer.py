@@ -1,0 +1,297 @@
+"""Writing an import's checked rows: the one place an import writes orders.
+
+New orders are inserted in bulk (PostgreSQL ``COPY`` through :mod:`shopops.pgcopy`,
+``bulk_create`` elsewhere) in the file's status, each with one ``imported`` history event
+(:func:`orders.workflow.events.event_values`); SKUs are created by code and supplier orders
+created or updated. A changed existing order is applied under a row lock in its own savepoint:
+its fields are updated and its status moves forward through ``orders.workflow`` (one history
+event per move); a refusal undoes that row only and is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from shopops import pgcopy
+from shopops.errors import Refused
+
+from .. import workflow
+from ..models import Order, OrderEvent, Sku, SupplierOrder
+from ..workflow.events import event_values
+from .changes import COMPARED, ORDER_FIELDS, SUPPLIER_FIELDS, Changes, plan_changes
+from .history import FINGERPRINT, Entry, Fingerprint, stamped
+from .result import ImportResult, RowIssue
+
+Rows = list[tuple[int, dict[str, Any]]]  # (spreadsheet row number, checked values)
+
+
+def _insert(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    now: datetime,
+    *,
+    returning: bool = True,
+    plain: bool = False,
+) -> list[int]:
+    """Insert ``rows`` (attname → value): COPY on PostgreSQL, ``bulk_create`` elsewhere; their
+    primary keys in order (PostgreSQL: only with ``returning``)."""
+    if connection.vendor == "postgresql":
+        return pgcopy.insert(model, rows, now, returning=returning, plain=plain)
+    if not rows:
+        return []
+    objects = [model(**row) for row in rows]
+    model.objects.bulk_create(objects, batch_size=500)
+    return [obj.pk for obj in objects]
+
+
+class Writer:
+    """Writes one file's chunks of checked rows, counting what it did in ``result``."""
+
+    def __init__(self, result: ImportResult, by: AbstractBaseUser | None):
+        self.result = result
+        self.by = by
+        self.now = timezone.now()
+        self.sku_ids: dict[str, int] = {}
+        self.probe_table = False  # the temporary table of ``_probe_postgresql`` exists
+        self.order_pks: list[int] = []  # the orders of the file's rows, as far as applied
+        self.plain = False  # no cell of the current chunk contains a character COPY escapes
+
+    # --- which rows are unchanged ------------------------------------------------------------
+
+    def probe(self, entries: Iterable[Entry], fingerprint: Fingerprint) -> tuple[set[int], set[str]]:
+        """Which ``entries`` — (position, order id, status, fingerprint text) — are unchanged,
+        and which of their order ids Shopops already holds.
+
+        A row is unchanged when its order exists, still has the row's status, and its
+        fingerprint is this row's digest stamped with the order's current ``updated_at``.
+        """
+        if connection.vendor == "postgresql":
+            return self._probe_postgresql(entries, fingerprint.seed)
+        entries = list(entries)
+        found = Order.objects.filter(platform_order_id__in=[order_id for _pos, order_id, _s, _t in entries])
+        stored = {
+            pid: (stamp, status, updated, pk)
+            for pid, stamp, status, updated, pk in found.values_list(
+                "platform_order_id", "import_hash", "status", "updated_at", "id"
+            )
+        }
+        unchanged = set()
+        for position, order_id, status, text in entries:
+            record = stored.get(order_id)
+            if (
+                record is not None
+                and record[1] == status
+                and record[0] == stamped(fingerprint.digest(text), record[2])
+            ):
+                unchanged.add(position)
+                self.order_pks.append(record[3])
+        return unchanged, set(stored)
+
+    def _probe_postgresql(self, entries: Iterable[Entry], seed: str) -> tuple[set[int], set[str]]:
+        # The chunk's ids, statuses and fingerprint texts stream to a temporary table in one COPY,
+        # and PostgreSQL hashes and compares them in one join: a re-import hashes nothing in Python.
+        kept: list[Entry] = []
+
+        def lines() -> Iterator[str]:
+            self.plain = True
+            for entry in entries:
+                _position, order_id, status, text = entry
+                if pgcopy.needs_escaping(text):  # the id is one of the cells: escaped too
+                    order_id, text = pgcopy.escape(order_id), pgcopy.escape(text)
+                    self.plain = False
+                yield f"{len(kept)}\t{order_id}\t{status}\t{text}"
+                kept.append(entry)
+
+        with connection.cursor() as cursor:
+            if not self.probe_table:
+                cursor.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS shopops_import_probe "
+                    "(pos integer, order_id text, status text, cells text) ON COMMIT DROP"
+                )
+                self.probe_table = True
+            cursor.execute("TRUNCATE shopops_import_probe")
+            pgcopy.copy_lines(cursor, "COPY shopops_import_probe FROM STDIN", lines())
+            with pgcopy.index_lookups(cursor):
+                cursor.execute(
+                    "SELECT p.pos, o.id, o.status = p.status AND o.import_hash = md5(%s || p.cells) "
+                    "|| ':' || ((EXTRACT(EPOCH FROM o.updated_at) * 1000000)::bigint)::text "
+                    "FROM shopops_import_probe p "
+                    "LEFT JOIN orders_order o ON o.platform_order_id = p.order_id",
+                    [seed],
+                )
+                found = cursor.fetchall()
+        unchanged, known = set(), set()
+        for index, pk, same in found:
+            if pk is not None:
+                position, order_id, _status, _text = kept[index]
+                known.add(order_id)
+                if same:
+                    unchanged.add(position)
+                    self.order_pks.append(pk)
+        return unchanged, known
+
+    # --- one chunk --------------------------------------------------------------------------
+
+    def apply(self, rows: Rows, known: Collection[str]) -> None:
+        """Write one chunk of checked rows; ``known`` are the ids among them already in Shopops."""
+        self._skus(rows)
+        ids = [values["order_id"] for _row, values in rows if values["order_id"] in known]
+        existing = (
+            {
+                record["platform_order_id"]: record
+                for record in Order.objects.filter(platform_order_id__in=ids).values(*COMPARED)
+            }
+            if ids
+            else {}
+        )
+        new_rows = [(row, values) for row, values in rows if values["order_id"] not in existing]
+        old_rows = [(row, values) for row, values in rows if values["order_id"] in existing]
+        self._create(new_rows)
+        if old_rows:
+            suppliers = self._supplier_orders([existing[v["order_id"]]["id"] for _r, v in old_rows])
+            for row, values in old_rows:
+                record = existing[values["order_id"]]
+                self.order_pks.append(record["id"])
+                self._update(row, values, record, suppliers.get(record["id"], []))
+
+    def _skus(self, rows: Rows) -> None:
+        titles: dict[str, str] = {}
+        for _row, values in rows:
+            if values["sku"] not in self.sku_ids:
+                titles.setdefault(values["sku"], values.get("product_title", ""))
+        if not titles:
+            return
+        found = Sku.objects.filter(code__in=list(titles)).values_list("code", "id", "title")
+        blank_titles = []
+        for code, pk, title in found:
+            self.sku_ids[code] = pk
+            if not title and titles[code]:
+                blank_titles.append((pk, titles[code]))
+        for pk, title in blank_titles:
+            Sku.objects.filter(pk=pk).update(title=title)
+        missing = [
+            Sku(code=code, title=title, created_at=self.now)
+            for code, title in titles.items()
+            if code not in self.sku_ids
+        ]
+        if missing:
+            Sku.objects.bulk_create(missing, batch_size=1000)
+            for sku in missing:
+                self.sku_ids[sku.code] = sku.pk
+
+    # --- new orders -------------------------------------------------------------------------
+
+    def _order_row(self, values: dict[str, Any]) -> dict[str, Any]:
+        order = {field: values[column] for column, field in ORDER_FIELDS.items() if column in values}
+        order.update(
+            platform_order_id=values["order_id"],
+            status=values["status"],
+            sku_id=self.sku_ids[values["sku"]],
+            status_changed_at=self.now,
+            created_at=self.now,
+            updated_at=self.now,
+            import_hash=stamped(values[FINGERPRINT], self.now),
+        )
+        return order
+
+    def _create(self, rows: Rows) -> None:
+        if not rows:
+            return
+        order_ids = _insert(
+            Order, [self._order_row(values) for _row, values in rows], self.now, plain=self.plain
+        )
+        self.order_pks.extend(order_ids)
+        events, supplier_orders = [], []
+        actor_id = self.by.pk if self.by is not None else None
+        file_name = self.result.file_name
+        for (row, values), order_id in zip(rows, order_ids, strict=True):
+            events.append(
+                event_values(
+                    order_id,
+                    "imported",
+                    from_status="",
+                    to_status=values["status"],
+                    actor_id=actor_id,
+                    created_at=self.now,
+                    data={"file": file_name, "row": row, "platform_status": values.get("platform_status")},
+                )
+            )
+            supplier = {
+                field: values[column] for column, field in SUPPLIER_FIELDS.items() if column in values
+            }
+            if supplier:
+                supplier_orders.append({"order_id": order_id, "created_at": self.now, **supplier})
+        _insert(OrderEvent, events, self.now, returning=False, plain=self.plain)
+        _insert(SupplierOrder, supplier_orders, self.now, returning=False, plain=self.plain)
+        self.result.new += len(rows)
+
+    # --- existing orders -------------------------------------------------------------------
+
+    @staticmethod
+    def _supplier_orders(order_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+        found: dict[int, list[dict[str, Any]]] = {}
+        records = SupplierOrder.objects.filter(order_id__in=order_pks).order_by("id")
+        for record in records.values("id", "order_id", *SUPPLIER_FIELDS.values()):
+            found.setdefault(record["order_id"], []).append(record)
+        return found
+
+    def _update(
+        self, row: int, values: dict[str, Any], record: dict[str, Any], supplier_orders: list[dict[str, Any]]
+    ) -> None:
+        shown = values.get("platform_status") or values["status"]
+        try:
+            changes = plan_changes(values, record, self.sku_ids[values["sku"]], supplier_orders)
+        except Refused as refused:
+            self.result.add_refused(RowIssue(row, "status", shown, refused.message))
+            return
+        if not changes:
+            self.result.unchanged += 1  # the common case on a re-import: no write, no lock
+            return
+        try:
+            # A savepoint per changed row: a refusal undoes this row only.
+            with transaction.atomic():
+                self._apply_row(values, record, changes)
+        except Refused as refused:
+            self.result.add_refused(RowIssue(row, refused.field or "status", shown, refused.message))
+            return
+        self.result.updated += 1
+        self.result.moves += len(changes.moves)
+
+    def _apply_row(self, values: dict[str, Any], record: dict[str, Any], changes: Changes) -> None:
+        pk = record["id"]
+        # Lock, and re-check against what is there now: someone may have moved the order since
+        # the chunk was read.
+        locked = Order.objects.select_for_update().filter(pk=pk).values(*COMPARED).get()
+        order_changes, moves = changes.order, changes.moves
+        if locked["status"] != record["status"]:
+            again = plan_changes(values, locked, self.sku_ids[values["sku"]], [])
+            order_changes, moves = again.order, again.moves
+        if order_changes:
+            Order.objects.filter(pk=pk).update(**order_changes, updated_at=timezone.now())
+        for move in moves:
+            if move == "mark_paid":
+                workflow.mark_paid(pk, by=self.by, paid_at=values.get("paid_at"))
+            elif move == "mark_shipped":
+                workflow.mark_shipped(
+                    pk,
+                    by=self.by,
+                    tracking_number=values.get("tracking_number") or locked["tracking_number"],
+                    carrier=values.get("carrier") or locked["carrier"],
+                    shipped_at=values.get("shipped_at"),
+                )
+            else:
+                workflow.mark_completed(pk, by=self.by)
+        if changes.supplier:
+            if changes.supplier_order_id is None:
+                SupplierOrder.objects.create(order_id=pk, **changes.supplier)
+            else:
+                SupplierOrder.objects.filter(pk=changes.supplier_order_id).update(**changes.supplier)
+        # Last, so the fingerprint is stamped with the order's final ``updated_at``.
+        now = timezone.now()
+        Order.objects.filter(pk=pk).update(import_hash=stamped(values[FINGERPRINT], now), updated_at=now)

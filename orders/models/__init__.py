@@ -1,0 +1,33 @@
+"""Orders, refunds, stock, messages, feedback and history: one module per family.
+
+Models hold fields, choices and constraints, and their django-fsm transitions only declare the
+rules (source, target, permission) and set fields in memory. The whole operation — locking,
+evidence checks, history, refunds, stock and side effects — lives in ``orders.workflow``.
+Everything is importable from ``orders.models``, as Django and the rest of the code expect.
+"""
+
+from .choices import FORWARD_PATH as FORWARD_PATH
+from .choices import MONEY as MONEY
+from .choices import REFUND_RELEASED_STATUSES as REFUND_RELEASED_STATUSES
+from .choices import CloseReason as CloseReason
+from .choices import CloseStage as CloseStage
+from .choices import FollowupStatus as FollowupStatus
+from .choices import MovementReason as MovementReason
+from .choices import NotificationChannel as NotificationChannel
+from .choices import NotificationStatus as NotificationStatus
+from .choices import NotificationTemplate as NotificationTemplate
+from .choices import Outcome as Outcome
+from .choices import RefundDirection as RefundDirection
+from .choices import RefundStatus as RefundStatus
+from .choices import ReturnCondition as ReturnCondition
+from .choices import Status as Status
+from .feedback import Feedback as Feedback
+from .feedback import FeedbackEvent as FeedbackEvent
+from .imports import OrderImport as OrderImport
+from .notification import Notification as Notification
+from .order import Order as Order
+from .order import OrderEvent as OrderEvent
+from .order import Sku as Sku
+from .order import SupplierOrder as SupplierOrder
+from .refund import Refund as Refund
+from .stock import StockMovement as StockMovement

@@ -1,0 +1,112 @@
+"""The choices and constants the models share: statuses, reasons, outcomes, directions."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Status(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid, not shipped")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed")
+    CANCEL_REQUESTED = "cancel_requested", _("Cancellation under negotiation")
+    REFUND_PENDING = "refund_pending", _("Refund in progress")
+    ESCALATED = "escalated", _("With platform support")
+    RETURN_REQUESTED = "return_requested", _("Return under negotiation")
+    RETURN_IN_TRANSIT = "return_in_transit", _("Awaiting returned goods")
+    RETURN_RECEIVED = "return_received", _("Return received")
+    SUPPLIER_REFUND_PENDING = "supplier_refund_pending", _("Awaiting supplier")
+    DISPUTED = "disputed", _("In dispute")
+    CLOSED = "closed", _("Closed")
+
+
+# The forward path an import may move an order along; anything else is a close workflow.
+FORWARD_PATH = (Status.AWAITING_PAYMENT, Status.PAID, Status.SHIPPED, Status.COMPLETED)
+
+
+class CloseReason(models.TextChoices):
+    BUYER_CANCELLED = "buyer_cancelled", _("Buyer cancelled")
+    PAYMENT_TIMEOUT = "payment_timeout", _("Buyer did not pay in time")
+    OUT_OF_STOCK = "out_of_stock", _("Out of stock")
+    PRODUCT_INFO_ERROR = "product_info_error", _("Wrong product information")
+    QUALITY_ISSUE = "quality_issue", _("Quality / not as described")
+    SHIPPING_ISSUE = "shipping_issue", _("Shipping problem")
+    FORCE_MAJEURE = "force_majeure", _("Force majeure")
+    SUSPECTED_FRAUD = "suspected_fraud", _("Risk control / fraud")
+    OTHER = "other", _("Other (note required)")
+
+
+class CloseStage(models.TextChoices):
+    """How far the order had got when its close began."""
+
+    UNPAID = "unpaid", _("Unpaid")
+    PAID = "paid", _("Paid, not shipped")
+    SHIPPED = "shipped", _("Shipped")
+
+
+class Outcome(models.TextChoices):
+    CANCELLED_UNPAID = "cancelled_unpaid", _("Cancelled before payment")
+    REFUNDED = "refunded", _("Refunded to the buyer")
+    SUPPLIER_REFUNDED = "supplier_refunded", _("Refunded by the supplier")
+    WON = "won", _("Dispute won")
+    PARTIAL = "partial", _("Dispute partly won")
+    LOST = "lost", _("Dispute lost")
+
+
+class ReturnCondition(models.TextChoices):
+    RESELLABLE = "resellable", _("Resellable")
+    DAMAGED = "damaged", _("Damaged")
+    MISSING = "missing", _("Missing")
+
+
+class RefundDirection(models.TextChoices):
+    TO_BUYER = "to_buyer", _("To buyer")
+    FROM_SUPPLIER = "from_supplier", _("From supplier")
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    RECEIVED = "received", _("Received")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Refunds in these states no longer count against what may still be refunded.
+REFUND_RELEASED_STATUSES = (RefundStatus.REJECTED, RefundStatus.CANCELLED)
+
+
+class MovementReason(models.TextChoices):
+    OUT_OF_STOCK = "out_of_stock", _("Closed for out of stock")
+    RETURN_RESELLABLE = "return_resellable", _("Resellable return")
+    ADJUSTMENT = "adjustment", _("Stock count adjustment")
+    RESTOCK = "restock", _("Goods received from supplier")
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class NotificationTemplate(models.TextChoices):
+    REFUND_CONFIRMATION = "refund_confirmation", _("Refund confirmation")
+    PAYMENT_REMINDER = "payment_reminder", _("Payment reminder")
+    SUPPLIER_REMINDER = "supplier_reminder", _("Supplier refund reminder")
+    OVERDUE_DIGEST = "overdue_digest", _("Overdue supplier refunds digest")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class FollowupStatus(models.TextChoices):
+    NONE = "", _("No follow-up needed")
+    NEW = "new", _("New")
+    CONTACTED = "contacted", _("Buyer contacted")
+    RESOLVED = "resolved", _("Resolved")
+    UNRESOLVED = "unresolved", _("Unresolved")

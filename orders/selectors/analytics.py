@@ -1,0 +1,377 @@
+"""Close analytics: one filtered set of closed orders and a fixed, small number of aggregates.
+
+The analytics page (``orders.admin.analytics``), its CSV exports and the recommended actions
+(``orders.selectors.recommendations``) read these; the SKU list's repeated out-of-stock report
+counts with :func:`with_out_of_stock_closes`. Reads only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import TruncDate, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..models import (
+    CloseReason,
+    CloseStage,
+    Order,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Sku,
+    Status,
+    SupplierOrder,
+)
+
+# --- close analytics ----------------------------------------------------------------------------
+# One filtered set of closed orders (period, supplier, SKU, country) and a fixed, small number of
+# aggregate queries over it: every figure is computed by the database, served by the
+# (closed_at, close_reason) index, so the page costs the same on 1,000 or 1,000,000 orders.
+
+TOP_N = 10
+
+# The flow an order went through, named by the stage it had reached when its close began.
+FLOW_BY_STAGE = {
+    CloseStage.UNPAID: "unpaid",
+    CloseStage.PAID: "cancellation",
+    CloseStage.SHIPPED: "return",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of an analytics table: a group key, its label, a count and its share of closes."""
+
+    key: str
+    label: str
+    count: int
+    share: Decimal  # percent of all closes in the view, one decimal place
+
+
+@dataclass(frozen=True)
+class MoneyRow:
+    """Refunds of the view's closed orders in one currency (never converted)."""
+
+    currency: str
+    to_buyer: Decimal
+    from_supplier: Decimal
+
+    @property
+    def net_loss(self) -> Decimal:
+        return self.to_buyer - self.from_supplier
+
+
+@dataclass(frozen=True)
+class MedianRow:
+    """Median time from the first close step to closed for one flow."""
+
+    flow: str
+    label: str
+    count: int
+    median: timedelta | None
+
+    @property
+    def median_hours(self) -> Decimal | None:
+        if self.median is None:
+            return None
+        return (Decimal(self.median.total_seconds()) / 3600).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class CloseAnalytics:
+    """Everything the analytics page shows for one view (period and filters)."""
+
+    start: date
+    end: date
+    supplier: str | None
+    sku: str | None
+    country: str | None
+    bucket: str
+    total: int
+    by_reason: list[Row]
+    by_stage: list[Row]
+    over_time: list[tuple[date, int]]
+    by_supplier: list[Row]
+    by_sku: list[Row]
+    refunds: list[MoneyRow]
+    medians: list[MedianRow]
+    # (SKU code, close reason) → closes, for every pair with at least two closes: the basis of the
+    # listing / stock recommendations and of the repeated out-of-stock report.
+    sku_reason_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # supplier → (closes, quality_issue closes), for suppliers with at least one quality_issue.
+    supplier_quality: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def reason_count(self, reason: str) -> int:
+        return next((row.count for row in self.by_reason if row.key == reason), 0)
+
+    def repeated(self, reason: str, at_least: int) -> list[tuple[str, int]]:
+        """SKUs with at least ``at_least`` closes for ``reason``, most first."""
+        found = [
+            (code, n) for (code, r), n in self.sku_reason_counts.items() if r == reason and n >= at_least
+        ]
+        return sorted(found, key=lambda item: (-item[1], item[0]))
+
+
+def share_percent(count: int, total: int) -> Decimal:
+    if not total:
+        return Decimal("0.0")
+    return (Decimal(count) * 100 / Decimal(total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The instants that bound the calendar days ``start``..``end`` (inclusive) in the current zone."""
+    tz = timezone.get_current_timezone()
+    begin = datetime.combine(start, time.min, tzinfo=tz)
+    finish = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    return begin, finish
+
+
+def closed_orders(
+    start: date,
+    end: date,
+    *,
+    supplier: str | None = None,
+    sku: str | None = None,
+    country: str | None = None,
+) -> QuerySet[Order]:
+    """Orders closed on the days ``start``..``end`` (current time zone), narrowed by the filters.
+
+    ``supplier`` is a 1688 supplier name (any of the order's purchases), ``sku`` a SKU code,
+    ``country`` the buyer's ISO country code. The supplier filter is an ``EXISTS`` so an order
+    bought from two suppliers is still counted once.
+    """
+    begin, finish = period_bounds(start, end)
+    qs = Order.objects.filter(status=Status.CLOSED, closed_at__gte=begin, closed_at__lt=finish)
+    if supplier:
+        qs = qs.filter(Exists(SupplierOrder.objects.filter(order_id=OuterRef("pk"), supplier_name=supplier)))
+    if sku:
+        qs = qs.filter(sku__code=sku)
+    if country:
+        qs = qs.filter(buyer_country=country.upper())
+    return qs
+
+
+class _Median(Aggregate):
+    """PostgreSQL's ``percentile_cont(0.5)``: the median, interpolated like a statistician's."""
+
+    function = "percentile_cont"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
+def _close_duration():
+    return ExpressionWrapper(F("closed_at") - F("close_started_at"), output_field=DurationField())
+
+
+def _medians(qs: QuerySet[Order], stage_counts: dict[str, int]) -> list[MedianRow]:
+    """Median close time per flow: one grouped query on PostgreSQL, the middle row(s) elsewhere."""
+    timed = qs.filter(close_started_at__isnull=False).exclude(close_stage="")
+    medians: dict[str, tuple[int, timedelta | None]] = {}
+    if connection.vendor == "postgresql":
+        for row in timed.values("close_stage").annotate(n=Count("pk"), median=_Median(_close_duration())):
+            medians[row["close_stage"]] = (row["n"], row["median"])
+    else:
+        # Portable fallback: order the durations in SQL and read the one or two middle values.
+        counts = dict(timed.values_list("close_stage").annotate(n=Count("pk")).order_by())
+        for stage, n in counts.items():
+            middle = list(
+                timed.filter(close_stage=stage)
+                .annotate(duration=_close_duration())
+                .order_by("duration")
+                .values_list("duration", flat=True)[(n - 1) // 2 : n // 2 + 1]
+            )
+            medians[stage] = (n, sum(middle, timedelta()) / len(middle) if middle else None)
+    rows = []
+    for stage in CloseStage:
+        n, median = medians.get(stage.value, (0, None))
+        rows.append(
+            MedianRow(flow=FLOW_BY_STAGE[stage], label=str(FLOW_LABELS[stage]), count=n, median=median)
+        )
+    return rows
+
+
+FLOW_LABELS = {
+    CloseStage.UNPAID: _("Unpaid order closed"),
+    CloseStage.PAID: _("Cancellation after payment"),
+    CloseStage.SHIPPED: _("Return after shipping"),
+}
+
+
+def close_analytics(
+    start: date,
+    end: date,
+    *,
+    supplier: str | None = None,
+    sku: str | None = None,
+    country: str | None = None,
+    bucket: str = "day",
+) -> CloseAnalytics:
+    """Close analytics for the days ``start``..``end`` and the optional filters.
+
+    Counts are of closed orders; shares are percentages of all closes in the view. Refunds are
+    the succeeded or received refunds of those orders, per currency and never converted
+    (buyers are refunded in the sale's currency, suppliers refund in CNY); the net loss is
+    what went to buyers minus what came back from suppliers. The median runs from the first
+    close step (``close_started_at``) to ``closed_at``, per flow. ``bucket`` is ``day`` or
+    ``week`` (weeks start on Monday), in the current time zone. Reads only; about ten queries.
+    """
+    if bucket not in ("day", "week"):
+        raise ValueError(f"bucket must be 'day' or 'week', not {bucket!r}")
+    qs = closed_orders(start, end, supplier=supplier, sku=sku, country=country)
+
+    # One pass gives both the reasons and the stages.
+    reason_counts: dict[str, int] = {}
+    stage_counts: dict[str, int] = {}
+    for reason, stage, n in qs.order_by().values_list("close_reason", "close_stage").annotate(n=Count("pk")):
+        reason_counts[reason] = reason_counts.get(reason, 0) + n
+        stage_counts[stage] = stage_counts.get(stage, 0) + n
+    total = sum(reason_counts.values())
+    by_reason = [
+        Row(
+            reason.value,
+            str(reason.label),
+            reason_counts.get(reason.value, 0),
+            share_percent(reason_counts.get(reason.value, 0), total),
+        )
+        for reason in CloseReason
+    ]
+    by_reason.sort(key=lambda row: -row.count)
+    by_stage = [
+        Row(
+            stage.value,
+            str(stage.label),
+            stage_counts.get(stage.value, 0),
+            share_percent(stage_counts.get(stage.value, 0), total),
+        )
+        for stage in CloseStage
+    ]
+
+    tz = timezone.get_current_timezone()
+    trunc = TruncDate("closed_at", tzinfo=tz) if bucket == "day" else TruncWeek("closed_at", tzinfo=tz)
+    per_bucket = {
+        (b.date() if isinstance(b, datetime) else b): n
+        for b, n in qs.order_by().annotate(b=trunc).values_list("b").annotate(n=Count("pk"))
+    }
+    first = start if bucket == "day" else start - timedelta(days=start.weekday())
+    step = timedelta(days=1 if bucket == "day" else 7)
+    over_time = []
+    cursor = first
+    while cursor <= end:
+        over_time.append((cursor, per_bucket.get(cursor, 0)))
+        cursor += step
+
+    # Every supplier's closes and quality closes in one grouped query; the top ten are cut here
+    # (a shop works with tens of suppliers, not thousands).
+    supplier_counts = [
+        (name, n, bad)
+        for name, n, bad in qs.order_by()
+        .filter(supplier_orders__isnull=False)
+        .values_list("supplier_orders__supplier_name")
+        .annotate(
+            n=Count("pk", distinct=True),
+            bad=Count("pk", distinct=True, filter=Q(close_reason=CloseReason.QUALITY_ISSUE)),
+        )
+    ]
+    supplier_counts.sort(key=lambda row: (-row[1], row[0]))
+    by_supplier = [
+        Row(name, name or str(_("(no supplier name)")), n, share_percent(n, total))
+        for name, n, _bad in supplier_counts[:TOP_N]
+    ]
+    supplier_quality = {name: (n, bad) for name, n, bad in supplier_counts if bad}
+
+    sku_rows = (
+        qs.order_by()
+        .values_list("sku__code", "sku__title")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "sku__code")[:TOP_N]
+    )
+    by_sku = [Row(code, title or code, n, share_percent(n, total)) for code, title, n in sku_rows]
+
+    money: dict[str, dict[str, Decimal]] = {}
+    refund_rows = (
+        Refund.objects.filter(
+            order__in=qs.order_by().values("pk"), status__in=(RefundStatus.SUCCEEDED, RefundStatus.RECEIVED)
+        )
+        .values_list("currency", "direction")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for currency, direction, amount in refund_rows:
+        # SQLite sums decimals without their scale; money is always shown to the cent.
+        money.setdefault(currency, {})[direction] = Decimal(amount).quantize(Decimal("0.01"))
+    refunds = [
+        MoneyRow(
+            currency=currency,
+            to_buyer=sums.get(RefundDirection.TO_BUYER, Decimal("0.00")),
+            from_supplier=sums.get(RefundDirection.FROM_SUPPLIER, Decimal("0.00")),
+        )
+        for currency, sums in sorted(money.items())
+    ]
+
+    watched = (CloseReason.PRODUCT_INFO_ERROR, CloseReason.OUT_OF_STOCK, CloseReason.QUALITY_ISSUE)
+    sku_reason_counts = {
+        (code, reason): n
+        for code, reason, n in qs.order_by()
+        .filter(close_reason__in=watched)
+        .values_list("sku__code", "close_reason")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2)
+    }
+
+    return CloseAnalytics(
+        start=start,
+        end=end,
+        supplier=supplier or None,
+        sku=sku or None,
+        country=country.upper() if country else None,
+        bucket=bucket,
+        total=total,
+        by_reason=by_reason,
+        by_stage=by_stage,
+        over_time=over_time,
+        by_supplier=by_supplier,
+        by_sku=by_sku,
+        refunds=refunds,
+        medians=_medians(qs.order_by(), stage_counts),
+        sku_reason_counts=sku_reason_counts,
+        supplier_quality=supplier_quality,
+    )
+
+
+def with_out_of_stock_closes(skus: QuerySet[Sku]) -> QuerySet[Sku]:
+    """``skus`` with ``oos_closes``: how many of their orders were closed for ``out_of_stock`` (ever).
+
+    One grouped query for a whole list, never a count per row.
+    """
+    return skus.annotate(
+        oos_closes=Count(
+            "orders", filter=Q(orders__status=Status.CLOSED, orders__close_reason=CloseReason.OUT_OF_STOCK)
+        )
+    )
+
+
+def skus_with_repeated_out_of_stock(at_least: int = 2) -> QuerySet[Sku]:
+    """SKUs closed for ``out_of_stock`` at least ``at_least`` times (ever), with ``oos_closes``."""
+    return (
+        with_out_of_stock_closes(Sku.objects.all())
+        .filter(oos_closes__gte=at_least)
+        .order_by("-oos_closes", "code")
+    )

@@ -1,0 +1,102 @@
+"""What the periodic jobs (``orders.jobs``) select: the ids due for each pass, and the reads around.
+
+Each pass takes ids here, in a stable order, and hands each to a workflow operation that locks
+and re-checks it; so a read here may be stale by the time the item is handled, never wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from ..models import Notification, NotificationStatus, Refund, SupplierOrder
+from . import (
+    refunds_not_arrived,
+    supplier_refunds_overdue,
+    supplier_refunds_to_chase,
+    unpaid_due_for_reminder,
+    unpaid_timed_out,
+)
+
+# A pending notification younger than this is left to its own task (enqueued on commit or as a
+# scheduled retry); the relay only takes over the ones that task evidently never ran for.
+RELAY_GRACE = timedelta(seconds=60)
+
+
+def notifications_to_relay(now: datetime, *, limit: int) -> list[int]:
+    """Notifications due but not delivered: pending past ``RELAY_GRACE``, or ``sending`` with an
+    expired claim (their worker died). Oldest due first."""
+    return list(
+        Notification.objects.filter(
+            Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now - RELAY_GRACE)
+            | Q(status=NotificationStatus.SENDING, claimed_until__lt=now)
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def orders_to_remind(now: datetime) -> list[int]:
+    """Unpaid orders due a payment reminder, oldest first.
+
+    Orders already past the payment timeout are left to the timeout (no "please pay" for an
+    order about to be closed), and so are orders with neither email nor phone.
+    """
+    timeout_cutoff = now - timedelta(hours=float(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS))
+    return list(
+        unpaid_due_for_reminder(now)
+        .filter(placed_at__gt=timeout_cutoff)
+        .exclude(buyer_email="", buyer_phone="")
+        .order_by("placed_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def orders_timed_out(now: datetime) -> list[int]:
+    """Unpaid orders past the payment timeout, oldest first."""
+    return list(unpaid_timed_out(now).order_by("placed_at", "pk").values_list("pk", flat=True))
+
+
+def supplier_refunds_due_for_chase(now: datetime) -> list[int]:
+    """Supplier refunds still requested and not chased within the interval, oldest request first."""
+    return list(supplier_refunds_to_chase(now).order_by("requested_at", "pk").values_list("pk", flat=True))
+
+
+def supplier_refunds_overdue_unreported(now: datetime) -> QuerySet[Refund]:
+    """Supplier refunds past their respond-by deadline that no digest has reported yet."""
+    return supplier_refunds_overdue(now).filter(overdue_notified_at__isnull=True)
+
+
+def supplier_contact(order_id: int) -> SupplierOrder | None:
+    """The supplier order to write to about ``order_id``'s refund: the first one with a contact."""
+    return SupplierOrder.objects.filter(order_id=order_id).exclude(supplier_contact="").order_by("pk").first()
+
+
+def first_supplier_orders(order_ids: list[int]) -> dict[int, SupplierOrder]:
+    """The first supplier order of each order, by order id (orders without one are absent)."""
+    found: dict[int, SupplierOrder] = {}
+    for supplier_order in SupplierOrder.objects.filter(order_id__in=order_ids).order_by("pk"):
+        found.setdefault(supplier_order.order_id, supplier_order)
+    return found
+
+
+def supervisor_emails() -> list[str]:
+    """Who gets the overdue digest: ``SHOPOPS_SUPERVISOR_EMAILS``, else active Supervisors."""
+    if settings.SHOPOPS_SUPERVISOR_EMAILS:
+        return list(dict.fromkeys(settings.SHOPOPS_SUPERVISOR_EMAILS))
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name="Supervisor")
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+
+
+def refunds_not_arrived_count(now: datetime) -> int:
+    """How many refunds succeeded more than ``SHOPOPS_REFUND_ARRIVAL_DAYS`` ago, not received."""
+    return refunds_not_arrived(now).count()

@@ -1,0 +1,178 @@
+"""Recommended actions: what the close analytics call for, each with the rule that fired it.
+
+The rules are plain data so that the page, the CSV export and the tests read the same
+thresholds. Each recommendation appears when, and only when, its rule holds for the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from ..models import CloseReason
+from . import overdue_supplier_refunds_by_supplier
+from .analytics import CloseAnalytics, share_percent
+
+# payment_timeout above this share of all closes → payment reminders.
+PAYMENT_TIMEOUT_SHARE = Decimal("20")
+# A SKU with at least this many product_info_error closes → fix its listing.
+PRODUCT_INFO_ERROR_CLOSES = 3
+# A SKU with at least this many out_of_stock closes → restock / sync inventory.
+OUT_OF_STOCK_CLOSES = 3
+# A supplier whose quality_issue closes reach this share of its closes (and at least
+# SUPPLIER_QUALITY_MIN closes of that kind) → review the supplier.
+SUPPLIER_QUALITY_SHARE = Decimal("30")
+SUPPLIER_QUALITY_MIN = 3
+# shipping_issue above this share of all closes → review the carrier.
+SHIPPING_ISSUE_SHARE = Decimal("15")
+# Closes at the paid stage above this share → the listing promises stock or times we cannot keep.
+PAID_STAGE_SHARE = Decimal("30")
+# Below this many closes a share says little; share-based rules stay quiet.
+MIN_CLOSES_FOR_SHARES = 10
+
+
+def _above(count: int, total: int, limit: Decimal) -> bool:
+    """Whether ``count`` is more than ``limit`` percent of ``total``, exactly.
+
+    The shares shown are rounded to one place (20.04% shows as 20.0%); a rule compares the
+    true fraction, so it fires when, and only when, it holds.
+    """
+    return total > 0 and Decimal(count) * 100 > limit * total
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One action, the rule (code) that triggered it and the figures behind it."""
+
+    rule: str
+    action: str
+    why: str
+    subject: str = ""  # the SKU or supplier concerned, if any
+
+
+def recommend(data: CloseAnalytics, *, now: datetime) -> list[Recommendation]:
+    """The actions the numbers in ``data`` call for. Reads one more query (overdue refunds).
+
+    Rules:
+    - ``payment_timeout_share``: ``payment_timeout`` closes > 20% of closes (≥ 10 closes);
+    - ``product_info_error_sku``: a SKU with ≥ 3 ``product_info_error`` closes;
+    - ``out_of_stock_sku``: a SKU with ≥ 3 ``out_of_stock`` closes;
+    - ``supplier_refund_overdue``: a supplier with refunds past their respond-by deadline;
+    - ``supplier_quality``: a supplier with ≥ 3 ``quality_issue`` closes making ≥ 30% of its closes;
+    - ``shipping_issue_share``: ``shipping_issue`` closes > 15% of closes (≥ 10 closes);
+    - ``paid_stage_share``: closes begun after payment > 30% of closes (≥ 10 closes).
+    """
+    found: list[Recommendation] = []
+    total = data.total
+    shares_meaningful = total >= MIN_CLOSES_FOR_SHARES
+
+    timeout = data.reason_count(CloseReason.PAYMENT_TIMEOUT)
+    timeout_share = share_percent(timeout, total)
+    if shares_meaningful and _above(timeout, total, PAYMENT_TIMEOUT_SHARE):
+        found.append(
+            Recommendation(
+                rule="payment_timeout_share",
+                action=_("Turn on payment reminders and check the checkout for friction."),
+                why=_(
+                    "%(share)s%% of closes (%(n)d of %(total)d) were unpaid orders timing out; "
+                    "the rule is above %(limit)s%%."
+                )
+                % {"share": timeout_share, "n": timeout, "total": total, "limit": PAYMENT_TIMEOUT_SHARE},
+            )
+        )
+
+    for code, n in data.repeated(CloseReason.PRODUCT_INFO_ERROR, PRODUCT_INFO_ERROR_CLOSES):
+        found.append(
+            Recommendation(
+                rule="product_info_error_sku",
+                action=_("Fix the listing of %(sku)s: its description, photos or options mislead buyers.")
+                % {"sku": code},
+                why=_("%(n)d closes for wrong product information; the rule is %(limit)d or more.")
+                % {"n": n, "limit": PRODUCT_INFO_ERROR_CLOSES},
+                subject=code,
+            )
+        )
+
+    for code, n in data.repeated(CloseReason.OUT_OF_STOCK, OUT_OF_STOCK_CLOSES):
+        found.append(
+            Recommendation(
+                rule="out_of_stock_sku",
+                action=_("Restock %(sku)s or sync its inventory with the supplier before selling it again.")
+                % {"sku": code},
+                why=_("%(n)d closes for out of stock; the rule is %(limit)d or more.")
+                % {"n": n, "limit": OUT_OF_STOCK_CLOSES},
+                subject=code,
+            )
+        )
+
+    for name, n in sorted(overdue_supplier_refunds_by_supplier(now, data.supplier).items()):
+        found.append(
+            Recommendation(
+                rule="supplier_refund_overdue",
+                action=_("Escalate to 1688: ask the platform to intervene with %(supplier)s.")
+                % {"supplier": name or _("(no supplier name)")},
+                why=_("%(n)d supplier refund(s) past the respond-by deadline.") % {"n": n},
+                subject=name,
+            )
+        )
+
+    for name, (n, bad) in sorted(data.supplier_quality.items()):
+        share = share_percent(bad, n)
+        if bad >= SUPPLIER_QUALITY_MIN and Decimal(bad) * 100 >= SUPPLIER_QUALITY_SHARE * n:
+            found.append(
+                Recommendation(
+                    rule="supplier_quality",
+                    action=_(
+                        "Review %(supplier)s: inspect its goods before shipping or find another supplier."
+                    )
+                    % {"supplier": name or _("(no supplier name)")},
+                    why=_(
+                        "%(bad)d of its %(n)d closes (%(share)s%%) were for quality; "
+                        "the rule is %(min)d or more and at least %(limit)s%%."
+                    )
+                    % {
+                        "bad": bad,
+                        "n": n,
+                        "share": share,
+                        "min": SUPPLIER_QUALITY_MIN,
+                        "limit": SUPPLIER_QUALITY_SHARE,
+                    },
+                    subject=name,
+                )
+            )
+
+    shipping = data.reason_count(CloseReason.SHIPPING_ISSUE)
+    shipping_share = share_percent(shipping, total)
+    if shares_meaningful and _above(shipping, total, SHIPPING_ISSUE_SHARE):
+        found.append(
+            Recommendation(
+                rule="shipping_issue_share",
+                action=_("Review the carriers and shipping options offered for the affected routes."),
+                why=_(
+                    "%(share)s%% of closes (%(n)d of %(total)d) were shipping problems; "
+                    "the rule is above %(limit)s%%."
+                )
+                % {"share": shipping_share, "n": shipping, "total": total, "limit": SHIPPING_ISSUE_SHARE},
+            )
+        )
+
+    paid = next((row for row in data.by_stage if row.key == "paid"), None)
+    if shares_meaningful and paid is not None and _above(paid.count, total, PAID_STAGE_SHARE):
+        found.append(
+            Recommendation(
+                rule="paid_stage_share",
+                action=_(
+                    "Check stock and handling times before orders are paid: "
+                    "too many paid orders are cancelled."
+                ),
+                why=_(
+                    "%(share)s%% of closes (%(n)d of %(total)d) began after payment; "
+                    "the rule is above %(limit)s%%."
+                )
+                % {"share": paid.share, "n": paid.count, "total": total, "limit": PAID_STAGE_SHARE},
+            )
+        )
+    return found

@@ -1,0 +1,274 @@
+"""Buyer feedback and the follow-up of bad ratings.
+
+A rating at or below ``SHOPOPS_FEEDBACK_THRESHOLD`` opens a follow-up (``new``); someone
+contacts the buyer (recorded as a communication on the order: ``contacted``) and closes it as
+``resolved`` or ``unresolved``. Each step is one operation that locks the feedback, checks the
+permission and the state, and writes one ``FeedbackEvent`` row — the follow-up's history:
+``opened``, ``assigned``, ``contacted``, ``resolved``, ``unresolved``. Each returns the updated
+feedback; the caller's object is left as it was.
+
+Follow-ups worked before the events existed keep their history as text in ``followup_notes``:
+:func:`followup_history` shows that text first, then the events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from evidence import services as evidence
+from evidence.models import Counterparty, Direction, Kind
+from shopops.errors import OrderChanged, Refused, require_permission
+
+from ..models import Feedback, FeedbackEvent, FollowupStatus, Order
+
+# A buyer's clock and ours may differ a little; beyond this, a time in the future is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_COMMENT = 5000
+
+
+def parse_rating(value: object) -> int:
+    """A rating from 1 to 5, from an int or its text; refused otherwise."""
+    try:
+        rating = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise Refused(
+            _("Rating “%(value)s” is not a whole number from 1 to 5.") % {"value": value}, field="rating"
+        ) from None
+    if not 1 <= rating <= 5:
+        raise Refused(_("Rating %(value)s is outside 1 to 5.") % {"value": rating}, field="rating")
+    return rating
+
+
+def opens_followup(rating: int) -> bool:
+    """Whether a rating is low enough to need a follow-up (at or below the threshold)."""
+    return rating <= settings.SHOPOPS_FEEDBACK_THRESHOLD
+
+
+def _event(feedback: Feedback, name: str, by: AbstractBaseUser | None, **data: Any) -> FeedbackEvent:
+    return FeedbackEvent.objects.create(
+        feedback=feedback,
+        name=name,
+        actor=by,
+        data={k: v for k, v in data.items() if v not in (None, "")},
+    )
+
+
+@transaction.atomic
+def record_feedback(
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    rating: int | str,
+    comment: str = "",
+    received_at: datetime | None = None,
+) -> Feedback:
+    """Record a buyer's rating of an order; a rating at or below the threshold opens a follow-up.
+
+    Refused (nothing written) when the order does not exist, the rating is not 1 to 5, the time is
+    naive or in the future, or the same rating at the same time is already recorded. An opened
+    follow-up writes an ``opened`` event.
+    """
+    require_permission(by, "orders.add_feedback", _("record feedback"))
+    if not isinstance(order, Order):
+        try:
+            order = Order.objects.get(pk=order)
+        except (Order.DoesNotExist, ValueError, TypeError):
+            raise Refused(_("Order %(order)s does not exist.") % {"order": order}, field="order") from None
+    value = parse_rating(rating)
+    now = timezone.now()
+    when = received_at or now
+    if timezone.is_naive(when):
+        raise Refused(_("Give the time the feedback was received with its time zone."), field="received_at")
+    if when > now + FUTURE_TOLERANCE:
+        raise Refused(_("Feedback cannot have been received in the future."), field="received_at")
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise Refused(_("Keep the comment under %(n)d characters.") % {"n": MAX_COMMENT}, field="comment")
+    feedback = Feedback(order=order, rating=value, comment=comment, received_at=when)
+    if opens_followup(value):
+        feedback.open_followup(now)
+    try:
+        with transaction.atomic():
+            feedback.save()
+    except IntegrityError:
+        raise Refused(
+            _("A %(rating)d-star rating received at that time is already recorded for order %(order)s.")
+            % {"rating": value, "order": order.platform_order_id},
+            field="received_at",
+        ) from None
+    if feedback.followup_status == FollowupStatus.NEW:
+        _event(feedback, "opened", by, rating=value)
+    return feedback
+
+
+def _lock(feedback: Feedback | int, by: AbstractBaseUser | None, doing: str) -> Feedback:
+    """The feedback, locked; refused if someone else moved the caller's copy on meanwhile."""
+    require_permission(by, "orders.change_feedback", doing)
+    pk = feedback.pk if isinstance(feedback, Feedback) else feedback
+    try:
+        locked = Feedback.objects.select_for_update().select_related("order").get(pk=pk)
+    except (Feedback.DoesNotExist, ValueError, TypeError):
+        raise Refused(_("Feedback %(pk)s does not exist.") % {"pk": pk}) from None
+    if isinstance(feedback, Feedback) and feedback.followup_status != locked.followup_status:
+        raise OrderChanged(
+            _("Someone else moved this follow-up to “%(status)s” meanwhile.")
+            % {"status": locked.get_followup_status_display()}
+        )
+    return locked
+
+
+def _check(feedback: Feedback, name: str, doing: str) -> None:
+    if not can_proceed(getattr(feedback, name)):
+        raise Refused(
+            _("You cannot %(doing)s: the follow-up is “%(status)s”.")
+            % {"doing": doing, "status": feedback.get_followup_status_display()}
+        )
+
+
+@transaction.atomic
+def assign_followup(
+    feedback: Feedback | int, *, by: AbstractBaseUser | None, assignee: AbstractBaseUser | None
+) -> Feedback:
+    """Give an open follow-up to a staff member (or to nobody). Writes an ``assigned`` event."""
+    # Assigning is no move: the caller's copy being a step behind does not matter.
+    locked = _lock(feedback.pk if isinstance(feedback, Feedback) else feedback, by, _("assign follow-ups"))
+    if locked.followup_status not in (FollowupStatus.NEW, FollowupStatus.CONTACTED):
+        raise Refused(_("Only an open follow-up can be assigned."))
+    if assignee is not None and not assignee.is_staff:
+        raise Refused(_("Follow-ups go to staff members."), field="assignee")
+    locked.assignee = assignee
+    locked.save(update_fields=["assignee"])
+    _event(
+        locked,
+        "assigned",
+        by,
+        assignee_id=assignee.pk if assignee else None,
+        assignee=assignee.get_username() if assignee else None,
+    )
+    return locked
+
+
+@transaction.atomic
+def contact_buyer(
+    feedback: Feedback | int,
+    *,
+    by: AbstractBaseUser | None,
+    channel: str,
+    summary: str,
+    body: str = "",
+    note: str = "",
+) -> Feedback:
+    """``new → contacted``: record the message to the buyer as a communication on the order.
+
+    The follow-up goes to ``by`` if nobody had it. Refused unless the follow-up is new. Writes a
+    ``contacted`` event.
+    """
+    doing = _("record contacting the buyer")
+    locked = _lock(feedback, by, doing)
+    _check(locked, "mark_contacted", doing)
+    communication = evidence.record_communication(
+        locked.order,
+        by=by,
+        counterparty=Counterparty.BUYER,
+        channel=channel,
+        direction=Direction.OUTBOUND,
+        kind=Kind.MESSAGE,
+        summary=summary,
+        body=body,
+    )
+    locked.mark_contacted()
+    if locked.assignee_id is None and by is not None:
+        locked.assignee = by
+    locked.save(update_fields=["followup_status", "assignee"])
+    _event(
+        locked,
+        "contacted",
+        by,
+        summary=summary.strip(),
+        channel=channel,
+        note=(note or "").strip(),
+        communication_id=getattr(communication, "pk", None),
+    )
+    return locked
+
+
+def _finish(feedback: Feedback | int, *, by, note: str, name: str, doing: str, event: str) -> Feedback:
+    locked = _lock(feedback, by, doing)
+    _check(locked, name, doing)
+    if not (note or "").strip():
+        raise Refused(_("Write a note saying how it ended."), field="note")
+    getattr(locked, name)(timezone.now())
+    locked.save(update_fields=["followup_status", "followup_closed_at"])
+    _event(locked, event, by, note=note.strip())
+    return locked
+
+
+@transaction.atomic
+def resolve_followup(feedback: Feedback | int, *, by: AbstractBaseUser | None, note: str) -> Feedback:
+    """``contacted → resolved``: the buyer's problem is solved. A note is required."""
+    return _finish(
+        feedback, by=by, note=note, name="resolve", doing=_("resolve this follow-up"), event="resolved"
+    )
+
+
+@transaction.atomic
+def mark_followup_unresolved(feedback: Feedback | int, *, by: AbstractBaseUser | None, note: str) -> Feedback:
+    """``contacted → unresolved``: we tried and could not help. A note is required."""
+    return _finish(
+        feedback,
+        by=by,
+        note=note,
+        name="mark_unresolved",
+        doing=_("close this follow-up"),
+        event="unresolved",
+    )
+
+
+def can_take(feedback: Feedback, action: str) -> bool:
+    """Whether the follow-up step ``action`` (a key of ``FOLLOWUP_ACTIONS``) fits its state now."""
+    name = {"contact": "mark_contacted", "resolve": "resolve", "unresolved": "mark_unresolved"}[action]
+    return can_proceed(getattr(feedback, name))
+
+
+FOLLOWUP_ACTIONS = {
+    # name: (operation, label, needs a channel and summary)
+    "contact": (contact_buyer, _("Record contacting the buyer"), True),
+    "resolve": (resolve_followup, _("Mark resolved"), False),
+    "unresolved": (mark_followup_unresolved, _("Mark unresolved"), False),
+}
+
+
+# --- the history ----------------------------------------------------------------------------------
+
+
+def describe(event: FeedbackEvent) -> str:
+    """One event as the history shows it, in the active language."""
+    data = event.data
+    if event.name == "opened":
+        return _("Follow-up opened for a %(rating)s-star rating.") % {"rating": data.get("rating", "?")}
+    if event.name == "assigned":
+        return _("Assigned to %(who)s.") % {"who": data.get("assignee") or _("nobody")}
+    if event.name == "contacted":
+        text = _("Buyer contacted: %(summary)s") % {"summary": data.get("summary", "")}
+        return f"{text}\n{data['note']}" if data.get("note") else text
+    if event.name in ("resolved", "unresolved"):
+        label = _("Resolved") if event.name == "resolved" else _("Unresolved")
+        return f"{label}: {data.get('note', '')}"
+    return event.name
+
+
+def followup_history(feedback: Feedback) -> str:
+    """The follow-up's history as dated lines: the old text notes, then one line per event."""
+    lines = [feedback.followup_notes] if feedback.followup_notes else []
+    for event in feedback.events.select_related("actor").order_by("created_at", "pk"):
+        who = event.actor.get_username() if event.actor is not None else _("system")
+        lines.append(f"[{timezone.localtime(event.created_at):%Y-%m-%d %H:%M} {who}] {describe(event)}")
+    return "\n".join(lines)

@@ -1,0 +1,337 @@
+"""The outbox: side effects recorded in the workflow's transaction, delivered after commit.
+
+This module writes every ``Notification`` row change; ``orders.delivery`` sends the messages and
+``orders.tasks`` runs delivery in Celery. Exactly once, as far as the recipient can tell:
+
+1. **Recorded once.** A row is written in the same transaction as its cause, with a unique
+   ``key`` per cause, channel and template (``refund:42:email:refund_confirmation``), so it
+   exists if and only if the cause committed, and exists once.
+2. **Never lost.** After commit it is handed to Celery by task name (:func:`enqueue`, which never
+   raises: a broker outage costs the caller at most the connect timeout, and the hand-off's
+   circuit breaker in ``shopops.celery`` spares the next callers even that). A row the broker
+   never got, or whose worker died, stays ``pending`` / ``sending`` and the periodic relay
+   (``orders.jobs.relay_notifications``) hands it over again.
+3. **Sent by one worker at a time.** :func:`claim` takes the row with one conditional UPDATE
+   (``pending`` and due, or ``sending`` with an expired claim → ``sending`` until now + claim
+   time); only the caller whose UPDATE changed the row sends it.
+4. **Not repeated after a crash.** A worker that dies after the provider accepted the message
+   but before :func:`mark_sent` leaves a claim that expires, and the message is sent again with
+   the same SMS ``Idempotency-Key`` / email Message-ID (both derived from the key).
+5. **Never dropped silently.** A failure a retry can fix goes back to ``pending`` with a later
+   ``next_attempt_at`` (:func:`schedule_retry`); others, and a message whose worker died on every
+   attempt, end ``failed`` with ``last_error``; :func:`retry_failed` sends them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shopops.celery import hand_off
+from shopops.errors import require_permission
+
+from ..models import (
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    NotificationTemplate,
+    Order,
+    Refund,
+    SupplierOrder,
+)
+from ..notifications import resolve_language
+
+# The Celery task that delivers one notification (SPEC §10): handed over by name.
+DELIVER_TASK = "orders.deliver_notification"
+
+
+# --- recording ----------------------------------------------------------------------------------
+
+
+def record(
+    *,
+    key: str,
+    template: str,
+    channel: str,
+    recipient: str,
+    order: Order | None = None,
+    refund: Refund | None = None,
+    language: str = "en",
+    context: dict | None = None,
+    subject: str = "",
+    body: str = "",
+) -> Notification | None:
+    """Write one outbox row (or find the one already written for ``key``); deliver after commit.
+
+    Call it inside the transaction that makes the message true. Without a recipient nothing is
+    written (a buyer with no phone gets no SMS). ``subject``/``body`` may be given pre-rendered
+    (when the same text is also kept as evidence); otherwise delivery renders the template.
+    """
+    if not recipient:
+        return None
+    notification, created = Notification.objects.get_or_create(
+        key=key,
+        defaults={
+            "template": template,
+            "channel": channel,
+            "recipient": recipient,
+            "order": order,
+            "refund": refund,
+            "language": language or "en",
+            "context": context or {},
+            "subject": subject,
+            "body": body,
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: enqueue(notification.pk))
+    return notification
+
+
+def enqueue(notification_id: int, *, countdown: float | None = None, probe: bool = False) -> bool:
+    """Hand a notification to Celery by task name. Never raises: an outage leaves it to the relay.
+
+    Returns whether the broker took the message. ``probe`` (the relay's calls) tries the broker
+    even right after a failure. ``countdown`` is capped by ``SHOPOPS_MAX_COUNTDOWN`` so that no
+    message waits longer than the broker's visibility timeout allows.
+    """
+    if countdown:
+        countdown = min(float(countdown), float(settings.SHOPOPS_MAX_COUNTDOWN))
+    return hand_off(DELIVER_TASK, notification_id, countdown=countdown, probe=probe)
+
+
+def _buyer_messages(
+    *, prefix: str, template: str, order: Order, refund: Refund | None, context: dict
+) -> list[Notification]:
+    sent = []
+    for channel, recipient in (
+        (NotificationChannel.EMAIL, order.buyer_email),
+        (NotificationChannel.SMS, order.buyer_phone),
+    ):
+        notification = record(
+            key=f"{prefix}:{channel}:{template}",
+            template=template,
+            channel=channel,
+            recipient=recipient,
+            order=order,
+            refund=refund,
+            language=resolve_language(order.buyer_language),
+            context=context,
+        )
+        if notification is not None:
+            sent.append(notification)
+    return sent
+
+
+def record_refund_confirmation(refund: Refund) -> list[Notification]:
+    """One email, and one SMS when a phone is known, telling the buyer their refund succeeded.
+
+    Says which order, how much, and when to expect the money (``SHOPOPS_REFUND_EXPECTED_DAYS``
+    business days), in the buyer's language.
+    """
+    order = refund.order
+    context = {
+        "order_id": order.platform_order_id,
+        "buyer_name": order.buyer_name,
+        "product_title": order.product_title,
+        "amount": str(refund.amount),
+        "currency": refund.currency,
+        "refund_expected_days": settings.SHOPOPS_REFUND_EXPECTED_DAYS,
+    }
+    return _buyer_messages(
+        prefix=f"refund:{refund.pk}",
+        template=NotificationTemplate.REFUND_CONFIRMATION,
+        order=order,
+        refund=refund,
+        context=context,
+    )
+
+
+def record_payment_reminder(order: Order) -> list[Notification]:
+    """Ask the buyer of an unpaid order to pay: email (and SMS when a phone is known)."""
+    context = {
+        "order_id": order.platform_order_id,
+        "buyer_name": order.buyer_name,
+        "product_title": order.product_title,
+        "amount": str(order.total_amount),
+        "currency": order.currency,
+    }
+    return _buyer_messages(
+        prefix=f"order:{order.pk}",
+        template=NotificationTemplate.PAYMENT_REMINDER,
+        order=order,
+        refund=None,
+        context=context,
+    )
+
+
+def _local(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def supplier_reminder_context(
+    refund: Refund, supplier_order: SupplierOrder | None, chase_number: int
+) -> dict:
+    """What the supplier reminder says: which 1688 order, how much, by when, which reminder."""
+    return {
+        "order_id": refund.order.platform_order_id,
+        "supplier_name": supplier_order.supplier_name if supplier_order else "",
+        "supplier_order_id": supplier_order.supplier_order_id if supplier_order else "",
+        "amount": str(refund.amount),
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "reference": refund.reference,
+        "requested_at": _local(refund.requested_at),
+        "respond_by": _local(refund.respond_by),
+        "chase_number": chase_number,
+    }
+
+
+def record_supplier_reminder(
+    refund: Refund, *, supplier_order: SupplierOrder, chase_number: int, subject: str, body: str
+) -> Notification | None:
+    """The ``chase_number``-th reminder email to the supplier contact, in Chinese, pre-rendered.
+
+    The key carries the chase number: each chase interval's reminder is its own message, and
+    the same chase run twice records it once.
+    """
+    return record(
+        key=f"refund:{refund.pk}:{NotificationChannel.EMAIL}:{NotificationTemplate.SUPPLIER_REMINDER}:{chase_number}",
+        template=NotificationTemplate.SUPPLIER_REMINDER,
+        channel=NotificationChannel.EMAIL,
+        recipient=supplier_order.supplier_contact,
+        order=refund.order,
+        refund=refund,
+        language="zh-hans",
+        context=supplier_reminder_context(refund, supplier_order, chase_number),
+        subject=subject,
+        body=body,
+    )
+
+
+def record_overdue_digest(
+    *, digest_id: str, recipients: Iterable[str], refunds: list[dict], total: int
+) -> list[Notification]:
+    """One digest email per supervisor listing newly overdue supplier refunds.
+
+    ``refunds`` are the ones listed (the first ones, to keep the email readable); ``total`` is
+    how many became overdue. The key is derived from the refunds, so one digest is one message.
+    """
+    sent = []
+    for recipient in recipients:
+        notification = record(
+            key=f"overdue_digest:{digest_id}:{recipient}"[:200],
+            template=NotificationTemplate.OVERDUE_DIGEST,
+            channel=NotificationChannel.EMAIL,
+            recipient=recipient,
+            language=resolve_language(settings.LANGUAGE_CODE),
+            context={"refunds": refunds, "total": total, "more": max(total - len(refunds), 0)},
+        )
+        if notification is not None:
+            sent.append(notification)
+    return sent
+
+
+# --- the delivery's row changes -----------------------------------------------------------------
+
+
+def _give_up_on_crashes(notification_id: int, now: datetime) -> None:
+    """A message whose worker died during every one of its attempts ends ``failed``, not in a loop.
+
+    A dying worker records nothing, so its claim simply expires; without this the relay would
+    hand the same poison message to worker after worker forever.
+    """
+    Notification.objects.filter(
+        pk=notification_id,
+        status=NotificationStatus.SENDING,
+        claimed_until__lt=now,
+        attempts__gte=settings.SHOPOPS_NOTIFICATION_MAX_ATTEMPTS,
+    ).update(
+        status=NotificationStatus.FAILED,
+        claimed_until=None,
+        last_error=(
+            f"The worker stopped during each of {settings.SHOPOPS_NOTIFICATION_MAX_ATTEMPTS} attempts "
+            "(crash or time limit); not sent again automatically."
+        ),
+    )
+
+
+def claim(notification_id: int, now: datetime) -> bool:
+    """Take the row for this caller: one conditional UPDATE, so only one claimant wins.
+
+    Claimable: ``pending`` and due, or ``sending`` with an expired claim (its worker died). The
+    claim counts an attempt and lasts ``SHOPOPS_NOTIFICATION_CLAIM_SECONDS``.
+    """
+    _give_up_on_crashes(notification_id, now)
+    claimable = Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=NotificationStatus.SENDING, claimed_until__lt=now
+    )
+    updated = Notification.objects.filter(claimable, pk=notification_id).update(
+        status=NotificationStatus.SENDING,
+        claimed_until=now + timedelta(seconds=float(settings.SHOPOPS_NOTIFICATION_CLAIM_SECONDS)),
+        attempts=F("attempts") + 1,
+    )
+    return updated == 1
+
+
+def keep_text(notification: Notification, *, subject: str, body: str) -> Notification:
+    """Keep the rendered text on the row, so that every retry sends the same words."""
+    Notification.objects.filter(pk=notification.pk).update(subject=subject, body=body)
+    notification.subject, notification.body = subject, body
+    return notification
+
+
+def _still_claimed(notification_id: int):
+    return Notification.objects.filter(pk=notification_id, status=NotificationStatus.SENDING)
+
+
+def mark_sent(notification_id: int) -> None:
+    """The provider accepted the message: ``sent``, claim released."""
+    _still_claimed(notification_id).update(
+        status=NotificationStatus.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+
+
+def schedule_retry(notification_id: int, *, delay: float, error: str) -> None:
+    """A failure a retry may fix: back to ``pending``, due again in ``delay`` seconds."""
+    _still_claimed(notification_id).update(
+        status=NotificationStatus.PENDING,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        claimed_until=None,
+        last_error=error,
+    )
+
+
+def mark_failed(notification_id: int, *, error: str) -> None:
+    """A permanent failure, or the last attempt: ``failed`` with the error, shown in the admin."""
+    _still_claimed(notification_id).update(
+        status=NotificationStatus.FAILED, claimed_until=None, last_error=error
+    )
+
+
+def retry_failed(notification_ids: Iterable[int], *, by: AbstractBaseUser | None) -> int:
+    """Send failed notifications again: back to ``pending`` with a fresh set of attempts.
+
+    Requires ``orders.retry_notification``. Only ``failed`` rows change (a sent message is never
+    sent twice this way). Each is handed to Celery after commit. Returns how many were reset.
+    """
+    require_permission(by, "orders.retry_notification", _("retry notifications"))
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update()
+            .filter(pk__in=list(notification_ids), status=NotificationStatus.FAILED)
+            .values_list("pk", flat=True)
+        )
+        Notification.objects.filter(pk__in=ids).update(
+            status=NotificationStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), claimed_until=None
+        )
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: enqueue(pk))
+    return len(ids)

@@ -1,0 +1,123 @@
+"""Stock on hand changes only here, through append-only movements.
+
+``record_movement`` is the one writer of the figure; ``adjust_stock`` adds the rules for a
+person doing it by hand (a count correction or goods received from the supplier), and
+``mark_out_of_stock`` is what a close for ``out_of_stock`` does to its SKU.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from shopops.errors import Refused, require_permission
+
+from ..models import MovementReason, Order, Sku, StockMovement
+
+MANUAL_REASONS = (MovementReason.ADJUSTMENT, MovementReason.RESTOCK)
+# The largest figure the stock columns (32-bit integers on PostgreSQL) hold.
+MAX_STOCK = 2**31 - 1
+
+
+@transaction.atomic
+def record_movement(
+    sku: Sku | int,
+    *,
+    delta: int,
+    reason: str,
+    by: AbstractBaseUser | None,
+    order: Order | None = None,
+    note: str = "",
+    out_of_stock: bool | None = None,
+) -> StockMovement:
+    """Change a SKU's stock by ``delta`` and write the movement that explains it.
+
+    ``out_of_stock`` sets the flag explicitly (a close for ``out_of_stock`` sets it even when the
+    figure is already 0); otherwise the flag follows the figure once stock comes back.
+    """
+    sku_id = sku.pk if isinstance(sku, Sku) else sku
+    locked = Sku.objects.select_for_update().get(pk=sku_id)
+    new_stock = locked.stock_on_hand + delta
+    flag = out_of_stock if out_of_stock is not None else (locked.out_of_stock and new_stock <= 0)
+    Sku.objects.filter(pk=sku_id).update(stock_on_hand=F("stock_on_hand") + delta, out_of_stock=flag)
+    movement = StockMovement.objects.create(
+        sku_id=sku_id, delta=delta, reason=reason, order=order, actor=by, note=note, stock_after=new_stock
+    )
+    if isinstance(sku, Sku):
+        sku.stock_on_hand, sku.out_of_stock = new_stock, flag
+    return movement
+
+
+def mark_out_of_stock(sku_id: int, *, by: AbstractBaseUser | None, order: Order) -> StockMovement:
+    """A close for ``out_of_stock``: what we counted is wrong, so stock goes to zero and is flagged."""
+    current = Sku.objects.select_for_update().values_list("stock_on_hand", flat=True).get(pk=sku_id)
+    return record_movement(
+        sku_id,
+        delta=-max(current, 0),
+        reason=MovementReason.OUT_OF_STOCK,
+        by=by,
+        order=order,
+        out_of_stock=True,
+    )
+
+
+@transaction.atomic
+def adjust_stock(
+    sku: Sku | int, *, by: AbstractBaseUser | None, delta: int | str, reason: str, note: str
+) -> StockMovement:
+    """Change a SKU's stock by ``delta`` through one movement (``adjustment`` or ``restock``).
+
+    Needs ``orders.adjust_stock``. Refused when the change is zero or not a whole number, the
+    reason is not a manual one, a restock is negative, the note is missing, or the stock would go
+    below zero or above ``MAX_STOCK``. A restock that brings stock above zero clears the
+    out-of-stock flag.
+    """
+    require_permission(by, "orders.adjust_stock", _("adjust stock"))
+    try:
+        change = int(str(delta).strip())
+    except (TypeError, ValueError):
+        raise Refused(
+            _("The change “%(value)s” is not a whole number.") % {"value": delta}, field="delta"
+        ) from None
+    if change == 0:
+        raise Refused(
+            _("A change of 0 changes nothing; give how many units to add or remove."), field="delta"
+        )
+    if reason not in MANUAL_REASONS:
+        raise Refused(
+            _("Choose why: a stock count adjustment or goods received from the supplier."), field="reason"
+        )
+    if reason == MovementReason.RESTOCK and change < 0:
+        raise Refused(_("Goods received add stock: give a positive number."), field="delta")
+    if not (note or "").strip():
+        raise Refused(
+            _("Write a note saying where the change comes from (count sheet, 1688 order…)."), field="note"
+        )
+    sku_id = sku.pk if isinstance(sku, Sku) else sku
+    try:
+        locked = Sku.objects.select_for_update().get(pk=sku_id)
+    except (Sku.DoesNotExist, ValueError, TypeError):
+        raise Refused(_("SKU %(sku)s does not exist.") % {"sku": sku_id}) from None
+    if locked.stock_on_hand + change < 0:
+        raise Refused(
+            _("%(sku)s has %(on_hand)d in stock; removing %(n)d would leave less than nothing.")
+            % {"sku": locked.code, "on_hand": locked.stock_on_hand, "n": -change},
+            field="delta",
+        )
+    if locked.stock_on_hand + change > MAX_STOCK:
+        # A typo (an order number pasted into the change): say so rather than hit the column limit.
+        raise Refused(
+            _("%(sku)s cannot hold more than %(max)d units; check the change %(n)d.")
+            % {"sku": locked.code, "max": MAX_STOCK, "n": change},
+            field="delta",
+        )
+    # Goods on the shelf again: the SKU is sellable once more.
+    out_of_stock = False if locked.stock_on_hand + change > 0 else None
+    movement = record_movement(
+        locked, delta=change, reason=reason, by=by, note=note.strip(), out_of_stock=out_of_stock
+    )
+    if isinstance(sku, Sku):
+        sku.stock_on_hand, sku.out_of_stock = locked.stock_on_hand, locked.out_of_stock
+    return movement

@@ -1,0 +1,118 @@
+"""After the goods came back: ask the 1688 supplier for our money, and record the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shopops.errors import Refused
+
+from ..models import Order, Refund, RefundDirection
+from ..selectors.refunds import refund_limit
+from . import inputs
+from .core import transition
+from .refunds import create_refund_locked, requested_refunds, succeed_refund
+
+
+def request_supplier_refund(
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    amount: Decimal | str,
+    reason: str,
+    reference: str,
+    respond_by: datetime | str | None = None,
+    note: str = "",
+) -> Order:
+    """Return received → awaiting supplier. Creates the supplier refund with its deadline.
+
+    The amount (CNY) must be more than 0 and at most the supplier order amount not yet
+    refunded; the respond-by deadline defaults to ``SHOPOPS_SUPPLIER_RESPOND_DAYS`` from now.
+    """
+    amount = inputs.money(amount, "amount", _("Supplier refund amount"))
+    reason_text = inputs.required_text(reason, "reason", _("Say why the supplier should refund."), 2000)
+    reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
+    deadline = inputs.deadline(
+        respond_by,
+        "respond_by",
+        default=timezone.now() + timedelta(days=settings.SHOPOPS_SUPPLIER_RESPOND_DAYS),
+    )
+    with transition("request_supplier_refund", order, by=by) as t:
+        if refund_limit(t.order, RefundDirection.FROM_SUPPLIER) <= 0:
+            raise Refused(
+                _("Record the 1688 supplier order and its amount before asking the supplier for a refund.")
+            )
+        t.apply()
+        refund, _created = create_refund_locked(
+            t.order,
+            by=by,
+            direction=RefundDirection.FROM_SUPPLIER,
+            amount=amount,
+            reason=reason_text,
+            reference=reference,
+            respond_by=deadline,
+            idempotency_key=t.idempotency_key,
+        )
+        t.event(
+            amount=amount,
+            reason=reason_text,
+            reference=reference,
+            respond_by=deadline,
+            note=note,
+            refund=refund.pk,
+        )
+    return t.order
+
+
+def _pending_supplier_refund(order: Order) -> Refund:
+    """The supplier refund the order waits for (the latest one asked), locked."""
+    pending = requested_refunds(order, RefundDirection.FROM_SUPPLIER)
+    if not pending:
+        raise Refused(_("This order has no supplier refund waiting for an answer."))
+    return pending[0]
+
+
+def record_supplier_approval(
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    amount: Decimal | str | None = None,
+    reference: str = "",
+    note: str = "",
+) -> Order:
+    """Awaiting supplier → closed. The supplier refund succeeds with the approved amount."""
+    approved = inputs.optional_money(amount, "amount", _("Approved amount"))
+    reference = inputs.optional_text(reference, "reference", 100)
+    with transition("record_supplier_approval", order, by=by) as t:
+        refund = _pending_supplier_refund(t.order)
+        if approved is not None and approved > refund.amount:
+            raise Refused(
+                _("The approved amount cannot exceed the %(asked)s CNY asked for.")
+                % {"asked": refund.amount},
+                field="amount",
+            )
+        t.apply()
+        if approved is not None:
+            refund.amount = approved
+        succeed_refund(refund, reference=reference)
+        t.event(amount=refund.amount, reference=reference, note=note, refund=refund.pk)
+    return t.order
+
+
+def record_supplier_refusal(
+    order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
+) -> Order:
+    """Awaiting supplier → in dispute. Requires the supplier's refusal and a dispute reference."""
+    reference = inputs.required_text(reference, "reference", _("Enter the 1688 dispute reference."))
+    with transition("record_supplier_refusal", order, by=by) as t:
+        refund = _pending_supplier_refund(t.order)
+        t.apply(reference)
+        refund.reject(timezone.now())
+        refund.save()
+        t.event(reference=reference, note=note, refund=refund.pk)
+    return t.order
