@@ -195,7 +195,8 @@ SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Outbox delivery (orders.workflow.outbox, orders.delivery): how long a worker holds a message
 # it is sending before another may take it over (longer than any send can take), how many
-# attempts before it is marked failed, and the first retry delay (doubling each time, capped by SHOPOPS_MAX_COUNTDOWN).
+# attempts before it is marked failed, and the first retry delay (doubling each time, capped
+# by SHOPOPS_MAX_COUNTDOWN).
 SHOPOPS_NOTIFICATION_CLAIM_SECONDS = env.float("SHOPOPS_NOTIFICATION_CLAIM_SECONDS", default=300)
 SHOPOPS_NOTIFICATION_MAX_ATTEMPTS = env.int("SHOPOPS_NOTIFICATION_MAX_ATTEMPTS", default=5)
 SHOPOPS_NOTIFICATION_RETRY_SECONDS = env.float("SHOPOPS_NOTIFICATION_RETRY_SECONDS", default=60)
