@@ -228,6 +228,20 @@ def test_a_transition_no_longer_possible_gets_the_clear_message(client, operator
     assert order.status == Status.PAID
 
 
+def test_opening_a_step_the_order_is_not_ready_for_says_why_instead_of_showing_its_form(client, operator):
+    # given: a shipped order, and a stale link to "Mark paid"
+    order = OrderFactory(status=Status.SHIPPED)
+    client.force_login(operator)
+    # when
+    response = client.get(transition_of(order, "mark_paid"))
+    # then: back on the order page with the workflow's own reason, nothing written
+    assert response.status_code == 302 and response["Location"] == page_of(order)
+    assert messages_of(response) == [
+        f"“Mark paid” is not possible: order {order} is “Shipped”; it must be “Awaiting payment”."
+    ]
+    assert not OrderEvent.objects.filter(order=order).exists()
+
+
 def test_form_defaults_refund_amount_and_supplier_deadline(client, operator, supervisor):
     order = OrderFactory(status=Status.CANCEL_REQUESTED, total_amount=Decimal("80.00"))
     client.force_login(operator)

@@ -36,7 +36,7 @@ from ..models import Order, Refund, Status
 from ..selectors.refunds import refundable
 from ..transitions import TRANSITIONS
 from ..workflow.contacts import CONTACT_FIELDS
-from ..workflow.core import status_label
+from ..workflow.core import check_source, status_label
 from ..workflow.events import event_label
 from .timeline import build_timeline, render_timeline
 
@@ -132,12 +132,19 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     if not request.user.has_perm(declared.permission):
         raise PermissionDenied
     label = event_label(name)
+    seen = _as_seen(order, request.POST.get("seen_status", ""))
+    try:
+        # The workflow's own source rule and message: no form for a step that cannot run now.
+        check_source(name, order, seen)
+    except Refused as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(order_url(order))
     form = TransitionForm(request.POST or None, transition=name, order=order)
     if request.method == "POST" and form.is_valid():
         run = getattr(workflow, name)
         try:
             updated = run(
-                _as_seen(order, request.POST.get("seen_status", "")),
+                seen,
                 by=request.user,
                 **form.workflow_kwargs(),
             )
