@@ -3,9 +3,9 @@
 New orders are inserted in bulk (PostgreSQL ``COPY`` through :mod:`shopops.pgcopy`,
 ``bulk_create`` elsewhere) in the file's status, each with one ``imported`` history event
 (:func:`orders.workflow.events.event_values`); SKUs are created by code and supplier orders
-created or updated. A changed existing order is applied under a row lock in its own savepoint:
-its fields are updated and its status moves forward through ``orders.workflow`` (one history
-event per move); a refusal undoes that row only and is reported.
+created or updated. A changed existing order is applied by the workflow
+(``orders.workflow.apply_import_changes``: row lock, fields, forward moves with one history
+event each) in its own savepoint; a refusal undoes that row only and is reported.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from shopops.errors import Refused
 from .. import workflow
 from ..models import Order, OrderEvent, Sku, SupplierOrder
 from ..workflow.events import event_values
-from .changes import COMPARED, ORDER_FIELDS, SUPPLIER_FIELDS, Changes, plan_changes
+from .changes import COMPARED, ORDER_FIELDS, SUPPLIER_FIELDS, plan_changes
 from .history import FINGERPRINT, Entry, Fingerprint, stamped
 from .result import ImportResult, RowIssue
 
@@ -256,42 +256,16 @@ class Writer:
         try:
             # A savepoint per changed row: a refusal undoes this row only.
             with transaction.atomic():
-                self._apply_row(values, record, changes)
+                workflow.apply_import_changes(
+                    record["id"],
+                    by=self.by,
+                    values=values,
+                    seen=record,
+                    sku_id=self.sku_ids[values["sku"]],
+                    changes=changes,
+                )
         except Refused as refused:
             self.result.add_refused(RowIssue(row, refused.field or "status", shown, refused.message))
             return
         self.result.updated += 1
         self.result.moves += len(changes.moves)
-
-    def _apply_row(self, values: dict[str, Any], record: dict[str, Any], changes: Changes) -> None:
-        pk = record["id"]
-        # Lock, and re-check against what is there now: someone may have moved the order since
-        # the chunk was read.
-        locked = Order.objects.select_for_update().filter(pk=pk).values(*COMPARED).get()
-        order_changes, moves = changes.order, changes.moves
-        if locked["status"] != record["status"]:
-            again = plan_changes(values, locked, self.sku_ids[values["sku"]], [])
-            order_changes, moves = again.order, again.moves
-        if order_changes:
-            Order.objects.filter(pk=pk).update(**order_changes, updated_at=timezone.now())
-        for move in moves:
-            if move == "mark_paid":
-                workflow.mark_paid(pk, by=self.by, paid_at=values.get("paid_at"))
-            elif move == "mark_shipped":
-                workflow.mark_shipped(
-                    pk,
-                    by=self.by,
-                    tracking_number=values.get("tracking_number") or locked["tracking_number"],
-                    carrier=values.get("carrier") or locked["carrier"],
-                    shipped_at=values.get("shipped_at"),
-                )
-            else:
-                workflow.mark_completed(pk, by=self.by)
-        if changes.supplier:
-            if changes.supplier_order_id is None:
-                SupplierOrder.objects.create(order_id=pk, **changes.supplier)
-            else:
-                SupplierOrder.objects.filter(pk=changes.supplier_order_id).update(**changes.supplier)
-        # Last, so the fingerprint is stamped with the order's final ``updated_at``.
-        now = timezone.now()
-        Order.objects.filter(pk=pk).update(import_hash=stamped(values[FINGERPRINT], now), updated_at=now)

@@ -32,6 +32,7 @@ from .contacts import correct_contact as correct_contact
 from .core import status_label
 from .disputes import open_buyer_dispute, resolve_dispute
 from .fulfilment import mark_completed, mark_paid, mark_shipped
+from .imported import apply_import_changes
 from .refunds import cancel_refund, create_refund, mark_refund_received
 from .returns import propose_return, receive_return, record_return_agreement, record_return_refusal
 from .stock import adjust_stock, mark_out_of_stock, record_movement
@@ -41,6 +42,7 @@ from .unpaid import close_unpaid, send_payment_reminder
 __all__ = [
     "TRANSITIONS",
     "adjust_stock",
+    "apply_import_changes",
     "cancel_refund",
     "close_unpaid",
     "confirm_refund",
