@@ -20,10 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Channel, Counterparty, Direction, Kind
+from shopops.money import money
 
 from .models import CloseReason, Order, Outcome, Refund, RefundDirection, RefundStatus, ReturnCondition
 from .selectors.refunds import refundable
-from .transitions import TRANSITIONS, Input
+from .transitions import REASON_NOTE, TRANSITIONS, Input
 
 # What a browser's datetime-local input sends, plus what a person types by hand.
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -70,10 +71,13 @@ def _note_field(label, *, required: bool, help_text: str = "") -> forms.CharFiel
     )
 
 
-def _field_for(spec: Input, order: Order) -> forms.Field:
-    """The form field of one declared input (``orders.transitions.Input``)."""
+def _field_for(spec: Input, order: Order, *, has_close_reason: bool) -> forms.Field:
+    """The form field of one declared input (``orders.transitions.Input``). The note's help about
+    the reason "Other" is shown only on a form that asks for a close reason."""
     label = _(spec.label)
     help_text = _(spec.help) if spec.help else ""
+    if spec.kind == "note" and spec.help == REASON_NOTE.help and not has_close_reason:
+        help_text = ""
     required = spec.required
     if spec.kind == "text":
         return forms.CharField(
@@ -107,7 +111,7 @@ def _field_for(spec: Input, order: Order) -> forms.Field:
 
 
 def _pending_supplier_amount(order: Order) -> Decimal | None:
-    return (
+    return money(
         Refund.objects.filter(
             order=order, direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REQUESTED
         )
@@ -152,8 +156,9 @@ class TransitionForm(forms.Form):
         declared = TRANSITIONS[transition]
         kwargs.setdefault("initial", transition_initial(transition, order))
         super().__init__(*args, **kwargs)
+        has_close_reason = any(i.kind == "close_reason" for i in declared.inputs)
         for name in (*declared.required, *declared.optional):
-            self.fields[name] = _field_for(declared.input(name), order)
+            self.fields[name] = _field_for(declared.input(name), order, has_close_reason=has_close_reason)
 
     def workflow_kwargs(self) -> dict[str, Any]:
         """The cleaned inputs to pass to the workflow function; empty optional ones left out."""

@@ -138,6 +138,10 @@ class Transition:
 
 # --- the inputs that recur ------------------------------------------------------------------
 
+# Said on the form of every close that zeroes the SKU's stock for "Out of stock", before the
+# operator confirms (orders.workflow.stock.mark_out_of_stock).
+OUT_OF_STOCK_HELP = gettext_noop("“Out of stock” also sets this SKU's stock to 0 and marks it out of stock.")
+
 NOTE = Input("note", "note", gettext_noop("Note"))
 # A note completes a close reason: "Other" needs one.
 REASON_NOTE = Input(
@@ -210,7 +214,7 @@ _DECLARATIONS = [
         gettext_noop("Close unpaid order"),
         gettext_noop("Can close an unpaid order"),
         BY_OPERATORS,
-        (_close_reason(), REASON_NOTE),
+        (_close_reason(help=OUT_OF_STOCK_HELP), REASON_NOTE),
     ),
     Transition(
         "request_cancellation",
@@ -242,7 +246,7 @@ _DECLARATIONS = [
         gettext_noop("Can record the buyer's consent to cancel"),
         BY_OPERATORS,
         (
-            _close_reason(),
+            _close_reason(help=OUT_OF_STOCK_HELP),
             Input("amount", "money", gettext_noop("Refund to the buyer"), default="refundable"),
             REASON_NOTE,
         ),
@@ -330,7 +334,17 @@ _DECLARATIONS = [
                 default="order_quantity",
             ),
             Input("condition", "condition", gettext_noop("Condition"), required=True),
-            Input("amount", "money", gettext_noop("Refund to the buyer"), default="refundable"),
+            # No initial amount: it follows the quantity received, which the form cannot know
+            # before it is sent (orders.workflow.returns.receive_return computes it).
+            Input(
+                "amount",
+                "money",
+                gettext_noop("Refund to the buyer"),
+                help=gettext_noop(
+                    "Leave empty to refund what the items received are worth: unit price × "
+                    "quantity received, or all that remains refundable when every item came back."
+                ),
+            ),
             NOTE,
         ),
     ),

@@ -49,7 +49,11 @@ def main() -> int:
         name: subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True)
         for name, argv in commands(address).items()
     }
-    print(f"devserver: http://{address}/admin/ with worker and beat; Ctrl-C stops all.", flush=True)
+    print(
+        f"devserver: http://{address}/admin/ with worker and beat (another address: SHOPOPS_ADDRESS);"
+        " Ctrl-C stops all.",
+        flush=True,
+    )
 
     exit_code = 0
     while not received:

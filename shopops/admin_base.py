@@ -43,6 +43,8 @@ class ShopopsAdminSite(admin.AdminSite):
     site_header = "Shopops"
     site_title = "Shopops"
     index_title = _("Back office")
+    # Shopops is only the back office: there is no public site for "View site" to lead to.
+    site_url = None
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)

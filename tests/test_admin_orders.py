@@ -549,3 +549,14 @@ def test_large_lists_are_counted_from_the_planners_estimate(monkeypatch):
     with CaptureQueriesContext(connection) as queries:
         count = order_admin.EstimatedCountPaginator(Order.objects.filter(status=Status.SHIPPED), 10).count
     assert count == 5 and any("COUNT(" in q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.postgres
+def test_a_list_filter_that_can_match_nothing_counts_zero_instead_of_failing():
+    from orders.admin import paginator as order_admin
+
+    # given: a filter Django knows matches nothing, so it never becomes SQL
+    OrderFactory(status=Status.PAID)
+    # when / then: no EmptyResultSet from the estimate, and an honest 0
+    assert order_admin.estimated_rows(Order.objects.filter(status__in=[])) == 0
+    assert order_admin.EstimatedCountPaginator(Order.objects.filter(status__in=[]), 10).count == 0

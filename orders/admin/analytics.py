@@ -35,15 +35,25 @@ MAX_DAYS = 731  # two years of daily points is the most a chart can still show
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
+# A browser's date input shows and sends ISO dates in every language: rendered in the active
+# language's format (zh-hans: 2026/11/01) it stays empty, and the form sends an empty date.
+ISO_DATE = "%Y-%m-%d"
+
+
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        input_formats=[ISO_DATE],
+        widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE),
+    )
+
+
 class AnalyticsFilterForm(forms.Form):
     """The view's period and filters, all optional; bad values are refused with a reason."""
 
-    start = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = _date_field(gettext_lazy("From"))
+    end = _date_field(gettext_lazy("To"))
     supplier = forms.CharField(label=gettext_lazy("Supplier"), required=False, max_length=200)
     sku = forms.CharField(label=gettext_lazy("SKU"), required=False, max_length=64)
     country = forms.CharField(
@@ -126,8 +136,13 @@ def _tables(data: CloseAnalytics, recommendations: list[Recommendation]) -> dict
             [(r.key, r.label, r.count, r.share) for r in data.by_sku],
         ),
         "refunds": (
-            _("Refunds and net loss, per currency"),
-            [_("Currency"), _("Refunded to buyers"), _("Recovered from suppliers"), _("Net loss")],
+            _("Refunded and recovered, per currency"),
+            [
+                _("Currency"),
+                _("Refunded to buyers"),
+                _("Recovered from suppliers"),
+                _("Refunded minus recovered, per currency: not converted, not a loss figure"),
+            ],
             [(m.currency, m.to_buyer, m.from_supplier, m.net_loss) for m in data.refunds],
         ),
         "medians": (
@@ -186,7 +201,11 @@ def _chart_data(data: CloseAnalytics) -> dict:
             "to_buyer": [float(m.to_buyer) for m in data.refunds],
             "from_supplier": [float(m.from_supplier) for m in data.refunds],
             "net_loss": [float(m.net_loss) for m in data.refunds],
-            "names": [_("Refunded to buyers"), _("Recovered from suppliers"), _("Net loss")],
+            "names": [
+                _("Refunded to buyers"),
+                _("Recovered from suppliers"),
+                _("Refunded minus recovered, per currency: not converted, not a loss figure"),
+            ],
         },
         "closes_label": _("Closes"),
     }

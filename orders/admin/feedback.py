@@ -65,7 +65,16 @@ class FeedbackImportForm(forms.Form):
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
-    list_display = ["order", "stars", "short_comment", "received_at", "followup_status", "assignee", "age"]
+    list_display = [
+        "order",
+        "buyer",
+        "stars",
+        "short_comment",
+        "received_at",
+        "followup_status",
+        "assignee",
+        "age",
+    ]
     list_filter = [OpenFollowupFilter, "followup_status", "rating", "assignee"]
     list_select_related = ["order", "assignee"]
     search_fields = ["order__platform_order_id", "order__buyer_name", "comment"]
@@ -120,6 +129,14 @@ class FeedbackAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # A rating is what the buyer said: it is kept, like evidence.
         return False
+
+    def get_queryset(self, request):
+        # The title of a feedback names its order and buyer (Feedback.__str__).
+        return super().get_queryset(request).select_related("order")
+
+    @admin.display(description=gettext_lazy("buyer"), ordering="order__buyer_name")
+    def buyer(self, obj: Feedback) -> str:
+        return obj.order.buyer_name
 
     @admin.display(description=gettext_lazy("rating"), ordering="rating")
     def stars(self, obj: Feedback) -> str:

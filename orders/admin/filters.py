@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import SupplierOrder
+from ..selectors import queues
 
 # --- typed-in filters -------------------------------------------------------------------------
 
@@ -191,6 +192,40 @@ class OpenFollowupFilter(SelectorFilter):
         return queryset.filter(pk__in=selectors.open_negative_feedback().values("pk")).order_by(
             "followup_opened_at", "id"
         )
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """The supervisor's queues of the admin index (``selectors.queues.QUEUES``), one value each."""
+
+    title = _("supervisor's queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(queue.key, queue.label) for queue in queues.QUEUES]
+
+    def queryset(self, request, queryset):
+        queue = queues.QUEUES_BY_KEY.get(self.value() or "")
+        if queue is None:
+            return queryset
+        return queryset.filter(pk__in=queue.select(timezone.now()).values("pk"))
+
+
+class WaitingOnMeFilter(admin.SimpleListFilter):
+    """Orders whose next step is the logged-in user's job (``selectors.queues.waiting_on``)."""
+
+    title = _("next step")
+    parameter_name = "waiting_on"
+
+    def lookups(self, request, model_admin):
+        return [("me", _("Waiting on me"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "me":
+            return queryset
+        statuses = queues.statuses_waiting_on(request.user)
+        # A user with no step of their own: "IN ()" would be no SQL at all, which the list's
+        # paginator cannot EXPLAIN on PostgreSQL; no order has the empty status.
+        return queryset.filter(status__in=statuses or [""])
 
 
 # The SKU list's report of repeated stock-outs: at least this many out-of-stock closes.

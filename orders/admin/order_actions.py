@@ -22,6 +22,7 @@ from .. import workflow
 from ..forms import BulkCloseForm
 from ..models import Order, Status
 from ..resources import export_orders_response
+from ..transitions import OUT_OF_STOCK_HELP
 from .actions import bounded_selection, report_orders
 
 
@@ -60,13 +61,16 @@ def close_unpaid(
             ),
         )
         return None
+    form.fields["reason"].help_text = _(OUT_OF_STOCK_HELP)
+    unpaid_count = sum(1 for o in orders if o.status == Status.AWAITING_PAYMENT)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "title": _("Close unpaid orders"),
         "form": form,
         "orders": orders,
-        "unpaid_count": sum(1 for o in orders if o.status == Status.AWAITING_PAYMENT),
+        "unpaid_count": unpaid_count,
+        "other_count": len(orders) - unpaid_count,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
         "select_across": request.POST.get("select_across", "0"),
         "index": request.POST.get("index", "0"),

@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -33,8 +34,10 @@ from shopops.errors import NotPermitted, OrderChanged, Refused
 from .. import workflow
 from ..forms import CommunicationForm, TransitionForm
 from ..models import Order, Refund, Status
+from ..selectors.evidence import evidence_missing
+from ..selectors.queues import next_steps, step_owner
 from ..selectors.refunds import refundable
-from ..transitions import TRANSITIONS
+from ..transitions import OPERATOR, SUPERVISOR, TRANSITIONS
 from ..workflow.contacts import CONTACT_FIELDS
 from ..workflow.core import check_source, status_label
 from ..workflow.events import event_label
@@ -94,12 +97,36 @@ def available_transitions(order: Order, user: Any) -> list[dict[str, Any]]:
     ]
 
 
+# Who a step waits on, by the group whose job it is (orders/transitions.py: its first group).
+_WAITING_FOR = {OPERATOR: gettext_lazy("an operator"), SUPERVISOR: gettext_lazy("a supervisor")}
+
+
+def waiting_for(order: Order, buttons: list[dict[str, Any]]) -> list[str]:
+    """When this user can run none of the order's next steps: who can, and what the steps are.
+
+    One sentence per group, e.g. "Waiting for a supervisor: “Escalate to platform support” or
+    “Confirm refund and close”." Empty when the user has a step to run, or there is none.
+    """
+    if buttons:
+        return []
+    by_group: dict[str, list[str]] = {}
+    for name in next_steps(order.status):
+        by_group.setdefault(step_owner(name), []).append(f"“{event_label(name)}”")
+    return [
+        _("Waiting for %(who)s: %(steps)s.")
+        % {"who": _WAITING_FOR.get(group, group), "steps": get_text_list(steps, _("or"))}
+        for group, steps in by_group.items()
+    ]
+
+
 def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     """What the order page shows above its fields: the glance, the buttons and the timeline."""
     refunds = list(Refund.objects.filter(order=order))
     can_correct = request.user.has_perm(CORRECT_CONTACT_PERMISSION)
+    buttons = available_transitions(order, request.user)
     return {
-        "transition_buttons": available_transitions(order, request.user),
+        "transition_buttons": buttons,
+        "waiting_for": waiting_for(order, buttons),
         "refundable": refundable(order),
         "refunds": refunds,
         "timeline": render_timeline(build_timeline(order, refunds)),
@@ -164,7 +191,11 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
             return HttpResponseRedirect(order_url(updated))
 
     evidence_url = ""
-    if declared.evidence is not None and request.user.has_perm("evidence.add_communication"):
+    if (
+        declared.evidence is not None
+        and request.user.has_perm("evidence.add_communication")
+        and evidence_missing(name, order)
+    ):
         evidence_url = (
             reverse("admin:orders_order_evidence", args=[order.pk])
             + "?"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
@@ -31,9 +31,11 @@ from .display import status_badge
 from .filters import (
     ClosedDateFilter,
     PlacedDateFilter,
+    QueueFilter,
     SupplierFilter,
     UnpaidTimingOutSoonFilter,
     WaitingOnBuyerFilter,
+    WaitingOnMeFilter,
 )
 from .paginator import EstimatedCountPaginator
 
@@ -75,6 +77,7 @@ class OrderAdmin(admin.ModelAdmin):
     )
     list_display_links = ("platform_order_id",)
     list_filter = (
+        WaitingOnMeFilter,
         "status",
         "close_reason",
         SupplierFilter,
@@ -82,6 +85,7 @@ class OrderAdmin(admin.ModelAdmin):
         ClosedDateFilter,
         UnpaidTimingOutSoonFilter,
         WaitingOnBuyerFilter,
+        QueueFilter,
     )
     search_fields = (
         "=platform_order_id",
@@ -164,6 +168,12 @@ class OrderAdmin(admin.ModelAdmin):
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
+        """The order's history is its timeline (events, communications, refunds, ...), not
+        Django's LogEntry table, which no change of an order ever writes: "History" opens it."""
+        order = order_views.get_order(self, request, object_id)
+        return HttpResponseRedirect(order_views.order_url(order) + "#timeline")
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {
             **(extra_context or {}),
@@ -222,9 +232,15 @@ class OrderAdmin(admin.ModelAdmin):
     def status_display(self, obj: Order) -> str:
         return status_badge(obj.status, obj.get_status_display())
 
-    @admin.display(description=_("age"), ordering="placed_at")
+    @admin.display(description=_("open for / took"), ordering="placed_at")
     def age(self, obj: Order) -> str:
-        return timesince(obj.placed_at, obj.closed_at or timezone.now(), depth=1)
+        """Two different things, said apart: how long an open order has waited since it was
+        placed, and how long a closed one took from placing to closing."""
+        if obj.closed_at is not None:
+            return gettext("took %(age)s") % {"age": timesince(obj.placed_at, obj.closed_at, depth=1)}
+        if obj.status == Status.COMPLETED:
+            return gettext("placed %(age)s ago") % {"age": timesince(obj.placed_at, depth=1)}
+        return gettext("open %(age)s") % {"age": timesince(obj.placed_at, depth=1)}
 
     @admin.display(description=_("next deadline"))
     def next_deadline(self, obj: Order) -> str:

@@ -5,10 +5,12 @@ Read-only; the one change made here is the bulk action "Mark received", through 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +22,12 @@ from ..models import Refund
 from .actions import bounded_selection
 from .display import order_link, status_badge
 from .filters import RefundNotArrivedFilter, SupplierRefundOverdueFilter
+
+
+def _short(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
 @admin.action(description=_("Mark received (money arrived)"), permissions=["mark_refund_received"])
@@ -55,26 +63,30 @@ def mark_received(model_admin: RefundAdmin, request: HttpRequest, queryset: Quer
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
+    # Fits a 1366 px screen: the amount opens the refund (our row id means nothing to anyone),
+    # dates are short and may wrap; the reason, references and who asked are on the refund page.
     list_display = (
-        "id",
+        "amount_display",
         "order_link",
         "direction",
         "status_display",
-        "amount_display",
-        "requested_at",
-        "succeeded_at",
-        "received_at",
-        "respond_by",
-        "chase_count",
+        "requested",
+        "succeeded",
+        "received",
+        "respond_by_display",
+        "chased",
     )
-    list_display_links = ("id",)
+    list_display_links = ("amount_display",)
     list_filter = ("direction", "status", RefundNotArrivedFilter, SupplierRefundOverdueFilter)
     list_select_related = ("order",)
     search_fields = ("=order__platform_order_id", "=reference")
     search_help_text = _("Order id or platform reference (exact).")
     show_full_result_count = False
     actions = [mark_received]
-    readonly_fields = [f.name for f in Refund._meta.fields]
+    # The idempotency key is the workflow's guard against a double refund, not something a
+    # person reads: the detail page shows the order, amounts, dates and references instead.
+    fields = [f.name for f in Refund._meta.fields if f.name not in ("id", "idempotency_key")]
+    readonly_fields = fields
 
     @admin.display(description=_("order"), ordering="order__platform_order_id")
     def order_link(self, obj: Refund) -> str:
@@ -87,6 +99,26 @@ class RefundAdmin(ReadOnlyAdmin):
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj: Refund) -> str:
         return f"{formats.number_format(obj.amount, 2)} {obj.currency}"
+
+    @admin.display(description=_("requested"), ordering="requested_at")
+    def requested(self, obj: Refund) -> str:
+        return _short(obj.requested_at)
+
+    @admin.display(description=_("succeeded"), ordering="succeeded_at")
+    def succeeded(self, obj: Refund) -> str:
+        return _short(obj.succeeded_at)
+
+    @admin.display(description=_("received"), ordering="received_at")
+    def received(self, obj: Refund) -> str:
+        return _short(obj.received_at)
+
+    @admin.display(description=_("respond by"), ordering="respond_by")
+    def respond_by_display(self, obj: Refund) -> str:
+        return _short(obj.respond_by)
+
+    @admin.display(description=_("chased"), ordering="chase_count")
+    def chased(self, obj: Refund) -> int:
+        return obj.chase_count
 
     def has_mark_refund_received_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.mark_refund_received")

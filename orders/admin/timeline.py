@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from evidence.models import Channel, Counterparty, Direction, Kind
+from shopops.money import format_money
 
 from ..models import (
     CloseReason,
@@ -29,9 +30,11 @@ from ..models import (
     NotificationTemplate,
     Order,
     OrderEvent,
+    Outcome,
     Refund,
     RefundDirection,
     RefundStatus,
+    ReturnCondition,
 )
 from ..selectors.timeline import order_history
 from ..workflow.core import status_label
@@ -40,13 +43,21 @@ from ..workflow.events import event_label
 
 @dataclass
 class TimelineEntry:
-    at: datetime
+    at: datetime  # when it happened, as shown
     kind: str  # event, communication, attachment, refund, notification, stock: the CSS class too
     title: str
     detail: str = ""
     actor: str = ""
     url: str = ""
     lines: list[tuple[str, str]] = field(default_factory=list)
+    # When it was written down, to order what ``at`` cannot: a communication's time is typed to
+    # the minute, so within that minute the order of recording tells what came first.
+    recorded: datetime | None = None
+
+    @property
+    def sort_key(self) -> tuple[datetime, datetime]:
+        """Newest first by the minute it happened, then by the moment it was recorded."""
+        return (self.at.replace(second=0, microsecond=0), self.recorded or self.at)
 
     def html(self, by: str) -> SafeString:
         """One ``<li>``, built in Python: fifty entries through the template engine cost more
@@ -112,13 +123,23 @@ EVENT_INPUT_LABELS = {
     "outcome": gettext_noop("Outcome"),
     "direction": gettext_noop("Direction"),
     "reason": gettext_noop("Reason"),
-    "refunds": gettext_noop("Refunds"),
     # a Supervisor's correction of the buyer's contact details (orders.workflow.contacts)
     "buyer_email": gettext_noop("Buyer email"),
     "buyer_phone": gettext_noop("Buyer phone"),
     "buyer_language": gettext_noop("Buyer language"),
     "buyer_name": gettext_noop("Buyer name"),
 }
+
+
+# Stored inputs that are choice codes: shown by their label in the reader's language.
+EVENT_INPUT_CHOICES: dict[str, type[models.TextChoices]] = {
+    "direction": RefundDirection,
+    "outcome": Outcome,
+    "condition": ReturnCondition,
+}
+# Stored inputs that are internal ids (the refunds a step created or answered): the refunds are
+# entries of their own on the timeline.
+EVENT_INTERNAL_KEYS = frozenset({"refund", "refunds"})
 
 
 def _event_value(value: Any) -> str:
@@ -138,7 +159,7 @@ def _event_value(value: Any) -> str:
     return str(value)
 
 
-def _event_entry(event: OrderEvent, labels: _Labels) -> TimelineEntry:
+def _event_entry(event: OrderEvent, labels: _Labels, currency: str) -> TimelineEntry:
     lines = []
     if event.from_status != event.to_status:
         lines.append(
@@ -149,11 +170,18 @@ def _event_entry(event: OrderEvent, labels: _Labels) -> TimelineEntry:
         )
     if event.reason:
         lines.append((_("Reason"), labels(CloseReason, event.reason)))
-    for key, value in (event.data or {}).items():
-        if key == "refund" or value in (None, "", []):
+    data = event.data or {}
+    for key, value in data.items():
+        if key in EVENT_INTERNAL_KEYS or value in (None, "", []):
             continue
         label = EVENT_INPUT_LABELS.get(key)
-        lines.append((_(label) if label else key.replace("_", " "), _event_value(value)))
+        if key in EVENT_INPUT_CHOICES and isinstance(value, str):
+            shown = labels(EVENT_INPUT_CHOICES[key], value)
+        elif key == "amount":
+            shown = _amount(value, _event_currency(event, currency))
+        else:
+            shown = _event_value(value)
+        lines.append((_(label) if label else key.replace("_", " "), shown))
     return TimelineEntry(
         at=event.created_at,
         kind="event",
@@ -171,11 +199,12 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
     labels = _Labels()
     entries: list[TimelineEntry] = []
     for event in history.events:
-        entries.append(_event_entry(event, labels))
+        entries.append(_event_entry(event, labels, order.currency))
     for comm in history.communications:
         entries.append(
             TimelineEntry(
                 at=comm.occurred_at,
+                recorded=comm.recorded_at,
                 kind=f"communication kind-{comm.kind}",
                 title=_("%(kind)s — %(direction)s, %(counterparty)s via %(channel)s")
                 % {
@@ -211,7 +240,7 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
                 title=_("Refund %(direction)s: %(amount)s %(currency)s — %(status)s")
                 % {
                     "direction": labels(RefundDirection, refund.direction).lower(),
-                    "amount": refund.amount,
+                    "amount": _amount(refund.amount, ""),
                     "currency": refund.currency,
                     "status": labels(RefundStatus, refund.status),
                 },
@@ -249,9 +278,28 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
                 actor=_actor(movement.actor),
             )
         )
-    entries.sort(key=lambda e: e.at, reverse=True)
+    entries.sort(key=lambda e: e.sort_key, reverse=True)
     return entries
 
 
 def _format_when(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+# The steps whose amount is the supplier's refund, in CNY (SPEC 1).
+SUPPLIER_AMOUNT_STEPS = frozenset({"request_supplier_refund", "record_supplier_approval"})
+
+
+def _event_currency(event: OrderEvent, currency: str) -> str:
+    """A supplier refund's amount is in CNY; a buyer's in the order's currency."""
+    direction = (event.data or {}).get("direction")
+    if event.transition in SUPPLIER_AMOUNT_STEPS or direction == RefundDirection.FROM_SUPPLIER:
+        return "CNY"
+    return currency
+
+
+def _amount(value: Any, currency: str) -> str:
+    try:
+        return format_money(value, currency)
+    except ValueError:
+        return str(value)

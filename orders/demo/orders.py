@@ -30,7 +30,17 @@ from django.utils import timezone
 from evidence import services as evidence
 
 from .. import workflow
-from ..models import MovementReason, Order, Refund, Sku, Status, SupplierOrder
+from ..models import (
+    MovementReason,
+    Notification,
+    NotificationStatus,
+    Order,
+    Refund,
+    Sku,
+    Status,
+    SupplierOrder,
+)
+from ..notifications import render_notification
 from .catalogue import (
     BUYER_CANCEL_ASK,
     BUYER_NO,
@@ -427,6 +437,25 @@ class _Seeder:
                 )
 
 
+def mark_demo_notifications_sent() -> int:
+    """The demo's buyer and supplier messages belong to its made-up past: record them as sent
+    (with the text they would have had) so that no worker delivers them to the console, on the
+    first `make run` or any later one. Returns how many were marked."""
+    pending = Notification.objects.filter(
+        order__platform_order_id__startswith=DEMO_PREFIX, status=NotificationStatus.PENDING
+    )
+    count = 0
+    for notification in pending.order_by("pk"):
+        rendered = render_notification(notification)
+        count += Notification.objects.filter(pk=notification.pk, status=NotificationStatus.PENDING).update(
+            status=NotificationStatus.SENT,
+            subject=rendered.subject,
+            body=rendered.body,
+            sent_at=notification.created_at,
+        )
+    return count
+
+
 def _actors() -> Actors:
     users = {
         u.username: u
@@ -450,14 +479,16 @@ def seed_demo_orders(stdout: TextIO | None = None) -> None:
     rng = random.Random(SEED)  # noqa: S311 -- repeatable demo data, not secrets
     plan = [name for name, count in SCENARIOS.items() for _ in range(count)]
     rng.shuffle(plan)
-    # Outbox rows (refund confirmations, reminders) are handed to the broker on commit; when no
-    # broker answers, outbox.enqueue logs it and the periodic relay delivers them later.
+    # The workflow records outbox rows (refund confirmations, reminders) as it would for real;
+    # they are the demo's past, so they are marked sent here (seed_demo also keeps them from
+    # being handed to the broker on commit).
     with transaction.atomic():
         seeder = _Seeder(rng, _actors())
         for scenario in plan:
             seeder.run(scenario)
         received = seeder.mark_some_refunds_received()
         seeder.spread_over_time()
+        mark_demo_notifications_sent()
     statuses = Counter(
         Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX).values_list("status", flat=True)
     )

@@ -57,6 +57,8 @@ _AMOUNT = re.compile(
     r"^(?:US\s*\$|\$|¥|￥|€|£|USD|CNY|RMB)?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(?:元|USD|CNY|RMB)?$",
     re.IGNORECASE,
 )
+# A minus sign (ASCII hyphen, Unicode minus, full-width hyphen-minus) before the first digit.
+_MINUS = re.compile(r"^(\D*?)[-−－]\s*(?=\d)")
 _WHOLE = re.compile(r"^\d+$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*$")
@@ -91,6 +93,11 @@ def _text(max_length: int) -> Callable[[str, str], str]:
 def parse_amount(value: str, column: str) -> Decimal:
     """``12.50``, ``US $12.50``, ``$12.50``, ``¥12.50``, ``￥1,234.50`` → Decimal; ``12,5元`` is refused."""
     match = _AMOUNT.match(value)
+    if match is None and _AMOUNT.match(_MINUS.sub(r"\1", value, count=1)):
+        # "-5", "US $-12.50", "−5": an amount that would read if it were not negative.
+        raise BadValue(
+            _("%(column)s '%(value)s': an amount cannot be negative") % {"column": column, "value": value}
+        )
     if match is None:
         raise BadValue(
             _("%(column)s '%(value)s' is not an amount: write it with a dot for decimals, like 12.50")

@@ -52,7 +52,9 @@ class Feedback(FSMModelMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id} ★{self.rating}"
+        # What a person recognises: the platform order id, the stars, the buyer (not our ids).
+        stars = "★" * self.rating + "☆" * (5 - self.rating)
+        return f"{self.order.platform_order_id} · {stars} · {self.order.buyer_name}"
 
     # --- follow-up transitions: rules only; orders.workflow.feedback runs them ----------------
 

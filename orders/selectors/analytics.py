@@ -75,6 +75,8 @@ class MoneyRow:
 
     @property
     def net_loss(self) -> Decimal:
+        """Refunded minus recovered in this one currency. Not a loss: buyer refunds and supplier
+        recoveries are mostly in different currencies, and a cost is not counted here."""
         return self.to_buyer - self.from_supplier
 
 

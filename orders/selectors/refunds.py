@@ -1,6 +1,7 @@
 """What may still be refunded on an order, in each direction.
 
 The workflow checks a new refund against these under the order lock; the admin shows them.
+Amounts come back to the cent (``shopops.money``): SQLite returns its sums with fourteen decimals.
 """
 
 from __future__ import annotations
@@ -9,7 +10,18 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from ..models import REFUND_RELEASED_STATUSES, Order, Refund, RefundDirection
+from shopops.money import money
+
+from ..models import REFUND_RELEASED_STATUSES, CloseStage, Order, Refund, RefundDirection, Status
+
+ZERO = Decimal("0.00")
+
+
+def never_paid(order: Order) -> bool:
+    """The buyer never paid: the order awaits payment, or was closed while it did."""
+    return order.status == Status.AWAITING_PAYMENT or (
+        order.status == Status.CLOSED and order.close_stage == CloseStage.UNPAID
+    )
 
 
 def refunded_total(order: Order, direction: str) -> Decimal:
@@ -19,18 +31,18 @@ def refunded_total(order: Order, direction: str) -> Decimal:
         .exclude(status__in=REFUND_RELEASED_STATUSES)
         .aggregate(total=Sum("amount"))["total"]
     )
-    return total or Decimal("0.00")
+    return money(total or ZERO)
 
 
 def refund_limit(order: Order, direction: str) -> Decimal:
-    """The most the direction's refunds may add up to: what the buyer paid, or the supplier
-    orders' amount (CNY)."""
+    """The most the direction's refunds may add up to: what the buyer paid (nothing on an order
+    that was never paid), or the supplier orders' amount (CNY)."""
     if direction == RefundDirection.TO_BUYER:
-        return order.total_amount
+        return ZERO if never_paid(order) else money(order.total_amount)
     total = order.supplier_orders.aggregate(total=Sum("amount"))["total"]
-    return total or Decimal("0.00")
+    return money(total or ZERO)
 
 
 def refundable(order: Order, direction: str = RefundDirection.TO_BUYER) -> Decimal:
-    """What may still be refunded in ``direction`` (never negative)."""
-    return max(refund_limit(order, direction) - refunded_total(order, direction), Decimal("0.00"))
+    """What may still be refunded in ``direction`` (never negative), to the cent."""
+    return max(refund_limit(order, direction) - refunded_total(order, direction), ZERO)

@@ -2,20 +2,24 @@
 
 Each item is a count from the selector that also drives the list filter it links to, so the
 number on the index and the rows behind the link always agree. A user sees only the items whose
-list they may view.
+list they may view. The supervisor's queues (``orders.selectors.queues``) follow, each with the
+age of its oldest order, shown to the users who may run the step that works the queue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django import template
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from orders import selectors
+from orders.selectors import queues
 
 register = template.Library()
 
@@ -26,6 +30,8 @@ class WorkItem:
     label: str
     count: int
     url: str | None
+    oldest: datetime | None = None  # queues: since when the oldest order has been waiting
+    age: str = ""  # queues: how long that is, in words
 
 
 # key, label, selector, permission needed to see the list, admin list, filter query.
@@ -75,6 +81,13 @@ def _items():
     ]
 
 
+def _url(url_name: str, query: str) -> str | None:
+    try:
+        return f"{reverse(url_name)}?{query}"
+    except NoReverseMatch:  # the list is not in this admin: show the count without a link
+        return None
+
+
 def worklist_for(user) -> list[WorkItem]:
     """The worklist items ``user`` may see, with their counts at one instant. One query each."""
     now = timezone.now()
@@ -82,11 +95,23 @@ def worklist_for(user) -> list[WorkItem]:
     for key, label, selector, perm, url_name, query in _items():
         if not user.has_perm(perm):
             continue
-        try:
-            url = f"{reverse(url_name)}?{query}"
-        except NoReverseMatch:  # the list is not in this admin: show the count without a link
-            url = None
-        found.append(WorkItem(key=key, label=label, count=selector(now).count(), url=url))
+        found.append(WorkItem(key=key, label=label, count=selector(now).count(), url=_url(url_name, query)))
+    if not user.has_perm("orders.view_order"):
+        return found
+    for queue in queues.QUEUES:
+        if not user.has_perm(queue.permission):
+            continue
+        count, oldest = queues.queue_summary(queue, now)
+        found.append(
+            WorkItem(
+                key=queue.key,
+                label=str(queue.label),
+                count=count,
+                url=_url("admin:orders_order_changelist", f"queue={queue.key}"),
+                oldest=oldest,
+                age=timesince(oldest, now, depth=1) if oldest else "",
+            )
+        )
     return found
 
 

@@ -37,10 +37,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from evidence.models import Attachment, Communication
 from shopops.errors import OrderChanged, Refused, require_permission
 
 from ..models import Order, Status
+from ..selectors.evidence import evidence_missing
 from ..transitions import TRANSITIONS
 from . import events
 
@@ -96,24 +96,10 @@ def check_source(name: str, order: Order, seen: Order | None = None) -> None:
 
 
 def check_evidence(name: str, order: Order) -> None:
-    """Refuse unless the evidence transition ``name`` declares was recorded on ``order``.
-
-    A communication counts when it was recorded since the order reached its current status (an
-    answer to what was asked then); an attachment counts whenever it was attached.
-    """
-    evidence = TRANSITIONS[name].evidence
-    if evidence is None:
-        return
-    if evidence.attachment:
-        found = Attachment.objects.filter(order=order)
-    else:
-        found = Communication.objects.filter(
-            order=order, counterparty=evidence.counterparty, recorded_at__gte=order.status_changed_at
-        )
-        if evidence.kind:
-            found = found.filter(kind=evidence.kind)
-    if not found.exists():
-        raise Refused(_(evidence.message))
+    """Refuse unless the evidence transition ``name`` declares was recorded on ``order`` (the
+    rule: ``selectors.evidence.evidence_missing``, which the screens ask too)."""
+    if evidence_missing(name, order):
+        raise Refused(_(TRANSITIONS[name].evidence.message))
 
 
 class Step:

@@ -1,0 +1,161 @@
+"""Hand-offs: the supervisor's queues, who an order waits on, and the orders waiting on a user.
+
+A queue is the orders waiting for one kind of step that only some users may run (confirm a
+refund, resolve a dispute, ...). The admin index counts each queue with ``queue_summary`` and
+links to the order list filtered by ``queue=<key>`` (``orders.admin.filters.QueueFilter``);
+both read ``Queue.select``, so the count and the rows behind the link agree.
+
+Who may run a step comes from its declaration (``orders/transitions.py``): the step belongs to
+the first group it names (the Operator for the Operator's steps, which a Supervisor may also
+run; the Supervisor for the Supervisor's own). Which steps an order may take next comes from
+the model's django-fsm rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Order, Refund, RefundDirection, RefundStatus, Status
+from ..transitions import TRANSITIONS
+
+# A supplier answer is "due" from this long before its respond-by deadline.
+SUPPLIER_ANSWER_DUE_WITHIN = timedelta(hours=24)
+
+
+def _with_requested_refund(direction: str, **conditions: Any) -> Exists:
+    return Exists(
+        Refund.objects.filter(
+            order=OuterRef("pk"), direction=direction, status=RefundStatus.REQUESTED, **conditions
+        )
+    )
+
+
+def refunds_to_confirm(now: datetime) -> QuerySet[Order]:
+    """Orders whose buyer refund was applied for (or is with platform support), not yet confirmed."""
+    return Order.objects.filter(
+        _with_requested_refund(RefundDirection.TO_BUYER),
+        status__in=(Status.REFUND_PENDING, Status.ESCALATED),
+    )
+
+
+def escalations_open(now: datetime) -> QuerySet[Order]:
+    """Orders with platform support: the supervisor confirms the refund when support has acted."""
+    return Order.objects.filter(status=Status.ESCALATED)
+
+
+def returns_to_claim(now: datetime) -> QuerySet[Order]:
+    """Returns received and inspected whose refund has not been asked of the supplier yet."""
+    return Order.objects.filter(status=Status.RETURN_RECEIVED)
+
+
+def supplier_answers_due(now: datetime) -> QuerySet[Order]:
+    """Orders awaiting the supplier whose answer is due within ``SUPPLIER_ANSWER_DUE_WITHIN``
+    or overdue (the pending supplier refund's respond-by deadline)."""
+    return Order.objects.filter(
+        _with_requested_refund(
+            RefundDirection.FROM_SUPPLIER, respond_by__lte=now + SUPPLIER_ANSWER_DUE_WITHIN
+        ),
+        status=Status.SUPPLIER_REFUND_PENDING,
+    )
+
+
+def disputes_to_resolve(now: datetime) -> QuerySet[Order]:
+    """Orders in a platform dispute, waiting for its outcome to be recorded."""
+    return Order.objects.filter(status=Status.DISPUTED)
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str  # the list filter's value: /admin/orders/order/?queue=<key>
+    label: Any  # lazy text
+    step: str  # the transition that works the queue: who holds its permission sees the queue
+    select: Callable[[datetime], QuerySet[Order]]
+
+    @property
+    def permission(self) -> str:
+        return TRANSITIONS[self.step].permission
+
+
+QUEUES: tuple[Queue, ...] = (
+    Queue("refunds_to_confirm", _("Refunds to confirm"), "confirm_refund", refunds_to_confirm),
+    Queue("escalations_open", _("Escalations open with support"), "confirm_refund", escalations_open),
+    Queue(
+        "returns_to_claim",
+        _("Returns received, supplier not asked yet"),
+        "request_supplier_refund",
+        returns_to_claim,
+    ),
+    Queue(
+        "supplier_answers_due",
+        _("Supplier answers due or overdue"),
+        "record_supplier_approval",
+        supplier_answers_due,
+    ),
+    Queue("disputes_to_resolve", _("Disputes to resolve"), "resolve_dispute", disputes_to_resolve),
+)
+QUEUES_BY_KEY = {queue.key: queue for queue in QUEUES}
+
+
+def queue_summary(queue: Queue, now: datetime) -> tuple[int, datetime | None]:
+    """How many orders are in the queue and since when the oldest has been in its state. One query."""
+    found = queue.select(now).aggregate(count=Count("pk"), oldest=Min("status_changed_at"))
+    return found["count"], found["oldest"]
+
+
+# --- who an order waits on --------------------------------------------------------------------
+
+
+@cache
+def _sources() -> dict[str, frozenset[str]]:
+    """Each transition's source statuses, from the model's django-fsm rules."""
+    found: dict[str, set[str]] = {}
+    for rule in Order._meta.get_field("status").get_all_transitions(Order):
+        found.setdefault(rule.name, set()).add(rule.source)
+    return {name: frozenset(statuses) for name, statuses in found.items()}
+
+
+def next_steps(status: str) -> list[str]:
+    """The transitions an order in ``status`` may take next, in the order of the declarations."""
+    return [name for name in TRANSITIONS if status in _sources().get(name, ())]
+
+
+def step_owner(name: str) -> str:
+    """The group whose job the step is: the first group its declaration names."""
+    return TRANSITIONS[name].groups[0]
+
+
+def steps_waiting_on(user: Any) -> list[str]:
+    """The transitions that are this user's job.
+
+    A step is the user's when the user may run it and either its owner is one of the user's
+    groups or none of its groups is (a superuser, a permission given to the user directly). A
+    Supervisor may run the Operator's steps too, but they are the Operator's job.
+    """
+    if not user.is_active:
+        return []
+    groups = set(user.groups.values_list("name", flat=True))
+    return [
+        name
+        for name, declared in TRANSITIONS.items()
+        if user.has_perm(declared.permission)
+        and (step_owner(name) in groups or not groups.intersection(declared.groups))
+    ]
+
+
+def statuses_waiting_on(user: Any) -> list[str]:
+    """The statuses in which an order's next step is this user's job (``steps_waiting_on``)."""
+    sources = _sources()
+    mine = steps_waiting_on(user)
+    return [status for status in Status.values if any(status in sources.get(n, ()) for n in mine)]
+
+
+def waiting_on(user: Any) -> QuerySet[Order]:
+    """Orders whose next step is this user's job. Closed and completed orders have none."""
+    return Order.objects.filter(status__in=statuses_waiting_on(user))

@@ -1,0 +1,122 @@
+"""Every admin list and the order page fit a 1366 px laptop screen, in Chromium, on demo data.
+
+A crawl: the lists come from the admin site's registry, so a new list is checked the day it is
+registered. Each page must not scroll sideways — neither the page itself nor a box inside it
+(Django wraps a list's table in a box that scrolls rather than widening the page) — and no
+amount ("21.50 USD") may wrap onto a second line.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.urls import NoReverseMatch, reverse
+from playwright.sync_api import Page
+
+from orders.demo import DEMO_PREFIX, seed_demo
+from orders.models import Order, Status
+from tests.workflow_support import private_media  # noqa: F401
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("private_media"),
+]
+
+VIEWPORT = {"width": 1366, "height": 768}
+PASSWORD = "layout-check-2026"
+# Order pages in different states: short and long timelines, with and without refunds.
+ORDER_STATES = [
+    Status.AWAITING_PAYMENT,
+    Status.SHIPPED,
+    Status.REFUND_PENDING,
+    Status.SUPPLIER_REFUND_PENDING,
+    Status.DISPUTED,
+    Status.CLOSED,
+]
+
+# What the page does sideways, and every amount cell that takes more than one line.
+MEASURE = r"""
+() => {
+  const amount = /^-?[0-9][0-9,.]*\s[A-Z]{3}$/;
+  const box = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const clipped = [];
+  for (const el of document.querySelectorAll("#container *")) {
+    // form controls scroll their own text; a visually hidden label is a 1 px box on purpose
+    if (["TEXTAREA", "SELECT", "INPUT", "CANVAS"].includes(el.tagName) || el.clientWidth <= 1) continue;
+    const overflow = getComputedStyle(el).overflowX;
+    if (["auto", "scroll", "hidden"].includes(overflow) && el.scrollWidth > el.clientWidth + 1) {
+      const name = `${el.tagName.toLowerCase()}#${el.id}.${el.className}`;
+      clipped.push(`${name} ${el.scrollWidth}>${el.clientWidth}`);
+    }
+  }
+  const wrapped = [];
+  for (const cell of document.querySelectorAll("td, th, dd, .glance-amount")) {
+    const text = cell.innerText.trim();
+    if (!amount.test(text) || !box(cell)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    if (lines.size > 1) wrapped.push(text);
+  }
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    clipped: clipped,
+    wrapped: wrapped,
+  };
+}
+"""
+
+
+def changelist_urls() -> list[str]:
+    """Every list of the admin site, from its registry."""
+    urls = []
+    for model in admin.site._registry:
+        try:
+            urls.append(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+        except NoReverseMatch:  # a registered model without a list
+            continue
+    return sorted(urls)
+
+
+@pytest.fixture
+def demo_superuser() -> Iterator[None]:
+    seed_demo()
+    get_user_model().objects.create_superuser("layout", "layout@example.com", PASSWORD)
+    yield
+
+
+def assert_fits(page: Page, url: str) -> None:
+    response = page.goto(url)
+    assert response is not None and response.ok, f"{url}: {response and response.status}"
+    page.wait_for_load_state("load")
+    seen = page.evaluate(MEASURE)
+    assert seen["scrollWidth"] <= seen["innerWidth"], f"{url} scrolls sideways: {seen}"
+    assert not seen["clipped"], f"{url} has boxes that scroll or clip sideways: {seen['clipped']}"
+    assert not seen["wrapped"], f"{url} wraps amounts onto two lines: {seen['wrapped']}"
+
+
+def test_every_list_and_order_page_fits_1366px(new_page, live_server, admin_login, demo_superuser):
+    page = new_page(viewport=VIEWPORT)
+    admin_login(page, "layout", PASSWORD)
+    urls = changelist_urls()
+    assert "/admin/orders/order/" in urls and "/admin/orders/refund/" in urls
+    demo = Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX)
+    for status in ORDER_STATES:
+        # the order of that state with the longest history: the widest timeline the demo has
+        order = max(
+            demo.filter(status=status).prefetch_related("events")[:20], key=lambda o: o.events.count()
+        )
+        urls.append(reverse("admin:orders_order_change", args=[order.pk]))
+    # the list's first page shows the newest orders: the closed and the supplier's, filtered
+    urls += [reverse("admin:index"), "/admin/orders/order/?status__exact=closed"]
+    urls += ["/admin/orders/order/?status__exact=supplier_refund_pending", "/admin/orders/refund/?o=-5"]
+    failures = []
+    for url in urls:
+        try:
+            assert_fits(page, f"{live_server.url}{url}")
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, "\n".join(failures)
