@@ -1,0 +1,263 @@
+"""Every flow of the article walked in Chromium at 1366×768 on fresh demo data, and what it costs.
+
+Each flow is walked by the users whose turn it is (operator, then supervisor, then finance),
+each in a browser context of their own, finding the work from the admin index and the order page by
+clicking, never typing a URL after the login. The walk writes ``test-artifacts/flows.json``
+(``{flow: {user: {loads, forms}}}``) and a screenshot per step under
+``test-artifacts/walk/<flow>/``, then asserts:
+
+- each user's page loads and form submissions stay within :data:`BUDGETS` (set from the walk:
+  lower them when a step goes away);
+- no page visited scrolls sideways at 1366 px.
+
+Each user logs in once, in a browser context of their own. Each share of a flow starts on the
+admin index (reached by the login or the breadcrumbs' "Home"), which is not counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from orders.demo import demo_password, seed_demo
+from tests.walk_support import ARTIFACTS_DIR, VIEWPORT, WALK_DIR, Journal, Walker
+from tests.workflow_support import private_media  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+# (loads, forms) each user may spend on each flow: what the walk measured on 2026-11-30 (an
+# operator's share of the paid and shipped flows: 11–13 loads, 4–5 forms). A supervisor coming
+# back after a wait (support, the supplier, the dispute) starts again from the index: each return
+# costs the loads of finding the order again. Lower the figures when a step goes away.
+BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
+    "unpaid_close": {"operator": (4, 1)},
+    "paid_consent": {"operator": (11, 4), "supervisor": (4, 1), "finance": (3, 1)},
+    "paid_escalated": {"operator": (11, 4), "supervisor": (8, 2), "finance": (3, 1)},
+    "shipped_supplier_approval": {"operator": (13, 5), "supervisor": (9, 2), "finance": (3, 1)},
+    "supplier_refusal_dispute": {"operator": (13, 5), "supervisor": (15, 4)},
+}
+
+# The admin index's worklist rows (data-key) where each hand-off shows up, best first; when
+# none has work the user goes to the order list and filters it by the status.
+REFUNDS_TO_CONFIRM = ("refunds_to_confirm",)
+ESCALATIONS_OPEN = ("escalations_open",)
+RETURNS_TO_CLAIM = ("returns_to_claim",)
+# A supplier's answer can come before it is due: then it is in no queue, and the supervisor
+# finds the order in the list by its status.
+SUPPLIER_ANSWERED: tuple[str, ...] = ()
+DISPUTES_TO_RESOLVE = ("disputes_to_resolve",)
+
+
+@pytest.fixture
+def demo(transactional_db, private_media):  # noqa: F811 -- the fixture imported above
+    """``manage.py seed_demo``'s data: the demo users, the live orders and the close history."""
+    seed_demo()
+
+
+@pytest.fixture
+def walk(request: pytest.FixtureRequest, browser: Browser, live_server, demo):
+    """``walk(flow, user)``: the demo ``user`` on the admin index, starting a share of ``flow``.
+
+    Each user has a browser context of their own, logged in once, for the whole walk.
+    """
+    journal = Journal()
+    walkers: dict[str, Walker] = {}
+    contexts = []
+
+    def _walk(flow: str, user: str) -> Walker:
+        if user not in walkers:
+            context = browser.new_context(locale="en-US", viewport=VIEWPORT)
+            context.set_default_timeout(15_000)
+            contexts.append(context)
+            walkers[user] = Walker(context.new_page(), journal, user)
+            walkers[user].login(live_server.url, demo_password(user))
+        return walkers[user].share(flow)
+
+    _walk.journal = journal
+    yield _walk
+    if getattr(getattr(request.node, "rep_call", None), "failed", False):
+        for walker in walkers.values():  # where each user was when the walk stopped
+            try:
+                walker.look("failed")
+            except Exception as exc:  # a crashed page must not hide the walk's own failure
+                print(f"no screenshot of {walker.user}'s page: {exc}")
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def consent_screenshot(tmp_path) -> Path:
+    path = tmp_path / "buyer-consent.png"
+    path.write_bytes(PNG)
+    return path
+
+
+# --- the flows -----------------------------------------------------------------------------
+
+
+def unpaid_close(walk: Callable[[str, str], Walker], files: list[Path]) -> None:
+    operator = walk("unpaid_close", "operator")
+    if not operator.queue(("unpaid_timing_out",)):
+        operator.open_orders()
+        operator.filter_status("Awaiting payment")
+    operator.first_order()
+    operator.transition(
+        "close_unpaid", fill={"note": "Buyer asked to cancel"}, select={"reason": "buyer_cancelled"}
+    )
+    expect(operator.page.locator("#order-status")).to_have_text("Closed")
+
+
+def _operator_cancels_with_consent(operator: Walker, files: list[Path] | None = None) -> str:
+    """A paid order from the list: ask the buyer to cancel, record the consent; its id."""
+    operator.open_orders()
+    operator.filter_status("Paid, not shipped")
+    order_id = operator.first_order()
+    operator.transition("request_cancellation", evidence="Asked the buyer to cancel: out of stock")
+    expect(operator.page.locator("#order-status")).to_have_text("Cancellation under negotiation")
+    operator.transition(
+        "record_buyer_consent",
+        evidence="Buyer agrees to cancel",
+        files=files,
+        select={"reason": "out_of_stock"},
+    )
+    expect(operator.page.locator("#order-status")).to_have_text("Refund in progress")
+    operator.expect_handed_to("supervisor")
+    return order_id
+
+
+def paid_consent(walk, files: list[Path]) -> None:
+    order_id = _operator_cancels_with_consent(walk("paid_consent", "operator"))
+
+    supervisor = walk("paid_consent", "supervisor")
+    supervisor.find_order(order_id, REFUNDS_TO_CONFIRM, "Refund in progress")
+    supervisor.transition("confirm_refund", fill={"reference": "AE-RF-WALK-1"})
+    expect(supervisor.page.locator("#order-status")).to_have_text("Closed")
+
+    finance = walk("paid_consent", "finance")
+    assert finance.mark_refunds_received(order_id) == 1
+
+
+def paid_escalated(walk, files: list[Path]) -> None:
+    order_id = _operator_cancels_with_consent(walk("paid_escalated", "operator"), files)
+
+    supervisor = walk("paid_escalated", "supervisor")
+    supervisor.find_order(order_id, REFUNDS_TO_CONFIRM, "Refund in progress")
+    supervisor.transition(
+        "escalate_to_support",
+        evidence="Consent screenshots sent to platform support",
+        files=files,
+        fill={"reference": "ALI-CS-WALK-2"},
+    )
+    expect(supervisor.page.locator("#order-status")).to_have_text("With platform support")
+    # support decides later: the supervisor comes back to the order from the index
+    supervisor = walk("paid_escalated", "supervisor")
+    supervisor.find_order(order_id, ESCALATIONS_OPEN, "With platform support")
+    supervisor.transition("confirm_refund", fill={"reference": "AE-RF-WALK-2"})
+    expect(supervisor.page.locator("#order-status")).to_have_text("Closed")
+
+    finance = walk("paid_escalated", "finance")
+    assert finance.mark_refunds_received(order_id) == 1
+
+
+def _operator_takes_a_return(operator: Walker) -> str:
+    """A shipped order from the list: propose the return, record the agreement, receive it."""
+    operator.open_orders()
+    operator.filter_status("Shipped")
+    order_id = operator.first_order()
+    operator.transition("propose_return", evidence="Offered a return for the wrong colour")
+    expect(operator.page.locator("#order-status")).to_have_text("Return under negotiation")
+    operator.transition(
+        "record_return_agreement",
+        evidence="Buyer agrees to send it back",
+        fill={"tracking_number": "RT123456789CN"},
+        select={"reason": "quality_issue"},
+    )
+    expect(operator.page.locator("#order-status")).to_have_text("Awaiting returned goods")
+    operator.transition("receive_return", select={"condition": "resellable"})
+    expect(operator.page.locator("#order-status")).to_have_text("Return received")
+    operator.expect_handed_to("supervisor")
+    return order_id
+
+
+def _supervisor_asks_the_supplier(supervisor: Walker, order_id: str) -> None:
+    supervisor.find_order(order_id, RETURNS_TO_CLAIM, "Return received")
+    supervisor.transition(
+        "request_supplier_refund",
+        fill={"reason": "Wrong colour shipped by the supplier", "reference": "1688-RF-WALK"},
+    )
+    expect(supervisor.page.locator("#order-status")).to_have_text("Awaiting supplier")
+
+
+def shipped_supplier_approval(walk, files: list[Path]) -> None:
+    order_id = _operator_takes_a_return(walk("shipped_supplier_approval", "operator"))
+
+    _supervisor_asks_the_supplier(walk("shipped_supplier_approval", "supervisor"), order_id)
+    # the supplier answers days later: the supervisor comes back to the order from the index
+    supervisor = walk("shipped_supplier_approval", "supervisor")
+    supervisor.find_order(order_id, SUPPLIER_ANSWERED, "Awaiting supplier")
+    supervisor.transition("record_supplier_approval")
+    expect(supervisor.page.locator("#order-status")).to_have_text("Closed")
+
+    finance = walk("shipped_supplier_approval", "finance")
+    assert finance.mark_refunds_received(order_id) >= 1
+
+
+def supplier_refusal_dispute(walk, files: list[Path]) -> None:
+    order_id = _operator_takes_a_return(walk("supplier_refusal_dispute", "operator"))
+
+    _supervisor_asks_the_supplier(walk("supplier_refusal_dispute", "supervisor"), order_id)
+    supervisor = walk("supplier_refusal_dispute", "supervisor")
+    supervisor.find_order(order_id, SUPPLIER_ANSWERED, "Awaiting supplier")
+    supervisor.transition(
+        "record_supplier_refusal",
+        evidence="Supplier: goods sold, no refund",
+        fill={"reference": "1688-DSP-WALK-5"},
+    )
+    expect(supervisor.page.locator("#order-status")).to_have_text("In dispute")
+    # the platform decides the dispute later
+    supervisor = walk("supplier_refusal_dispute", "supervisor")
+    supervisor.find_order(order_id, DISPUTES_TO_RESOLVE, "In dispute")
+    supervisor.transition("resolve_dispute", fill={"amount": "5.00"}, select={"outcome": "partial"})
+    expect(supervisor.page.locator("#order-status")).to_have_text("Closed")
+
+
+FLOWS = [unpaid_close, paid_consent, paid_escalated, shipped_supplier_approval, supplier_refusal_dispute]
+
+
+def test_every_article_flow_within_its_budget_and_1366_px(walk, consent_screenshot):
+    WALK_DIR.mkdir(parents=True, exist_ok=True)
+    for old in WALK_DIR.glob("*/*.png"):
+        old.unlink()
+    journal: Journal = walk.journal
+    try:
+        for flow in FLOWS:
+            flow(walk, [consent_screenshot])
+    finally:
+        ARTIFACTS_DIR.mkdir(exist_ok=True)
+        (ARTIFACTS_DIR / "flows.json").write_text(json.dumps(journal.as_json(), indent=2) + "\n")
+
+    spent = journal.as_json()
+    assert spent.keys() == BUDGETS.keys()
+    over = [
+        f"{flow}/{user}: {spent[flow][user]} > budget {loads} loads, {forms} forms"
+        for flow, users in BUDGETS.items()
+        for user, (loads, forms) in users.items()
+        if spent[flow].get(user, {"loads": 0, "forms": 0})["loads"] > loads
+        or spent[flow].get(user, {"loads": 0, "forms": 0})["forms"] > forms
+    ]
+    assert not over, "\n".join(over)
+    assert {flow: users.keys() for flow, users in spent.items()} == {
+        flow: users.keys() for flow, users in BUDGETS.items()
+    }
+    assert not journal.overflows, "pages scroll sideways at 1366 px:\n" + "\n".join(
+        map(str, journal.overflows)
+    )
