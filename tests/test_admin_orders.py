@@ -338,6 +338,28 @@ def test_evidence_with_files_then_on_to_the_transition(client, operator):
     ]
 
 
+def test_a_communication_without_files_is_confirmed_without_an_attachment_count(client, operator):
+    # given
+    order = OrderFactory(status=Status.PAID)
+    client.force_login(operator)
+    # when: a message is recorded with no file
+    response = client.post(
+        f"/admin/orders/order/{order.pk}/evidence/",
+        {
+            "counterparty": "buyer",
+            "channel": "aliexpress_message",
+            "direction": "outbound",
+            "kind": "message",
+            "summary": "Asked the buyer to cancel",
+            "body": "Could you cancel the order?",
+            "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    # then: the confirmation does not speak of "0 attachments"
+    assert response.status_code == 302
+    assert messages_of(response) == ["Recorded “Asked the buyer to cancel”."]
+
+
 def test_a_refused_file_records_nothing(client, operator):
     order = OrderFactory(status=Status.PAID)
     client.force_login(operator)

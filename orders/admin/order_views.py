@@ -262,15 +262,15 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
             target = _EVIDENCE_FIELDS.get(exc.field, exc.field)
             form.add_error(target if target in form.fields else None, exc.message)
         else:
-            messages.success(
-                request,
-                ngettext(
+            if files:
+                recorded = ngettext(
                     "Recorded “%(summary)s” with %(count)d attachment.",
                     "Recorded “%(summary)s” with %(count)d attachments.",
                     len(files),
                 )
-                % {"summary": communication.summary, "count": len(files)},
-            )
+            else:
+                recorded = _("Recorded “%(summary)s”.")
+            messages.success(request, recorded % {"summary": communication.summary, "count": len(files)})
             if next_transition and request.user.has_perm(f"orders.{next_transition}"):
                 return HttpResponseRedirect(transition_url(order, next_transition))
             return HttpResponseRedirect(order_url(order))
