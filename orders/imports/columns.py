@@ -24,9 +24,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import FORWARD_PATH, Order, Sku, Status, SupplierOrder
+from shopops.money import CENT
 
-CENT = Decimal("0.01")
+from ..models import FORWARD_PATH, Order, Sku, Status, SupplierOrder
 
 
 class BadValue(Exception):

@@ -16,10 +16,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from shopops.errors import Refused
+from shopops.money import CENT
 
 from ..models import CloseReason
 
-CENT = Decimal("0.01")
 # Money columns hold 12 digits, two of them after the point.
 MAX_AMOUNT = Decimal("1e10")
 

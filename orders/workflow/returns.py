@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from shopops.errors import Refused
+from shopops.money import CENT
 
 from ..models import MovementReason, Order, RefundDirection, ReturnCondition
 from ..selectors.refunds import refundable
@@ -61,7 +62,7 @@ def _return_refund(order: Order, quantity: int, wanted: Decimal | None) -> Decim
         share = order.unit_price * quantity
     else:
         share = order.total_amount * quantity / order.quantity
-    return min(remaining, share.quantize(inputs.CENT))
+    return min(remaining, share.quantize(CENT))
 
 
 def receive_return(
