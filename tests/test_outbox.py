@@ -382,6 +382,26 @@ def test_the_hand_off_by_task_name_honours_an_eager_configuration(
 
 
 @pytest.mark.django_db
+def test_rows_recorded_while_kept_from_delivery_are_not_handed_off_on_commit(
+    messages, settings, django_capture_on_commit_callbacks
+):
+    # given: tasks run in place, so a hand-off would deliver at once
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    kept, delivered = OrderFactory(buyer_phone=""), OrderFactory(buyer_phone="")
+
+    # when: one reminder is recorded kept from delivery, the other as usual
+    with django_capture_on_commit_callbacks(execute=True):
+        with outbox.kept_from_delivery():
+            outbox.record_payment_reminder(kept)
+        outbox.record_payment_reminder(delivered)
+
+    # then: only the second went out; the first is still pending, for its caller to settle
+    assert statuses(kept) == ["pending"]
+    assert statuses(delivered) == ["sent"]
+    assert [m.to for m in mail.outbox] == [[delivered.buyer_email]]
+
+
+@pytest.mark.django_db
 def test_a_message_whose_worker_died_on_every_attempt_ends_failed_not_in_a_loop(messages, settings):
     # given: a reminder whose last allowed attempt was claimed by a worker that then died
     order = OrderFactory(buyer_phone="")

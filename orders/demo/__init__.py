@@ -11,7 +11,6 @@ Every part recognises what an earlier run made, so :func:`seed_demo` is safe to 
 from __future__ import annotations
 
 from typing import TextIO
-from unittest import mock
 
 from django.db import transaction
 
@@ -36,13 +35,9 @@ def seed_demo(stdout: TextIO | None = None) -> None:
     The demo's notifications are recorded as already sent, and none is handed to the broker:
     otherwise the first worker to start would print some 140 made-up emails and SMS.
     """
-    # The workflow hands each outbox row to Celery when the transaction commits; for the demo's
-    # past there is nothing to deliver (orders.demo.orders.mark_demo_notifications_sent).
-    with mock.patch.object(outbox, "enqueue", _not_handed_off), transaction.atomic():
+    # The demo's past has nothing to deliver (orders.demo.orders.mark_demo_notifications_sent):
+    # its outbox rows are not handed to Celery.
+    with outbox.kept_from_delivery(), transaction.atomic():
         ensure_demo_users(stdout)
         seed_demo_orders(stdout)
         seed_demo_history(stdout)
-
-
-def _not_handed_off(notification_id: int, **kwargs: object) -> bool:
-    return False

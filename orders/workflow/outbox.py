@@ -24,7 +24,9 @@ This module writes every ``Notification`` row change; ``orders.delivery`` sends 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -50,6 +52,22 @@ from ..notifications import resolve_language
 
 # The Celery task that delivers one notification (SPEC §10): handed over by name.
 DELIVER_TASK = "orders.deliver_notification"
+# Off inside ``kept_from_delivery()``: rows recorded there are not handed to Celery on commit.
+_HAND_OFF: ContextVar[bool] = ContextVar("shopops_outbox_hand_off", default=True)
+
+
+@contextmanager
+def kept_from_delivery() -> Iterator[None]:
+    """Record outbox rows without handing them to Celery when the transaction commits.
+
+    For messages of a made-up past (``seed_demo``), which the caller records as sent in the
+    same transaction: nothing is left to deliver, so no task is queued for them.
+    """
+    token = _HAND_OFF.set(False)
+    try:
+        yield
+    finally:
+        _HAND_OFF.reset(token)
 
 
 # --- recording ----------------------------------------------------------------------------------
@@ -90,7 +108,7 @@ def record(
             "body": body,
         },
     )
-    if created:
+    if created and _HAND_OFF.get():
         transaction.on_commit(lambda: enqueue(notification.pk))
     return notification
 
