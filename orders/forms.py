@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from evidence.models import Channel, Counterparty, Direction, Kind
 from shopops.money import money
 
-from .models import CloseReason, Order, Outcome, Refund, RefundDirection, RefundStatus, ReturnCondition
-from .selectors.refunds import refundable
+from .models import CloseReason, Order, Outcome, RefundDirection, ReturnCondition
+from .selectors.refunds import refundable, requested_refunds
 from .transitions import REASON_NOTE, TRANSITIONS, Input
 
 # What a browser's datetime-local input sends, plus what a person types by hand.
@@ -111,14 +111,8 @@ def _field_for(spec: Input, order: Order, *, has_close_reason: bool) -> forms.Fi
 
 
 def _pending_supplier_amount(order: Order) -> Decimal | None:
-    return money(
-        Refund.objects.filter(
-            order=order, direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REQUESTED
-        )
-        .order_by("-requested_at")
-        .values_list("amount", flat=True)
-        .first()
-    )
+    pending = requested_refunds(order, RefundDirection.FROM_SUPPLIER)
+    return money(pending.values_list("amount", flat=True).first())
 
 
 # The default rules an input may declare (``Input.default``, ``orders.transitions.DEFAULT_RULES``):

@@ -242,6 +242,20 @@ def test_opening_a_step_the_order_is_not_ready_for_says_why_instead_of_showing_i
     assert not OrderEvent.objects.filter(order=order).exists()
 
 
+def test_the_supplier_approval_form_offers_the_amount_last_asked_of_the_supplier(client, supervisor):
+    # given: an order awaiting the supplier, asked twice (the later request is the one pending)
+    order = OrderFactory(status=Status.SUPPLIER_REFUND_PENDING)
+    SupplierOrderFactory(order=order, amount=Decimal("300.00"))
+    now = timezone.now()
+    RefundFactory(order=order, supplier=True, amount=Decimal("120.00"), requested_at=now - timedelta(days=2))
+    RefundFactory(order=order, supplier=True, amount=Decimal("80.50"), requested_at=now)
+    client.force_login(supervisor)
+    # when
+    form = client.get(transition_of(order, "record_supplier_approval")).context["form"]
+    # then
+    assert form["amount"].value() == Decimal("80.50")
+
+
 def test_form_defaults_refund_amount_and_supplier_deadline(client, operator, supervisor):
     order = OrderFactory(status=Status.CANCEL_REQUESTED, total_amount=Decimal("80.00"))
     client.force_login(operator)

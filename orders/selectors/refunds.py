@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from shopops.money import money
 
-from ..models import REFUND_RELEASED_STATUSES, CloseStage, Order, Refund, RefundDirection, Status
+from ..models import (
+    REFUND_RELEASED_STATUSES,
+    CloseStage,
+    Order,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+)
 
 ZERO = Decimal("0.00")
 
@@ -46,3 +54,10 @@ def refund_limit(order: Order, direction: str) -> Decimal:
 def refundable(order: Order, direction: str = RefundDirection.TO_BUYER) -> Decimal:
     """What may still be refunded in ``direction`` (never negative), to the cent."""
     return max(refund_limit(order, direction) - refunded_total(order, direction), ZERO)
+
+
+def requested_refunds(order: Order, direction: str) -> QuerySet[Refund]:
+    """The order's refunds of ``direction`` still waiting for an answer, newest first."""
+    return Refund.objects.filter(order=order, direction=direction, status=RefundStatus.REQUESTED).order_by(
+        "-requested_at", "-id"
+    )

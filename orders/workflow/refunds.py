@@ -20,7 +20,8 @@ from django_fsm import can_proceed
 
 from shopops.errors import Refused, require_permission
 
-from ..models import Order, Refund, RefundDirection, RefundStatus, Status
+from ..models import Order, Refund, RefundDirection, Status
+from ..selectors import refunds as refund_reads
 from ..selectors.refunds import refundable
 from . import inputs, outbox
 from .core import operation, status_label
@@ -105,11 +106,7 @@ def succeed_refund(refund: Refund, *, reference: str = "") -> None:
 
 def requested_refunds(order: Order, direction: str) -> list[Refund]:
     """The order's refunds of ``direction`` still waiting for an answer, locked, newest first."""
-    return list(
-        Refund.objects.select_for_update()
-        .filter(order=order, direction=direction, status=RefundStatus.REQUESTED)
-        .order_by("-requested_at", "-id")
-    )
+    return list(refund_reads.requested_refunds(order, direction).select_for_update())
 
 
 def create_refund(
