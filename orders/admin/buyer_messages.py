@@ -69,7 +69,7 @@ class BuyerMessageTemplateAdmin(admin.ModelAdmin):
         if not obj or obj.message not in MESSAGES:
             return "-"
         text = shipped_text(obj.message, obj.language) or shipped_text(obj.message, FALLBACK)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+        return format_html("<pre>{}</pre>", text)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         """``?message=chat.ask_cancel&language=es`` starts from the shipped text of that language."""

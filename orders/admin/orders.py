@@ -27,7 +27,7 @@ from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, S
 from ..selectors import WAITING_ON_BUYER
 from ..workflow.events import event_label
 from ..workflow.packs import PACK_PERMISSION
-from . import imports, order_actions, order_views, packs
+from . import imports, order_actions, order_views, packs, ready_texts
 from .display import status_badge
 from .filters import (
     ClosedDateFilter,
@@ -164,6 +164,9 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             screen(self, "<path:object_id>/evidence/", order_views.evidence_view, "orders_order_evidence"),
             screen(self, "<path:object_id>/contact/", order_views.contact_view, "orders_order_contact"),
+            screen(
+                self, "<path:object_id>/ready-text/", ready_texts.ready_text_view, "orders_order_ready_text"
+            ),
             screen(
                 self,
                 "<path:object_id>/evidence-pack/",
