@@ -29,6 +29,11 @@ class ReadyText:
     meaning: str  # the same text in the operator's language ("" when it is the same language)
     fell_back: bool  # the buyer's language had no text: this one is English
 
+    @property
+    def dom_id(self) -> str:
+        """``chat.ask_cancel`` → ``ready-chat-ask_cancel``: the form's id on the page."""
+        return "ready-" + self.message.replace(".", "-")
+
 
 def order_facts(order: Order) -> dict[str, Any]:
     """The facts a ready text may name, raw (formatted per language by ``formatting``)."""

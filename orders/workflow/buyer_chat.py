@@ -35,7 +35,8 @@ def record_chat_message(
     """
     if message not in MESSAGES or MESSAGES[message].kind != "chat":
         raise Refused(_("“%(message)s” is not a ready text for the buyer.") % {"message": message})
-    text = (text or "").strip()
+    # A browser posts a textarea's line breaks as CRLF; the text kept is the one the chat shows.
+    text = (text or "").replace("\r\n", "\n").strip()
     if not text:
         raise Refused(_("The text sent to the buyer is empty."), field="text")
     if len(text) > MAX_CHAT_TEXT:
