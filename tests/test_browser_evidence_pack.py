@@ -72,3 +72,31 @@ def test_over_the_count_the_operator_chooses_then_downloads(page: Page, live_ser
     assert [n for n in pack.namelist() if n.endswith(".jpg")] == ["01-box 0.jpg", "02-box 5.jpg"]
     left = json.loads(pack.read("manifest.json"))["left_out"]
     assert [e["original_name"] for e in left] == ["box 1.jpg", "box 2.jpg", "box 3.jpg", "box 4.jpg"]
+
+
+@pytest.mark.timeout(120)
+def test_a_large_pack_shows_its_progress_then_the_download(
+    page: Page, live_server, admin_login, celery_worker, settings
+):
+    # given: packs of more than 1 KB of files are built by the (real) worker
+    settings.SHOPOPS_EVIDENCE_PACK_INLINE_MAX_MB = 0.001
+    operator = staff("Operator")
+    order = OrderFactory(status=Status.DISPUTED)
+    for n in range(3):
+        attach(order, photo(300, 300, noise=True), f"scratch {n}.jpg")
+    admin_login(page, operator.username, PASSWORD)
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+
+    # when: the operator clicks the pack, the progress page follows the worker until the link shows
+    page.click("a.evidence-pack-button[data-pack-target=aliexpress]")
+    page.wait_for_selector("#pack-progress")
+    page.wait_for_selector("#pack-download:not([hidden])", timeout=60_000)
+    assert page.inner_text("#pack-count") == "4 / 4"
+    with page.expect_download() as info:
+        page.click("#pack-download")
+
+    # then: the ZIP of the three photos and the summary
+    pack = _zip_of(info.value)
+    assert [n for n in pack.namelist() if n.endswith(".jpg")] == [
+        f"0{n + 1}-scratch {n}.jpg" for n in range(3)
+    ]
