@@ -101,3 +101,14 @@ def test_a_communication_of_several_pages_flows_onto_more_pages(client):
     pdf = PdfReader(io.BytesIO(data))
     assert len(pdf.pages) > 2
     assert "第199行" in pdf.pages[-1].extract_text() or "第199行" in pdf.pages[-2].extract_text()
+
+
+def test_a_bidi_override_in_a_message_cannot_reverse_the_summary(client):
+    # given: a message that hides a right-to-left override before Latin text
+    order = OrderFactory(status=Status.DISPUTED)
+    say(order, "refund \u202e0.01 USD only\u202c agreed", summary="override")
+
+    text = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress"))).pages[0].extract_text()
+
+    # then: the text reads as typed, without the control characters
+    assert "refund 0.01 USD only agreed" in text

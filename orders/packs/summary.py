@@ -35,7 +35,9 @@ from .limits import Limits
 # fontTools logs each subset glyph by glyph at INFO: a page of noise per PDF in the worker's log.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and the explicit bidi overrides and isolates: a message must not be able
+# to reverse how the text after it reads (the shaper lays out right-to-left scripts by itself).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 MARGIN = 15
 LINE = 5.2
 
