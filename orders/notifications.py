@@ -2,13 +2,15 @@
 
 Buyer messages (the refund confirmation and the payment reminder) come from the buyer-message
 catalogue, in the buyer's language with amounts and dates formatted for it
-(``orders.buyer_messages``, ``docs/buyer-messages.md``); emails get an HTML part with ``lang`` and
-``dir`` (right to left for Arabic and Hebrew) besides the text. Staff and supplier messages use
-Django templates: they live in ``templates/notifications/``: ``<template>/subject.txt``, ``body.txt`` (email)
-and ``sms.txt`` (text message). The Chinese versions sit in ``notifications/zh-hans/<template>/``
-and are chosen by language, so a buyer reads Chinese even before the gettext catalog is compiled;
-the English templates wrap their text in ``{% translate %}`` for any further language the catalog
-gains. A language we have no text for falls back to English.
+(``orders.buyer_messages``, ``docs/buyer-messages.md``); their emails get an HTML part with
+``lang`` and ``dir`` (right to left for Arabic and Hebrew) besides the text.
+
+Staff and supplier messages (the supplier reminder, the overdue digest) are Django templates in
+``templates/notifications/<template>/``: ``subject.txt``, ``body.txt`` (email) and ``sms.txt``
+(text message). The Chinese versions sit in ``notifications/zh-hans/<template>/`` and are chosen
+by language, so a supplier reads Chinese even before the gettext catalog is compiled; the English
+templates wrap their text in ``{% translate %}``. A language we have no text for falls back to
+English.
 """
 
 from __future__ import annotations
