@@ -256,3 +256,22 @@ def test_old_packs_are_swept_when_a_new_one_is_asked_for(settings):
 
     assert not old.exists() and fresh.exists()
     assert Path(store.pack_dir(), f"{token}.json").exists()
+
+
+def test_a_missing_pdf_font_is_named_and_nothing_is_recorded(client, operator, settings):
+    settings.SHOPOPS_PDF_FONTS = ["/nonexistent/DejaVuSans.ttf"]
+    order = OrderFactory(status=Status.SHIPPED)
+
+    response = client.get(pack_url(order, "aliexpress"), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("admin:orders_order_change", args=[order.pk])
+    assert "font file /nonexistent/DejaVuSans.ttf is missing" in response.content.decode()
+    assert not OrderEvent.objects.filter(transition="build_evidence_pack").exists()
+
+
+def test_the_order_list_offers_the_action_only_to_who_may_build_packs(client):
+    changelist = reverse("admin:orders_order_changelist")
+    client.force_login(staff("Operator"))
+    assert b'value="evidence_pack"' in client.get(changelist).content
+    client.force_login(staff("Analyst"))
+    assert b'value="evidence_pack"' not in client.get(changelist).content

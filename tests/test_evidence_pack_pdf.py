@@ -112,3 +112,15 @@ def test_a_bidi_override_in_a_message_cannot_reverse_the_summary(client):
 
     # then: the text reads as typed, without the control characters
     assert "refund 0.01 USD only agreed" in text
+
+
+def test_the_summary_speaks_the_reviewers_language(client):
+    # given: an order whose return was received (状态 已收到退货)
+    order = OrderFactory(status=Status.RETURN_RECEIVED)
+
+    aliexpress = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress"))).pages[0].extract_text()
+    supplier = PdfReader(io.BytesIO(_summary_pdf(client, order, "1688"))).pages[0].extract_text()
+
+    # then: English for AliExpress's reviewer, Chinese for the 1688 supplier
+    assert "Return received" in aliexpress and "已收到退货" not in aliexpress
+    assert "已收到退货" in supplier
