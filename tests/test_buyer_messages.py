@@ -60,7 +60,11 @@ def deliver_all(order) -> None:
 
 def confirm_refund_for(language: str, **fields):
     order = OrderFactory(
-        status=Status.REFUND_PENDING, close_reason="buyer_cancelled", buyer_language=language, **fields
+        status=Status.REFUND_PENDING,
+        close_reason="buyer_cancelled",
+        buyer_language=language,
+        total_amount=Decimal("1234.50"),
+        **fields,
     )
     RefundFactory(order=order, amount=Decimal("1234.50"), currency=order.currency)
     workflow.confirm_refund(order, by=None, reference=f"AE-RF-{order.pk}")
