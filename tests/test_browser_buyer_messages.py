@@ -52,3 +52,16 @@ def test_copy_and_record_puts_the_russian_text_on_the_clipboard_and_in_the_timel
     page.wait_for_selector("#order-status")
     expect(page.locator("#order-status")).to_have_text("Cancellation under negotiation")
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e]
+
+
+def test_the_dispute_form_shows_the_text_of_the_outcome_chosen(new_page, live_server, admin_login):
+    order = OrderFactory(status=Status.DISPUTED, buyer_language="pl")
+    page = new_page()
+    admin_login(page, staff("Supervisor").username, PASSWORD)
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/transition/resolve_dispute/")
+    expect(page.locator("form[data-outcome]:visible")).to_have_count(3)
+
+    page.select_option("#id_outcome", "lost")
+
+    expect(page.locator("form[data-outcome]:visible")).to_have_count(1)
+    expect(page.locator("#ready-chat-dispute_lost textarea")).to_contain_text("na Twoją korzyść")

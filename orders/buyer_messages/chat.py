@@ -34,6 +34,12 @@ class ReadyText:
         """``chat.ask_cancel`` → ``ready-chat-ask_cancel``: the form's id on the page."""
         return "ready-" + self.message.replace(".", "-")
 
+    @property
+    def outcome(self) -> str:
+        """The dispute outcome (won, partial, lost) this text is for; "" for other texts."""
+        prefix = "chat.dispute_"
+        return self.message.removeprefix(prefix) if self.message.startswith(prefix) else ""
+
 
 def order_facts(order: Order) -> dict[str, Any]:
     """The facts a ready text may name, raw (formatted per language by ``formatting``)."""

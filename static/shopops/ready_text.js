@@ -25,6 +25,18 @@
     return Promise.resolve(copyBySelection(area));
   }
 
+  // Resolve the dispute: once an outcome is chosen, only its text is shown.
+  var outcome = document.getElementById("id_outcome");
+  function showOutcome() {
+    document.querySelectorAll("form[data-outcome]").forEach(function (form) {
+      form.hidden = Boolean(outcome.value) && form.dataset.outcome !== outcome.value;
+    });
+  }
+  if (outcome) {
+    outcome.addEventListener("change", showOutcome);
+    showOutcome();
+  }
+
   document.querySelectorAll("form[data-ready-text]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (form.dataset.copied === "1") {
