@@ -30,9 +30,11 @@ run: $(STAMP)
 	exec $(DEV_ENV) $(VPY) scripts/devserver.py
 
 # DATABASE_URL, REDIS_URL and SHOPOPS_REQUIRE_SERVICES pass through from the caller (see .ci/run).
+# check_buyer_messages: every buyer message in every buyer language (docs/buyer-messages.md).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(CHECK_ENV) $(VPY) manage.py check
 	$(CHECK_ENV) $(VPY) manage.py makemigrations --check --dry-run
+	$(CHECK_ENV) $(VPY) manage.py check_buyer_messages
 	$(VPY) -m pytest

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from . import sms
 from .models import Notification, NotificationChannel
-from .notifications import render_notification
+from .notifications import html_alternative, render_notification
 from .workflow import outbox
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def _send(notification: Notification) -> None:
     if notification.channel == NotificationChannel.SMS:
         sms.send_sms(notification.recipient, notification.body, idempotency_key=notification.key)
         return
-    message = EmailMessage(
+    message = EmailMultiAlternatives(
         subject=notification.subject,
         body=notification.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -53,6 +53,9 @@ def _send(notification: Notification) -> None:
         # Deterministic: a resend after a crash is the same message to the recipient's client.
         headers={"Message-ID": _message_id(notification.key)},
     )
+    html = html_alternative(notification)
+    if html:
+        message.attach_alternative(html, "text/html")
     message.send(fail_silently=False)
 
 

@@ -48,6 +48,11 @@ _OTHER = {
         "orders.adjust_stock",
         "orders.add_sku",
         "orders.change_sku",
+        # The buyer messages' wording, per language (orders/admin/buyer_messages.py).
+        "orders.view_buyermessagetemplate",
+        "orders.add_buyermessagetemplate",
+        "orders.change_buyermessagetemplate",
+        "orders.delete_buyermessagetemplate",
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
     ],

@@ -1,10 +1,16 @@
 """Rendering notifications in the recipient's language.
 
-Templates live in ``templates/notifications/``: ``<template>/subject.txt``, ``body.txt`` (email)
-and ``sms.txt`` (text message). The Chinese versions sit in ``notifications/zh-hans/<template>/``
-and are chosen by language, so a buyer reads Chinese even before the gettext catalog is compiled;
-the English templates wrap their text in ``{% translate %}`` for any further language the catalog
-gains. A language we have no text for falls back to English.
+Buyer messages (the refund confirmation and the payment reminder) come from the buyer-message
+catalogue, in the buyer's language with amounts and dates formatted for it
+(``orders.buyer_messages``, ``docs/buyer-messages.md``); their emails get an HTML part with
+``lang`` and ``dir`` (right to left for Arabic and Hebrew) besides the text.
+
+Staff and supplier messages (the supplier reminder, the overdue digest) are Django templates in
+``templates/notifications/<template>/``: ``subject.txt``, ``body.txt`` (email) and ``sms.txt``
+(text message). The Chinese versions sit in ``notifications/zh-hans/<template>/`` and are chosen
+by language, so a supplier reads Chinese even before the gettext catalog is compiled; the English
+templates wrap their text in ``{% translate %}``. A language we have no text for falls back to
+English.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from django.conf import settings
 from django.template.loader import select_template
 from django.utils import translation
 
-from .models import Notification, NotificationChannel
+from .buyer_messages.catalogue import html_document, render_text
+from .buyer_messages.spec import buyer_language
+from .models import Notification, NotificationChannel, NotificationTemplate
 
 FALLBACK_LANGUAGE = "en"
 # Buyer language codes that read Simplified Chinese (AliExpress and browsers spell it many ways).
@@ -44,6 +52,28 @@ def _template(language: str, template: str, part: str):
     return select_template(names)
 
 
+# The messages to buyers: rendered from the buyer-message catalogue, not from Django templates.
+BUYER_TEMPLATES = frozenset({NotificationTemplate.REFUND_CONFIRMATION, NotificationTemplate.PAYMENT_REMINDER})
+
+
+def _render_for_buyer(template: str, channel: str, language: str | None, context: dict[str, Any]) -> Rendered:
+    lang = buyer_language(language)
+    if channel == NotificationChannel.SMS:
+        return Rendered(subject="", body=render_text(f"{template}.sms", lang, context)[1])
+    subject = render_text(f"{template}.subject", lang, context)[1]
+    body = render_text(f"{template}.body", lang, context)[1] + "\n"
+    return Rendered(subject=" ".join(subject.split()), body=body)
+
+
+def html_alternative(notification: Notification) -> str | None:
+    """The HTML part of a buyer email (from the text kept on the row), or None for other messages."""
+    if notification.template not in BUYER_TEMPLATES or notification.channel != NotificationChannel.EMAIL:
+        return None
+    return html_document(
+        notification.body, language=buyer_language(notification.language), subject=notification.subject
+    )
+
+
 def render(template: str, channel: str, language: str | None, context: dict[str, Any]) -> Rendered:
     """Render ``template`` for ``channel`` in ``language`` (resolved; English fallback).
 
@@ -51,6 +81,8 @@ def render(template: str, channel: str, language: str | None, context: dict[str,
     ``TemplateDoesNotExist`` / ``TemplateSyntaxError`` for a template we do not have: a
     permanent error for the caller.
     """
+    if template in BUYER_TEMPLATES:
+        return _render_for_buyer(template, channel, language, context)
     lang = resolve_language(language)
     data = {"refund_expected_days": settings.SHOPOPS_REFUND_EXPECTED_DAYS, **context}
     with translation.override(lang):

@@ -149,3 +149,33 @@ def send_sms(to: str, text: str, *, idempotency_key: str = "") -> None:
     except ImproperlyConfigured as exc:
         raise PermanentSmsError(str(exc)) from exc
     backend.send(to, text, idempotency_key=idempotency_key)
+
+
+# --- how many messages a text costs ---------------------------------------------------------------
+
+# The GSM 03.38 default alphabet (7 bits a character) and its extension table (each an escape
+# plus one character, so two septets). Any other character sends the whole text as UCS-2.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class Segments:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    count: int  # messages the network bills
+
+
+def segments(text: str) -> Segments:
+    """How a text travels: GSM-7 (160 septets, 153 a part when split) or UCS-2 (70 / 67)."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        single, part, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, part, encoding = 70, 67, "UCS-2"
+    count = 1 if units <= single else -(-units // part)
+    return Segments(encoding, units, count)

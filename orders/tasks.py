@@ -20,6 +20,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import delivery, jobs
+from .packs import jobs as pack_jobs
 from .workflow import outbox
 
 
@@ -66,3 +67,10 @@ def report_overdue_supplier_refunds() -> dict:
 def check_refund_arrivals() -> int:
     """Count (and log) refunds that succeeded but were not received within the arrival days."""
     return jobs.check_refund_arrivals()
+
+
+@shared_task(name="orders.build_evidence_pack")
+def build_evidence_pack(token: str) -> dict:
+    """Build the evidence pack of job ``token`` (too large for a request); progress is in the job."""
+    job = pack_jobs.run_job(token)
+    return {"state": job.get("state"), "done": job.get("done"), "total": job.get("total")}

@@ -275,12 +275,43 @@ SHOPOPS_SUPPLIER_RESPOND_DAYS = env.float("SHOPOPS_SUPPLIER_RESPOND_DAYS", defau
 SHOPOPS_SUPPLIER_CHASE_HOURS = env.float("SHOPOPS_SUPPLIER_CHASE_HOURS", default=24)
 SHOPOPS_REFUND_ARRIVAL_DAYS = env.float("SHOPOPS_REFUND_ARRIVAL_DAYS", default=7)
 SHOPOPS_REFUND_EXPECTED_DAYS = env.str("SHOPOPS_REFUND_EXPECTED_DAYS", default="3-20")
+# Where buyers send returned goods: filled into the "propose a return" ready text (orders.buyer_messages).
+SHOPOPS_RETURN_ADDRESS = env.str("SHOPOPS_RETURN_ADDRESS", default="")
 SHOPOPS_WAITING_ON_BUYER_HOURS = env.float("SHOPOPS_WAITING_ON_BUYER_HOURS", default=48)
 SHOPOPS_TIMEOUT_SOON_HOURS = env.float("SHOPOPS_TIMEOUT_SOON_HOURS", default=12)
 SHOPOPS_FEEDBACK_THRESHOLD = env.int("SHOPOPS_FEEDBACK_THRESHOLD", default=2)
 SHOPOPS_ATTACHMENT_MAX_BYTES = env.int("SHOPOPS_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
 SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
+
+# --- evidence packs for the platforms (orders/packs/, docs/evidence-pack.md) --------------------
+# Per target: how many files the platform takes (summary.pdf counts as one, and comes first), the
+# largest file it takes, and the types it takes (jpeg, png, pdf). Images are converted and scaled
+# down to fit; what cannot be made to fit is listed in the manifest as left out, with why.
+SHOPOPS_EVIDENCE_PACK_ALIEXPRESS_MAX_FILES = env.int("SHOPOPS_EVIDENCE_PACK_ALIEXPRESS_MAX_FILES", default=10)
+SHOPOPS_EVIDENCE_PACK_ALIEXPRESS_MAX_MB = env.float("SHOPOPS_EVIDENCE_PACK_ALIEXPRESS_MAX_MB", default=2)
+SHOPOPS_EVIDENCE_PACK_ALIEXPRESS_TYPES = env.list(
+    "SHOPOPS_EVIDENCE_PACK_ALIEXPRESS_TYPES", default=["jpeg", "png", "pdf"]
+)
+SHOPOPS_EVIDENCE_PACK_1688_MAX_FILES = env.int("SHOPOPS_EVIDENCE_PACK_1688_MAX_FILES", default=5)
+SHOPOPS_EVIDENCE_PACK_1688_MAX_MB = env.float("SHOPOPS_EVIDENCE_PACK_1688_MAX_MB", default=5)
+SHOPOPS_EVIDENCE_PACK_1688_TYPES = env.list("SHOPOPS_EVIDENCE_PACK_1688_TYPES", default=["jpeg", "png"])
+# A pack whose chosen files add up to more than this is built by a Celery worker, not in the request.
+SHOPOPS_EVIDENCE_PACK_INLINE_MAX_MB = env.float("SHOPOPS_EVIDENCE_PACK_INLINE_MAX_MB", default=20)
+# Packs built in the background are kept in the default storage under this folder (beside the
+# evidence files, so web and workers share it) for this long, then deleted by the next build.
+SHOPOPS_EVIDENCE_PACK_DIR = env.str("SHOPOPS_EVIDENCE_PACK_DIR", default="evidence-packs")
+SHOPOPS_EVIDENCE_PACK_KEEP_HOURS = env.float("SHOPOPS_EVIDENCE_PACK_KEEP_HOURS", default=24)
+# TrueType fonts of the PDF summary, embedded in it: the first for Latin, Cyrillic, Greek, Arabic
+# and Hebrew, the next ones for what it lacks (Chinese, Japanese, Korean). Debian packages
+# fonts-dejavu-core and fonts-wqy-microhei (.ci/run installs them).
+SHOPOPS_PDF_FONTS = env.list(
+    "SHOPOPS_PDF_FONTS",
+    default=[
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    ],
+)
 
 # --- logging ----------------------------------------------------------------------------------
 

@@ -108,15 +108,16 @@ def broker_unreachable(settings, url: str = CLOSED_PORT_BROKER):
 
 @pytest.mark.redis
 @pytest.mark.parametrize(
-    ("language", "subject_words", "sms_words"),
+    ("language", "subject_words", "sms_words", "amount"),
     [
-        ("zh-hans", "已退款", "预计 3-20 个工作日内到账"),
-        ("en", "Your refund for order", "Expect it within 3-20 business days"),
-        ("es", "Your refund for order", "Expect it within 3-20 business days"),  # no Spanish: English
+        ("zh-hans", "已退款", "预计 3-20 个工作日内到账", "US$42.50"),
+        ("en", "Your refund for order", "Expect it within 3-20 business days", "$42.50"),
+        ("es", "Hemos emitido el reembolso", "Llegará en 3-20 días hábiles", "42,50\xa0US$"),
+        ("xx", "Your refund for order", "Expect it within 3-20 business days", "$42.50"),  # unknown: English
     ],
 )
 def test_refund_success_sends_one_email_and_one_sms_in_the_buyers_language(
-    celery_worker, messages, language, subject_words, sms_words
+    celery_worker, messages, language, subject_words, sms_words, amount
 ):
     # given
     order = refund_pending_order(buyer_language=language, buyer_phone="+34600000002")
@@ -130,13 +131,14 @@ def test_refund_success_sends_one_email_and_one_sms_in_the_buyers_language(
     email = mail.outbox[0]
     assert email.to == [order.buyer_email]
     assert subject_words in email.subject and order.platform_order_id in email.subject
-    assert "42.50 USD" in email.body and "3-20" in email.body
+    assert amount in email.body and "3-20" in email.body
     assert email.extra_headers["Message-ID"] == delivery._message_id(
         f"{Notification.objects.get(order=order, channel='email').key}"
     )
     assert len(sms.outbox) == 1
     assert sms.outbox[0].to == "+34600000002"
-    assert sms_words in sms.outbox[0].text and "42.50 USD" in sms.outbox[0].text
+    # an SMS has plain spaces where the email has no-break ones (GSM-7 has no no-break space)
+    assert sms_words in sms.outbox[0].text and amount.replace("\xa0", " ") in sms.outbox[0].text
     assert Refund.objects.get(order=order).status == RefundStatus.SUCCEEDED
 
 

@@ -4,7 +4,7 @@
 ``order_views``   the order page's screens: transition forms, evidence, contact correction
 ``order_actions`` the order list's bulk actions (close unpaid, payment reminder, export)
 ``imports``       the order CSV import / export screens and the import history
-``refunds`` ``stock`` ``notifications`` ``feedback``   their models' admins and screens
+``refunds`` ``stock`` ``notifications`` ``feedback`` ``buyer_messages``   their models' admins and screens
 ``analytics``     the close analytics page, a screen of the admin site (it has no model)
 ``filters`` ``paginator`` ``actions`` ``display`` ``timeline``   what those share
 
@@ -17,7 +17,7 @@ each kind of change goes.
 registers every ``ModelAdmin`` below.
 """
 
-from . import analytics, feedback, imports, notifications, orders, refunds, stock  # noqa: F401
+from . import analytics, buyer_messages, feedback, imports, notifications, orders, refunds, stock  # noqa: F401
 from .orders import OrderAdmin
 
 __all__ = ["OrderAdmin"]

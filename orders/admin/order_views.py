@@ -23,6 +23,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
@@ -32,6 +33,8 @@ from evidence import services
 from shopops.errors import NotPermitted, OrderChanged, Refused
 
 from .. import workflow
+from ..buyer_messages.chat import ready_texts
+from ..buyer_messages.spec import CHAT_MESSAGES
 from ..forms import CommunicationForm, TransitionForm
 from ..models import Order, Refund, Status
 from ..selectors.evidence import evidence_missing
@@ -210,7 +213,20 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
         form=form,
         transition=name,
         evidence_url=evidence_url,
+        **ready_text_context(request, order, name),
     )
+
+
+def ready_text_context(request: HttpRequest, order: Order, transition: str) -> dict[str, Any]:
+    """What the transition form shows of the ready texts (nothing for other steps, or for a user
+    who may not record communications)."""
+    if transition not in CHAT_MESSAGES or not request.user.has_perm("evidence.add_communication"):
+        return {}
+    return {
+        "ready_texts": ready_texts(transition, order, ui_language=translation.get_language()),
+        "ready_text_url": reverse("admin:orders_order_ready_text", args=[order.pk]),
+        "return_address_missing": transition == "propose_return" and not settings.SHOPOPS_RETURN_ADDRESS,
+    }
 
 
 # --- evidence ---------------------------------------------------------------------------------

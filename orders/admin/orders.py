@@ -26,7 +26,8 @@ from shopops.admin_base import ReadOnlyAdmin, screen
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
 from ..selectors import WAITING_ON_BUYER
 from ..workflow.events import event_label
-from . import imports, order_actions, order_views
+from ..workflow.packs import PACK_PERMISSION
+from . import imports, order_actions, order_views, packs, ready_texts
 from .display import status_badge
 from .filters import (
     ClosedDateFilter,
@@ -101,7 +102,12 @@ class OrderAdmin(admin.ModelAdmin):
     list_max_show_all = 500
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    actions = [order_actions.close_unpaid, order_actions.send_payment_reminder, order_actions.export]
+    actions = [
+        order_actions.close_unpaid,
+        order_actions.send_payment_reminder,
+        order_actions.export,
+        packs.evidence_pack,
+    ]
     inlines = [SupplierOrderInline]
     change_form_template = "admin/orders/order/change_form.html"
     change_list_template = "admin/orders/order/change_list.html"
@@ -158,12 +164,35 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             screen(self, "<path:object_id>/evidence/", order_views.evidence_view, "orders_order_evidence"),
             screen(self, "<path:object_id>/contact/", order_views.contact_view, "orders_order_contact"),
+            screen(
+                self, "<path:object_id>/ready-text/", ready_texts.ready_text_view, "orders_order_ready_text"
+            ),
+            screen(
+                self,
+                "<path:object_id>/evidence-pack/",
+                packs.evidence_pack_view,
+                "orders_order_evidence_pack",
+            ),
+            screen(
+                self,
+                "evidence-packs/<str:token>/",
+                packs.pack_progress_view,
+                "orders_order_evidence_pack_progress",
+            ),
+            screen(
+                self,
+                "evidence-packs/<str:token>/download/",
+                packs.pack_download_view,
+                "orders_order_evidence_pack_download",
+            ),
             *super().get_urls(),
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(order_views.order_page_context(request, obj))
+            can_pack = request.user.has_perm(PACK_PERMISSION)
+            context["evidence_pack_urls"] = packs.pack_urls(obj) if can_pack else []
         return super().render_change_form(
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )
@@ -302,6 +331,9 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_export_orders_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("orders.export_orders")
+
+    def has_evidence_pack_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PACK_PERMISSION)
 
 
 @admin.register(OrderEvent)

@@ -6,6 +6,7 @@ evidence checks, history, refunds, stock and side effects — lives in ``orders.
 Everything is importable from ``orders.models``, as Django and the rest of the code expect.
 """
 
+from .buyer_message import BuyerMessageTemplate as BuyerMessageTemplate
 from .choices import FORWARD_PATH as FORWARD_PATH
 from .choices import MONEY as MONEY
 from .choices import REFUND_RELEASED_STATUSES as REFUND_RELEASED_STATUSES

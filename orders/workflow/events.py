@@ -31,6 +31,7 @@ OTHER_EVENT_LABELS = {
     "cancel_refund": gettext_noop("Refund cancelled"),
     "chase_supplier": gettext_noop("Supplier reminded"),
     "supplier_refund_overdue": gettext_noop("Supplier refund overdue"),
+    "build_evidence_pack": gettext_noop("Evidence pack built"),
 }
 
 

@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from shopops.celery import hand_off
 from shopops.errors import require_permission
 
+from ..buyer_messages.spec import buyer_language
 from ..models import (
     Notification,
     NotificationChannel,
@@ -140,7 +141,8 @@ def _buyer_messages(
             recipient=recipient,
             order=order,
             refund=refund,
-            language=resolve_language(order.buyer_language),
+            # One of the buyer languages (orders.buyer_messages.spec), English when we write none.
+            language=buyer_language(order.buyer_language),
             context=context,
         )
         if notification is not None:
@@ -152,7 +154,8 @@ def record_refund_confirmation(refund: Refund) -> list[Notification]:
     """One email, and one SMS when a phone is known, telling the buyer their refund succeeded.
 
     Says which order, how much, and when to expect the money (``SHOPOPS_REFUND_EXPECTED_DAYS``
-    business days), in the buyer's language.
+    business days), in the buyer's language. The facts are kept raw (amount, currency, ISO time)
+    and formatted for the language when the text is rendered.
     """
     order = refund.order
     context = {
@@ -162,6 +165,7 @@ def record_refund_confirmation(refund: Refund) -> list[Notification]:
         "amount": str(refund.amount),
         "currency": refund.currency,
         "refund_expected_days": settings.SHOPOPS_REFUND_EXPECTED_DAYS,
+        "refunded_at": (refund.succeeded_at or timezone.now()).isoformat(),
     }
     return _buyer_messages(
         prefix=f"refund:{refund.pk}",
@@ -173,13 +177,19 @@ def record_refund_confirmation(refund: Refund) -> list[Notification]:
 
 
 def record_payment_reminder(order: Order) -> list[Notification]:
-    """Ask the buyer of an unpaid order to pay: email (and SMS when a phone is known)."""
+    """Ask the buyer of an unpaid order to pay: email (and SMS when a phone is known).
+
+    Tells the buyer by when: the time the payment-timeout job closes the order
+    (``placed_at`` + ``SHOPOPS_PAYMENT_TIMEOUT_HOURS``).
+    """
+    pay_by = order.placed_at + timedelta(hours=float(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS))
     context = {
         "order_id": order.platform_order_id,
         "buyer_name": order.buyer_name,
         "product_title": order.product_title,
         "amount": str(order.total_amount),
         "currency": order.currency,
+        "pay_by": pay_by.isoformat(),
     }
     return _buyer_messages(
         prefix=f"order:{order.pk}",

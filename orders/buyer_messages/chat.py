@@ -1,0 +1,85 @@
+"""The operator's ready texts: what to write to the buyer in the platform chat at a step.
+
+The transition forms of "ask to cancel", "propose a return" and "resolve the dispute" show the
+text in the buyer's language with the order's facts filled in, and its meaning in the operator's
+language (Chinese for a Chinese interface, English otherwise) beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from ..models import Order
+from .catalogue import render_text
+from .spec import CHAT_MESSAGES, FALLBACK, LANGUAGES, MESSAGES, buyer_language, is_rtl
+
+
+@dataclass(frozen=True)
+class ReadyText:
+    message: str  # the message id, e.g. "chat.ask_cancel"
+    label: str
+    language: str  # the language the text is in
+    language_name: str
+    rtl: bool
+    text: str
+    meaning_language: str
+    meaning: str  # the same text in the operator's language ("" when it is the same language)
+    fell_back: bool  # the buyer's language had no text: this one is English
+
+    @property
+    def dom_id(self) -> str:
+        """``chat.ask_cancel`` → ``ready-chat-ask_cancel``: the form's id on the page."""
+        return "ready-" + self.message.replace(".", "-")
+
+    @property
+    def outcome(self) -> str:
+        """The dispute outcome (won, partial, lost) this text is for; "" for other texts."""
+        prefix = "chat.dispute_"
+        return self.message.removeprefix(prefix) if self.message.startswith(prefix) else ""
+
+
+def order_facts(order: Order) -> dict[str, Any]:
+    """The facts a ready text may name, raw (formatted per language by ``formatting``)."""
+    return {
+        "order_id": order.platform_order_id,
+        "buyer_name": order.buyer_name,
+        "product_title": order.product_title,
+        "amount": str(order.total_amount),
+        "currency": order.currency,
+        "return_address": settings.SHOPOPS_RETURN_ADDRESS,
+    }
+
+
+def operator_language(ui_language: str | None) -> str:
+    """Chinese for an operator whose interface is Chinese, English otherwise."""
+    return "zh-hans" if (ui_language or "").lower().startswith("zh") else FALLBACK
+
+
+def ready_texts(transition: str, order: Order, *, ui_language: str | None) -> list[ReadyText]:
+    """The ready texts the form of ``transition`` offers for ``order`` (none for other steps)."""
+    facts = order_facts(order)
+    asked = buyer_language(order.buyer_language)
+    meaning_language = operator_language(ui_language)
+    found = []
+    for message_id in CHAT_MESSAGES.get(transition, ()):
+        text, rendered = render_text(message_id, asked, facts)
+        meaning = ""
+        if text.language != meaning_language:
+            meaning = render_text(message_id, meaning_language, facts)[1]
+        found.append(
+            ReadyText(
+                message=message_id,
+                label=str(MESSAGES[message_id].label),
+                language=text.language,
+                language_name=LANGUAGES[text.language][0],
+                rtl=is_rtl(text.language),
+                text=rendered,
+                meaning_language=LANGUAGES[meaning_language][0],
+                meaning=meaning,
+                fell_back=text.fell_back,
+            )
+        )
+    return found

@@ -1,0 +1,126 @@
+"""summary.pdf renders every script a case may hold: read back as text (pypdf) and drawn as an
+image (pypdfium2, the PDFium renderer), with fonts the PDF embeds (no viewer font needed)."""
+
+import io
+import unicodedata
+import zipfile
+from decimal import Decimal
+
+import pypdfium2
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from orders.models import Status
+from tests.evidence_pack_support import say
+from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
+from tests.workflow_support import private_media  # noqa: F401
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
+
+MESSAGES = {
+    "chinese": "买家说收到的手机壳破损了，要求全额退款。",
+    "russian": "Покупатель говорит, что чехол пришёл треснутым.",
+    "arabic": "المشتري يوافق على الإلغاء",
+    "hebrew": "הקונה מסכים לביטול",
+    "korean": "구매자가 환불을 요청했습니다",
+    "japanese": "購入者はケースが割れていたと言っています",
+    "spanish": "La funda llegó rota, quiero el reembolso.",
+}
+
+
+def _summary_pdf(client, order, target: str) -> bytes:
+    client.force_login(staff("Operator"))
+    url = reverse("admin:orders_order_evidence_pack", args=[order.pk]) + f"?target={target}"
+    response = client.get(url)
+    assert response["Content-Type"] == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(response.content)).read("summary.pdf")
+
+
+@pytest.fixture
+def case():
+    order = OrderFactory(
+        status=Status.REFUND_PENDING, buyer_name="Ли Вэй 李伟", platform_order_id="8100000000000042"
+    )
+    SupplierOrderFactory(order=order, supplier_name="义乌市优品手机配件厂", amount=Decimal("18.60"))
+    RefundFactory(order=order, amount=Decimal("42.50"), reference="AE-RF-42")
+    for n, (script, text) in enumerate(MESSAGES.items()):
+        say(order, text, summary=f"message in {script}", minutes_ago=60 - n)
+    say(order, "供应商同意退款 18.60 元", counterparty="supplier", summary="供应商答复", minutes_ago=1)
+    return order
+
+
+@pytest.mark.parametrize("target", ["aliexpress", "1688"])
+def test_every_script_is_text_in_the_summary(client, case, target):
+    pdf = PdfReader(io.BytesIO(_summary_pdf(client, case, target)))
+    text = unicodedata.normalize("NFKC", "\n".join(page.extract_text() for page in pdf.pages))
+    # the facts of the case
+    for fact in (
+        "8100000000000042",
+        "Ли Вэй 李伟",
+        "100.00 USD",
+        "42.50 USD",
+        "AE-RF-42",
+        "义乌市优品手机配件厂",
+        "18.60 CNY",
+    ):
+        assert fact in text, fact
+    # every communication's full text, in its own script
+    for script, message in MESSAGES.items():
+        assert unicodedata.normalize("NFKC", message) in text, script
+    assert "供应商同意退款 18.60 元" in text
+    # and the fonts are embedded: a reviewer's viewer needs none of its own
+    fonts = [font.get_object() for page in pdf.pages for font in page["/Resources"]["/Font"].values()]
+    for font in fonts:
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        assert "/FontFile2" in descriptor
+
+
+def test_the_summary_page_renders_with_ink_in_every_line(client, case):
+    data = _summary_pdf(client, case, "aliexpress")
+    document = pypdfium2.PdfDocument(data)
+    assert len(document) >= 1
+    rendered = 0
+    for index in range(len(document)):
+        image = document[index].render(scale=1.5).to_pil().convert("L")
+        dark = sum(image.histogram()[:128])
+        assert dark > 500, f"page {index + 1} is blank"
+        rendered += 1
+    # The Chinese, Korean and Arabic lines drawn: PDFium finds them where it drew them.
+    page_text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    for script in ("chinese", "korean", "japanese", "russian"):
+        assert MESSAGES[script] in page_text, script
+    assert rendered == len(document)
+    document.close()
+
+
+def test_a_communication_of_several_pages_flows_onto_more_pages(client):
+    order = OrderFactory(status=Status.DISPUTED)
+    say(order, "\n".join(f"第{n}行：买家再次要求退款。" for n in range(200)), summary="long chat")
+    data = _summary_pdf(client, order, "1688")
+    pdf = PdfReader(io.BytesIO(data))
+    assert len(pdf.pages) > 2
+    assert "第199行" in pdf.pages[-1].extract_text() or "第199行" in pdf.pages[-2].extract_text()
+
+
+def test_a_bidi_override_in_a_message_cannot_reverse_the_summary(client):
+    # given: a message that hides a right-to-left override before Latin text
+    order = OrderFactory(status=Status.DISPUTED)
+    say(order, "refund \u202e0.01 USD only\u202c agreed", summary="override")
+
+    text = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress"))).pages[0].extract_text()
+
+    # then: the text reads as typed, without the control characters
+    assert "refund 0.01 USD only agreed" in text
+
+
+def test_the_summary_speaks_the_reviewers_language(client):
+    # given: an order whose return was received (状态 已收到退货)
+    order = OrderFactory(status=Status.RETURN_RECEIVED)
+
+    aliexpress = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress"))).pages[0].extract_text()
+    supplier = PdfReader(io.BytesIO(_summary_pdf(client, order, "1688"))).pages[0].extract_text()
+
+    # then: English for AliExpress's reviewer, Chinese for the 1688 supplier
+    assert "Return received" in aliexpress and "已收到退货" not in aliexpress
+    assert "已收到退货" in supplier
