@@ -281,6 +281,10 @@ SHOPOPS_FEEDBACK_THRESHOLD = env.int("SHOPOPS_FEEDBACK_THRESHOLD", default=2)
 SHOPOPS_ATTACHMENT_MAX_BYTES = env.int("SHOPOPS_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
 SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
+# The sane window of every date an input names (shopops/inputs.py): not before this day, and a
+# past event not more than this many seconds ahead of the server clock.
+SHOPOPS_EARLIEST_DATE = env.str("SHOPOPS_EARLIEST_DATE", default="2000-01-01")
+SHOPOPS_CLOCK_SKEW_SECONDS = env.float("SHOPOPS_CLOCK_SKEW_SECONDS", default=300)
 
 # --- logging ----------------------------------------------------------------------------------
 
