@@ -34,6 +34,8 @@ from shopops.money import CENT
 MAX_AMOUNT = Decimal("1e10")
 # PostgreSQL's integer.
 MAX_QUANTITY = 2_147_483_647
+# PostgreSQL's bigint: the largest primary key.
+MAX_ID = 9_223_372_036_854_775_807
 MAX_EMAIL = 254
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
@@ -49,7 +51,7 @@ def _name(field: str, label: str | None) -> str:
     return str(label) if label else field
 
 
-def _show(value: Any) -> str:
+def shown(value: Any) -> str:
     """The value as a message may quote it: short, printable, never a NUL or a surrogate."""
     text = value if isinstance(value, str) else repr(value)
     text = _SURROGATE.sub("\ufffd", text[:60]).replace("\x00", "\\0")
@@ -148,7 +150,7 @@ def amount(
         raw = _as_text(value, field, label).strip()
         if len(raw) > 40:
             raise Refused(
-                _("%(field)s “%(value)s” is not an amount.") % {"field": name, "value": _show(raw)},
+                _("%(field)s “%(value)s” is not an amount.") % {"field": name, "value": shown(raw)},
                 field=field,
             )
     else:
@@ -157,23 +159,23 @@ def amount(
         number = Decimal(raw)
     except (InvalidOperation, ValueError, TypeError):
         raise Refused(
-            _("%(field)s “%(value)s” is not an amount.") % {"field": name, "value": _show(value)}, field=field
+            _("%(field)s “%(value)s” is not an amount.") % {"field": name, "value": shown(value)}, field=field
         ) from None
     if not number.is_finite():
         raise Refused(_("%(field)s must be a number.") % {"field": name}, field=field)
     if number.copy_abs() >= MAX_AMOUNT:
         raise Refused(
-            _("%(field)s %(value)s is too large.") % {"field": name, "value": _show(value)}, field=field
+            _("%(field)s %(value)s is too large.") % {"field": name, "value": shown(value)}, field=field
         )
     if number != number.quantize(CENT):
         raise Refused(
             _("%(field)s %(value)s has more than two decimal places.")
-            % {"field": name, "value": _show(value)},
+            % {"field": name, "value": shown(value)},
             field=field,
         )
-    if number < 0 and not allow_negative:
-        raise Refused(_("%(field)s cannot be negative.") % {"field": name}, field=field)
-    if number == 0 and not allow_zero:
+    if (number < 0 and not allow_negative) or (number == 0 and not allow_zero):
+        if allow_zero:
+            raise Refused(_("%(field)s cannot be negative.") % {"field": name}, field=field)
         raise Refused(_("%(field)s must be more than 0.") % {"field": name}, field=field)
     return number.quantize(CENT) + Decimal("0.00")
 
@@ -203,7 +205,7 @@ def quantity(
         number = None
     if number is None:
         raise Refused(
-            _("%(field)s “%(value)s” is not a whole number.") % {"field": name, "value": _show(value)},
+            _("%(field)s “%(value)s” is not a whole number.") % {"field": name, "value": shown(value)},
             field=field,
         )
     if number < minimum:
@@ -240,11 +242,16 @@ def _read_datetime(raw: str) -> datetime | None:
     return None
 
 
-def _window_message(field: str, label: str | None) -> str:
-    return _("%(field)s must be between %(start)s and now.") % {
-        "field": _name(field, label),
-        "start": earliest().date().isoformat(),
-    }
+def _too_early(field: str, label: str | None) -> Refused:
+    return Refused(
+        _("%(field)s cannot be before %(start)s.")
+        % {"field": _name(field, label), "start": earliest().date().isoformat()},
+        field=field,
+    )
+
+
+def _in_future(field: str, label: str | None) -> Refused:
+    return Refused(_("%(field)s cannot be in the future.") % {"field": _name(field, label)}, field=field)
 
 
 def moment(
@@ -255,7 +262,9 @@ def moment(
     zone: tzinfo | None = None,
     skew: timedelta | None = None,
     not_before: datetime | None = None,
+    not_before_message: str | None = None,
     future: bool = False,
+    future_message: str | None = None,
     latest: datetime | None = None,
 ) -> datetime:
     """A date and time, aware, within the sane window; raises ``Refused`` otherwise.
@@ -273,41 +282,55 @@ def moment(
         if parsed is None:
             raise Refused(
                 _("%(field)s “%(value)s” is not a date and time (write it like 2026-03-01 14:30).")
-                % {"field": name, "value": _show(raw)},
+                % {"field": name, "value": shown(raw)},
                 field=field,
             )
         value = parsed
     if not isinstance(value, datetime):
         raise Refused(
-            _("%(field)s “%(value)s” is not a date and time.") % {"field": name, "value": _show(value)},
+            _("%(field)s “%(value)s” is not a date and time.") % {"field": name, "value": shown(value)},
             field=field,
         )
     start = earliest()
     try:
         if timezone.is_naive(value):
             # Compare the wall time first: converting the year 1 or 9999 may overflow.
-            if not (start.replace(tzinfo=None) - timedelta(days=2) <= value <= datetime(9000, 1, 1)):
-                raise Refused(_window_message(field, label), field=field)
+            if value < start.replace(tzinfo=None) - timedelta(days=2):
+                raise _too_early(field, label)
+            if value > datetime(9000, 1, 1):
+                raise (
+                    _in_future(field, label)
+                    if not future
+                    else Refused(_("%(field)s is too far ahead.") % {"field": name}, field=field)
+                )
             value = timezone.make_aware(value, zone or timezone.get_current_timezone())
         moment_utc = value.astimezone(UTC)
     except (OverflowError, ValueError, TypeError):
-        raise Refused(_window_message(field, label), field=field) from None
+        raise Refused(
+            _("%(field)s “%(value)s” is not a date and time.") % {"field": name, "value": shown(value)},
+            field=field,
+        ) from None
     now = timezone.now()
     if future:
         end = latest or now + timedelta(days=366)
         if moment_utc <= now:
-            raise Refused(_("%(field)s must be in the future.") % {"field": name}, field=field)
+            raise Refused(
+                future_message or _("%(field)s must be in the future.") % {"field": name}, field=field
+            )
         if moment_utc > end:
             raise Refused(
                 _("%(field)s must be before %(end)s.") % {"field": name, "end": end.date().isoformat()},
                 field=field,
             )
         return value
-    if moment_utc < start or moment_utc > now + (clock_skew() if skew is None else skew):
-        raise Refused(_window_message(field, label), field=field)
+    if moment_utc < start:
+        raise _too_early(field, label)
+    if moment_utc > now + (clock_skew() if skew is None else skew):
+        raise _in_future(field, label)
     if not_before is not None and moment_utc < not_before:
         raise Refused(
-            _("%(field)s cannot be before %(start)s.")
+            not_before_message
+            or _("%(field)s cannot be before %(start)s.")
             % {"field": name, "start": timezone.localtime(not_before).strftime("%Y-%m-%d %H:%M")},
             field=field,
         )
@@ -342,13 +365,13 @@ def day(
         if parsed is None:
             raise Refused(
                 _("%(field)s “%(value)s” is not a date (write it like 2026-03-01).")
-                % {"field": name, "value": _show(raw)},
+                % {"field": name, "value": shown(raw)},
                 field=field,
             )
         value = parsed
     if not isinstance(value, date):
         raise Refused(
-            _("%(field)s “%(value)s” is not a date.") % {"field": name, "value": _show(value)}, field=field
+            _("%(field)s “%(value)s” is not a date.") % {"field": name, "value": shown(value)}, field=field
         )
     today = timezone.localdate()
     end = today + (timedelta(days=366) if future else skew)
@@ -376,7 +399,7 @@ def email(value: Any, field: str, *, label: str | None = None, required: bool = 
     except ValidationError:
         raise Refused(
             _("%(field)s “%(value)s” is not a valid email address.")
-            % {"field": _name(field, label), "value": _show(address)},
+            % {"field": _name(field, label), "value": shown(address)},
             field=field,
         ) from None
     return address
@@ -400,7 +423,7 @@ def phone(
     if not valid:
         raise Refused(
             _("%(field)s “%(value)s” is not a valid phone number (write it like +34 600 111 222).")
-            % {"field": _name(field, label), "value": _show(raw)},
+            % {"field": _name(field, label), "value": shown(raw)},
             field=field,
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -417,7 +440,7 @@ def language(
     if not _LANGUAGE.match(code) or len(code) > max_length:
         raise Refused(
             _("%(field)s “%(value)s” is not a language code (like en, es, zh-hans).")
-            % {"field": _name(field, label), "value": _show(raw)},
+            % {"field": _name(field, label), "value": shown(raw)},
             field=field,
         )
     return code
@@ -430,7 +453,7 @@ def choice(value: Any, field: str, choices: Any, *, label: str | None = None) ->
     if raw not in allowed:
         raise Refused(
             _("%(field)s “%(value)s” is not one of: %(allowed)s.")
-            % {"field": _name(field, label), "value": _show(value), "allowed": ", ".join(map(str, allowed))},
+            % {"field": _name(field, label), "value": shown(value), "allowed": ", ".join(map(str, allowed))},
             field=field,
         )
     return raw
