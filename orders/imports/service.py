@@ -194,4 +194,5 @@ def import_orders(
     if result.invalid:
         result.new = result.updated = result.unchanged = result.moves = 0
         result.refused, result.refused_count = [], 0
+        result.kept, result.kept_count = [], 0
     return result
