@@ -35,6 +35,9 @@ class ImportResult:
     file_name: str
     dry_run: bool = False
     file_error: str = ""
+    # The import did not happen (a database error, another import running): nothing was written,
+    # and the very same file can be imported again.
+    failed: str = ""
     rows: int = 0
     new: int = 0
     updated: int = 0
@@ -54,7 +57,7 @@ class ImportResult:
     @property
     def invalid(self) -> bool:
         """The file could not be imported at all: nothing was written."""
-        return bool(self.file_error or self.error_count)
+        return bool(self.file_error or self.error_count or self.failed)
 
     @property
     def applied(self) -> bool:
@@ -86,6 +89,8 @@ class ImportResult:
             self.kept.append(issue)
 
     def summary(self) -> str:
+        if self.failed:
+            return self.failed
         if self.file_error:
             return self.file_error
         if self.error_count:
