@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -22,6 +21,7 @@ from evidence.models import Channel
 from shopops.admin_base import screen
 from shopops.errors import Refused
 
+from ..forms import clean_moment
 from ..imports.feedback import import_feedback
 from ..models import Feedback, FollowupStatus
 from ..workflow import feedback as services
@@ -41,10 +41,8 @@ class FeedbackAddForm(forms.ModelForm):
         fields = ["order", "rating", "comment", "received_at"]
 
     def clean_received_at(self):
-        value = self.cleaned_data["received_at"]
-        if value and value > timezone.now() + services.FUTURE_TOLERANCE:
-            raise forms.ValidationError(_("Feedback cannot have been received in the future."))
-        return value
+        # Between SHOPOPS_EARLIEST_DATE and now (shopops.inputs): the year 1 would break the list.
+        return clean_moment(self.cleaned_data["received_at"], self.fields["received_at"].label)
 
 
 class ContactForm(forms.Form):
