@@ -161,8 +161,10 @@ def test_gbk_file_and_its_utf8_twin_give_identical_database_contents():
     ("column", "value", "words"),
     [
         ("order_id", "", "order_id is required"),
-        ("placed_at", "2026-02-30 10:00", "not a valid date and time"),
-        ("quantity", "two", "quantity 'two' is not a whole number"),
+        ("placed_at", "2026-02-30 10:00", "is not a date and time"),
+        ("placed_at", "0001-01-01 00:00", "placed_at cannot be before 2000-01-01"),
+        ("shipped_at", "9999-12-31 23:59", "shipped_at cannot be in the future"),
+        ("quantity", "two", "quantity “two” is not a whole number"),
         ("quantity", "0", "quantity must be at least 1"),
         ("unit_price", "12,5元", "unit_price '12,5元' is not an amount"),
         ("buyer_email", "maria@", "not a valid email address"),
@@ -540,7 +542,7 @@ def test_command_exits_non_zero_and_names_every_bad_row(tmp_path, capsys):
         call_command("import_orders", str(path))
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
-    assert "row 2, quantity: quantity 'two' is not a whole number" in err
+    assert "row 2, quantity: quantity “two” is not a whole number" in err
     assert "row 3, currency" in err
     assert Order.objects.count() == 0
 

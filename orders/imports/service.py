@@ -44,7 +44,7 @@ from django.utils.translation import gettext as _
 
 from .columns import STATUS_VALUES
 from .history import FINGERPRINT, Entry, Fingerprint, record_import, same_file
-from .reading import ImportFileError, chunks, clean_cell, open_rows, sha256_of
+from .reading import ImportFileError, chunks, clean_cell, not_csv_message, open_rows, sha256_of
 from .result import ImportResult, RowIssue
 from .rows import RowParser
 from .writer import Rows, Writer
@@ -240,7 +240,7 @@ def _import_file(
                         result.rows + 2,
                         "",
                         "",
-                        _("the file is not valid CSV here: %(error)s") % {"error": error},
+                        not_csv_message(error),
                     )
                 )
             if result.error_count or dry_run:
