@@ -127,8 +127,12 @@ def create_refund(
     Records a ``create_refund`` event when a refund is created.
     """
     require_permission(by, "orders.add_refund", _("request refunds"))
-    if direction not in RefundDirection.values:
-        raise Refused(_("“%(d)s” is not a refund direction.") % {"d": direction}, field="direction")
+    if not isinstance(direction, str) or direction not in RefundDirection.values:
+        raise Refused(
+            _("“%(d)s” is not a refund direction.") % {"d": inputs.shown(direction)}, field="direction"
+        )
+    reason = inputs.note(reason, "reason")
+    reference = inputs.optional_text(reference, "reference", 100)
     key = inputs.required_text(idempotency_key, "idempotency_key", _("Give the refund a request key."))
     amount = inputs.money(amount, "amount", _("Refund amount"))
     with operation("create_refund", order, by=by) as t:
