@@ -22,6 +22,7 @@ from shopops.admin_base import screen
 from shopops.errors import Refused
 
 from ..forms import clean_moment
+from ..groups import IMPORT_PERMISSION
 from ..imports.feedback import import_feedback
 from ..models import Feedback, FollowupStatus
 from ..workflow import feedback as services
@@ -186,6 +187,10 @@ class FeedbackAdmin(admin.ModelAdmin):
         if "assignee" in form.changed_data:
             services.assign_followup(obj.pk, by=request.user, assignee=form.cleaned_data["assignee"])
 
+    def changelist_view(self, request, extra_context=None):
+        can_import = self.has_add_permission(request) and request.user.has_perm(IMPORT_PERMISSION)
+        return super().changelist_view(request, {**(extra_context or {}), "can_import": can_import})
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -244,8 +249,9 @@ def followup_view(model_admin: FeedbackAdmin, request: HttpRequest, pk: int, act
 
 
 def import_view(model_admin: FeedbackAdmin, request: HttpRequest) -> HttpResponse:
-    """Upload a feedback CSV; all or nothing, every bad row named."""
-    if not model_admin.has_add_permission(request):
+    """Upload a feedback CSV; all or nothing, every bad row named. Imports are Supervisors'
+    (``orders.groups.IMPORT_PERMISSION``): an Operator records one rating at a time."""
+    if not (model_admin.has_add_permission(request) and request.user.has_perm(IMPORT_PERMISSION)):
         raise PermissionDenied
     form = FeedbackImportForm(request.POST or None, request.FILES or None)
     result = None
