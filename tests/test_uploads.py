@@ -8,6 +8,8 @@ import io
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from orders.models import Order
@@ -68,8 +70,16 @@ def _post(client: Client, path: str, body: bytes) -> tuple[int, str, int]:
     )
     environ["wsgi.input"] = stream
     status = []
-    chunks = WSGIHandler()(environ, lambda s, headers, exc=None: status.append(s))
-    page = b"".join(chunks).decode()
+    # As Django's test client does: the request signals must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(environ, lambda s, headers, exc=None: status.append(s))
+        page = b"".join(response).decode()
+        response.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return int(status[0].split()[0]), page, stream.read_bytes
 
 
