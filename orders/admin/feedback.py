@@ -156,7 +156,7 @@ class FeedbackAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("follow-up notes"))
     def notes(self, obj: Feedback) -> str:
         history = services.followup_history(obj) or "—"
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", history)
+        return format_html('<pre class="followup-history">{}</pre>', history)
 
     @admin.display(description=gettext_lazy("next step"))
     def followup_actions(self, obj: Feedback) -> str:
