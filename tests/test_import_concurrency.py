@@ -12,9 +12,10 @@ from django.test import Client
 
 from orders.admin.imports import SESSION_KEY, import_dir
 from orders.imports import service
+from orders.imports.feedback import import_feedback
 from orders.imports.service import import_orders
-from orders.models import Order, OrderEvent, OrderImport
-from tests.factories import staff
+from orders.models import Feedback, Order, OrderEvent, OrderImport
+from tests.factories import OrderFactory, staff
 from tests.test_concurrency import _race
 from tests.test_import_orders import _csv, _row
 
@@ -138,3 +139,27 @@ def test_a_database_error_mid_import_keeps_the_upload_and_the_confirm_can_be_ret
     # then
     assert response.status_code == 200
     assert Order.objects.count() == 2000
+
+
+@pytest.mark.django_db
+def test_a_database_error_in_the_feedback_import_says_it_did_not_happen():
+    # given: an order, and a database that fails on the second feedback row
+    OrderFactory(platform_order_id="8100000000000777")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_boom_feedback() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.rating = 4 THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_boom_feedback BEFORE INSERT ON orders_feedback "
+            "FOR EACH ROW EXECUTE FUNCTION test_boom_feedback()"
+        )
+    data = (
+        b"order_id,rating,comment,date\n8100000000000777,5,ok,2026-03-01\n8100000000000777,4,meh,2026-03-02\n"
+    )
+    # when
+    result = import_feedback(data, by=None)
+    # then
+    assert not result.ok and result.created == 0
+    assert "The import did not happen: the database reported an error (disk full)" in str(result.errors[0])
+    assert not Feedback.objects.exists()

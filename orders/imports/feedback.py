@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from shopops import inputs
@@ -177,13 +177,29 @@ def import_feedback(
             "order_id", "received_at", "rating"
         )
     )
-    with transaction.atomic():
-        for order, rating, comment, when in parsed:
-            if (order.pk, when, rating) in existing:
-                result.already_imported += 1
-                continue
-            if not dry_run:
-                record_feedback(order, by=by, rating=rating, comment=comment, received_at=when)
-            result.created += 1
-            result.followups_opened += opens_followup(rating)
+    try:
+        with transaction.atomic():
+            for order, rating, comment, when in parsed:
+                if (order.pk, when, rating) in existing:
+                    result.already_imported += 1
+                    continue
+                if not dry_run:
+                    record_feedback(order, by=by, rating=rating, comment=comment, received_at=when)
+                result.created += 1
+                result.followups_opened += opens_followup(rating)
+    except DatabaseError as error:
+        # All or nothing: the transaction is rolled back; the same file can simply be sent again.
+        result.created = result.already_imported = result.followups_opened = 0
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        result.errors.append(
+            RowError(
+                0,
+                "",
+                _(
+                    "The import did not happen: the database reported an error (%(error)s). "
+                    "Nothing was written; it can be tried again."
+                )
+                % {"error": reason},
+            )
+        )
     return result
