@@ -300,3 +300,31 @@ def test_adjust_stock(delta, note, sku):
         {"delta", "note", "sku", None},
         order,
     )
+
+
+@BOUNDED
+@given(ids=st.one_of(anything, st.lists(anything, max_size=3)))
+def test_retry_failed(ids):
+    from orders.models import Notification
+    from orders.workflow import outbox
+
+    before = list(Notification.objects.values_list("pk", "status", "attempts"))
+    try:
+        outbox.retry_failed(ids, by=None)
+    except Refused as refused:
+        assert refused.field == "notification_ids"
+        assert list(Notification.objects.values_list("pk", "status", "attempts")) == before
+
+
+@BOUNDED
+@given(assignee=anything)
+def test_assign_followup(assignee):
+    order = OrderFactory(status=Status.COMPLETED)
+    feedback = feedback_flow.record_feedback(order, by=None, rating=1)
+    try:
+        feedback_flow.assign_followup(feedback, by=None, assignee=assignee)
+    except Refused as refused:
+        assert refused.field == "assignee"
+        feedback.refresh_from_db()
+        assert feedback.assignee_id is None
+        assert not feedback.events.filter(name="assigned").exists()

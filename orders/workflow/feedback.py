@@ -151,7 +151,9 @@ def assign_followup(
     locked = _lock(feedback.pk if isinstance(feedback, Feedback) else feedback, by, _("assign follow-ups"))
     if locked.followup_status not in (FollowupStatus.NEW, FollowupStatus.CONTACTED):
         raise Refused(_("Only an open follow-up can be assigned."))
-    if assignee is not None and not assignee.is_staff:
+    if assignee is not None and not (
+        isinstance(assignee, AbstractBaseUser) and getattr(assignee, "is_staff", False)
+    ):
         raise Refused(_("Follow-ups go to staff members."), field="assignee")
     locked.assignee = assignee
     locked.save(update_fields=["assignee"])
