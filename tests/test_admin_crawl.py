@@ -206,7 +206,7 @@ def test_every_parameter_of_every_page_survives_hostile_values(data):
             base = year.removesuffix("__year")
             for y, m, d in (("9999", "12", "31"), ("1", "1", "1"), ("2026", "13", "1"), ("2026", "2", "30")):
                 _assert_no_server_error(root, url, {year: y, f"{base}__month": m, f"{base}__day": d})
-    assert crawled > 100  # parameters of lists, filters and screens were found and crawled
+    assert crawled > 60  # parameters of lists, filters and screens were found and crawled
     for group in GROUPS:
         client = _client(staff(group, f"crawl-all-{group.lower()}"))
         for url, names in offered.items():
