@@ -220,10 +220,11 @@ def run_import(path: Path) -> tuple[float, float, float, int, str]:
 
 
 def one_row_changed(path: Path, changed: Path) -> None:
-    """A copy of ``path`` whose last row has another note: other bytes, one order to update."""
+    """A copy of ``path`` whose last row has another buyer name: other bytes, one order to update
+    (not the notes: the shop owns those, an import never overwrites them)."""
     with path.open(encoding="utf-8", newline="") as source:
         rows = list(csv.reader(source))
-    rows[-1][COLUMN_NAMES.index("notes")] = "changed after the first import"
+    rows[-1][COLUMN_NAMES.index("buyer_name")] = "changed after the first import"
     with changed.open("w", encoding="utf-8", newline="") as out:
         csv.writer(out).writerows(rows)
 

@@ -67,7 +67,7 @@ class AttachmentAdmin(ReadOnlyAdmin):
     @admin.display(description=_("file"))
     def download(self, obj: Attachment) -> str:
         url = reverse("admin:evidence_attachment_download", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+        return format_html('<a href="{}">{}</a>', url, obj.download_name)
 
     def get_urls(self):
         return [
@@ -78,7 +78,8 @@ class AttachmentAdmin(ReadOnlyAdmin):
 
 def download_view(model_admin: AttachmentAdmin, request: HttpRequest, pk: int) -> FileResponse:
     """The file, to logged-in staff with ``evidence.view_attachment``; always as a download,
-    under its original name and detected type, so a browser never renders it in our origin."""
+    under a name with the detected type's extension (``Attachment.download_name``: never an
+    executable or markup extension) and that type, so a browser never renders it in our origin."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     try:
@@ -92,7 +93,7 @@ def download_view(model_admin: AttachmentAdmin, request: HttpRequest, pk: int) -
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=attachment.original_name,
+        filename=attachment.download_name,
         content_type=attachment.content_type,
     )
     response["Cache-Control"] = "private, no-store"

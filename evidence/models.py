@@ -113,3 +113,17 @@ class Attachment(AppendOnlyModel):
     @property
     def extension(self) -> str:
         return self.EXTENSIONS.get(self.content_type, ".bin")
+
+    @property
+    def download_name(self) -> str:
+        """The name a file is shown and downloaded under: the uploader's name up to its first dot,
+        then the extension of the detected type — ``invoice.bat`` (text) is ``invoice.txt``,
+        ``screenshot.png.hta`` (a PNG) is ``screenshot.png``; never an executable or markup one."""
+        return safe_stem(self.original_name) + self.extension
+
+
+def safe_stem(name: str) -> str:
+    """``name`` without any extension, reduced to characters harmless in a file name."""
+    stem = name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".").split(".", 1)[0]
+    stem = "".join(ch if ch.isalnum() or ch in " -_()" else "_" for ch in stem).strip(" _")
+    return stem[:100] or "file"

@@ -5,6 +5,7 @@ Both are append-only; both check the acting user's permission (``by=None`` is th
 
 import hashlib
 import os
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,15 +15,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shopops import inputs
 from shopops.errors import Refused, require_permission
 
 from .models import Attachment, Channel, Communication, Counterparty, Direction, Kind
 
 # How far a communication's time may lie ahead of the server clock (phones drift).
 FUTURE_TOLERANCE = timedelta(minutes=5)
-# Markup that a browser would run: refused even though it is text.
-_MARKUP = (b"<html", b"<!doctype", b"<script", b"<svg", b"<?xml", b"<body", b"<iframe", b"<head")
-_TEXT_CONTROLS = set(range(32)) - {9, 10, 12, 13}
+# Markup that a browser would render or run: refused even though it is text. Looked for in the
+# whole file (a page hidden after 8 KB of padding is still a page), tags in any case, with
+# blanks after "<" (browsers forgive some).
+_MARKUP = re.compile(
+    rb"<\s*(?:!doctype|\?xml|html|head|body|script|svg|iframe|frame|frameset|object|embed|applet|"
+    rb"meta|link|style|base|form|img|math|xml|x:|xsl:|template)[\s/>:]",
+    re.IGNORECASE,
+)
+_TEXT_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_MAX_BODY = 100_000
 # Executables: Windows PE, ELF, Mach-O (both byte orders, and universal), and scripts.
 _PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
 
@@ -39,13 +48,7 @@ def _resolve_order(order):
 
 
 def _check_choice(value: str, choices, field: str, label: str) -> None:
-    if value not in choices.values:
-        allowed = ", ".join(choices.values)
-        raise Refused(
-            _("%(label)s '%(value)s' is not one of: %(allowed)s.")
-            % {"label": label, "value": value, "allowed": allowed},
-            field=field,
-        )
+    inputs.choice(value, field, choices, label=label)
 
 
 @transaction.atomic
@@ -71,21 +74,27 @@ def record_communication(
     _check_choice(channel, Channel, "channel", _("Channel"))
     _check_choice(direction, Direction, "direction", _("Direction"))
     _check_choice(kind, Kind, "kind", _("Kind"))
-    summary = (summary or "").strip()
-    if not summary:
-        raise Refused(_("Write a short summary of the communication."), field="summary")
+    summary = inputs.text(
+        summary,
+        "summary",
+        max_length=100_000,
+        required=True,
+        message=_("Write a short summary of the communication."),
+    )
     if len(summary) > 255:
         raise Refused(_("Keep the summary under 255 characters; put the rest in the text."), field="summary")
+    body = inputs.text(body, "body", label=_("The full text"), max_length=_MAX_BODY, multiline=True)
     now = timezone.now()
     if occurred_at is None:
         occurred_at = now
-    elif not isinstance(occurred_at, datetime):
-        # A script may pass text ("yesterday"): refuse it here rather than fail inside Django.
-        raise Refused(_("“%(value)s” is not a date and time.") % {"value": occurred_at}, field="occurred_at")
-    elif timezone.is_naive(occurred_at):
+    elif isinstance(occurred_at, datetime) and timezone.is_naive(occurred_at):
         raise Refused(_("Give the time of the communication with its time zone."), field="occurred_at")
-    elif occurred_at > now + FUTURE_TOLERANCE:
-        raise Refused(_("The communication cannot have happened in the future."), field="occurred_at")
+    else:
+        # Text from a script is read too; the year 1 or 9999 is refused here, not stored to break
+        # every page that lists it.
+        occurred_at = inputs.moment(
+            occurred_at, "occurred_at", label=_("When it happened"), skew=FUTURE_TOLERANCE
+        )
     return Communication.objects.create(
         order=order,
         counterparty=counterparty,
@@ -93,7 +102,7 @@ def record_communication(
         direction=direction,
         kind=kind,
         summary=summary,
-        body=body or "",
+        body=body,
         occurred_at=occurred_at,
         recorded_by=by,
         recorded_at=now,
@@ -101,7 +110,10 @@ def record_communication(
 
 
 def detect_content_type(head: bytes) -> str | None:
-    """The accepted type that these leading bytes are, judged from the bytes alone, or None."""
+    """The accepted type these bytes are, judged from the bytes alone, or None.
+
+    Give the whole file: a binary type is recognised by its first bytes, but plain text is only
+    plain text when every byte of it is (no controls, no markup anywhere)."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -118,33 +130,29 @@ def detect_content_type(head: bytes) -> str | None:
     return None
 
 
-def _is_plain_text(head: bytes) -> bool:
-    if not head:
+def _is_plain_text(data: bytes) -> bool:
+    if not data:
         return False
-    sample = head.lstrip(b"\xef\xbb\xbf")
-    if any(b in _TEXT_CONTROLS for b in sample):
+    sample = data.removeprefix(b"\xef\xbb\xbf")
+    if _TEXT_CONTROLS.search(sample):
         return False
     if not (_decodes(sample, "utf-8") or _decodes(sample, "gb18030")):
         return False
-    lowered = sample.lower()
-    return not any(tag in lowered for tag in _MARKUP)
+    return _MARKUP.search(sample) is None
 
 
 def _decodes(sample: bytes, encoding: str) -> bool:
-    # The sample may end inside a multi-byte character: forgive a cut-off tail of up to 3 bytes.
-    for cut in range(4):
-        try:
-            (sample[:-cut] if cut else sample).decode(encoding)
-            return True
-        except UnicodeDecodeError:
-            continue
-    return False
+    try:
+        sample.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _describe_refused(head: bytes) -> str:
     if head.startswith(_PROGRAM_MAGIC):
         return _("it is a program")
-    if any(tag in head.lower() for tag in _MARKUP):
+    if _MARKUP.search(head):
         return _("it is a web page or markup")
     if head.startswith(b"PK\x03\x04"):
         return _("it is an archive or office document")
@@ -164,7 +172,9 @@ def attach_file(order, *, by: AbstractBaseUser | None, file, communication: Comm
     if communication is not None and communication.order_id != order.pk:
         raise Refused(_("That communication belongs to another order."), field="communication")
     original_name = os.path.basename(str(getattr(file, "name", "") or "").replace("\\", "/")).strip()
-    original_name = original_name[:255] or "file"
+    # A label only (files are stored and downloaded under ``Attachment.download_name``), but one
+    # the database can hold: no NUL, no control character, no lone surrogate.
+    original_name = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", "_", original_name)[:255] or "file"
     limit = settings.SHOPOPS_ATTACHMENT_MAX_BYTES
 
     digest = hashlib.sha256()
@@ -186,14 +196,14 @@ def attach_file(order, *, by: AbstractBaseUser | None, file, communication: Comm
     data = b"".join(chunks)
     if not data:
         raise Refused(_("“%(name)s” is empty.") % {"name": original_name}, field="file")
-    content_type = detect_content_type(data[:8192])
+    content_type = detect_content_type(data)
     if content_type is None:
         raise Refused(
             _(
                 "“%(name)s” was refused: %(why)s. Evidence files must be PNG, JPEG or WebP "
                 "images, PDF documents or plain text."
             )
-            % {"name": original_name, "why": _describe_refused(data[:8192])},
+            % {"name": original_name, "why": _describe_refused(data)},
             field="file",
         )
     attachment = Attachment(

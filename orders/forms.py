@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evidence.models import Channel, Counterparty, Direction, Kind
+from shopops import inputs
+from shopops.errors import Refused
 from shopops.money import money
 
 from .models import CloseReason, Order, Outcome, RefundDirection, ReturnCondition
@@ -38,14 +40,35 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
-def _datetime_field(label, *, required: bool, help_text: str = "") -> forms.DateTimeField:
-    return forms.DateTimeField(
-        label=label,
-        required=required,
-        input_formats=DATETIME_FORMATS,
-        widget=DateTimeLocalInput(),
-        help_text=help_text,
-    )
+class MomentField(forms.DateTimeField):
+    """A date and time checked by ``shopops.inputs.moment``: a past event within the sane window
+    (from ``SHOPOPS_EARLIEST_DATE`` to now), or with ``future=True`` a deadline within a year.
+    The year 1 or 9999 is a message beside the field, never a row that breaks the pages."""
+
+    def __init__(self, *args: Any, future: bool = False, skew: timedelta | None = None, **kwargs: Any):
+        kwargs.setdefault("input_formats", DATETIME_FORMATS)
+        kwargs.setdefault("widget", DateTimeLocalInput())
+        super().__init__(*args, **kwargs)
+        self.future, self.skew = future, skew
+
+    def clean(self, value: Any) -> Any:
+        return clean_moment(super().clean(value), self.label, future=self.future, skew=self.skew)
+
+
+def clean_moment(value: Any, label: Any, *, future: bool = False, skew: timedelta | None = None) -> Any:
+    """A form's cleaned date and time through ``shopops.inputs.moment``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    try:
+        return inputs.moment(value, "value", label=str(label), future=future, skew=skew)
+    except Refused as refused:
+        raise forms.ValidationError(refused.message) from None
+
+
+def _datetime_field(
+    label, *, required: bool, help_text: str = "", future: bool = False
+) -> forms.DateTimeField:
+    return MomentField(label=label, required=required, help_text=help_text, future=future)
 
 
 def _money_field(
@@ -93,7 +116,9 @@ def _field_for(spec: Input, order: Order, *, has_close_reason: bool) -> forms.Fi
             min_value="0.00" if spec.allow_zero else "0.01",
         )
     if spec.kind == "datetime":
-        return _datetime_field(label, required=required, help_text=help_text)
+        # A deadline (the supplier's answer) lies ahead; every other time is of a past event.
+        future = spec.default == "respond_by"
+        return _datetime_field(label, required=required, help_text=help_text, future=future)
     if spec.kind == "quantity":
         return forms.IntegerField(
             label=label, min_value=0, max_value=order.quantity, required=required, help_text=help_text

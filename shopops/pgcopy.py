@@ -93,9 +93,10 @@ def copy_lines(cursor, statement: str, lines: Iterable[str]) -> None:
     """Run ``COPY ... FROM STDIN`` ``statement`` with ``lines`` (COPY text, without their newline).
 
     Written a batch at a time: PostgreSQL stores and indexes each batch on the other core while
-    this one produces the next.
+    this one produces the next. A database error is raised as Django's (``IntegrityError``,
+    ``OperationalError``, …), like any other query's, not as the driver's own.
     """
-    with cursor.copy(statement) as copy:
+    with connection.wrap_database_errors, cursor.copy(statement) as copy:
         batch: list[str] = []
         for line in lines:
             batch.append(line)

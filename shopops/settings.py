@@ -54,15 +54,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: static files (WhiteNoise) and pages alike announce no server software.
+    "shopops.headers.NoServerHeader",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF (which reads the form first): an upload stops at its size limit, with a 413.
+    "shopops.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # 400 with the reason for an admin query parameter no page could use (NUL, out of range).
+    "shopops.query_guard.AdminQueryGuard",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -141,15 +149,33 @@ SECURE_HSTS_PRELOAD = _HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Strict: every script, style, image and font is one of our own static files (the analytics
+# charts included: Chart.js is vendored under static/), nothing inline, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 if env.bool("SHOPOPS_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /healthz answers load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# django-axes: 5 wrong passwords for one user name from one address lock it for a while.
+# django-axes: AXES_FAILURE_LIMIT wrong passwords lock out the user name (from any address), the
+# address (whatever user names it tries: 80 guesses over 20 names are stopped at the 5th) and so
+# the pair, for AXES_COOLOFF_MINUTES after the last failure (README "Login lockout").
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # The lockout as an admin page, in the user's language, with HTTP 429 (axes' default code).
@@ -183,6 +209,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_ROOT = STORAGES["default"]["OPTIONS"]["location"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Each uploaded file is counted as it arrives and stopped at its page's limit (shopops/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "shopops.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000  # bulk actions on a long list page
 
 # --- mail and SMS -----------------------------------------------------------------------------
@@ -283,6 +315,10 @@ SHOPOPS_FEEDBACK_THRESHOLD = env.int("SHOPOPS_FEEDBACK_THRESHOLD", default=2)
 SHOPOPS_ATTACHMENT_MAX_BYTES = env.int("SHOPOPS_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
 SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
+# The sane window of every date an input names (shopops/inputs.py): not before this day, and a
+# past event not more than this many seconds ahead of the server clock.
+SHOPOPS_EARLIEST_DATE = env.str("SHOPOPS_EARLIEST_DATE", default="2000-01-01")
+SHOPOPS_CLOCK_SKEW_SECONDS = env.float("SHOPOPS_CLOCK_SKEW_SECONDS", default=300)
 
 # --- evidence packs for the platforms (orders/packs/, docs/evidence-pack.md) --------------------
 # Per target: how many files the platform takes (summary.pdf counts as one, and comes first), the

@@ -66,7 +66,7 @@ def test_supervisor_sees_every_bad_row_in_the_preview(page, live_server, admin_l
     page.set_input_files("#id_file", str(bad))
     page.click("#import-preview")
     assert "Nothing was imported" in page.inner_text("#import-summary")
-    assert "quantity 'two' is not a whole number" in page.inner_text("#import-errors")
+    assert "quantity “two” is not a whole number" in page.inner_text("#import-errors")
     assert page.locator("#import-confirm").count() == 0
     assert Order.objects.count() == 0
 

@@ -255,7 +255,7 @@ def test_import_english_headers_opens_follow_ups_and_is_idempotent(order):
         "8100000000000777,1,Arrived broken,2026-03-01 10:00\n"
         "8100000000000777,5,Seller fixed it,2026-03-05\n"
     )
-    result = import_feedback(data, by=staff("Operator"))
+    result = import_feedback(data, by=staff("Supervisor"))
     assert result.ok and (result.created, result.followups_opened) == (2, 1)
     rows = list(
         Feedback.objects.order_by("received_at").values_list("rating", "received_at", "followup_status")
@@ -267,6 +267,14 @@ def test_import_english_headers_opens_follow_ups_and_is_idempotent(order):
     again = import_feedback(data, by=None)
     assert again.ok and (again.created, again.already_imported) == (0, 2)
     assert Feedback.objects.count() == 2
+
+
+def test_an_operator_records_ratings_one_at_a_time_but_cannot_bulk_import_them(order):
+    data = csv_bytes("order_id,rating,comment,date\n8100000000000777,1,Arrived broken,2026-03-01 10:00\n")
+    with pytest.raises(NotPermitted) as refused:
+        import_feedback(data, by=staff("Operator"))
+    assert "import feedback" in str(refused.value)
+    assert Feedback.objects.count() == 0
 
 
 def test_import_chinese_headers_in_gbk(order):

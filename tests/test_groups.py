@@ -96,3 +96,39 @@ def test_a_real_user_gets_the_group_permissions():
     user = staff("Operator")
     assert user.has_perm("orders.close_unpaid")
     assert not user.has_perm("orders.confirm_refund")
+
+
+# --- imports are Supervisors'; seed_demo restores a deleted group whole (issue 12, part 5) ------
+
+
+@pytest.mark.parametrize(("group", "allowed"), [("Operator", False), ("Supervisor", True)])
+def test_only_a_supervisor_may_bulk_import_feedback(client, group, allowed):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from orders.models import Feedback
+    from tests.factories import OrderFactory
+
+    order = OrderFactory()
+    client.force_login(staff(group))
+    listing = client.get("/admin/orders/feedback/").content.decode()
+    assert ("/admin/orders/feedback/import/" in listing) is allowed
+    assert client.get("/admin/orders/feedback/import/").status_code == (200 if allowed else 403)
+    upload = SimpleUploadedFile(
+        "f.csv", f"order_id,rating,comment,date\n{order.platform_order_id},1,x,2026-03-01\n".encode()
+    )
+    response = client.post("/admin/orders/feedback/import/", {"file": upload})
+    assert response.status_code == (302 if allowed else 403)
+    assert Feedback.objects.count() == (1 if allowed else 0)
+
+
+@pytest.mark.parametrize("group", ["Operator", "Supervisor", "Finance", "Analyst"])
+def test_seed_demo_recreates_a_deleted_group_with_its_permissions(group):
+    from django.contrib.auth import get_user_model
+
+    from orders.demo.users import ensure_demo_users  # seed_demo's users and groups
+
+    Group.objects.filter(name=group).delete()
+    ensure_demo_users()
+    assert _perms(group) == set(GROUPS[group])
+    user = get_user_model().objects.get(username=group.lower())
+    assert {g.name for g in user.groups.all()} == {group}

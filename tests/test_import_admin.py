@@ -106,7 +106,7 @@ def test_invalid_file_preview_lists_every_bad_row_and_offers_no_confirm(supervis
     response = _upload(supervisor_client, buffer.getvalue().encode("gbk"))
     body = response.content.decode()
     assert "Nothing was imported" in body
-    assert "quantity &#x27;two&#x27; is not a whole number" in body
+    assert "quantity “two” is not a whole number" in body
     assert "12,5元" in body
     assert response.context["token"] == ""
     assert 'id="import-confirm"' not in body

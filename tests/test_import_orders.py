@@ -161,8 +161,10 @@ def test_gbk_file_and_its_utf8_twin_give_identical_database_contents():
     ("column", "value", "words"),
     [
         ("order_id", "", "order_id is required"),
-        ("placed_at", "2026-02-30 10:00", "not a valid date and time"),
-        ("quantity", "two", "quantity 'two' is not a whole number"),
+        ("placed_at", "2026-02-30 10:00", "is not a date and time"),
+        ("placed_at", "0001-01-01 00:00", "placed_at cannot be before 2000-01-01"),
+        ("shipped_at", "9999-12-31 23:59", "shipped_at cannot be in the future"),
+        ("quantity", "two", "quantity “two” is not a whole number"),
         ("quantity", "0", "quantity must be at least 1"),
         ("unit_price", "12,5元", "unit_price '12,5元' is not an amount"),
         ("buyer_email", "maria@", "not a valid email address"),
@@ -461,6 +463,8 @@ def test_import_moves_orders_forward_through_the_workflow_one_event_per_move():
     moves = list(first.events.order_by("id").values_list("transition", "from_status", "to_status", "actor"))
     assert moves == [
         ("imported", "", "awaiting_payment", None),
+        # the platform status the file gives, with its old and new value
+        ("imported", "awaiting_payment", "awaiting_payment", supervisor.pk),
         ("mark_paid", "awaiting_payment", "paid", supervisor.pk),
         ("mark_shipped", "paid", "shipped", supervisor.pk),
     ]
@@ -470,7 +474,10 @@ def test_import_moves_orders_forward_through_the_workflow_one_event_per_move():
         "new@example.com",
         "待发货",
     )
-    assert second.events.count() == 2
+    # imported, the new email (old and new value) with the platform status, the move
+    assert second.events.count() == 3
+    change = second.events.get(transition="imported", from_status="awaiting_payment")
+    assert change.data["buyer_email"] == {"old": "maria@example.com", "new": "new@example.com"}
 
 
 def test_closed_order_moved_back_to_paid_is_refused_for_that_row_only():
@@ -487,7 +494,9 @@ def test_closed_order_moved_back_to_paid_is_refused_for_that_row_only():
     result = import_orders(_csv(rows))
     # then
     assert (result.new, result.updated, result.refused_count) == (1, 0, 2)
-    assert [(i.row, i.column) for i in result.refused] == [(2, "status"), (4, "status")]
+    # the closed order's row is refused for its money (the factory's quantity differs), the
+    # shipped one's for the move back
+    assert [(i.row, i.column) for i in result.refused] == [(2, "quantity"), (4, "status")]
     assert "close workflow" in result.refused[0].message
     assert "never moves an order back" in result.refused[1].message
     closed.refresh_from_db()
@@ -533,7 +542,7 @@ def test_command_exits_non_zero_and_names_every_bad_row(tmp_path, capsys):
         call_command("import_orders", str(path))
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
-    assert "row 2, quantity: quantity 'two' is not a whole number" in err
+    assert "row 2, quantity: quantity “two” is not a whole number" in err
     assert "row 3, currency" in err
     assert Order.objects.count() == 0
 

@@ -65,8 +65,16 @@ CASES = [
         "Operator",
         {"paid_at": None},
         bad_inputs=[
-            ({"paid_at": "yesterday"}, "paid_at", "“yesterday” is not a date and time."),
-            ({"paid_at": "2026-02-30 10:00"}, "paid_at", "“2026-02-30 10:00” is not a date and time."),
+            (
+                {"paid_at": "yesterday"},
+                "paid_at",
+                "paid_at “yesterday” is not a date and time (write it like 2026-03-01 14:30).",
+            ),
+            (
+                {"paid_at": "2026-02-30 10:00"},
+                "paid_at",
+                "paid_at “2026-02-30 10:00” is not a date and time (write it like 2026-03-01 14:30).",
+            ),
             ({"paid_at": FUTURE}, "paid_at", "paid_at cannot be in the future."),
             (
                 {"paid_at": "2001-01-01T00:00:00+00:00"},
@@ -89,7 +97,11 @@ CASES = [
                 "tracking_number",
                 "tracking_number is too long (at most 64 characters).",
             ),
-            ({"shipped_at": "not a date"}, "shipped_at", "“not a date” is not a date and time."),
+            (
+                {"shipped_at": "not a date"},
+                "shipped_at",
+                "shipped_at “not a date” is not a date and time (write it like 2026-03-01 14:30).",
+            ),
         ],
     ),
     Case("mark_completed", Status.SHIPPED, Status.COMPLETED, "Operator"),
@@ -259,7 +271,11 @@ CASES = [
                 "respond_by",
                 "The respond-by deadline must be in the future.",
             ),
-            ({"respond_by": "next week"}, "respond_by", "“next week” is not a date and time."),
+            (
+                {"respond_by": "next week"},
+                "respond_by",
+                "respond_by “next week” is not a date and time (write it like 2026-03-01 14:30).",
+            ),
         ],
     ),
     Case(
@@ -304,7 +320,7 @@ CASES = [
         bad_inputs=[
             ({"outcome": "draw"}, "outcome", "Choose the outcome: won, partial or lost."),
             ({"outcome": "partial", "amount": ""}, "amount", "Enter the amount of a partial outcome."),
-            ({"amount": "-1"}, "amount", "Amount must be more than 0."),
+            ({"amount": "-1"}, "amount", "Amount cannot be negative."),
             ({"amount": "100.01"}, "amount", "The amount cannot exceed 100.00."),
             (
                 {"reason": ""},

@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -22,6 +21,8 @@ from evidence.models import Channel
 from shopops.admin_base import screen
 from shopops.errors import Refused
 
+from ..forms import clean_moment
+from ..groups import IMPORT_PERMISSION
 from ..imports.feedback import import_feedback
 from ..models import Feedback, FollowupStatus
 from ..workflow import feedback as services
@@ -41,10 +42,8 @@ class FeedbackAddForm(forms.ModelForm):
         fields = ["order", "rating", "comment", "received_at"]
 
     def clean_received_at(self):
-        value = self.cleaned_data["received_at"]
-        if value and value > timezone.now() + services.FUTURE_TOLERANCE:
-            raise forms.ValidationError(_("Feedback cannot have been received in the future."))
-        return value
+        # Between SHOPOPS_EARLIEST_DATE and now (shopops.inputs): the year 1 would break the list.
+        return clean_moment(self.cleaned_data["received_at"], self.fields["received_at"].label)
 
 
 class ContactForm(forms.Form):
@@ -157,7 +156,7 @@ class FeedbackAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("follow-up notes"))
     def notes(self, obj: Feedback) -> str:
         history = services.followup_history(obj) or "—"
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", history)
+        return format_html('<pre class="followup-history">{}</pre>', history)
 
     @admin.display(description=gettext_lazy("next step"))
     def followup_actions(self, obj: Feedback) -> str:
@@ -187,6 +186,10 @@ class FeedbackAdmin(admin.ModelAdmin):
             return
         if "assignee" in form.changed_data:
             services.assign_followup(obj.pk, by=request.user, assignee=form.cleaned_data["assignee"])
+
+    def changelist_view(self, request, extra_context=None):
+        can_import = self.has_add_permission(request) and request.user.has_perm(IMPORT_PERMISSION)
+        return super().changelist_view(request, {**(extra_context or {}), "can_import": can_import})
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -246,8 +249,9 @@ def followup_view(model_admin: FeedbackAdmin, request: HttpRequest, pk: int, act
 
 
 def import_view(model_admin: FeedbackAdmin, request: HttpRequest) -> HttpResponse:
-    """Upload a feedback CSV; all or nothing, every bad row named."""
-    if not model_admin.has_add_permission(request):
+    """Upload a feedback CSV; all or nothing, every bad row named. Imports are Supervisors'
+    (``orders.groups.IMPORT_PERMISSION``): an Operator records one rating at a time."""
+    if not (model_admin.has_add_permission(request) and request.user.has_perm(IMPORT_PERMISSION)):
         raise PermissionDenied
     form = FeedbackImportForm(request.POST or None, request.FILES or None)
     result = None

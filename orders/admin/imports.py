@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from shopops.admin_base import ReadOnlyAdmin
 
@@ -43,6 +43,10 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_UPLOADS_SECONDS = 24 * 60 * 60
 MAX_PENDING_PER_SESSION = 5
 IMPORT_TEMPLATE = "admin/orders/order/import.html"
+EXPIRED = gettext_noop(
+    "This preview is no longer available (it expired, or it was confirmed already — perhaps "
+    "twice, in which case it was imported once). Upload the file again."
+)
 
 
 def import_dir() -> Path:
@@ -66,7 +70,7 @@ def too_big_message(size: int) -> str:
 def _remove_stale_uploads(directory: Path) -> None:
     # Previews that were never confirmed: they must not pile up under var/.
     limit = time.time() - KEEP_UPLOADS_SECONDS
-    for leftover in directory.glob("*.csv"):
+    for leftover in [*directory.glob("*.csv"), *directory.glob("*.importing")]:
         try:
             if leftover.stat().st_mtime < limit:
                 leftover.unlink()
@@ -144,7 +148,11 @@ def _preview(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
             out.write(chunk)
     name = Path(upload.name or "orders.csv").name
     started = time.monotonic()
-    result = import_orders(stored, by=request.user, dry_run=True, file_name=name)
+    try:
+        result = import_orders(stored, by=request.user, dry_run=True, file_name=name)
+    except BaseException:
+        stored.unlink(missing_ok=True)  # never left behind
+        raise
     seconds = time.monotonic() - started
     can_confirm = not result.invalid and bool(result.new or result.updated)
     if can_confirm:
@@ -164,25 +172,36 @@ def _preview(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
 def _confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     token = request.POST.get("token", "")
     pending = _pending(request)
-    stored = import_dir() / f"{token}.csv"
-    if not TOKEN_RE.match(token) or token not in pending or not stored.is_file():
-        return _render(
-            model_admin,
-            request,
-            status=400,
-            upload_error=_(
-                "This preview is no longer available (it expired or was already imported). "
-                "Upload the file again."
-            ),
-        )
+    directory = import_dir()
+    stored = directory / f"{token}.csv"
+    if not TOKEN_RE.match(token) or token not in pending:
+        return _render(model_admin, request, status=400, upload_error=_(EXPIRED))
+    # The token is consumed once: claiming the file is one atomic rename, so of two confirms
+    # posted at once exactly one imports, and the other is told so.
+    claimed = directory / f"{token}.importing"
+    try:
+        os.rename(stored, claimed)
+    except FileNotFoundError:
+        return _render(model_admin, request, status=409 if claimed.exists() else 400, upload_error=_(EXPIRED))
     name = pending.pop(token)
     request.session[SESSION_KEY] = pending
     started = time.monotonic()
     try:
-        result: ImportResult = import_orders(stored, by=request.user, file_name=name)
-    finally:
-        stored.unlink(missing_ok=True)
+        result: ImportResult = import_orders(claimed, by=request.user, file_name=name)
+    except BaseException:
+        os.replace(claimed, stored)  # not imported: the preview stays, it can be confirmed again
+        raise
     seconds = time.monotonic() - started
+    if result.failed:
+        # Nothing was written: keep the upload and its token so the same file can be retried.
+        os.replace(claimed, stored)
+        pending[token] = name
+        request.session[SESSION_KEY] = pending
+        messages.error(request, result.summary())
+        return _render(
+            model_admin, request, status=503, result=result, token=token, preview=True, seconds=seconds
+        )
+    claimed.unlink(missing_ok=True)
     if result.applied:
         messages.success(request, result.summary())
     else:

@@ -223,7 +223,7 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
             TimelineEntry(
                 at=attachment.uploaded_at,
                 kind="attachment",
-                title=_("File attached: %(name)s") % {"name": attachment.original_name},
+                title=_("File attached: %(name)s") % {"name": attachment.download_name},
                 detail=f"{attachment.content_type}, {attachment.size:,} B",
                 actor=_actor(attachment.uploaded_by),
                 url=reverse("admin:evidence_attachment_download", args=[attachment.pk]),

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-# (user name, group name); the groups and their permissions come from a data migration.
+from ..groups import sync_groups
+
+# (user name, group name); the groups and their permissions come from a data migration, and a
+# group someone deleted is created again with the same permissions (``orders.groups``).
 DEMO_USERS = [
     ("admin", None),
     ("operator", "Operator"),
@@ -24,6 +28,10 @@ def demo_password(username: str) -> str:
 def ensure_demo_users(stdout: TextIO | None = None) -> None:
     """Create the demo users, or put them back as documented if someone changed them."""
     user_model = get_user_model()
+    wanted = [group for _user, group in DEMO_USERS if group]
+    missing = sorted(set(wanted) - set(Group.objects.filter(name__in=wanted).values_list("name", flat=True)))
+    if missing:
+        sync_groups(apps, only=missing)
     for username, group_name in DEMO_USERS:
         user, created = user_model.objects.get_or_create(username=username)
         user.is_staff = True
@@ -33,7 +41,6 @@ def ensure_demo_users(stdout: TextIO | None = None) -> None:
         user.set_password(demo_password(username))
         user.save()
         if group_name:
-            group, _ = Group.objects.get_or_create(name=group_name)
-            user.groups.add(group)
+            user.groups.add(Group.objects.get(name=group_name))
         if stdout is not None:
             stdout.write(f"{'Created' if created else 'Updated'} user {username}")

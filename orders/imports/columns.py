@@ -2,7 +2,10 @@
 
 Each column has a full parser (``full_parsers``), which accepts every form the contract allows
 and says why a value is refused (``BadValue``), and a *fast path* (``fast_parsers``) for the
-common, plainly valid form of its value. Both give the same values.
+common, plainly valid form of its value. Both give the same values. The full parsers are the
+project's one set of input parsers (``shopops.inputs``: dates within the sane window — never an
+overflow on the year 1 or 9999 —, amounts, quantities, emails, phones, languages, text), with
+the import's own forms around them (currency signs, platform statuses, country codes).
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 import pycountry
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shopops import inputs
+from shopops.errors import Refused
 from shopops.money import CENT
 
 from ..models import FORWARD_PATH, Order, Sku, Status, SupplierOrder
@@ -59,10 +61,18 @@ _AMOUNT = re.compile(
 )
 # A minus sign (ASCII hyphen, Unicode minus, full-width hyphen-minus) before the first digit.
 _MINUS = re.compile(r"^(\D*?)[-−－]\s*(?=\d)")
-_WHOLE = re.compile(r"^\d+$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*$")
-_SLASH_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
+
+# How much later than now an import's time may be: the platform's clock and zone may be ahead.
+FUTURE_SKEW = timedelta(days=1)
+
+
+def _checked(parse: Callable[..., Any], value: str, column: str, **options: Any) -> Any:
+    """``shopops.inputs`` parser ``parse`` on a cell: its refusal as the import's ``BadValue``."""
+    try:
+        return parse(value, column, **options)
+    except Refused as refused:
+        raise BadValue(refused.message) from None
 
 
 @cache
@@ -81,11 +91,7 @@ def _max_length(model: type[models.Model], name: str) -> int:
 
 def _text(max_length: int) -> Callable[[str, str], str]:
     def parse(value: str, column: str) -> str:
-        if len(value) > max_length:
-            raise BadValue(
-                _("%(column)s is too long (at most %(n)d characters)") % {"column": column, "n": max_length}
-            )
-        return value
+        return _checked(inputs.text, value, column, max_length=max_length, multiline=True)
 
     return parse
 
@@ -104,52 +110,19 @@ def parse_amount(value: str, column: str) -> Decimal:
             % {"column": column, "value": value}
         )
     digits = match.group(1).replace(",", "") + (match.group(2) or "")
-    amount = Decimal(digits)
-    if amount != amount.quantize(CENT):
-        raise BadValue(
-            _("%(column)s '%(value)s' has more than two decimal places") % {"column": column, "value": value}
-        )
-    if amount >= Decimal("1e10"):
-        raise BadValue(_("%(column)s '%(value)s' is too large") % {"column": column, "value": value})
-    return amount.quantize(CENT)
+    return _checked(inputs.amount, digits, column, allow_zero=True)
 
 
 def parse_quantity(value: str, column: str) -> int:
-    if not _WHOLE.match(value):
-        raise BadValue(_("%(column)s '%(value)s' is not a whole number") % {"column": column, "value": value})
-    quantity = int(value)
-    if quantity < 1:
-        raise BadValue(_("%(column)s must be at least 1, not %(value)s") % {"column": column, "value": value})
-    if quantity > 2_147_483_647:
-        raise BadValue(_("%(column)s '%(value)s' is too large") % {"column": column, "value": value})
-    return quantity
+    return _checked(inputs.quantity, value, column)
 
 
 def _time_parser(zone: ZoneInfo) -> Callable[[str, str], datetime]:
-    latest = timezone.now() + timedelta(days=1)
+    """ISO 8601 or what Excel on a Chinese system writes back (``YYYY/MM/DD HH:MM``); naive times
+    in the platform's zone; within the sane window (``SHOPOPS_EARLIEST_DATE`` .. now + a day)."""
 
     def parse(value: str, column: str) -> datetime:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            moment = None
-            for fmt in _SLASH_TIME_FORMATS:  # what Excel on a Chinese system writes back
-                try:
-                    moment = datetime.strptime(value, fmt)  # the zone is applied below
-                    break
-                except ValueError:
-                    continue
-            if moment is None:
-                raise BadValue(
-                    _("%(column)s '%(value)s' is not a valid date and time (use YYYY-MM-DD HH:MM[:SS])")
-                    % {"column": column, "value": value}
-                ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-        moment = moment.astimezone(UTC)
-        if moment > latest:
-            raise BadValue(_("%(column)s '%(value)s' is in the future") % {"column": column, "value": value})
-        return moment
+        return _checked(inputs.moment, value, column, zone=zone, skew=FUTURE_SKEW).astimezone(UTC)
 
     return parse
 
@@ -165,15 +138,7 @@ _PLAIN_EMAIL = re.compile(
 def parse_email(value: str, column: str) -> str:
     if len(value) <= 254 and _PLAIN_EMAIL.match(value):
         return value
-    try:
-        validate_email(value)
-    except ValidationError:
-        raise BadValue(
-            _("%(column)s '%(value)s' is not a valid email address") % {"column": column, "value": value}
-        ) from None
-    if len(value) > 254:
-        raise BadValue(_("%(column)s is too long (at most %(n)d characters)") % {"column": column, "n": 254})
-    return value
+    return _checked(inputs.email, value, column)
 
 
 def parse_phone(value: str, region: str | None) -> str:
@@ -182,16 +147,7 @@ def parse_phone(value: str, region: str | None) -> str:
     compact = value.replace(" ", "").replace("-", "")
     if E164.match(compact):
         return compact
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise BadValue(
-            _("buyer_phone '%(value)s' is not a valid phone number for %(country)s")
-            % {"value": value, "country": region or _("an unknown country")}
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return _checked(inputs.phone, value, "buyer_phone", region=region)
 
 
 def parse_country(value: str, column: str) -> str:
@@ -215,13 +171,7 @@ def parse_currency(value: str, column: str) -> str:
 
 
 def parse_language(value: str, column: str) -> str:
-    code = value.lower().replace("_", "-")
-    if not _LANGUAGE.match(code) or len(code) > _max_length(Order, "buyer_language"):
-        raise BadValue(
-            _("%(column)s '%(value)s' is not a language code (like en, es, zh-hans)")
-            % {"column": column, "value": value}
-        )
-    return code
+    return _checked(inputs.language, value, column, max_length=_max_length(Order, "buyer_language"))
 
 
 def parse_status(value: str, column: str) -> str:
@@ -303,7 +253,7 @@ def fast_parsers() -> dict[str, Callable[[str], Any] | int]:
     For a text column, its maximum length: a value within it is taken as it is.
     """
     zone = ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)
-    latest = timezone.now() + timedelta(days=1)
+    earliest, latest = inputs.earliest(), timezone.now() + FUTURE_SKEW
     countries, currencies = _countries(), _currencies()
 
     def time(value: str) -> Any:
@@ -311,10 +261,12 @@ def fast_parsers() -> dict[str, Callable[[str], Any] | int]:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return MISS
+        if not 1 < moment.year < 9999:
+            return MISS  # the full parser refuses it: converting the year 1 or 9999 may overflow
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         moment = moment.astimezone(UTC)
-        return MISS if moment > latest else moment
+        return moment if earliest <= moment <= latest else MISS
 
     def amount(value: str) -> Any:
         return Decimal(value).quantize(CENT) if _PLAIN_AMOUNT.fullmatch(value) else MISS

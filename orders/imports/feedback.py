@@ -1,6 +1,8 @@
 """Buyer feedback from a CSV file (``import_feedback``): all or nothing, and idempotent.
 
-Reading and encodings are the order import's (``orders.imports.reading``); each row is checked
+Reading is the order import's one CSV reader (``orders.imports.reading.open_csv``: encodings,
+and a malformed file or an over-long cell reported, never a 500); each value is parsed by
+``shopops.inputs`` (dates within the sane window, text without NUL) and each row is checked
 here and recorded through ``orders.workflow.feedback.record_feedback``, which opens the
 follow-up of a low rating.
 """
@@ -10,21 +12,21 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
+from shopops import inputs
 from shopops.errors import Refused, require_permission
 
+from ..groups import IMPORT_PERMISSION
 from ..models import Feedback, Order
 from ..workflow.feedback import FUTURE_TOLERANCE, MAX_COMMENT, opens_followup, parse_rating, record_feedback
-from .reading import ImportFileError, detect_encoding
+from .reading import ImportFileError, not_csv_message, open_csv
 
 COLUMNS = {
     "order_id": "order_id",
@@ -68,22 +70,10 @@ class FeedbackImportResult:
         return not self.errors
 
 
-def _parse_when(value: str) -> datetime | None:
-    value = value.strip().replace("/", "-")
-    # The parsers return None for a wrong shape but raise for a right shape with an impossible
-    # date or time ("2026-02-30", "25:00"): to the person fixing the file both are a bad date.
-    try:
-        parsed = parse_datetime(value)
-        if parsed is None:
-            day = parse_date(value)
-            if day is None:
-                return None
-            parsed = datetime.combine(day, time.min)
-    except ValueError:
-        return None
-    if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=ZoneInfo(settings.SHOPOPS_PLATFORM_TZ))
-    return parsed
+def _parse_when(value: str) -> datetime:
+    """A feedback date (naive: in the platform's zone), within the sane window; ``Refused``."""
+    zone = ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)
+    return inputs.moment(value, "date", zone=zone, skew=FUTURE_TOLERANCE)
 
 
 def import_feedback(
@@ -96,35 +86,46 @@ def import_feedback(
     bad row imports nothing and names every bad row. A row already recorded (same order, time and
     rating) is counted as already imported, so importing a file twice changes nothing.
     """
-    require_permission(by, "orders.add_feedback", _("import feedback"))
+    require_permission(by, IMPORT_PERMISSION, _("import feedback"))
     result = FeedbackImportResult(dry_run=dry_run)
+    line = 1
     try:
-        # The same detection as the order import: UTF-8 (BOM or not) or GBK/GB18030, else refused
-        # with how to save the file.
-        text = data.decode(detect_encoding(io.BytesIO(data)))
+        # The order import's reader: UTF-8 (BOM or not) or GBK/GB18030, else refused with how to
+        # save the file; a malformed line or an over-long cell is a row error, not a crash.
+        _counter, reader = open_csv(io.BytesIO(data))
+        header = next(reader, None)
+        if not header or not any(cell.strip() for cell in header):
+            result.errors.append(RowError(0, "", _("The file is empty: expected a header row.")))
+            return result
+        names = [
+            COLUMNS.get(cell.strip().lstrip("\ufeff").lower(), COLUMNS.get(cell.strip())) for cell in header
+        ]
+        missing = [column for column in REQUIRED if column not in names]
+        if missing:
+            result.errors.append(
+                RowError(0, "", _("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
+            )
+            return result
+        rows = []
+        for line, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            rows.append(
+                (
+                    line,
+                    {
+                        name: cells[i].strip() if i < len(cells) else ""
+                        for i, name in enumerate(names)
+                        if name
+                    },
+                )
+            )
     except ImportFileError as exc:
         result.errors.append(RowError(0, "", str(exc)))
         return result
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
-        result.errors.append(RowError(0, "", _("The file is empty: expected a header row.")))
+    except csv.Error as exc:
+        result.errors.append(RowError(line + 1, "", not_csv_message(exc)))
         return result
-    names = [COLUMNS.get(cell.strip().lower(), COLUMNS.get(cell.strip())) for cell in header]
-    missing = [column for column in REQUIRED if column not in names]
-    if missing:
-        result.errors.append(
-            RowError(0, "", _("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
-        )
-        return result
-
-    rows = []
-    for line, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows.append(
-            (line, {name: cells[i].strip() if i < len(cells) else "" for i, name in enumerate(names) if name})
-        )
     if not rows:
         result.errors.append(RowError(0, "", _("The file has a header but no rows.")))
         return result
@@ -135,7 +136,6 @@ def import_feedback(
     }
     parsed = []
     seen: dict[tuple, int] = {}
-    now = timezone.now()
     for line, row in rows:
         bad = len(result.errors)
         order = orders.get(row["order_id"])
@@ -150,23 +150,16 @@ def import_feedback(
         except Refused as exc:
             result.errors.append(RowError(line, "rating", exc.message))
             rating = None
-        when = _parse_when(row["date"]) if row["date"] else None
-        if when is None:
-            result.errors.append(
-                RowError(
-                    line,
-                    "date",
-                    _("“%(value)s” is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS])")
-                    % {"value": row["date"]},
-                )
-            )
-        elif when > now + FUTURE_TOLERANCE:
-            result.errors.append(RowError(line, "date", _("the date is in the future")))
-        comment = row.get("comment", "")
-        if len(comment) > MAX_COMMENT:
-            result.errors.append(
-                RowError(line, "comment", _("longer than %(n)d characters") % {"n": MAX_COMMENT})
-            )
+        when = None
+        try:
+            when = _parse_when(row["date"])
+        except Refused as exc:
+            result.errors.append(RowError(line, "date", exc.message))
+        comment = ""
+        try:
+            comment = inputs.text(row.get("comment", ""), "comment", max_length=MAX_COMMENT, multiline=True)
+        except Refused as exc:
+            result.errors.append(RowError(line, "comment", exc.message))
         if len(result.errors) > bad:
             continue
         key = (order.pk, when, rating)
@@ -185,13 +178,29 @@ def import_feedback(
             "order_id", "received_at", "rating"
         )
     )
-    with transaction.atomic():
-        for order, rating, comment, when in parsed:
-            if (order.pk, when, rating) in existing:
-                result.already_imported += 1
-                continue
-            if not dry_run:
-                record_feedback(order, by=by, rating=rating, comment=comment, received_at=when)
-            result.created += 1
-            result.followups_opened += opens_followup(rating)
+    try:
+        with transaction.atomic():
+            for order, rating, comment, when in parsed:
+                if (order.pk, when, rating) in existing:
+                    result.already_imported += 1
+                    continue
+                if not dry_run:
+                    record_feedback(order, by=by, rating=rating, comment=comment, received_at=when)
+                result.created += 1
+                result.followups_opened += opens_followup(rating)
+    except DatabaseError as error:
+        # All or nothing: the transaction is rolled back; the same file can simply be sent again.
+        result.created = result.already_imported = result.followups_opened = 0
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        result.errors.append(
+            RowError(
+                0,
+                "",
+                _(
+                    "The import did not happen: the database reported an error (%(error)s). "
+                    "Nothing was written; it can be tried again."
+                )
+                % {"error": reason},
+            )
+        )
     return result

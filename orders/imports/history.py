@@ -1,4 +1,5 @@
-"""What earlier imports did: recognising a row, or a whole file, imported before and untouched since.
+"""What earlier imports did: recognising a row, or a whole file, imported before and untouched since;
+and which fields of an order staff have corrected since the last import that set them.
 
 Two mechanisms make a re-import of a 100,000-row file take seconds:
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from django.db.models import Q
 
 from shopops.pgcopy import index_lookups
 
-from ..models import Order, OrderImport
+from ..models import Order, OrderEvent, OrderImport, Refund
 from ..resources import COLUMNS
 from .result import ImportResult
 
@@ -189,3 +190,44 @@ def record_import(
         order_ranges=runs if checksum else [],
         checksum=checksum,
     )
+
+
+# --- ownership: the fields staff corrected since the last import -----------------------------
+#
+# One mechanism, the history: a *correction* is any event (other than an import's) that lists a
+# field's old and new value — ``correct_contact`` today, any later correction the same way. An
+# import's own event (``imported``) lists the fields it set; a field corrected after the last
+# import event that set it belongs to the shop, and the import keeps it.
+
+IMPORT_EVENT = "imported"
+
+
+def corrected_fields(order_pks: Collection[int], tracked: Collection[str]) -> dict[int, set[str]]:
+    """For each order, the ``tracked`` fields a correction set after the last import that set them."""
+    if not order_pks:
+        return {}
+    events = (
+        OrderEvent.objects.filter(order_id__in=list(order_pks), data__has_any_keys=list(tracked))
+        .order_by("id")
+        .values_list("order_id", "transition", "data")
+    )
+    corrected: dict[int, set[str]] = {}
+    for order_pk, transition, data in events:
+        fields = {
+            name for name, value in data.items() if isinstance(value, dict) and set(value) == {"old", "new"}
+        }
+        fields &= set(tracked)
+        if not fields:
+            continue
+        if transition == IMPORT_EVENT:
+            corrected.get(order_pk, set()).difference_update(fields)
+        else:
+            corrected.setdefault(order_pk, set()).update(fields)
+    return {pk: fields for pk, fields in corrected.items() if fields}
+
+
+def refunded(order_pks: Collection[int]) -> set[int]:
+    """The orders among ``order_pks`` that have a refund (any direction, any state)."""
+    if not order_pks:
+        return set()
+    return set(Refund.objects.filter(order_id__in=list(order_pks)).values_list("order_id", flat=True))

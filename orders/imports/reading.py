@@ -165,16 +165,31 @@ def _chinese(name: str) -> str:
 # --- rows -----------------------------------------------------------------------------------
 
 
-def open_rows(source: BinaryIO) -> tuple[CountingReader, list[str], Iterator[list[str]]]:
-    """The file's byte counter, its header as contract columns, and the rest of it as cells.
+def open_csv(source: BinaryIO) -> tuple[CountingReader, Iterator[list[str]]]:
+    """The one CSV reader of both imports (orders and feedback): a byte counter, and the rows.
 
-    Raises ``ImportFileError`` for a file that cannot be decoded, is empty or has a bad header.
+    Raises ``ImportFileError`` for a file whose encoding is not UTF-8 or GBK/GB18030. Iterating
+    raises ``csv.Error`` on a malformed line or a cell over ``csv.field_size_limit()`` (131,072
+    characters): each import reports it with ``not_csv_message`` where it happened.
     """
     encoding = detect_encoding(source)
     source.seek(0)
     counter = CountingReader(source)
     text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding=encoding, newline="")
-    reader = csv.reader(text)
+    return counter, csv.reader(text)
+
+
+def not_csv_message(error: csv.Error) -> str:
+    """What a user is told about the line the CSV reader could not read."""
+    return _("the file is not valid CSV here: %(error)s") % {"error": error}
+
+
+def open_rows(source: BinaryIO) -> tuple[CountingReader, list[str], Iterator[list[str]]]:
+    """The file's byte counter, its header as contract columns, and the rest of it as cells.
+
+    Raises ``ImportFileError`` for a file that cannot be decoded, is empty or has a bad header.
+    """
+    counter, reader = open_csv(source)
     try:
         header_cells = next(reader)
     except StopIteration:

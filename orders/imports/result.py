@@ -35,6 +35,9 @@ class ImportResult:
     file_name: str
     dry_run: bool = False
     file_error: str = ""
+    # The import did not happen (a database error, another import running): nothing was written,
+    # and the very same file can be imported again.
+    failed: str = ""
     rows: int = 0
     new: int = 0
     updated: int = 0
@@ -45,13 +48,16 @@ class ImportResult:
     error_count: int = 0
     error_rows: set[int] = field(default_factory=set)
     moves: int = 0
+    # Fields the file would change but the shop owns (a staff correction, the shop's notes).
+    kept: list[RowIssue] = field(default_factory=list)
+    kept_count: int = 0
     # The earlier import of the very same file that vouched for it: nothing was read.
     same_as: OrderImport | None = None
 
     @property
     def invalid(self) -> bool:
         """The file could not be imported at all: nothing was written."""
-        return bool(self.file_error or self.error_count)
+        return bool(self.file_error or self.error_count or self.failed)
 
     @property
     def applied(self) -> bool:
@@ -77,7 +83,14 @@ class ImportResult:
         if len(self.refused) < MAX_LISTED_ISSUES:
             self.refused.append(issue)
 
+    def add_kept(self, issue: RowIssue) -> None:
+        self.kept_count += 1
+        if len(self.kept) < MAX_LISTED_ISSUES:
+            self.kept.append(issue)
+
     def summary(self) -> str:
+        if self.failed:
+            return self.failed
         if self.file_error:
             return self.file_error
         if self.error_count:
@@ -91,6 +104,15 @@ class ImportResult:
             "unchanged": self.unchanged,
             "refused": self.refused_count,
         }
+        kept = ""
+        if self.kept_count:
+            kept = " " + _(
+                "%(kept)d field(s) corrected in Shopops or owned by the shop were kept, not the file's "
+                "value (listed below)."
+            ) % {"kept": self.kept_count}
+        if self.nothing_to_change and not self.refused_count and self.kept_count:
+            nothing = _("%(file)s changes nothing (%(counts)s).")
+            return nothing % {"file": self.file_name, "counts": counts} + kept
         if self.nothing_to_change and not self.refused_count:
             message = _("%(file)s changes nothing: every order is already as in the file (%(counts)s).") % {
                 "file": self.file_name,
@@ -106,8 +128,9 @@ class ImportResult:
                 }
             return message
         if self.dry_run:
-            return _("Preview of %(file)s: %(counts)s. Nothing has been written yet.") % {
-                "file": self.file_name,
-                "counts": counts,
-            }
-        return _("Imported %(file)s: %(counts)s.") % {"file": self.file_name, "counts": counts}
+            return (
+                _("Preview of %(file)s: %(counts)s. Nothing has been written yet.")
+                % {"file": self.file_name, "counts": counts}
+                + kept
+            )
+        return _("Imported %(file)s: %(counts)s.") % {"file": self.file_name, "counts": counts} + kept

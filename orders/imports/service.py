@@ -16,7 +16,11 @@ The rules, in the order the engine applies them:
    each with one ``imported`` history event; existing orders are compared field by field and
    move *forward only*, through ``orders.workflow``. A row that may not be applied is reported
    as *refused* and nothing of it is applied. Blank optional cells never erase anything.
-5. **History** (``history``). An applied import is recorded (``OrderImport``). The very same
+5. **One at a time.** On PostgreSQL an import (or a preview) holds a transaction-level advisory
+   lock while it writes: two imports naming the same new order run one after the other (the
+   second then finds the order), and one that waits longer than ``LOCK_WAIT_SECONDS`` is refused
+   as *not done, try again*. A database error is reported the same way — never half written.
+6. **History** (``history``). An applied import is recorded (``OrderImport``). The very same
    bytes imported again, while none of the file's orders has changed since an import of them
    that refused nothing, change nothing: that is said at once, without reading a row. Any other
    file is checked row by row — where a row's fingerprint shows it was applied as it is and its
@@ -29,17 +33,18 @@ import contextlib
 import csv
 import gc
 import io
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext as _
 
 from .columns import STATUS_VALUES
 from .history import FINGERPRINT, Entry, Fingerprint, record_import, same_file
-from .reading import ImportFileError, chunks, clean_cell, open_rows, sha256_of
+from .reading import ImportFileError, chunks, clean_cell, not_csv_message, open_rows, sha256_of
 from .result import ImportResult, RowIssue
 from .rows import RowParser
 from .writer import Rows, Writer
@@ -47,6 +52,31 @@ from .writer import Rows, Writer
 __all__ = ["ImportFileError", "ImportResult", "RowIssue", "import_orders"]
 
 CHUNK_ROWS = 10_000
+LOCK_KEY = 0x5_0F_0A_12  # the advisory lock every import takes while it writes (PostgreSQL)
+LOCK_WAIT_SECONDS = 120.0
+
+
+class ImportBusy(Exception):
+    """Another import kept the import lock longer than ``LOCK_WAIT_SECONDS``."""
+
+
+def _one_import_at_a_time() -> None:
+    """Wait for the import lock (held until the transaction ends), or raise ``ImportBusy``.
+
+    Imports create orders and SKUs by their unique codes with COPY: two at once would collide
+    on the same new code (a unique violation) instead of the second seeing the first's order.
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writing transaction at a time anyway
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+            if cursor.fetchone()[0]:
+                return
+            if time.monotonic() >= deadline:
+                raise ImportBusy
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager
@@ -156,6 +186,35 @@ def import_orders(
     source.seek(0, io.SEEK_END)
     total_bytes = source.tell()
     sha256 = sha256_of(source)
+    try:
+        _import_file(source, result, sha256, total_bytes, by=by, dry_run=dry_run, progress=progress)
+    except ImportBusy:
+        result.failed = _(
+            "The import did not happen: another import was running for more than %(seconds)d "
+            "seconds. Nothing was written; try again in a moment."
+        ) % {"seconds": LOCK_WAIT_SECONDS}
+    except DatabaseError as error:
+        result.failed = _(
+            "The import did not happen: the database reported an error (%(error)s). Nothing was "
+            "written; it can be tried again."
+        ) % {"error": str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}
+    if result.invalid:
+        result.new = result.updated = result.unchanged = result.moves = 0
+        result.refused, result.refused_count = [], 0
+        result.kept, result.kept_count = [], 0
+    return result
+
+
+def _import_file(
+    source: BinaryIO,
+    result: ImportResult,
+    sha256: str,
+    total_bytes: int,
+    *,
+    by: AbstractBaseUser | None,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     with transaction.atomic():
         previous = same_file(sha256)
         if previous is not None:
@@ -163,12 +222,13 @@ def import_orders(
             result.same_as = previous
             if not dry_run:
                 record_import(result, None, sha256, by)
-            return result
+            return
     try:
         counter, header, reader = open_rows(source)
         writer = Writer(result, by)
         file_rows = _FileRows(header, writer, result)
         with transaction.atomic(), _no_cyclic_gc():
+            _one_import_at_a_time()
             try:
                 for chunk in chunks(reader, CHUNK_ROWS):
                     file_rows.import_chunk(chunk)
@@ -180,7 +240,7 @@ def import_orders(
                         result.rows + 2,
                         "",
                         "",
-                        _("the file is not valid CSV here: %(error)s") % {"error": error},
+                        not_csv_message(error),
                     )
                 )
             if result.error_count or dry_run:
@@ -191,7 +251,3 @@ def import_orders(
             raise ImportFileError(_("The file has a header row but no orders."))
     except ImportFileError as error:
         result.file_error = str(error)
-    if result.invalid:
-        result.new = result.updated = result.unchanged = result.moves = 0
-        result.refused, result.refused_count = [], 0
-    return result

@@ -24,8 +24,8 @@ from shopops.errors import Refused
 from .. import workflow
 from ..models import Order, OrderEvent, Sku, SupplierOrder
 from ..workflow.events import event_values
-from .changes import COMPARED, ORDER_FIELDS, SUPPLIER_FIELDS, plan_changes
-from .history import FINGERPRINT, Entry, Fingerprint, stamped
+from .changes import COMPARED, ORDER_FIELDS, SUPPLIER_FIELDS, TRACKED_FIELDS, Changes, plan_changes
+from .history import FINGERPRINT, Entry, Fingerprint, corrected_fields, refunded, stamped
 from .result import ImportResult, RowIssue
 
 Rows = list[tuple[int, dict[str, Any]]]  # (spreadsheet row number, checked values)
@@ -154,11 +154,35 @@ class Writer:
         old_rows = [(row, values) for row, values in rows if values["order_id"] in existing]
         self._create(new_rows)
         if old_rows:
-            suppliers = self._supplier_orders([existing[v["order_id"]]["id"] for _r, v in old_rows])
+            pks = [existing[v["order_id"]]["id"] for _r, v in old_rows]
+            suppliers = self._supplier_orders(pks)
+            # Who owns what is read only for the orders the file would change (one query each).
+            candidates = [
+                existing[values["order_id"]]["id"]
+                for _row, values in old_rows
+                if self._differs(values, existing[values["order_id"]], suppliers)
+            ]
+            corrected = corrected_fields(candidates, TRACKED_FIELDS)
+            with_refund = refunded(candidates)
             for row, values in old_rows:
                 record = existing[values["order_id"]]
                 self.order_pks.append(record["id"])
-                self._update(row, values, record, suppliers.get(record["id"], []))
+                self._update(
+                    row,
+                    values,
+                    record,
+                    suppliers.get(record["id"], []),
+                    corrected.get(record["id"], set()),
+                    record["id"] in with_refund,
+                )
+
+    def _differs(self, values: dict[str, Any], record: dict[str, Any], suppliers: dict) -> bool:
+        try:
+            return bool(
+                plan_changes(values, record, self.sku_ids[values["sku"]], suppliers.get(record["id"], []))
+            )
+        except Refused:
+            return True
 
     def _skus(self, rows: Rows) -> None:
         titles: dict[str, str] = {}
@@ -242,30 +266,58 @@ class Writer:
         return found
 
     def _update(
-        self, row: int, values: dict[str, Any], record: dict[str, Any], supplier_orders: list[dict[str, Any]]
+        self,
+        row: int,
+        values: dict[str, Any],
+        record: dict[str, Any],
+        supplier_orders: list[dict[str, Any]],
+        corrected: set[str],
+        has_refund: bool,
     ) -> None:
         shown = values.get("platform_status") or values["status"]
         try:
-            changes = plan_changes(values, record, self.sku_ids[values["sku"]], supplier_orders)
+            changes = plan_changes(
+                values,
+                record,
+                self.sku_ids[values["sku"]],
+                supplier_orders,
+                corrected=corrected,
+                has_refund=has_refund,
+            )
         except Refused as refused:
-            self.result.add_refused(RowIssue(row, "status", shown, refused.message))
+            self._refused(row, refused, shown, values)
             return
         if not changes:
+            self._kept(row, changes)
             self.result.unchanged += 1  # the common case on a re-import: no write, no lock
             return
         try:
             # A savepoint per changed row: a refusal undoes this row only.
             with transaction.atomic():
-                workflow.apply_import_changes(
+                applied = workflow.apply_import_changes(
                     record["id"],
                     by=self.by,
                     values=values,
                     seen=record,
                     sku_id=self.sku_ids[values["sku"]],
                     changes=changes,
+                    file=(self.result.file_name, row),
                 )
         except Refused as refused:
-            self.result.add_refused(RowIssue(row, refused.field or "status", shown, refused.message))
+            self._refused(row, refused, shown, values)
+            return
+        self._kept(row, applied)
+        if not applied:
+            self.result.unchanged += 1
             return
         self.result.updated += 1
-        self.result.moves += len(changes.moves)
+        self.result.moves += len(applied.moves)
+
+    def _refused(self, row: int, refused: Refused, shown: str, values: dict[str, Any]) -> None:
+        column = refused.field or "status"
+        value = shown if column == "status" else str(values.get(column, ""))
+        self.result.add_refused(RowIssue(row, column, value, refused.message))
+
+    def _kept(self, row: int, changes: Changes) -> None:
+        for kept in changes.kept:
+            self.result.add_kept(RowIssue(row, kept.field, str(kept.in_file), kept.message()))

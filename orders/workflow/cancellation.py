@@ -24,6 +24,7 @@ from .refunds import create_refund_locked, requested_refunds, succeed_refund
 
 def request_cancellation(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
     """Paid → cancellation under negotiation. Requires a communication with the buyer."""
+    note = inputs.note(note)
     with transition("request_cancellation", order, by=by) as t:
         t.apply()
         t.event(note=note)
@@ -32,6 +33,7 @@ def request_cancellation(order: Order | int, *, by: AbstractBaseUser | None, not
 
 def record_buyer_refusal(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
     """Cancellation under negotiation → paid. Requires the buyer's refusal recorded."""
+    note = inputs.note(note)
     with transition("record_buyer_refusal", order, by=by) as t:
         t.apply()
         t.event(note=note)
@@ -52,6 +54,7 @@ def record_buyer_consent(
     that may still be refunded and must be more than 0 and at most the amount paid. A close
     for ``out_of_stock`` also zeroes and flags the SKU.
     """
+    note = inputs.note(note)
     reason = inputs.close_reason(reason, note)
     wanted = inputs.optional_money(amount, "amount", _("Refund amount"))
     with transition("record_buyer_consent", order, by=by) as t:
@@ -77,6 +80,7 @@ def escalate_to_support(
     order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
 ) -> Order:
     """Refund in progress → with platform support. Requires a ticket reference and evidence."""
+    note = inputs.note(note)
     reference = inputs.required_text(
         reference, "reference", _("Enter the platform support ticket reference.")
     )
@@ -93,6 +97,7 @@ def confirm_refund(
 
     The buyer is then sent one refund confirmation (email, and SMS when a phone is known).
     """
+    note = inputs.note(note)
     reference = inputs.required_text(reference, "reference", _("Enter the platform refund reference."))
     with transition("confirm_refund", order, by=by) as t:
         pending = requested_refunds(t.order, RefundDirection.TO_BUYER)

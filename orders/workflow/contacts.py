@@ -10,42 +10,39 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
+from shopops import inputs
 from shopops.errors import Refused, require_permission
 
-from ..imports.columns import BadValue, parse_email, parse_language, parse_phone
 from ..models import Order
 from .core import operation
 
 # The fields a correction may change, in the order the event lists them.
 CONTACT_FIELDS = ("buyer_name", "buyer_email", "buyer_phone", "buyer_language")
 NAME_MAX_LENGTH = Order._meta.get_field("buyer_name").max_length
+LANGUAGE_MAX_LENGTH = Order._meta.get_field("buyer_language").max_length
 
 
-def _checked(field: str, value: str, order: Order) -> str:
+def _checked(field: str, value: object, order: Order) -> str:
     """``value`` as it will be stored, or ``Refused`` naming ``field``. Empty clears an email or a
     phone; a name and a language are never empty."""
-    value = value.strip()
-    try:
-        if field == "buyer_name":
-            if not value:
-                raise BadValue(_("The buyer's name cannot be empty."))
-            if len(value) > NAME_MAX_LENGTH:
-                raise BadValue(
-                    _("The buyer's name is too long (at most %(n)d characters).") % {"n": NAME_MAX_LENGTH}
-                )
-            return value
-        if field == "buyer_language":
-            if not value:
-                raise BadValue(_("Give the buyer's language as a code, like en, es or zh-hans."))
-            return parse_language(value, _("Buyer language"))
-        if not value:
-            return ""
-        if field == "buyer_email":
-            return parse_email(value, _("Buyer email"))
-        # E.164, read with the buyer's country as the region, as the import reads it.
-        return parse_phone(value, order.buyer_country or None)
-    except BadValue as exc:
-        raise Refused(str(exc), field=field) from None
+    if field == "buyer_name":
+        return inputs.text(
+            value,
+            field,
+            label=_("The buyer's name"),
+            max_length=NAME_MAX_LENGTH,
+            required=True,
+            message=_("The buyer's name cannot be empty."),
+        )
+    if field == "buyer_language":
+        code = inputs.language(value, field, label=_("Buyer language"), max_length=LANGUAGE_MAX_LENGTH)
+        if not code:
+            raise Refused(_("Give the buyer's language as a code, like en, es or zh-hans."), field=field)
+        return code
+    if field == "buyer_email":
+        return inputs.email(value, field, label=_("Buyer email"))
+    # E.164, read with the buyer's country as the region, as the import reads it.
+    return inputs.phone(value, field, label=_("Buyer phone"), region=order.buyer_country or None)
 
 
 def correct_contact(
@@ -67,6 +64,7 @@ def correct_contact(
     a value is invalid or when nothing would change.
     """
     require_permission(by, "orders.change_order", _("correct an order's contact details"))
+    note = inputs.text(note, "note", max_length=2000, multiline=True)
     given = {
         "buyer_name": buyer_name,
         "buyer_email": buyer_email,
@@ -87,5 +85,5 @@ def correct_contact(
         for field, change in changes.items():
             setattr(t.order, field, change["new"])
         t.order.save(update_fields=[*changes, "updated_at"])
-        t.event(**changes, note=note.strip())
+        t.event(**changes, note=note)
     return t.order

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from shopops import inputs
 from shopops.errors import OrderChanged, Refused, require_permission
 
 from ..models import Order, Status
@@ -54,9 +55,11 @@ def order_pk(order: Order | int | str) -> int:
     if isinstance(order, Order):
         return order.pk
     try:
-        return int(order)
-    except (TypeError, ValueError):
-        raise Refused(_("“%(order)s” is not an order.") % {"order": order}) from None
+        return inputs.quantity(order, "order", maximum=inputs.MAX_ID)
+    except Refused:
+        raise Refused(
+            _("“%(order)s” is not an order.") % {"order": inputs.shown(order)}, field="order"
+        ) from None
 
 
 def lock_order(order: Order | int | str) -> Order:

@@ -20,6 +20,7 @@ def open_buyer_dispute(
     order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
 ) -> Order:
     """Shipped / return under negotiation → in dispute. Requires the buyer's dispute reference."""
+    note = inputs.note(note)
     reference = inputs.required_text(reference, "reference", _("Enter the buyer's dispute reference."))
     with transition("open_buyer_dispute", order, by=by) as t:
         t.apply(reference)
@@ -46,6 +47,7 @@ def resolve_dispute(
     is recorded as a succeeded supplier refund. A buyer's dispute decides what the buyer gets
     back: the amount is recorded as a succeeded buyer refund and the buyer is told.
     """
+    note = inputs.note(note)
     if outcome not in (Outcome.WON, Outcome.PARTIAL, Outcome.LOST):
         raise Refused(_("Choose the outcome: won, partial or lost."), field="outcome")
     given = inputs.optional_money(amount, "amount", _("Amount"), allow_zero=True)

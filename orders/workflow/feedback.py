@@ -25,6 +25,7 @@ from django_fsm import can_proceed
 
 from evidence import services as evidence
 from evidence.models import Counterparty, Direction, Kind
+from shopops import inputs
 from shopops.errors import OrderChanged, Refused, require_permission
 
 from ..models import Feedback, FeedbackEvent, FollowupStatus, Order
@@ -37,10 +38,11 @@ MAX_COMMENT = 5000
 def parse_rating(value: object) -> int:
     """A rating from 1 to 5, from an int or its text; refused otherwise."""
     try:
-        rating = int(str(value).strip())
-    except (TypeError, ValueError):
+        rating = inputs.quantity(value, "rating", minimum=-(10**30), maximum=10**30)
+    except Refused:
         raise Refused(
-            _("Rating “%(value)s” is not a whole number from 1 to 5.") % {"value": value}, field="rating"
+            _("Rating “%(value)s” is not a whole number from 1 to 5.") % {"value": inputs.shown(value)},
+            field="rating",
         ) from None
     if not 1 <= rating <= 5:
         raise Refused(_("Rating %(value)s is outside 1 to 5.") % {"value": rating}, field="rating")
@@ -79,19 +81,22 @@ def record_feedback(
     require_permission(by, "orders.add_feedback", _("record feedback"))
     if not isinstance(order, Order):
         try:
-            order = Order.objects.get(pk=order)
-        except (Order.DoesNotExist, ValueError, TypeError):
-            raise Refused(_("Order %(order)s does not exist.") % {"order": order}, field="order") from None
+            order = Order.objects.get(pk=inputs.quantity(order, "order", maximum=inputs.MAX_ID))
+        except (Order.DoesNotExist, Refused):
+            raise Refused(
+                _("Order %(order)s does not exist.") % {"order": inputs.shown(order)}, field="order"
+            ) from None
     value = parse_rating(rating)
     now = timezone.now()
-    when = received_at or now
-    if timezone.is_naive(when):
-        raise Refused(_("Give the time the feedback was received with its time zone."), field="received_at")
-    if when > now + FUTURE_TOLERANCE:
-        raise Refused(_("Feedback cannot have been received in the future."), field="received_at")
-    comment = (comment or "").strip()
-    if len(comment) > MAX_COMMENT:
-        raise Refused(_("Keep the comment under %(n)d characters.") % {"n": MAX_COMMENT}, field="comment")
+    if received_at is None or received_at == "":
+        when = now
+    else:
+        if isinstance(received_at, datetime) and timezone.is_naive(received_at):
+            raise Refused(
+                _("Give the time the feedback was received with its time zone."), field="received_at"
+            )
+        when = inputs.moment(received_at, "received_at", label=_("Received at"), skew=FUTURE_TOLERANCE)
+    comment = inputs.text(comment, "comment", label=_("Comment"), max_length=MAX_COMMENT, multiline=True)
     feedback = Feedback(order=order, rating=value, comment=comment, received_at=when)
     if opens_followup(value):
         feedback.open_followup(now)
@@ -112,11 +117,15 @@ def record_feedback(
 def _lock(feedback: Feedback | int, by: AbstractBaseUser | None, doing: str) -> Feedback:
     """The feedback, locked; refused if someone else moved the caller's copy on meanwhile."""
     require_permission(by, "orders.change_feedback", doing)
-    pk = feedback.pk if isinstance(feedback, Feedback) else feedback
     try:
+        pk = (
+            feedback.pk
+            if isinstance(feedback, Feedback)
+            else inputs.quantity(feedback, "feedback", maximum=inputs.MAX_ID)
+        )
         locked = Feedback.objects.select_for_update().select_related("order").get(pk=pk)
-    except (Feedback.DoesNotExist, ValueError, TypeError):
-        raise Refused(_("Feedback %(pk)s does not exist.") % {"pk": pk}) from None
+    except (Feedback.DoesNotExist, Refused):
+        raise Refused(_("Feedback %(pk)s does not exist.") % {"pk": inputs.shown(feedback)}) from None
     if isinstance(feedback, Feedback) and feedback.followup_status != locked.followup_status:
         raise OrderChanged(
             _("Someone else moved this follow-up to “%(status)s” meanwhile.")
@@ -142,7 +151,9 @@ def assign_followup(
     locked = _lock(feedback.pk if isinstance(feedback, Feedback) else feedback, by, _("assign follow-ups"))
     if locked.followup_status not in (FollowupStatus.NEW, FollowupStatus.CONTACTED):
         raise Refused(_("Only an open follow-up can be assigned."))
-    if assignee is not None and not assignee.is_staff:
+    if assignee is not None and not (
+        isinstance(assignee, AbstractBaseUser) and getattr(assignee, "is_staff", False)
+    ):
         raise Refused(_("Follow-ups go to staff members."), field="assignee")
     locked.assignee = assignee
     locked.save(update_fields=["assignee"])
@@ -172,6 +183,8 @@ def contact_buyer(
     ``contacted`` event.
     """
     doing = _("record contacting the buyer")
+    require_permission(by, "orders.change_feedback", doing)
+    note = inputs.text(note, "note", max_length=2000, multiline=True)
     locked = _lock(feedback, by, doing)
     _check(locked, "mark_contacted", doing)
     communication = evidence.record_communication(
@@ -192,22 +205,29 @@ def contact_buyer(
         locked,
         "contacted",
         by,
-        summary=summary.strip(),
+        summary=communication.summary,
         channel=channel,
-        note=(note or "").strip(),
+        note=note,
         communication_id=getattr(communication, "pk", None),
     )
     return locked
 
 
 def _finish(feedback: Feedback | int, *, by, note: str, name: str, doing: str, event: str) -> Feedback:
+    require_permission(by, "orders.change_feedback", doing)
+    note = inputs.text(
+        note,
+        "note",
+        max_length=2000,
+        multiline=True,
+        required=True,
+        message=_("Write a note saying how it ended."),
+    )
     locked = _lock(feedback, by, doing)
     _check(locked, name, doing)
-    if not (note or "").strip():
-        raise Refused(_("Write a note saying how it ended."), field="note")
     getattr(locked, name)(timezone.now())
     locked.save(update_fields=["followup_status", "followup_closed_at"])
-    _event(locked, event, by, note=note.strip())
+    _event(locked, event, by, note=note)
     return locked
 
 

@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shopops import inputs
 from shopops.celery import hand_off
 from shopops.errors import require_permission
 
@@ -351,10 +352,13 @@ def retry_failed(notification_ids: Iterable[int], *, by: AbstractBaseUser | None
     sent twice this way). Each is handed to Celery after commit. Returns how many were reset.
     """
     require_permission(by, "orders.retry_notification", _("retry notifications"))
+    if isinstance(notification_ids, str | bytes) or not hasattr(notification_ids, "__iter__"):
+        notification_ids = [notification_ids]
+    wanted = [inputs.quantity(pk, "notification_ids", maximum=inputs.MAX_ID) for pk in notification_ids]
     with transaction.atomic():
         ids = list(
             Notification.objects.select_for_update()
-            .filter(pk__in=list(notification_ids), status=NotificationStatus.FAILED)
+            .filter(pk__in=wanted, status=NotificationStatus.FAILED)
             .values_list("pk", flat=True)
         )
         Notification.objects.filter(pk__in=ids).update(

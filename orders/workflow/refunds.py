@@ -127,8 +127,12 @@ def create_refund(
     Records a ``create_refund`` event when a refund is created.
     """
     require_permission(by, "orders.add_refund", _("request refunds"))
-    if direction not in RefundDirection.values:
-        raise Refused(_("“%(d)s” is not a refund direction.") % {"d": direction}, field="direction")
+    if not isinstance(direction, str) or direction not in RefundDirection.values:
+        raise Refused(
+            _("“%(d)s” is not a refund direction.") % {"d": inputs.shown(direction)}, field="direction"
+        )
+    reason = inputs.note(reason, "reason")
+    reference = inputs.optional_text(reference, "reference", 100)
     key = inputs.required_text(idempotency_key, "idempotency_key", _("Give the refund a request key."))
     amount = inputs.money(amount, "amount", _("Refund amount"))
     with operation("create_refund", order, by=by) as t:
@@ -167,6 +171,7 @@ def _refund_and_order(refund: Refund | int) -> tuple[int, int]:
 
 def mark_refund_received(refund: Refund | int, *, by: AbstractBaseUser | None, note: str = "") -> Refund:
     """Finance verified the money arrived (buyer's refund on the platform, supplier's in our account)."""
+    note = inputs.note(note)
     require_permission(by, "orders.mark_refund_received", _("mark refunds received"))
     pk, order_id = _refund_and_order(refund)
     with operation("mark_refund_received", order_id, by=by) as t:
@@ -192,7 +197,7 @@ def cancel_refund(refund: Refund | int, *, by: AbstractBaseUser | None, note: st
     ``cancel_refund`` event on the order.
     """
     require_permission(by, "orders.add_refund", _("cancel refunds"))
-    note = inputs.required_text(note, "note", _("Say why the refund will not happen."), 2000)
+    note = inputs.note(note, required=_("Say why the refund will not happen."))
     pk, order_id = _refund_and_order(refund)
     with operation("cancel_refund", order_id, by=by) as t:
         locked = Refund.objects.select_for_update().get(pk=pk)

@@ -23,6 +23,7 @@ from .refunds import create_refund_locked, succeed_refund
 
 def propose_return(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
     """Shipped → return under negotiation. Requires a communication with the buyer."""
+    note = inputs.note(note)
     with transition("propose_return", order, by=by) as t:
         t.apply()
         t.event(note=note)
@@ -31,6 +32,7 @@ def propose_return(order: Order | int, *, by: AbstractBaseUser | None, note: str
 
 def record_return_refusal(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
     """Return under negotiation → shipped. Requires the buyer's refusal recorded."""
+    note = inputs.note(note)
     with transition("record_return_refusal", order, by=by) as t:
         t.apply()
         t.event(note=note)
@@ -41,6 +43,7 @@ def record_return_agreement(
     order: Order | int, *, by: AbstractBaseUser | None, reason: str, tracking_number: str = "", note: str = ""
 ) -> Order:
     """Return under negotiation → awaiting returned goods. Requires the buyer's consent and a reason."""
+    note = inputs.note(note)
     reason = inputs.close_reason(reason, note)
     tracking = inputs.optional_text(tracking_number, "tracking_number", 64)
     with transition("record_return_agreement", order, by=by) as t:
@@ -81,17 +84,13 @@ def receive_return(
     refundable for a full return, or unit price times quantity for a partial one (the quantity's
     share of the amount paid when the order has no unit price).
     """
+    note = inputs.note(note)
     if condition not in ReturnCondition.values:
         raise Refused(
             _("Choose the condition of the returned goods: resellable, damaged or missing."),
             field="condition",
         )
-    try:
-        qty = int(str(quantity).strip())
-    except (TypeError, ValueError):
-        raise Refused(
-            _("Quantity received “%(q)s” is not a whole number.") % {"q": quantity}, field="quantity"
-        ) from None
+    qty = inputs.quantity(quantity, "quantity", label=_("Quantity received"), minimum=0)
     wanted = inputs.optional_money(amount, "amount", _("Refund amount"))
     with transition("receive_return", order, by=by) as t:
         low = 0 if condition == ReturnCondition.MISSING else 1

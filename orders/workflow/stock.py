@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from shopops import inputs
 from shopops.errors import Refused, require_permission
 
 from ..models import MovementReason, Order, Sku, StockMovement
@@ -75,12 +76,7 @@ def adjust_stock(
     out-of-stock flag.
     """
     require_permission(by, "orders.adjust_stock", _("adjust stock"))
-    try:
-        change = int(str(delta).strip())
-    except (TypeError, ValueError):
-        raise Refused(
-            _("The change “%(value)s” is not a whole number.") % {"value": delta}, field="delta"
-        ) from None
+    change = inputs.quantity(delta, "delta", label=_("The change"), minimum=-MAX_STOCK, maximum=MAX_STOCK)
     if change == 0:
         raise Refused(
             _("A change of 0 changes nothing; give how many units to add or remove."), field="delta"
@@ -91,11 +87,17 @@ def adjust_stock(
         )
     if reason == MovementReason.RESTOCK and change < 0:
         raise Refused(_("Goods received add stock: give a positive number."), field="delta")
-    if not (note or "").strip():
-        raise Refused(
-            _("Write a note saying where the change comes from (count sheet, 1688 order…)."), field="note"
-        )
-    sku_id = sku.pk if isinstance(sku, Sku) else sku
+    note = inputs.text(
+        note,
+        "note",
+        max_length=2000,
+        multiline=True,
+        required=True,
+        message=_("Write a note saying where the change comes from (count sheet, 1688 order…)."),
+    )
+    sku_id = (
+        sku.pk if isinstance(sku, Sku) else inputs.quantity(sku, "sku", label=_("SKU"), maximum=inputs.MAX_ID)
+    )
     try:
         locked = Sku.objects.select_for_update().get(pk=sku_id)
     except (Sku.DoesNotExist, ValueError, TypeError):
@@ -116,7 +118,7 @@ def adjust_stock(
     # Goods on the shelf again: the SKU is sellable once more.
     out_of_stock = False if locked.stock_on_hand + change > 0 else None
     movement = record_movement(
-        locked, delta=change, reason=reason, by=by, note=note.strip(), out_of_stock=out_of_stock
+        locked, delta=change, reason=reason, by=by, note=note, out_of_stock=out_of_stock
     )
     if isinstance(sku, Sku):
         sku.stock_on_hand, sku.out_of_stock = locked.stock_on_hand, locked.out_of_stock

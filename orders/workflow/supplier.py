@@ -34,6 +34,7 @@ def request_supplier_refund(
     The amount (CNY) must be more than 0 and at most the supplier order amount not yet
     refunded; the respond-by deadline defaults to ``SHOPOPS_SUPPLIER_RESPOND_DAYS`` from now.
     """
+    note = inputs.note(note)
     amount = inputs.money(amount, "amount", _("Supplier refund amount"))
     reason_text = inputs.required_text(reason, "reason", _("Say why the supplier should refund."), 2000)
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
@@ -86,6 +87,7 @@ def record_supplier_approval(
     note: str = "",
 ) -> Order:
     """Awaiting supplier → closed. The supplier refund succeeds with the approved amount."""
+    note = inputs.note(note)
     approved = inputs.optional_money(amount, "amount", _("Approved amount"))
     reference = inputs.optional_text(reference, "reference", 100)
     with transition("record_supplier_approval", order, by=by) as t:
@@ -108,6 +110,7 @@ def record_supplier_refusal(
     order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
 ) -> Order:
     """Awaiting supplier → in dispute. Requires the supplier's refusal and a dispute reference."""
+    note = inputs.note(note)
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 dispute reference."))
     with transition("record_supplier_refusal", order, by=by) as t:
         refund = _pending_supplier_refund(t.order)

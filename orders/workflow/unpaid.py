@@ -18,6 +18,7 @@ def close_unpaid(order: Order | int, *, by: AbstractBaseUser | None, reason: str
 
     Closing for ``out_of_stock`` zeroes and flags the SKU with a stock movement.
     """
+    note = inputs.note(note)
     reason = inputs.close_reason(reason, note)
     with transition("close_unpaid", order, by=by) as t:
         t.apply(reason, note or "")

@@ -94,5 +94,9 @@ class Command(BaseCommand):
         out.write(f"  refused:   {result.refused_count}")
         for issue in result.refused:
             out.write(f"    {issue}")
+        if result.kept_count:
+            out.write(f"  kept:      {result.kept_count} (corrected in Shopops or the shop's own)")
+            for issue in result.kept:
+                out.write(f"    {issue}")
         if result.dry_run:
             out.write("Dry run: nothing was written.")
