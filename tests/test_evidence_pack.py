@@ -109,6 +109,8 @@ def test_a_small_pack_is_the_zip_itself_with_summary_files_and_manifest(client, 
     page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert pack_url(order, "aliexpress") in page and pack_url(order, "1688") in page
     assert "Evidence pack built" in page
+    assert "<dt>For</dt><dd>AliExpress dispute</dd>" in page
+    assert "<dt>Files in the pack</dt>" in page and "<dt>Left out</dt>" in page
 
 
 def test_an_image_over_the_size_limit_is_scaled_down_to_fit(client, operator, settings):

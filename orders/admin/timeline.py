@@ -36,6 +36,7 @@ from ..models import (
     RefundStatus,
     ReturnCondition,
 )
+from ..packs.limits import TARGET_LABELS
 from ..selectors.timeline import order_history
 from ..workflow.core import status_label
 from ..workflow.events import event_label
@@ -128,6 +129,10 @@ EVENT_INPUT_LABELS = {
     "buyer_phone": gettext_noop("Buyer phone"),
     "buyer_language": gettext_noop("Buyer language"),
     "buyer_name": gettext_noop("Buyer name"),
+    # an evidence pack built (orders.workflow.packs)
+    "target": gettext_noop("For"),
+    "files": gettext_noop("Files in the pack"),
+    "left_out": gettext_noop("Left out"),
 }
 
 
@@ -177,6 +182,8 @@ def _event_entry(event: OrderEvent, labels: _Labels, currency: str) -> TimelineE
         label = EVENT_INPUT_LABELS.get(key)
         if key in EVENT_INPUT_CHOICES and isinstance(value, str):
             shown = labels(EVENT_INPUT_CHOICES[key], value)
+        elif key == "target" and value in TARGET_LABELS:
+            shown = _(TARGET_LABELS[value])
         elif key == "amount":
             shown = _amount(value, _event_currency(event, currency))
         else:
