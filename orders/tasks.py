@@ -20,7 +20,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import delivery, jobs
-from .workflow import outbox
+from .workflow import outbox, rates
 
 
 @shared_task(name="orders.deliver_notification")
@@ -66,3 +66,14 @@ def report_overdue_supplier_refunds() -> dict:
 def check_refund_arrivals() -> int:
     """Count (and log) refunds that succeeded but were not received within the arrival days."""
     return jobs.check_refund_arrivals()
+
+
+@shared_task(
+    name="orders.fetch_fx_rates",
+    autoretry_for=(OSError,),
+    retry_backoff=300,
+    max_retries=5,
+)
+def fetch_fx_rates(url: str | None = None) -> dict:
+    """Load the ECB's daily reference rates from ``SHOPOPS_FX_URL`` (a network error retries)."""
+    return rates.fetch_daily_rates(url).as_dict()

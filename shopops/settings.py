@@ -282,6 +282,13 @@ SHOPOPS_ATTACHMENT_MAX_BYTES = env.int("SHOPOPS_ATTACHMENT_MAX_BYTES", default=1
 SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
 SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
 
+# Loss ledger (docs/loss-ledger.md): amounts converted to this currency at the ECB's rate of the
+# day; the periodic job fetches the ECB's daily reference rates from SHOPOPS_FX_URL.
+SHOPOPS_REPORTING_CURRENCY = env.str("SHOPOPS_REPORTING_CURRENCY", default="USD").upper()
+SHOPOPS_FX_URL = env.str(
+    "SHOPOPS_FX_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+)
+
 # --- logging ----------------------------------------------------------------------------------
 
 LOGGING = {

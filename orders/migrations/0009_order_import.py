@@ -1,5 +1,7 @@
 # The import history (OrderImport), append-only like the order history; Supervisors see it.
 
+from functools import partial
+
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
@@ -72,5 +74,5 @@ class Migration(migrations.Migration):
         ),
         append_only_trigger("orders_orderimport"),
         # Supervisors see the import history.
-        migrations.RunPython(resync_groups, migrations.RunPython.noop),
+        migrations.RunPython(partial(resync_groups, missing_ok=True), migrations.RunPython.noop),
     ]
