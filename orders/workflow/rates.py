@@ -241,27 +241,37 @@ def fetch_daily_rates(url: str | None = None) -> LoadResult:
     return load_rates_file(content, source=url, by=None)
 
 
+def check_correction(current: Decimal, new_rate: Decimal | str, note: str) -> Decimal:
+    """The corrected rate, parsed; ``Refused`` if it is not a rate, unchanged, or unexplained.
+
+    Writes nothing: the admin's form checks with it before saving, and :func:`correct_rate` again.
+    """
+    parsed = _rate(str(new_rate), _("Rate"))
+    if parsed is None:
+        raise Refused(_("Give the corrected rate: units of the currency per 1 EUR."), field="rate")
+    if parsed == current:
+        raise Refused(_("The rate is already %(rate)s: nothing to correct.") % {"rate": parsed}, field="rate")
+    if not note.strip():
+        raise Refused(
+            _("Say why the rate is corrected (for example the bank's own correction)."), field="note"
+        )
+    return parsed
+
+
 @transaction.atomic
 def correct_rate(
     rate: ExchangeRate | int, *, by: AbstractBaseUser | None, new_rate: Decimal | str, note: str = ""
 ) -> ExchangeRate:
     """Finance corrects one published rate; the old value is kept as an :class:`ExchangeRateChange`.
 
-    Refused without ``orders.correct_exchangerate``, for a rate that is not a positive number, or
-    without a note saying why (a correction of the bank's figure must be explained).
+    Refused without ``orders.correct_exchangerate``, for a value that is not a positive rate or
+    is the current one, or without a note saying why (a correction of the bank's figure must be
+    explained). The corrected rate converts every ledger movement of its day from then on.
     """
     require_permission(by, "orders.correct_exchangerate", _("correct exchange rates"))
-    parsed = _rate(str(new_rate), _("Rate"))
-    if parsed is None:
-        raise Refused(_("Give the corrected rate: units of the currency per 1 EUR."), field="rate")
-    if not note.strip():
-        raise Refused(
-            _("Say why the rate is corrected (for example the bank's own correction)."), field="note"
-        )
     pk = rate.pk if isinstance(rate, ExchangeRate) else rate
     current = ExchangeRate.objects.select_for_update().get(pk=pk)
-    if current.rate == parsed:
-        raise Refused(_("The rate is already %(rate)s: nothing to correct.") % {"rate": parsed}, field="rate")
+    parsed = check_correction(current.rate, new_rate, note)
     ExchangeRateChange.objects.create(
         rate=current,
         old_rate=current.rate,
