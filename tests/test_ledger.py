@@ -24,6 +24,7 @@ from orders.models import (
     Status,
     StockMovement,
 )
+from orders.selectors import analytics, costs, recommendations
 from orders.selectors.ledger import CSV_COLUMNS, ledger, order_ledger
 from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory
 
@@ -233,3 +234,31 @@ def test_loss_ledger_command_period_and_bad_dates(orders):
 
     with pytest.raises(CommandError, match="2026-13-01"):
         call_command("loss_ledger", "--since", "2026-13-01", stdout=io.StringIO())
+
+
+def test_recommendations_put_the_supplier_whose_refusals_cost_most_first(orders):
+    # given: besides A (晨光 refused, cost 21.43 USD), a close where "Z Factory" refused, costing more
+    z = closed_order(platform_order_id="Z", sku=orders["A"].sku)
+    SupplierOrderFactory(order=z, supplier_name="Z Factory", amount=Decimal("770.00"), created_at=at(FRI))
+    refund(z, RefundDirection.TO_BUYER, "100.00", MON)
+    refund(z, RefundDirection.FROM_SUPPLIER, "770.00", MON, status=RefundStatus.REJECTED)
+    start, end = date(2026, 3, 1), date(2026, 3, 31)
+    # when
+    data = analytics.close_analytics(start, end)
+    cost = costs.cost_of_closes(analytics.closed_orders(start, end), start, end)
+    found = [
+        r
+        for r in recommendations.recommend(data, now=at(MON), costs=cost)
+        if r.rule == "supplier_refusal_cost"
+    ]
+    # then: Z's close cost (100 − 100) + 770 × 1.10 / 7.70 = 110.00 USD, more than 晨光's 21.43
+    assert [(r.subject, r.why) for r in found] == [
+        ("Z Factory", "1 close(s) where it refused a refund cost 110.00 USD."),
+        ("晨光", "1 close(s) where it refused a refund cost 21.43 USD."),
+    ]
+    assert cost.total == Decimal("21.43") + Decimal("-1.00") + Decimal("0.00") + Decimal("110.00")
+    assert (cost.closes, cost.incomplete) == (6, 2)
+    assert [(r.key, r.cost) for r in cost.by_supplier] == [
+        ("Z Factory", Decimal("110.00")),
+        ("晨光", Decimal("20.43")),
+    ]

@@ -136,7 +136,7 @@ class OrderLedger:
         ]
 
 
-def _day(column: str) -> tuple[str, list]:
+def local_day(column: str) -> tuple[str, list]:
     """SQL for the calendar day of a timestamp column in the current time zone."""
     tzname = timezone.get_current_timezone_name()
     return connection.ops.datetime_cast_date_sql(column, [], tzname)
@@ -148,19 +148,23 @@ def _days_before(column: str, days: int) -> str:
     return f"({column} - {int(days)})"
 
 
-def _ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
-    """``WITH`` clauses ending in ``conv``: every movement of ``orders`` with its rates and conversion."""
+def ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
+    """``WITH`` clauses for ``orders``: ``o`` (the orders), ``so`` (supplier orders), ``bk`` (goods back),
+    ``rf`` (refund counts), ``conv`` (every movement with its rates and conversion) and ``per``
+    (per order: native sums per kind, movements without a rate, and the cost of the close)."""
     ids_sql, ids_params = orders.order_by().values("pk").query.sql_with_params()
-    paid_day, p1 = _day("o.paid_at")
-    refund_day, p2 = _day("COALESCE(r.succeeded_at, r.requested_at)")
-    supplier_day, p3 = _day("so.at")
-    back_day, p4 = _day("bk.at")
-    lost_day, p5 = _day("o.closed_at")
+    paid_day, p1 = local_day("o.paid_at")
+    refund_day, p2 = local_day("COALESCE(r.succeeded_at, r.requested_at)")
+    supplier_day, p3 = local_day("so.at")
+    back_day, p4 = local_day("bk.at")
+    lost_day, p5 = local_day("o.closed_at")
     rep = reporting_currency()
+    native = ", ".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END) AS {k}" for k in KINDS)
     # Only constants and this module's own fragments are interpolated; values go as parameters.
     sql = f"""
     WITH o AS (
-        SELECT id, currency, total_amount, paid_at, quantity, closed_at, shipped_at, close_stage
+        SELECT id, platform_order_id, close_reason, currency, total_amount, paid_at, quantity, closed_at,
+               shipped_at, close_stage, buyer_country, sku_id
         FROM orders_order WHERE id IN ({ids_sql})
     ),
     so AS (
@@ -172,6 +176,16 @@ def _ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
         SELECT m.order_id, SUM(m.delta) AS qty, MAX(m.created_at) AS at
         FROM orders_stockmovement m JOIN o ON o.id = m.order_id
         WHERE m.reason = 'return_resellable' GROUP BY m.order_id
+    ),
+    rf AS (
+        SELECT r.order_id,
+               SUM(CASE WHEN r.status = 'requested' AND r.direction = 'to_buyer' THEN 1 ELSE 0 END)
+                   AS pending_buyer,
+               SUM(CASE WHEN r.status = 'requested' AND r.direction = 'from_supplier' THEN 1 ELSE 0 END)
+                   AS pending_supplier,
+               SUM(CASE WHEN r.status = 'rejected' AND r.direction = 'from_supplier' THEN 1 ELSE 0 END)
+                   AS refused
+        FROM orders_refund r JOIN o ON o.id = r.order_id GROUP BY r.order_id
     ),
     mv AS (
         SELECT o.id AS order_id, 'paid' AS kind, o.currency AS currency, o.total_amount AS amount,
@@ -215,6 +229,16 @@ def _ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
         FROM mv
         LEFT JOIN rated cr ON cr.currency = mv.currency AND cr.day = mv.day
         LEFT JOIN rated rr ON rr.currency = %s AND rr.day = mv.day
+    ),
+    per AS (
+        SELECT order_id, {native},
+               SUM(CASE WHEN converted IS NULL THEN 1 ELSE 0 END) AS unrated,
+               COALESCE(SUM(CASE WHEN kind = 'refunded' THEN converted ELSE 0 END), 0)
+               - COALESCE(SUM(CASE WHEN kind = 'paid' THEN converted ELSE 0 END), 0)
+               + COALESCE(SUM(CASE WHEN kind = 'supplier' THEN converted ELSE 0 END), 0)
+               - COALESCE(SUM(CASE WHEN kind = 'recovered' THEN converted ELSE 0 END), 0)
+               - COALESCE(SUM(CASE WHEN kind = 'back' THEN converted ELSE 0 END), 0) AS cost
+        FROM conv GROUP BY order_id
     )
     """  # noqa: S608
     return sql, [*ids_params, *p1, *p2, *p3, *p4, *p5, rep, rep]
@@ -228,6 +252,22 @@ def _dec(value: object) -> Decimal | None:
     return None if value is None else money(value)
 
 
+def missing_parts(
+    n_supplier: int, n_amount: int, shipped: bool, pending_buyer: int, pending_supplier: int
+) -> list[str]:
+    """What an order's ledger lacks, other than rates (named from the movements)."""
+    missing = []
+    if n_supplier == 0 and shipped:
+        missing.append(_("supplier order"))
+    elif n_amount < n_supplier:
+        missing.append(_("supplier order amount (unit cost)"))
+    if pending_buyer:
+        missing.append(_("refund to the buyer not yet paid"))
+    if pending_supplier:
+        missing.append(_("supplier refund not yet received"))
+    return missing
+
+
 def ledger(orders: QuerySet[Order], *, with_movements: bool = False) -> list[OrderLedger]:
     """The ledger of each order of ``orders`` (closed ones), ordered by close time.
 
@@ -235,33 +275,19 @@ def ledger(orders: QuerySet[Order], *, with_movements: bool = False) -> list[Ord
     missing (to name them) or, with ``with_movements``, every movement.
     """
     orders = orders.filter(status=Status.CLOSED)
-    cte, params = _ledger_cte(orders)
-    native = ", ".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END) AS {k}" for k in KINDS)
-    sql = f"""{cte},
-    per AS (
-        SELECT order_id, {native},
-               SUM(CASE WHEN converted IS NULL THEN 1 ELSE 0 END) AS unrated,
-               COALESCE(SUM(CASE WHEN kind = 'refunded' THEN converted ELSE 0 END), 0)
-               - COALESCE(SUM(CASE WHEN kind = 'paid' THEN converted ELSE 0 END), 0)
-               + COALESCE(SUM(CASE WHEN kind = 'supplier' THEN converted ELSE 0 END), 0)
-               - COALESCE(SUM(CASE WHEN kind = 'recovered' THEN converted ELSE 0 END), 0)
-               - COALESCE(SUM(CASE WHEN kind = 'back' THEN converted ELSE 0 END), 0) AS cost
-        FROM conv GROUP BY order_id
-    )
-    SELECT ord.id, ord.platform_order_id, ord.close_reason, ord.currency, ord.closed_at,
-           COALESCE(so.supplier, ''), sku.code, ord.buyer_country,
+    cte, params = ledger_cte(orders)
+    sql = f"""{cte}
+    SELECT o.id, o.platform_order_id, o.close_reason, o.currency, o.closed_at,
+           COALESCE(so.supplier, ''), sku.code, o.buyer_country,
            per.paid, per.refunded, per.supplier, per.recovered, per.back, per.lost,
            COALESCE(per.unrated, 0), per.cost, COALESCE(so.n, 0), COALESCE(so.n_amount, 0),
-           (ord.shipped_at IS NOT NULL OR ord.close_stage = 'shipped') AS shipped,
-           (SELECT COUNT(*) FROM orders_refund p WHERE p.order_id = ord.id AND p.status = 'requested'
-                AND p.direction = 'to_buyer') AS pending_buyer,
-           (SELECT COUNT(*) FROM orders_refund p WHERE p.order_id = ord.id AND p.status = 'requested'
-                AND p.direction = 'from_supplier') AS pending_supplier
-    FROM o JOIN orders_order ord ON ord.id = o.id
-    JOIN orders_sku sku ON sku.id = ord.sku_id
+           (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped') AS shipped,
+           COALESCE(rf.pending_buyer, 0), COALESCE(rf.pending_supplier, 0)
+    FROM o JOIN orders_sku sku ON sku.id = o.sku_id
     LEFT JOIN per ON per.order_id = o.id
     LEFT JOIN so ON so.order_id = o.id
-    ORDER BY ord.closed_at, ord.id
+    LEFT JOIN rf ON rf.order_id = o.id
+    ORDER BY o.closed_at, o.id
     """  # noqa: S608
     zero = Decimal("0.00")
     rows: dict[int, OrderLedger] = {}
@@ -290,16 +316,8 @@ def ledger(orders: QuerySet[Order], *, with_movements: bool = False) -> list[Ord
             pending_buyer,
             pending_supplier,
         ) in cursor.fetchall():
-            missing = []
+            missing = missing_parts(n_supplier, n_amount, shipped, pending_buyer, pending_supplier)
             unit_cost_known = n_supplier > 0 and n_amount == n_supplier
-            if n_supplier == 0 and shipped:
-                missing.append(_("supplier order"))
-            elif n_amount < n_supplier:
-                missing.append(_("supplier order amount (unit cost)"))
-            if pending_buyer:
-                missing.append(_("refund to the buyer not yet paid"))
-            if pending_supplier:
-                missing.append(_("supplier refund not yet received"))
             if unrated:
                 missing.append("")  # placeholder: named from the unrated movements below
             rows[pk] = OrderLedger(
