@@ -262,3 +262,17 @@ def test_recommendations_put_the_supplier_whose_refusals_cost_most_first(orders)
         ("Z Factory", Decimal("110.00")),
         ("晨光", Decimal("20.43")),
     ]
+
+
+def test_the_order_page_shows_its_ledger(orders, client):
+    from django.urls import reverse
+
+    from tests.factories import staff
+
+    client.force_login(staff("Supervisor"))
+    page = client.get(reverse("admin:orders_order_change", args=[orders["A"].pk])).content.decode()
+    assert "Loss ledger (converted to USD)" in page
+    assert "Goods back on the shelf" in page and "0.142857" in page and "21.43" in page
+    assert "Cost of the close" in page
+    page = client.get(reverse("admin:orders_order_change", args=[orders["C"].pk])).content.decode()
+    assert "rate USD on 2026-03-02" in page

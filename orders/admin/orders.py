@@ -25,6 +25,7 @@ from shopops.admin_base import ReadOnlyAdmin, screen
 
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
 from ..selectors import WAITING_ON_BUYER
+from ..selectors.ledger import order_ledger
 from ..workflow.events import event_label
 from . import imports, order_actions, order_views
 from .display import status_badge
@@ -164,6 +165,7 @@ class OrderAdmin(admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(order_views.order_page_context(request, obj))
+            context["ledger"] = order_ledger(obj)  # the loss ledger of a closed order, else None
         return super().render_change_form(
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )

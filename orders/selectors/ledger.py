@@ -117,6 +117,10 @@ class OrderLedger:
     missing: list[str] = field(default_factory=list)
     movements: list[Movement] = field(default_factory=list)
 
+    @property
+    def reporting_currency(self) -> str:
+        return reporting_currency()
+
     def csv_row(self) -> list[object]:
         def cell(value: Decimal | None) -> object:
             return "" if value is None else value
