@@ -1,9 +1,9 @@
 """Cost of closes: the loss ledger of a view's closed orders, summed in the reporting currency.
 
-The conversion and the cost of each close are computed by the database (``ledger.ledger_cte``);
-this module reads one row per order (its keys and its cost) and sums them per reason, supplier,
-SKU, country and day. A close whose ledger is incomplete (a missing rate, supplier order or
-pending refund) is counted apart and never added to a total: the page says how many.
+The conversion, the cost of each close and the sums per reason, supplier, SKU, country and day
+are computed by the database (``ledger.ledger_cte`` and one grouped query on it). A close
+whose ledger is incomplete (a missing rate, supplier order or pending refund) is counted apart
+and never added to a total: the page says how many.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from shopops.money import money
 
-from ..models import CloseReason, Order
-from .ledger import ledger_cte, local_day, missing_parts, reporting_currency
+from ..models import CloseReason, Order, Sku
+from .ledger import ledger_cte, ledger_cursor, local_day, reporting_currency
 
 TOP_N = 10
 
@@ -51,15 +50,6 @@ class CostOfCloses:
     supplier_costs: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _add(groups: dict, key: str, label: str, cost: Decimal | None) -> None:
-    entry = groups.setdefault(key, [label, Decimal("0"), 0, 0])
-    entry[2] += 1
-    if cost is None:
-        entry[3] += 1
-    else:
-        entry[1] += cost
-
-
 def _rows(groups: dict, *, top: int | None = None) -> list[CostRow]:
     rows = [CostRow(key, label, money(cost), n, bad) for key, (label, cost, n, bad) in groups.items()]
     rows.sort(key=lambda r: (-r.cost, -r.closes, r.key))
@@ -69,69 +59,80 @@ def _rows(groups: dict, *, top: int | None = None) -> list[CostRow]:
 def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: str = "day") -> CostOfCloses:
     """The cost of the closes of ``orders`` (closed in ``start``..``end``), in the reporting currency.
 
-    One query. Groups are sorted by cost, largest first; suppliers, SKUs and countries are cut to
-    the top ten. ``over_time`` has one point per day (or per week starting Monday) of the period.
+    One query, summed by the database per reason, supplier, SKU, country, day and refusing
+    supplier (a ``UNION ALL`` of grouped reads of the per-order costs: some tens of rows come
+    back, whatever the number of closes). A close with an incomplete ledger (the conditions of
+    ``ledger.missing_parts``, or a movement without a rate) is counted, not summed. Groups are
+    sorted by cost, largest first; suppliers, SKUs and countries are cut to the top ten.
+    ``over_time`` has one point per day (or per week starting Monday) of the period.
     """
     cte, params = ledger_cte(orders)
     closed_day, day_params = local_day("o.closed_at")
-    sql = f"""{cte}
-    SELECT o.close_reason, COALESCE(so.supplier, ''), sku.code, sku.title, o.buyer_country, {closed_day},
-           per.cost, COALESCE(per.unrated, 0), COALESCE(so.n, 0), COALESCE(so.n_amount, 0),
-           (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped'),
-           COALESCE(rf.pending_buyer, 0), COALESCE(rf.pending_supplier, 0), COALESCE(rf.refused, 0)
-    FROM o JOIN orders_sku sku ON sku.id = o.sku_id
-    LEFT JOIN per ON per.order_id = o.id
-    LEFT JOIN so ON so.order_id = o.id
-    LEFT JOIN rf ON rf.order_id = o.id
+    groups = {
+        "reason": "reason",
+        "supplier": "supplier",
+        "sku": "CAST(sku_id AS VARCHAR(20))",
+        "country": "country",
+        "day": "CAST(day AS VARCHAR(10))",
+    }
+    grouped = " UNION ALL ".join(
+        f"SELECT '{name}', {key}, COUNT(*), COUNT(cost), SUM(cost) FROM fin"  # noqa: S608
+        f"{' WHERE has_supplier = 1' if name == 'supplier' else ''} GROUP BY {key}"
+        for name, key in groups.items()
+    )
+    sql = f"""{cte},
+    fin AS (
+        SELECT o.close_reason AS reason, COALESCE(so.supplier, '') AS supplier,
+               CASE WHEN so.n IS NULL THEN 0 ELSE 1 END AS has_supplier, o.sku_id,
+               o.buyer_country AS country, {closed_day} AS day, COALESCE(rf.refused, 0) AS refused,
+               CASE WHEN COALESCE(per.unrated, 0) = 0 AND COALESCE(rf.pending_buyer, 0) = 0
+                         AND COALESCE(rf.pending_supplier, 0) = 0
+                         AND COALESCE(so.n_amount, 0) = COALESCE(so.n, 0)
+                         AND NOT (so.n IS NULL AND (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped'))
+                    THEN COALESCE(per.cost, 0) END AS cost
+        FROM o
+        LEFT JOIN per ON per.order_id = o.id
+        LEFT JOIN so ON so.order_id = o.id
+        LEFT JOIN rf ON rf.order_id = o.id
+    )
+    {grouped}
+    UNION ALL SELECT 'refusal', supplier, COUNT(*), COUNT(cost), SUM(cost) FROM fin
+        WHERE refused > 0 AND supplier <> '' GROUP BY supplier
     """  # noqa: S608
-    reasons = dict(CloseReason.choices)
-    by_reason: dict = {r.value: [str(r.label), Decimal("0"), 0, 0] for r in CloseReason}
-    by_supplier: dict = {}
-    by_sku: dict = {}
-    by_country: dict = {}
-    per_day: dict[date, Decimal] = {}
-    refusals: dict[str, list] = {}
-    total, closes, incomplete = Decimal("0"), 0, 0
-    with connection.cursor() as cursor:
+    reasons = {value: str(label) for value, label in CloseReason.choices}
+    no_name = _("(no supplier name)")
+    found: dict[str, dict] = {name: {} for name in (*groups, "refusal")}
+    with ledger_cursor() as cursor:
         cursor.execute(sql, [*params, *day_params])
-        for (
-            reason,
-            supplier,
-            sku,
-            title,
-            country,
-            day,
-            cost,
-            unrated,
-            n_supplier,
-            n_amount,
-            shipped,
-            pending_buyer,
-            pending_supplier,
-            refused,
-        ) in cursor.fetchall():
-            complete = not unrated and not missing_parts(
-                n_supplier, n_amount, shipped, pending_buyer, pending_supplier
-            )
-            value = (Decimal(str(cost)) if cost is not None else Decimal("0")) if complete else None
-            closes += 1
-            if value is None:
-                incomplete += 1
-            else:
-                total += value
-                day = day if isinstance(day, date) else date.fromisoformat(str(day))
-                if bucket == "week":
-                    day -= timedelta(days=day.weekday())
-                per_day[day] = per_day.get(day, Decimal("0")) + value
-            _add(by_reason, reason, str(reasons.get(reason, reason)), value)
-            if supplier or n_supplier:
-                _add(by_supplier, supplier, supplier or _("(no supplier name)"), value)
-            _add(by_sku, sku, title or sku, value)
-            _add(by_country, country, country or "—", value)
-            if refused and supplier:
-                entry = refusals.setdefault(supplier, [0, Decimal("0")])
-                entry[0] += 1
-                entry[1] += value or 0
+        for name, key, n, complete, cost in cursor.fetchall():
+            found[name][key] = (n, n - complete, Decimal(str(cost)) if cost is not None else Decimal("0"))
+    skus = {
+        pk: (code, title)
+        for pk, code, title in Sku.objects.filter(pk__in=[int(k) for k in found["sku"]]).values_list(
+            "pk", "code", "title"
+        )
+    }
+
+    def table(name: str, label) -> dict:
+        return {key: [label(key), cost, n, bad] for key, (n, bad, cost) in found[name].items()}
+
+    by_reason = {r.value: [str(r.label), Decimal("0"), 0, 0] for r in CloseReason}
+    by_reason.update(table("reason", lambda key: reasons.get(key, key)))
+    by_supplier = table("supplier", lambda key: key or no_name)
+    by_sku = {}
+    for key, (n, bad, cost) in found["sku"].items():
+        code, title = skus[int(key)]
+        by_sku[code] = [title or code, cost, n, bad]
+    by_country = table("country", lambda key: key or "—")
+    per_day: dict[date, Decimal] = {}
+    for key, (_n, _bad, cost) in found["day"].items():
+        day = date.fromisoformat(str(key)[:10])
+        if bucket == "week":
+            day -= timedelta(days=day.weekday())
+        per_day[day] = per_day.get(day, Decimal("0")) + cost
+    closes = sum(n for n, _bad, _c in found["reason"].values())
+    incomplete = sum(bad for _n, bad, _c in found["reason"].values())
+    total = sum((cost for _n, _bad, cost in found["reason"].values()), Decimal("0"))
     first = start if bucket == "day" else start - timedelta(days=start.weekday())
     step = timedelta(days=1 if bucket == "day" else 7)
     over_time = []
@@ -149,6 +150,6 @@ def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: s
         by_sku=_rows(by_sku, top=TOP_N),
         by_country=_rows(by_country, top=TOP_N),
         over_time=over_time,
-        supplier_refusals={name: (n, money(cost)) for name, (n, cost) in refusals.items()},
-        supplier_costs={key: money(cost) for key, (_label, cost, _n, _bad) in by_supplier.items()},
+        supplier_refusals={key: (n, money(cost)) for key, (n, _bad, cost) in found["refusal"].items()},
+        supplier_costs={key: money(cost) for key, (_n, _bad, cost) in found["supplier"].items()},
     )
