@@ -66,7 +66,7 @@ def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: s
     sorted by cost, largest first; suppliers, SKUs and countries are cut to the top ten.
     ``over_time`` has one point per day (or per week starting Monday) of the period.
     """
-    cte, params = ledger_cte(orders)
+    cte, params = ledger_cte(orders, totals_only=True)
     closed_day, day_params = local_day("o.closed_at")
     groups = {
         "reason": "reason",

@@ -168,7 +168,7 @@ def _days_before(column: str, days: int) -> str:
     return f"({column} - {int(days)})"
 
 
-def ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
+def ledger_cte(orders: QuerySet[Order], *, totals_only: bool = False) -> tuple[str, list]:
     """``WITH`` clauses for ``orders``: ``o`` (the orders), ``so`` (supplier orders), ``bk`` (goods back),
     ``rf`` (refund counts), ``conv`` (every movement with its rates and conversion) and ``per``
     (per order: native sums per kind, movements without a rate, and the cost of the close)."""
@@ -182,7 +182,16 @@ def ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
     back_day, p4 = local_day("bk.at")
     lost_day, p5 = local_day("o.closed_at")
     rep = reporting_currency()
-    native = ", ".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END) AS {k}" for k in KINDS)
+    # Totals need neither goods lost (they do not count) nor the sums in each currency.
+    native = "".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END) AS {k}, " for k in KINDS)
+    lost = f"""UNION ALL
+        SELECT o.id, 'lost', 'CNY', ROUND((o.quantity - COALESCE(bk.qty, 0)) * so.amount / o.quantity, 2),
+               {lost_day}
+        FROM o JOIN so ON so.order_id = o.id LEFT JOIN bk ON bk.order_id = o.id
+        WHERE so.n_amount = so.n AND (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped')
+              AND o.quantity > COALESCE(bk.qty, 0)"""  # noqa: S608
+    if totals_only:
+        native, lost, p5 = "", "", []
     # Only constants and this module's own fragments are interpolated; values go as parameters.
     sql = f"""
     WITH o ({", ".join(ORDER_COLUMNS)}) AS ({orders_sql}),
@@ -221,12 +230,7 @@ def ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
         SELECT o.id, 'back', 'CNY', ROUND(bk.qty * so.amount / o.quantity, 2), {back_day}
         FROM o JOIN bk ON bk.order_id = o.id JOIN so ON so.order_id = o.id
         WHERE so.n_amount = so.n AND bk.qty > 0
-        UNION ALL
-        SELECT o.id, 'lost', 'CNY', ROUND((o.quantity - COALESCE(bk.qty, 0)) * so.amount / o.quantity, 2),
-               {lost_day}
-        FROM o JOIN so ON so.order_id = o.id LEFT JOIN bk ON bk.order_id = o.id
-        WHERE so.n_amount = so.n AND (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped')
-              AND o.quantity > COALESCE(bk.qty, 0)
+        {lost}
     ),
     rated AS (
         SELECT d.currency, d.day, {_rate_sql("d.currency")} AS cur_rate, {_rate_sql("%s")} AS rep_rate
@@ -239,7 +243,7 @@ def ledger_cte(orders: QuerySet[Order]) -> tuple[str, list]:
         FROM mv LEFT JOIN rated r ON r.currency = mv.currency AND r.day = mv.day
     ),
     per AS (
-        SELECT order_id, {native},
+        SELECT order_id, {native}
                SUM(CASE WHEN converted IS NULL THEN 1 ELSE 0 END) AS unrated,
                COALESCE(SUM(CASE WHEN kind = 'refunded' THEN converted ELSE 0 END), 0)
                - COALESCE(SUM(CASE WHEN kind = 'paid' THEN converted ELSE 0 END), 0)
@@ -264,12 +268,14 @@ def _rate_sql(currency: str) -> str:
 
 @contextmanager
 def ledger_cursor() -> Iterator:
-    """A cursor for the ledger's queries. On PostgreSQL without JIT, for this transaction only:
-    the planner's estimate of the rate look-ups crosses ``jit_above_cost`` and compiling the query
-    took longer (about 0.5 s) than running it."""
+    """A cursor for the ledger's queries. On PostgreSQL, for this transaction only: without JIT
+    (the planner's estimate of the rate look-ups crosses ``jit_above_cost`` and compiling the
+    query took longer, about 0.5 s, than running it) and with room to hash in memory."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL jit = off")
+            # A quarter's movements hashed per order and per day fit in memory, not on disk.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         yield cursor
 
 
