@@ -245,11 +245,10 @@ def ledger_cte(orders: QuerySet[Order], *, totals_only: bool = False) -> tuple[s
     per AS (
         SELECT order_id, {native}
                SUM(CASE WHEN converted IS NULL THEN 1 ELSE 0 END) AS unrated,
-               COALESCE(SUM(CASE WHEN kind = 'refunded' THEN converted ELSE 0 END), 0)
-               - COALESCE(SUM(CASE WHEN kind = 'paid' THEN converted ELSE 0 END), 0)
-               + COALESCE(SUM(CASE WHEN kind = 'supplier' THEN converted ELSE 0 END), 0)
-               - COALESCE(SUM(CASE WHEN kind = 'recovered' THEN converted ELSE 0 END), 0)
-               - COALESCE(SUM(CASE WHEN kind = 'back' THEN converted ELSE 0 END), 0) AS cost
+               -- (refunded − paid) + (supplier − recovered − back): one signed sum
+               COALESCE(SUM(CASE WHEN kind IN ('refunded', 'supplier') THEN converted
+                                 WHEN kind IN ('paid', 'recovered', 'back') THEN -converted
+                                 ELSE 0 END), 0) AS cost
         FROM conv GROUP BY order_id
     )
     """  # noqa: S608
