@@ -190,8 +190,14 @@ def test_the_daily_fetch_loads_the_file_served_at_the_configured_url(ecb_on_loop
 
 @pytest.mark.redis
 def test_the_periodic_task_runs_on_a_real_worker(celery_worker, ecb_on_loopback):
+    import importlib
+
+    from django.apps import apps
     from django_celery_beat.models import PeriodicTask
 
+    # the schedule row the migration creates (a transactional test before this one may have
+    # flushed the migration's rows: create it again, as the migration does, when missing)
+    importlib.import_module("orders.migrations.0012_exchange_rates").create_fx_schedule(apps, None)
     assert PeriodicTask.objects.get(task="orders.fetch_fx_rates").crontab.day_of_week == "1-5"
     assert hand_off("orders.fetch_fx_rates", ecb_on_loopback)
     deadline = time.monotonic() + 30
