@@ -20,6 +20,8 @@ _VIEW_ALL = [
     "orders.view_stockmovement",
     "orders.view_notification",
     "orders.view_feedback",
+    "orders.view_exchangerate",
+    "orders.view_exchangeratechange",
     "evidence.view_communication",
     "evidence.view_attachment",
 ]
@@ -70,6 +72,10 @@ _OTHER = {
         "evidence.view_attachment",
         "orders.mark_refund_received",
         "orders.export_orders",
+        # The loss ledger's rates: Finance sees and corrects them (every correction is kept).
+        "orders.view_exchangerate",
+        "orders.view_exchangeratechange",
+        "orders.correct_exchangerate",
     ],
     "Analyst": [*_VIEW_ALL, "orders.view_analytics", "orders.export_orders"],
 }

@@ -21,7 +21,7 @@ from celery import shared_task
 
 from . import delivery, jobs
 from .packs import jobs as pack_jobs
-from .workflow import outbox
+from .workflow import outbox, rates
 
 
 @shared_task(name="orders.deliver_notification")
@@ -74,3 +74,14 @@ def build_evidence_pack(token: str) -> dict:
     """Build the evidence pack of job ``token`` (too large for a request); progress is in the job."""
     job = pack_jobs.run_job(token)
     return {"state": job.get("state"), "done": job.get("done"), "total": job.get("total")}
+
+
+@shared_task(
+    name="orders.fetch_fx_rates",
+    autoretry_for=(OSError,),
+    retry_backoff=300,
+    max_retries=5,
+)
+def fetch_fx_rates(url: str | None = None) -> dict:
+    """Load the ECB's daily reference rates from ``SHOPOPS_FX_URL`` (a network error retries)."""
+    return rates.fetch_daily_rates(url).as_dict()

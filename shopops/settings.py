@@ -349,6 +349,13 @@ SHOPOPS_PDF_FONTS = env.list(
     ],
 )
 
+# Loss ledger (docs/loss-ledger.md): amounts converted to this currency at the ECB's rate of the
+# day; the periodic job fetches the ECB's daily reference rates from SHOPOPS_FX_URL.
+SHOPOPS_REPORTING_CURRENCY = env.str("SHOPOPS_REPORTING_CURRENCY", default="USD").upper()
+SHOPOPS_FX_URL = env.str(
+    "SHOPOPS_FX_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+)
+
 # --- logging ----------------------------------------------------------------------------------
 
 LOGGING = {

@@ -50,7 +50,6 @@ def _view(total: int, *, reasons: dict[str, int] | None = None, paid: int = 0, q
         over_time=[],
         by_supplier=[],
         by_sku=[],
-        refunds=[],
         medians=[],
         supplier_quality=quality or {},
     )

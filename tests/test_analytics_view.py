@@ -5,13 +5,15 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.models import Status
+from orders.selectors.ledger import CSV_COLUMNS
 from tests.factories import OrderFactory, SkuFactory, staff
-from tests.test_analytics import END, START, known_closes  # noqa: F401  (fixture)
+from tests.test_analytics import END, START, known_closes, march_rates  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -88,16 +90,36 @@ def test_filters_travel_in_the_url_and_into_each_export(analyst_client, known_cl
     assert counted["quality_issue"] == "0"
 
 
-def test_each_table_exports(analyst_client, known_closes):  # noqa: F811
-    refunds = read_csv(analyst_client.get(URL, {**PERIOD, "export": "refunds"}))
-    assert refunds[1:] == [["CNY", "0.00", "500.00", "-500.00"], ["USD", "430.00", "0.00", "430.00"]]
+def test_each_table_exports(analyst_client, known_closes, march_rates):  # noqa: F811
+    # The loss ledger: the columns of manage.py loss_ledger, one row per close of the view.
+    rows = read_csv(analyst_client.get(URL, {**PERIOD, "export": "ledger"}))
+    command = io.StringIO()
+    call_command("loss_ledger", "--since", PERIOD["start"], "--until", PERIOD["end"], stdout=command)
+    assert rows == list(csv.reader(io.StringIO(command.getvalue())))
+    assert rows[0] == CSV_COLUMNS and len(rows) == 9
+    costs = read_csv(analyst_client.get(URL, {**PERIOD, "export": "costs"}))
+    assert costs[0] == ["Reason code", "Reason", "Cost (USD)", "Closes", "Incomplete ledgers"]
+    page = analyst_client.get(URL, PERIOD).content.decode()
+    assert "Cost of closes (USD)" in page and "Weekends and holidays use the last rate" in page
+    assert "not a loss figure" not in page  # the old per-currency panel is gone
     medians = read_csv(analyst_client.get(URL, {**PERIOD, "export": "medians"}))
     assert [row[0::3] for row in medians[1:]] == [
         ["unpaid", "0.0"],
         ["cancellation", "20.0"],
         ["return", "72.0"],
     ]
-    for name in ("stages", "over_time", "suppliers", "skus", "out_of_stock", "recommendations"):
+    for name in (
+        "stages",
+        "over_time",
+        "suppliers",
+        "skus",
+        "out_of_stock",
+        "recommendations",
+        "cost_over_time",
+        "cost_suppliers",
+        "cost_skus",
+        "cost_countries",
+    ):
         assert analyst_client.get(URL, {**PERIOD, "export": name}).status_code == 200
 
 

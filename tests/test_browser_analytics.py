@@ -1,13 +1,15 @@
 """In Chromium: an analyst sees the charts drawn, changes the period and downloads a CSV."""
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from orders.models import Status
-from tests.factories import OrderFactory, SkuFactory, staff
+from orders.models import ExchangeRate, RefundDirection, RefundStatus, Status
+from orders.selectors.ledger import CSV_COLUMNS
+from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,16 +35,32 @@ def closes_over_the_last_weeks() -> None:
         ("buyer_cancelled", "paid", 20),
         ("shipping_issue", "shipped", 25),
     ]
+    for days_ago in range(40):  # 1 EUR = 1.25 USD = 10 CNY every day
+        day = timezone.localdate() - timedelta(days=days_ago)
+        ExchangeRate.objects.create(date=day, currency="USD", rate=Decimal("1.25"))
+        ExchangeRate.objects.create(date=day, currency="CNY", rate=Decimal("10"))
     for i, (reason, stage, days_ago) in enumerate(plan):
         closed_at = now - timedelta(days=days_ago)
-        OrderFactory(
+        order = OrderFactory(
             status=Status.CLOSED,
             close_reason=reason,
             close_stage=stage,
             close_started_at=closed_at - timedelta(hours=5),
             closed_at=closed_at,
             sku=a if i % 2 else b,
+            placed_at=closed_at - timedelta(days=3),
         )
+        if stage != "unpaid":  # paid 100 USD, bought for 300 CNY (37.50 USD), refunded in full
+            SupplierOrderFactory(
+                order=order, amount=Decimal("300.00"), created_at=closed_at - timedelta(days=2)
+            )
+            RefundFactory(
+                order=order,
+                direction=RefundDirection.TO_BUYER,
+                status=RefundStatus.SUCCEEDED,
+                amount=Decimal("100.00"),
+                requested_at=closed_at,
+            )
 
 
 def test_analyst_sees_charts_changes_period_and_downloads_csv(page, live_server, admin_login):
@@ -54,7 +72,14 @@ def test_analyst_sees_charts_changes_period_and_downloads_csv(page, live_server,
     page.click("#worklist a[href='/admin/orders/analytics/']")
     page.wait_for_selector("body[data-charts-drawn='1']")
     assert "6 orders closed" in page.inner_text("#analytics-summary")
-    for chart in ("chart-reasons", "chart-stages", "chart-over_time", "chart-skus"):
+    for chart in (
+        "chart-reasons",
+        "chart-stages",
+        "chart-over_time",
+        "chart-skus",
+        "chart-costs",
+        "chart-cost_over_time",
+    ):
         assert page.evaluate(PAINTED, chart) > 500, f"{chart} is blank"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "analytics-page.png"), full_page=True)
@@ -68,6 +93,10 @@ def test_analyst_sees_charts_changes_period_and_downloads_csv(page, live_server,
     assert f"start={start}" in page.url
     assert "3 orders closed" in page.inner_text("#analytics-summary")
     assert page.evaluate(PAINTED, "chart-reasons") > 500
+    assert page.evaluate(PAINTED, "chart-costs") > 500
+    # the paid close of the last 7 days cost the supplier's 300 CNY = 37.50 USD (the unpaid
+    # factory orders have shipped goods and no supplier order: incomplete, left out of the total)
+    assert "37.50 USD" in page.inner_text("#cost-total")
 
     # and the reasons table downloads as CSV with the same filter
     with page.expect_download() as info:
@@ -78,6 +107,13 @@ def test_analyst_sees_charts_changes_period_and_downloads_csv(page, live_server,
     lines = text.splitlines()
     assert lines[0] == "Reason code,Reason,Closes,Share %"
     assert "payment_timeout,Buyer did not pay in time,2,66.7" in lines
+
+    # and the loss ledger, with the columns of manage.py loss_ledger
+    with page.expect_download() as info:
+        page.click("a[data-export='ledger']")
+    lines = Path(info.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].split(",") == CSV_COLUMNS
+    assert len(lines) == 4  # the three closes of the last 7 days
 
 
 def test_operator_cannot_open_the_analytics(page, live_server, admin_login):

@@ -87,3 +87,26 @@ def _assert_the_documented_demo_users_log_in(output: str) -> None:
         assert groups == ([] if role == "superuser" else [role])
         # the command prints the same table
         assert re.search(rf"^  {username} +{re.escape(password)} +{role}$", output, re.MULTILINE), username
+
+
+def test_seed_demo_gives_a_complete_believable_loss_ledger():
+    """Rates for the whole period (no network), supplier costs, returns in both conditions."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.demo import seed_demo
+    from orders.models import ExchangeRate, MovementReason
+    from orders.selectors.ledger import closed_between, ledger
+
+    seed_demo(stdout=StringIO())
+    today = timezone.localdate()
+    assert ExchangeRate.objects.filter(currency="CNY", date__gte=today - timedelta(days=7)).exists()
+    rows = ledger(closed_between(today - timedelta(days=90), today))
+    assert rows and all(row.cost_of_close is not None for row in rows), [
+        r.missing for r in rows if r.missing
+    ][:3]
+    assert {row.currency for row in rows} >= {"USD", "EUR", "BRL"}
+    assert any(row.goods_back_cny for row in rows) and any(row.goods_lost_cny for row in rows)
+    assert StockMovement.objects.filter(reason=MovementReason.RETURN_RESELLABLE).exists()
+    assert sum(row.cost_of_close for row in rows) > 0

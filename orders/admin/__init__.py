@@ -17,7 +17,7 @@ each kind of change goes.
 registers every ``ModelAdmin`` below.
 """
 
-from . import analytics, buyer_messages, feedback, imports, notifications, orders, refunds, stock  # noqa: F401
+from . import analytics, buyer_messages, feedback, imports, notifications, orders, rates, refunds, stock  # noqa: F401
 from .orders import OrderAdmin
 
 __all__ = ["OrderAdmin"]

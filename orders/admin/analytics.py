@@ -25,7 +25,9 @@ from django.utils.translation import gettext_lazy
 from shopops.admin_base import ShopopsAdminSite
 
 from ..resources import escape_cell
-from ..selectors.analytics import CloseAnalytics, close_analytics
+from ..selectors.analytics import CloseAnalytics, close_analytics, closed_orders
+from ..selectors.costs import CostOfCloses, CostRow, cost_of_closes
+from ..selectors.ledger import CSV_COLUMNS, ledger
 from ..selectors.recommendations import Recommendation, recommend
 
 DEFAULT_DAYS = 30
@@ -107,9 +109,42 @@ def _hours(value: Decimal | None) -> str:
     return "" if value is None else str(value)
 
 
-def _tables(data: CloseAnalytics, recommendations: list[Recommendation]) -> dict:
+def _cost_rows(rows: list[CostRow], with_key: bool = True) -> list[tuple]:
+    return [((r.key,) if with_key else ()) + (r.label, r.cost, r.closes, r.incomplete) for r in rows]
+
+
+def _cost_tables(costs: CostOfCloses, bucket: str) -> dict:
+    cost = _("Cost (%(currency)s)") % {"currency": costs.currency}
+    tail = [cost, _("Closes"), _("Incomplete ledgers")]
+    return {
+        "costs": (
+            _("Cost of closes by reason"),
+            [_("Reason code"), _("Reason"), *tail],
+            _cost_rows(costs.by_reason),
+        ),
+        "cost_over_time": (
+            _("Cost of closes over time"),
+            [_("Week starting") if bucket == "week" else _("Day"), cost],
+            [(day.isoformat(), value) for day, value in costs.over_time],
+        ),
+        "cost_suppliers": (
+            _("Cost of closes per supplier"),
+            [_("Supplier"), *tail],
+            _cost_rows(costs.by_supplier, with_key=False),
+        ),
+        "cost_skus": (_("Cost of closes per SKU"), [_("SKU"), _("Title"), *tail], _cost_rows(costs.by_sku)),
+        "cost_countries": (
+            _("Cost of closes per country"),
+            [_("Country"), *tail],
+            _cost_rows(costs.by_country, with_key=False),
+        ),
+    }
+
+
+def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: CostOfCloses) -> dict:
     """Each exportable table: (title, header, rows). The page and the CSV show the same rows."""
     return {
+        **_cost_tables(costs, data.bucket),
         "reasons": (
             _("Closes by reason"),
             [_("Reason code"), _("Reason"), _("Closes"), _("Share %")],
@@ -134,16 +169,6 @@ def _tables(data: CloseAnalytics, recommendations: list[Recommendation]) -> dict
             _("Top SKUs by closes"),
             [_("SKU"), _("Title"), _("Closes"), _("Share %")],
             [(r.key, r.label, r.count, r.share) for r in data.by_sku],
-        ),
-        "refunds": (
-            _("Refunded and recovered, per currency"),
-            [
-                _("Currency"),
-                _("Refunded to buyers"),
-                _("Recovered from suppliers"),
-                _("Refunded minus recovered, per currency: not converted, not a loss figure"),
-            ],
-            [(m.currency, m.to_buyer, m.from_supplier, m.net_loss) for m in data.refunds],
         ),
         "medians": (
             _("Median time to close, per flow"),
@@ -183,8 +208,17 @@ def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]]
     return response
 
 
-def _chart_data(data: CloseAnalytics) -> dict:
+def _chart_data(data: CloseAnalytics, costs: CostOfCloses) -> dict:
     return {
+        "costs": {
+            "labels": [r.label for r in costs.by_reason],
+            "values": [float(r.cost) for r in costs.by_reason],
+            "name": _("Cost (%(currency)s)") % {"currency": costs.currency},
+        },
+        "cost_over_time": {
+            "labels": [d.isoformat() for d, _v in costs.over_time],
+            "values": [float(v) for _d, v in costs.over_time],
+        },
         "reasons": {"labels": [r.label for r in data.by_reason], "counts": [r.count for r in data.by_reason]},
         "stages": {"labels": [r.label for r in data.by_stage], "counts": [r.count for r in data.by_stage]},
         "over_time": {
@@ -196,17 +230,6 @@ def _chart_data(data: CloseAnalytics) -> dict:
             "counts": [r.count for r in data.by_supplier],
         },
         "skus": {"labels": [r.key for r in data.by_sku], "counts": [r.count for r in data.by_sku]},
-        "refunds": {
-            "labels": [m.currency for m in data.refunds],
-            "to_buyer": [float(m.to_buyer) for m in data.refunds],
-            "from_supplier": [float(m.from_supplier) for m in data.refunds],
-            "net_loss": [float(m.net_loss) for m in data.refunds],
-            "names": [
-                _("Refunded to buyers"),
-                _("Recovered from suppliers"),
-                _("Refunded minus recovered, per currency: not converted, not a loss figure"),
-            ],
-        },
         "closes_label": _("Closes"),
     }
 
@@ -245,8 +268,19 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
         country=params["country"] or None,
         bucket=params["bucket"],
     )
-    recommendations = recommend(data, now=timezone.now())
-    tables = _tables(data, recommendations)
+    orders = closed_orders(
+        params["start"],
+        params["end"],
+        supplier=params["supplier"] or None,
+        sku=params["sku"] or None,
+        country=params["country"] or None,
+    )
+    if export == "ledger":
+        # The loss ledger itself, one row per close: the columns of ``manage.py loss_ledger``.
+        return _csv_response("ledger", CSV_COLUMNS, (row.csv_row() for row in ledger(orders)), data)
+    costs = cost_of_closes(orders, params["start"], params["end"], bucket=params["bucket"])
+    recommendations = recommend(data, now=timezone.now(), costs=costs)
+    tables = _tables(data, recommendations, costs)
     if export:
         if export not in tables:
             return HttpResponseBadRequest(
@@ -263,7 +297,8 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
         data=data,
         recommendations=recommendations,
         tables={name: {"title": t, "header": h, "rows": r} for name, (t, h, r) in tables.items()},
-        chart_data=_chart_data(data),
+        chart_data=_chart_data(data, costs),
+        costs=costs,
         query=query.urlencode(),
         start=params["start"],
         end=params["end"],

@@ -25,6 +25,7 @@ from shopops.admin_base import ReadOnlyAdmin, screen
 
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
 from ..selectors import WAITING_ON_BUYER
+from ..selectors.ledger import order_ledger
 from ..workflow.events import event_label
 from ..workflow.packs import PACK_PERMISSION
 from . import imports, order_actions, order_views, packs, ready_texts
@@ -193,6 +194,7 @@ class OrderAdmin(admin.ModelAdmin):
             context.update(order_views.order_page_context(request, obj))
             can_pack = request.user.has_perm(PACK_PERMISSION)
             context["evidence_pack_urls"] = packs.pack_urls(obj) if can_pack else []
+            context["ledger"] = order_ledger(obj)  # the loss ledger of a closed order, else None
         return super().render_change_form(
             request, context, add=add, change=change, form_url=form_url, obj=obj
         )

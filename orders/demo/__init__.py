@@ -3,21 +3,25 @@
 - ``users``: the demo users, one per group, with the passwords the README documents;
 - ``catalogue``: the demo's SKUs, suppliers, buyers and what buyers write;
 - ``orders``: about 330 live orders in every state, moved there through ``orders.workflow``;
-- ``history``: a few months of closed orders written in bulk, for the close analytics.
+- ``history``: a few months of closed orders written in bulk, for the close analytics;
+- ``rates``: the ECB rates of the whole period (the loss ledger), without the network.
 
 Every part recognises what an earlier run made, so :func:`seed_demo` is safe to run again.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TextIO
 
 from django.db import transaction
+from django.utils import timezone
 
 from ..workflow import outbox
 from .catalogue import DEMO_PREFIX, HISTORY_PREFIX
-from .history import seed_demo_history
+from .history import HISTORY_DAYS, seed_demo_history
 from .orders import seed_demo_orders
+from .rates import seed_demo_rates
 from .users import DEMO_USERS, demo_password, ensure_demo_users
 
 __all__ = [
@@ -41,3 +45,5 @@ def seed_demo(stdout: TextIO | None = None) -> None:
         ensure_demo_users(stdout)
         seed_demo_orders(stdout)
         seed_demo_history(stdout)
+        today = timezone.localdate()
+        seed_demo_rates(stdout, since=today - timedelta(days=HISTORY_DAYS + 30), until=today)

@@ -26,6 +26,7 @@ from ..models import (
     CloseStage,
     Feedback,
     FollowupStatus,
+    MovementReason,
     Order,
     OrderEvent,
     Outcome,
@@ -34,6 +35,7 @@ from ..models import (
     RefundStatus,
     Sku,
     Status,
+    StockMovement,
     SupplierOrder,
 )
 from ..workflow.events import event_values
@@ -80,6 +82,15 @@ PATHS = {
         ("record_supplier_approval", Status.SUPPLIER_REFUND_PENDING, Status.CLOSED),
     ],
 }
+# A shipped close the supplier refused: the buyer's dispute is lost and the shop keeps the cost.
+PATH_REFUSED = [
+    *PATHS[CloseStage.SHIPPED][:4],
+    ("record_supplier_refusal", Status.SUPPLIER_REFUND_PENDING, Status.DISPUTED),
+    ("resolve_dispute", Status.DISPUTED, Status.CLOSED),
+]
+# Buyers pay in their own currency (prices converted roughly from the USD list price).
+CURRENCY = {"ES": "EUR", "FR": "EUR", "DE": "EUR", "PT": "EUR", "BR": "BRL", "GB": "GBP", "PL": "PLN"}
+PRICE_FACTOR = {"USD": "1", "EUR": "0.92", "BRL": "5.40", "GBP": "0.79", "PLN": "3.95"}
 # Median-ish hours from the first close step to closed, per stage (drawn around these).
 CLOSE_HOURS = {CloseStage.UNPAID: (0, 2), CloseStage.PAID: (6, 72), CloseStage.SHIPPED: (96, 480)}
 COMMENTS = {
@@ -89,6 +100,30 @@ COMMENTS = {
     4: ["Good, fast shipping", "不错"],
     5: ["Perfect, thank you!", "Excellent seller", "非常满意"],
 }
+
+
+def _restock_returns(returns: list[tuple[Order, int]]) -> None:
+    """The resellable returns back on the shelf: a movement each, and the SKUs' stock after them."""
+    stock = dict(Sku.objects.values_list("pk", "stock_on_hand"))
+    movements = []
+    for order, quantity in sorted(returns, key=lambda item: item[0].closed_at):
+        span = order.closed_at - order.close_started_at
+        stock[order.sku_id] += quantity
+        movements.append(
+            StockMovement(
+                sku_id=order.sku_id,
+                delta=quantity,
+                reason=MovementReason.RETURN_RESELLABLE,
+                order=order,
+                note="Demo history: resellable return",
+                stock_after=stock[order.sku_id],
+                created_at=order.close_started_at + span / 2,
+            )
+        )
+    StockMovement.objects.bulk_create(movements, batch_size=1000)
+    for sku in Sku.objects.filter(pk__in={order.sku_id for order, _q in returns}):
+        sku.stock_on_hand = stock[sku.pk]
+        sku.save(update_fields=["stock_on_hand"])
 
 
 def _user(username: str):
@@ -144,6 +179,8 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
         )
         if shipped and shipped > started:
             shipped = started - timedelta(hours=1)
+        currency = CURRENCY.get(country, "USD")
+        price = (price * Decimal(PRICE_FACTOR[currency])).quantize(Decimal("0.01"))
         total = price * quantity
         actor = (
             None if reason == "payment_timeout" else (supervisor if stage != CloseStage.UNPAID else operator)
@@ -169,7 +206,7 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
                 quantity=quantity,
                 unit_price=price,
                 total_amount=total,
-                currency="USD",
+                currency=currency,
                 placed_at=placed,
                 paid_at=paid,
                 shipped_at=shipped,
@@ -187,8 +224,21 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
         plans.append((stage, reason, supplier, contact, (cost * quantity).quantize(Decimal("0.01")), actor))
     created = Order.objects.bulk_create(new_orders, batch_size=500)
 
-    supplier_orders, events, refunds = [], [], []
+    supplier_orders, events, refunds, returns = [], [], [], []
     for order, (stage, reason, supplier, contact, cost, actor) in zip(created, plans, strict=True):
+        # Shipped closes: the supplier refuses about one in four (more often the bad-quality one);
+        # the goods come back resellable, partly resellable, damaged or not at all.
+        refused = stage == CloseStage.SHIPPED and rng.random() < (
+            0.5 if supplier == BAD_QUALITY_SUPPLIER else 0.2
+        )
+        condition, back = "", 0
+        if stage == CloseStage.SHIPPED:
+            condition = rng.choices(["resellable", "damaged", "missing"], weights=[50, 35, 15])[0]
+            back = 0 if condition != "resellable" else rng.randint(1, order.quantity)
+            if back:
+                returns.append((order, back))
+        if refused:
+            order.outcome = Outcome.LOST
         if stage != CloseStage.UNPAID:
             supplier_orders.append(
                 SupplierOrder(
@@ -200,7 +250,7 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
                     created_at=order.paid_at,
                 )
             )
-        path = PATHS[stage]
+        path = PATH_REFUSED if refused else PATHS[stage]
         span = order.closed_at - order.close_started_at
         for i, (name, source, target) in enumerate(path):
             at = order.close_started_at + span * (i / max(len(path) - 1, 1))
@@ -212,7 +262,13 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
                 actor_id=actor.pk if actor else None,
                 created_at=at,
                 reason=reason,
-                data={"demo_history": True},
+                data={"demo_history": True}
+                if name != "receive_return"
+                else {
+                    "demo_history": True,
+                    "quantity": back if back else order.quantity,
+                    "condition": condition,
+                },
             )
             events.append(OrderEvent(**values))
         if stage == CloseStage.UNPAID:
@@ -234,27 +290,32 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
                 received_at=None if recent else order.closed_at + timedelta(days=rng.uniform(3, 9)),
             )
         )
-        if stage == CloseStage.SHIPPED:
+        # Goods back on the shelf are not the supplier's to refund: only the rest is asked for.
+        asked = (cost * (order.quantity - back) / order.quantity).quantize(Decimal("0.01"))
+        if stage == CloseStage.SHIPPED and asked > 0:
             # Suppliers seldom refund in full: often part, sometimes all of the purchase.
             share = Decimal(rng.choice(["1", "1", "0.8", "0.5"]))
             refunds.append(
                 Refund(
                     order=order,
                     direction=RefundDirection.FROM_SUPPLIER,
-                    status=RefundStatus.RECEIVED,
-                    amount=(cost * share).quantize(Decimal("0.01")),
+                    status=RefundStatus.REJECTED if refused else RefundStatus.RECEIVED,
+                    amount=(asked * share).quantize(Decimal("0.01")),
                     currency="CNY",
                     reason=reason,
                     reference=f"1688-RF-{order.platform_order_id[-8:]}",
                     idempotency_key=f"history-{order.platform_order_id}-supplier",
                     requested_at=order.closed_at - span / 4,
-                    succeeded_at=order.closed_at,
-                    received_at=order.closed_at + timedelta(days=rng.uniform(1, 5)),
+                    succeeded_at=None if refused else order.closed_at,
+                    received_at=None if refused else order.closed_at + timedelta(days=rng.uniform(1, 5)),
+                    ended_at=order.closed_at if refused else None,
                 )
             )
     SupplierOrder.objects.bulk_create(supplier_orders, batch_size=1000)
     OrderEvent.objects.bulk_create(events, batch_size=1000)
     Refund.objects.bulk_create(refunds, batch_size=1000)
+    Order.objects.bulk_update([o for o in created if o.outcome == Outcome.LOST], ["outcome"], batch_size=1000)
+    _restock_returns(returns)
 
     feedback = []
     for order in rng.sample(created, k=len(created) // 8):

@@ -24,6 +24,8 @@ from .choices import ReturnCondition as ReturnCondition
 from .choices import Status as Status
 from .feedback import Feedback as Feedback
 from .feedback import FeedbackEvent as FeedbackEvent
+from .fx import ExchangeRate as ExchangeRate
+from .fx import ExchangeRateChange as ExchangeRateChange
 from .imports import OrderImport as OrderImport
 from .notification import Notification as Notification
 from .order import Order as Order

@@ -121,9 +121,22 @@ class Order(FSMModelMixin, models.Model):
             ),
             # Close analytics: every figure is an index-only scan of the closed orders in a period
             # (PostgreSQL covers the columns it groups by; elsewhere a plain partial index).
+            # The loss ledger reads the amounts and dates of the same closes from it too.
             models.Index(
                 fields=["closed_at"],
-                include=["id", "close_reason", "close_stage", "close_started_at", "sku", "buyer_country"],
+                include=[
+                    "id",
+                    "close_reason",
+                    "close_stage",
+                    "close_started_at",
+                    "sku",
+                    "buyer_country",
+                    "currency",
+                    "total_amount",
+                    "paid_at",
+                    "shipped_at",
+                    "quantity",
+                ],
                 condition=Q(status="closed"),
                 name="order_closed_analytics",
             ),

@@ -22,7 +22,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Sum,
 )
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
@@ -32,9 +31,6 @@ from ..models import (
     CloseReason,
     CloseStage,
     Order,
-    Refund,
-    RefundDirection,
-    RefundStatus,
     Sku,
     Status,
     SupplierOrder,
@@ -63,21 +59,6 @@ class Row:
     label: str
     count: int
     share: Decimal  # percent of all closes in the view, one decimal place
-
-
-@dataclass(frozen=True)
-class MoneyRow:
-    """Refunds of the view's closed orders in one currency (never converted)."""
-
-    currency: str
-    to_buyer: Decimal
-    from_supplier: Decimal
-
-    @property
-    def net_loss(self) -> Decimal:
-        """Refunded minus recovered in this one currency. Not a loss: buyer refunds and supplier
-        recoveries are mostly in different currencies, and a cost is not counted here."""
-        return self.to_buyer - self.from_supplier
 
 
 @dataclass(frozen=True)
@@ -112,7 +93,6 @@ class CloseAnalytics:
     over_time: list[tuple[date, int]]
     by_supplier: list[Row]
     by_sku: list[Row]
-    refunds: list[MoneyRow]
     medians: list[MedianRow]
     # (SKU code, close reason) → closes, for every pair with at least two closes: the basis of the
     # listing / stock recommendations and of the repeated out-of-stock report.
@@ -228,10 +208,8 @@ def close_analytics(
 ) -> CloseAnalytics:
     """Close analytics for the days ``start``..``end`` and the optional filters.
 
-    Counts are of closed orders; shares are percentages of all closes in the view. Refunds are
-    the succeeded or received refunds of those orders, per currency and never converted
-    (buyers are refunded in the sale's currency, suppliers refund in CNY); the net loss is
-    what went to buyers minus what came back from suppliers. The median runs from the first
+    Counts are of closed orders; shares are percentages of all closes in the view (what the
+    closes cost, in one currency, is ``orders.selectors.costs``). The median runs from the first
     close step (``close_started_at``) to ``closed_at``, per flow. ``bucket`` is ``day`` or
     ``week`` (weeks start on Monday), in the current time zone. Reads only; about ten queries.
     """
@@ -307,27 +285,6 @@ def close_analytics(
     )
     by_sku = [Row(code, title or code, n, share_percent(n, total)) for code, title, n in sku_rows]
 
-    money: dict[str, dict[str, Decimal]] = {}
-    refund_rows = (
-        Refund.objects.filter(
-            order__in=qs.order_by().values("pk"), status__in=(RefundStatus.SUCCEEDED, RefundStatus.RECEIVED)
-        )
-        .values_list("currency", "direction")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    for currency, direction, amount in refund_rows:
-        # SQLite sums decimals without their scale; money is always shown to the cent.
-        money.setdefault(currency, {})[direction] = Decimal(amount).quantize(Decimal("0.01"))
-    refunds = [
-        MoneyRow(
-            currency=currency,
-            to_buyer=sums.get(RefundDirection.TO_BUYER, Decimal("0.00")),
-            from_supplier=sums.get(RefundDirection.FROM_SUPPLIER, Decimal("0.00")),
-        )
-        for currency, sums in sorted(money.items())
-    ]
-
     watched = (CloseReason.PRODUCT_INFO_ERROR, CloseReason.OUT_OF_STOCK, CloseReason.QUALITY_ISSUE)
     sku_reason_counts = {
         (code, reason): n
@@ -351,7 +308,6 @@ def close_analytics(
         over_time=over_time,
         by_supplier=by_supplier,
         by_sku=by_sku,
-        refunds=refunds,
         medians=_medians(qs.order_by(), stage_counts),
         sku_reason_counts=sku_reason_counts,
         supplier_quality=supplier_quality,

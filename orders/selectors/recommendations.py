@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ..models import CloseReason
 from . import overdue_supplier_refunds_by_supplier
 from .analytics import CloseAnalytics, share_percent
+from .costs import CostOfCloses
 
 # payment_timeout above this share of all closes → payment reminders.
 PAYMENT_TIMEOUT_SHARE = Decimal("20")
@@ -53,13 +54,20 @@ class Recommendation:
     subject: str = ""  # the SKU or supplier concerned, if any
 
 
-def recommend(data: CloseAnalytics, *, now: datetime) -> list[Recommendation]:
+def recommend(
+    data: CloseAnalytics, *, now: datetime, costs: CostOfCloses | None = None
+) -> list[Recommendation]:
     """The actions the numbers in ``data`` call for. Reads one more query (overdue refunds).
+
+    With ``costs`` (the view's cost of closes) the supplier rules weigh by cost: a supplier whose
+    closes cost most comes first, and ``supplier_refusal_cost`` lists the suppliers that refused
+    refunds, the costliest first.
 
     Rules:
     - ``payment_timeout_share``: ``payment_timeout`` closes > 20% of closes (≥ 10 closes);
     - ``product_info_error_sku``: a SKU with ≥ 3 ``product_info_error`` closes;
     - ``out_of_stock_sku``: a SKU with ≥ 3 ``out_of_stock`` closes;
+    - ``supplier_refusal_cost``: a supplier that refused a refund, by what those closes cost;
     - ``supplier_refund_overdue``: a supplier with refunds past their respond-by deadline;
     - ``supplier_quality``: a supplier with ≥ 3 ``quality_issue`` closes making ≥ 30% of its closes;
     - ``shipping_issue_share``: ``shipping_issue`` closes > 15% of closes (≥ 10 closes);
@@ -108,7 +116,27 @@ def recommend(data: CloseAnalytics, *, now: datetime) -> list[Recommendation]:
             )
         )
 
-    for name, n in sorted(overdue_supplier_refunds_by_supplier(now, data.supplier).items()):
+    supplier_cost = costs.supplier_costs if costs else {}
+
+    def costliest_first(item: tuple) -> tuple:
+        return (-supplier_cost.get(item[0], Decimal("0")), item[0])
+
+    if costs:
+        for name, (n, cost) in sorted(costs.supplier_refusals.items(), key=lambda i: (-i[1][1], i[0])):
+            found.append(
+                Recommendation(
+                    rule="supplier_refusal_cost",
+                    action=_("Renegotiate with %(supplier)s or move its SKUs: its refusals cost the most.")
+                    % {"supplier": name},
+                    why=_("%(n)d close(s) where it refused a refund cost %(cost)s %(currency)s.")
+                    % {"n": n, "cost": cost, "currency": costs.currency},
+                    subject=name,
+                )
+            )
+
+    for name, n in sorted(
+        overdue_supplier_refunds_by_supplier(now, data.supplier).items(), key=costliest_first
+    ):
         found.append(
             Recommendation(
                 rule="supplier_refund_overdue",
@@ -119,7 +147,7 @@ def recommend(data: CloseAnalytics, *, now: datetime) -> list[Recommendation]:
             )
         )
 
-    for name, (n, bad) in sorted(data.supplier_quality.items()):
+    for name, (n, bad) in sorted(data.supplier_quality.items(), key=costliest_first):
         share = share_percent(bad, n)
         if bad >= SUPPLIER_QUALITY_MIN and Decimal(bad) * 100 >= SUPPLIER_QUALITY_SHARE * n:
             found.append(

@@ -52,16 +52,21 @@
     },
     options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
-  draw("chart-refunds", {
+  draw("chart-costs", {
     type: "bar",
     data: {
-      labels: data.refunds.labels,
-      datasets: [
-        { label: data.refunds.names[0], data: data.refunds.to_buyer, backgroundColor: palette[2] },
-        { label: data.refunds.names[1], data: data.refunds.from_supplier, backgroundColor: palette[3] },
-        { label: data.refunds.names[2], data: data.refunds.net_loss, backgroundColor: palette[1] },
-      ],
+      labels: data.costs.labels,
+      datasets: [{ label: data.costs.name, data: data.costs.values, backgroundColor: palette }],
     },
+    options: { indexAxis: "y", plugins: { legend: { display: false } } },
+  });
+  draw("chart-cost_over_time", {
+    type: "line",
+    data: {
+      labels: data.cost_over_time.labels,
+      datasets: [{ label: data.costs.name, data: data.cost_over_time.values, borderColor: palette[2], fill: false }],
+    },
+    options: { plugins: { legend: { display: false } } },
   });
   bar("chart-suppliers", data.suppliers, true);
   bar("chart-skus", data.skus, true);

@@ -1,0 +1,100 @@
+"""Exchange rates: the ECB's reference rates the loss ledger converts with, and Finance's corrections.
+
+Everyone on the staff may look; Finance (``orders.correct_exchangerate``) corrects a rate from
+its page with a note saying why. The correction goes through ``orders.workflow.rates`` and the
+value it replaced stays below, in the rate's corrections (append-only). Rates are never added
+or deleted here: ``manage.py load_fx_rates`` and the daily fetch load them.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
+
+from shopops.errors import Refused
+
+from ..models import ExchangeRate, ExchangeRateChange
+from ..workflow import rates
+
+
+class ExchangeRateChangeInline(admin.TabularInline):
+    model = ExchangeRateChange
+    verbose_name_plural = gettext_lazy("Corrections (every earlier value is kept)")
+    fields = ["created_at", "old_rate", "new_rate", "actor", "source", "note"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CorrectRateForm(forms.ModelForm):
+    note = forms.CharField(
+        label=gettext_lazy("Why the rate is corrected"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["rate"]
+        help_texts = {
+            "rate": gettext_lazy(
+                "Units of the currency per 1 EUR, as the ECB quotes it. Every ledger movement of this "
+                "day (and of the following weekend or holidays) converts at the corrected rate."
+            )
+        }
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "rate" in data:
+            try:
+                data["rate"] = rates.check_correction(
+                    self.initial["rate"], data["rate"], data.get("note", "")
+                )
+            except Refused as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    form = CorrectRateForm
+    list_display = ["date", "currency", "rate", "source", "corrected"]
+    list_filter = ["currency", "corrected"]
+    search_fields = ["currency"]
+    date_hierarchy = "date"
+    readonly_fields = ["date", "currency", "source", "corrected", "updated_at"]
+    fields = ["date", "currency", "rate", "note", "source", "corrected", "updated_at"]
+    inlines = [ExchangeRateChangeInline]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("orders.correct_exchangerate")
+
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: ExchangeRate, form, change: bool) -> None:
+        # The form checked the correction; the workflow writes it and keeps the old value.
+        rates.correct_rate(obj.pk, by=request.user, new_rate=obj.rate, note=form.cleaned_data.get("note", ""))
