@@ -38,8 +38,10 @@ def test_copy_and_record_puts_the_russian_text_on_the_clipboard_and_in_the_timel
 
     # when: the operator adds a line and clicks the button
     area.fill(area.input_value() + "\nОльга, спасибо!")
-    page.click("#ready-chat-ask_cancel button[data-copy]")
-    page.wait_for_selector("#transition-form")
+    # (the click copies, then posts the form: wait for the page it lands on, not the one it leaves)
+    with page.expect_navigation():
+        page.click("#ready-chat-ask_cancel button[data-copy]")
+    page.wait_for_selector(".messagelist .success")
 
     # then: the clipboard holds the text, the communication is recorded, the step can run
     clipboard = page.evaluate("navigator.clipboard.readText()")
