@@ -197,7 +197,7 @@ def test_the_periodic_task_runs_on_a_real_worker(celery_worker, ecb_on_loopback)
 
     # the schedule row the migration creates (a transactional test before this one may have
     # flushed the migration's rows: create it again, as the migration does, when missing)
-    importlib.import_module("orders.migrations.0012_exchange_rates").create_fx_schedule(apps, None)
+    importlib.import_module("orders.migrations.0013_exchange_rates").create_fx_schedule(apps, None)
     assert PeriodicTask.objects.get(task="orders.fetch_fx_rates").crontab.day_of_week == "1-5"
     assert hand_off("orders.fetch_fx_rates", ecb_on_loopback)
     deadline = time.monotonic() + 30
