@@ -66,7 +66,47 @@ def record_communication(
     A ``consent`` or ``refusal`` recorded here is what the consent/refusal transitions require.
     """
     require_permission(by, "evidence.add_communication", _("record communications"))
-    order = _resolve_order(order)
+    communication = _communication(
+        _resolve_order(order),
+        by=by,
+        counterparty=counterparty,
+        channel=channel,
+        direction=direction,
+        kind=kind,
+        summary=summary,
+        body=body,
+        occurred_at=occurred_at,
+    )
+    communication.save()
+    return communication
+
+
+@transaction.atomic
+def record_communications(entries: list[dict], *, by: AbstractBaseUser | None) -> list[Communication]:
+    """:func:`record_communication` for many at once (the periodic jobs' supplier reminders).
+
+    Each entry holds that function's keyword arguments, with ``order`` an ``Order``. Every entry
+    is checked as one would be: a bad one refuses them all and nothing is written; otherwise
+    they are written in one INSERT.
+    """
+    require_permission(by, "evidence.add_communication", _("record communications"))
+    built = [_communication(by=by, **entry) for entry in entries]
+    return Communication.objects.bulk_create(built, batch_size=1000)
+
+
+def _communication(
+    order,
+    *,
+    by: AbstractBaseUser | None,
+    counterparty: str,
+    channel: str,
+    direction: str,
+    kind: str = Kind.MESSAGE,
+    summary: str,
+    body: str = "",
+    occurred_at: datetime | None = None,
+) -> Communication:
+    """A communication checked and ready to save (not saved)."""
     _check_choice(counterparty, Counterparty, "counterparty", _("Counterparty"))
     _check_choice(channel, Channel, "channel", _("Channel"))
     _check_choice(direction, Direction, "direction", _("Direction"))
@@ -86,7 +126,7 @@ def record_communication(
         raise Refused(_("Give the time of the communication with its time zone."), field="occurred_at")
     elif occurred_at > now + FUTURE_TOLERANCE:
         raise Refused(_("The communication cannot have happened in the future."), field="occurred_at")
-    return Communication.objects.create(
+    return Communication(
         order=order,
         counterparty=counterparty,
         channel=channel,

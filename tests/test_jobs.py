@@ -350,19 +350,18 @@ def test_unpaid_order_past_the_timeout_is_closed_by_the_system(settings):
 
 def test_a_refused_close_does_not_stop_the_pass(settings, monkeypatch):
     # given: three timed-out orders; the buyer of the second pays just as the pass reaches it
+    # (after the first batch, the pass selected them all and works one order a batch)
     settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS = 72
     orders = [OrderFactory(placed_at=timezone.now() - timedelta(hours=80 - i)) for i in range(3)]
-    real_close = workflow.close_unpaid
 
-    def buyer_pays_first(order, **kwargs):
-        if order == orders[1].pk:
-            workflow.mark_paid(order, by=None)
-        return real_close(order, **kwargs)
+    def buyer_pays_second(name, number):
+        if number == 1:
+            workflow.mark_paid(orders[1], by=None)
 
-    monkeypatch.setattr(jobs.workflow, "close_unpaid", buyer_pays_first)
+    monkeypatch.setattr(jobs, "after_batch", buyer_pays_second)
 
     # when
-    result = jobs.close_timed_out_orders()
+    result = jobs.close_timed_out_orders(batch_size=1)
 
     # then
     assert (result.done, result.refused) == (2, 1)

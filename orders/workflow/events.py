@@ -1,13 +1,15 @@
 """The one writer of order history rows (``OrderEvent``), and the one place their labels come from.
 
 Every change to an order's business state leaves exactly one event, written in the same
-transaction as the change: by a workflow operation through :func:`record_event`, or, for the
-thousands of rows of an import written with COPY, as the column values :func:`event_values`
-returns. Nothing else creates ``OrderEvent`` rows.
+transaction as the change: by a workflow operation through :func:`record_event` (or
+:func:`record_events`, the same for a batch of orders in one INSERT), or, for the thousands of
+rows of an import written with COPY, as the column values :func:`event_values` returns.
+Nothing else creates ``OrderEvent`` rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -98,3 +100,41 @@ def record_event(
         data=data,
     )
     return OrderEvent.objects.create(**values)
+
+
+# Rows per INSERT of record_events: well under SQLite's and PostgreSQL's parameter limits.
+EVENTS_PER_INSERT = 1000
+
+
+def record_events(
+    name: str,
+    entries: Iterable[tuple[Order, dict[str, Any] | None]],
+    *,
+    by: AbstractBaseUser | None,
+    from_status: str | None = None,
+    reason: str = "",
+) -> int:
+    """:func:`record_event` for a batch: one ``name`` row per ``(order, data)`` entry, in one INSERT.
+
+    ``from_status`` (default: each order's status) and ``reason`` are the same for every row.
+    Returns how many rows were written.
+    """
+    now = timezone.now()
+    actor_id = by.pk if by is not None else None
+    rows = [
+        OrderEvent(
+            **event_values(
+                order.pk,
+                name,
+                from_status=order.status if from_status is None else from_status,
+                to_status=order.status,
+                actor_id=actor_id,
+                created_at=now,
+                reason=reason,
+                data=data,
+            )
+        )
+        for order, data in entries
+    ]
+    OrderEvent.objects.bulk_create(rows, batch_size=EVENTS_PER_INSERT)
+    return len(rows)

@@ -31,7 +31,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,23 +96,74 @@ def record(
     """
     if not recipient:
         return None
-    notification, created = Notification.objects.get_or_create(
-        key=key,
-        defaults={
-            "template": template,
-            "channel": channel,
-            "recipient": recipient,
-            "order": order,
-            "refund": refund,
-            "language": language or "en",
-            "context": context or {},
-            "subject": subject,
-            "body": body,
-        },
-    )
+    values = {
+        "template": template,
+        "channel": channel,
+        "recipient": recipient,
+        "order": order,
+        "refund": refund,
+        "language": language or "en",
+        "context": context or {},
+        "subject": subject,
+        "body": body,
+    }
+    collecting = _COLLECTING.get()
+    if collecting is not None:  # inside recorded_together(): written with the others at its end
+        notification = Notification(key=key, **values)
+        collecting.append(notification)
+        return notification
+    notification, created = Notification.objects.get_or_create(key=key, defaults=values)
     if created and _HAND_OFF.get():
         transaction.on_commit(lambda: enqueue(notification.pk))
     return notification
+
+
+# Set inside recorded_together(): the rows record() collects there instead of writing each.
+_COLLECTING: ContextVar[list[Notification] | None] = ContextVar("shopops_outbox_collecting", default=None)
+# Rows per INSERT of recorded_together() (well under SQLite's limit of bound parameters).
+NOTIFICATIONS_PER_INSERT = 500
+
+
+@contextmanager
+def recorded_together() -> Iterator[list[Notification]]:
+    """Record many outbox rows at once: the batch form of :func:`record`, for the periodic jobs.
+
+    Inside the block, :func:`record` (and every ``record_*`` function built on it) only collects
+    its row; when the block ends they are written with ``INSERT … ON CONFLICT DO NOTHING
+    RETURNING id`` (``key`` is the table's one unique column besides the id, so a row recorded
+    before, by this batch or any other caller, stays as it is and is not handed over again),
+    ``NOTIFICATIONS_PER_INSERT`` rows a statement, and the new rows are handed to Celery
+    together after commit (``deliver_after_commit``: one broker message per delivery batch).
+    When the block raises, nothing is written. Yields the list of collected rows (unsaved).
+    """
+    collected: list[Notification] = []
+    token = _COLLECTING.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTING.reset(token)
+    deliver_after_commit(_insert_new(collected))
+
+
+def _insert_new(notifications: list[Notification]) -> list[int]:
+    """Insert the rows whose key is not taken yet; the ids of the ones inserted."""
+    unique = list({n.key: n for n in reversed(notifications)}.values())[::-1]  # first of each key
+    if not unique:
+        return []
+    using = router.db_for_write(Notification)
+    meta = Notification._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    inserted: list[int] = []
+    with connections[using].cursor() as cursor:
+        for start in range(0, len(unique), NOTIFICATIONS_PER_INSERT):
+            query = InsertQuery(Notification, on_conflict=OnConflict.IGNORE)
+            query.insert_values(fields, unique[start : start + NOTIFICATIONS_PER_INSERT])
+            compiler = query.get_compiler(using=using)
+            compiler.returning_fields = [meta.pk]
+            for statement, params in compiler.as_sql():
+                cursor.execute(statement, params)
+                inserted.extend(row[0] for row in cursor.fetchall())
+    return inserted
 
 
 def enqueue(notification_id: int, *, countdown: float | None = None, probe: bool = False) -> bool:
