@@ -13,7 +13,7 @@ then measures through Django's test client with a logged-in Supervisor:
 and prints p50 / p95 and the SQL query count of each, and the list's query count at 25 and
 100 rows a page. Targets (issue 4): p95 ≤ 150 ms for each list, ≤ 100 ms for the order page;
 (issue 16) p95 ≤ 60 ms for each search, with the same query count as an order id search.
-``BENCH_DB`` names another database (default ``shopops_bench_admin``). The load of 8 users
+``BENCH_DB_NAME`` names another database (default ``shopops_bench_admin``). The load of 8 users
 searching through gunicorn is ``bench/search_load.py``.
 """
 
@@ -34,7 +34,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = os.environ.get("BENCH_DB", "shopops_bench_admin")
+DB_NAME = os.environ.get("BENCH_DB_NAME", "shopops_bench_admin")
 # Production-like settings: DEBUG off (no query log), plain HTTP for the test client.
 os.environ.update(
     DATABASE_URL=f"{PG}/{DB_NAME}",

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search_load.py [--users 8] [--workers 2] [--requests 600] [--seconds 60]
 
-Uses the database ``bench/admin_pages.py`` loads (run it first; ``BENCH_DB`` names another
+Uses the database ``bench/admin_pages.py`` loads (run it first; ``BENCH_DB_NAME`` names another
 one, as there). Starts ``gunicorn shopops.wsgi`` with ``--workers`` sync workers on a free
 loopback port (production settings: DEBUG off, plain HTTP), logs a Supervisor in through a
 database session, then ``--users`` threads, each with its own keep-alive connection, ask the
