@@ -1,20 +1,24 @@
-"""Delivery of outbox notifications: send one email or SMS, classify the failure.
+"""Delivery of outbox notifications: send a batch of emails and SMS, classify each failure.
 
 Every change to the row goes through ``orders.workflow.outbox`` (claim, keep the rendered text,
 mark sent / retry / failed); this module only talks to the providers. ``orders.tasks`` runs
-:func:`deliver` in Celery; the exactly-once argument is in ``orders.workflow.outbox``.
+:func:`deliver_many` (and :func:`deliver`) in Celery; the exactly-once argument is in
+``orders.workflow.outbox``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import smtplib
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
 from . import sms
@@ -24,11 +28,15 @@ from .workflow import outbox
 
 logger = logging.getLogger(__name__)
 
+# Sent rows are recorded at least this often during a long batch (and always at its end).
+SENT_FLUSH_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class Delivery:
     """What one delivery attempt did: ``sent``, ``retry`` (after ``retry_in`` s), ``failed``,
-    or ``skipped`` (another worker holds it, or it is already sent / failed / not yet due)."""
+    ``released`` (claimed, but the batch ran out of time before its turn: due again now), or
+    ``skipped`` (another worker holds it, or it is already sent / failed / not yet due)."""
 
     outcome: str
     retry_in: float | None = None
@@ -41,19 +49,43 @@ def _message_id(key: str) -> str:
     return f"<shopops.{digest}@{domain}>"
 
 
-def _send(notification: Notification) -> None:
+class _Mailer:
+    """One email connection for a whole batch, opened at the first email, reopened after an error."""
+
+    def __init__(self) -> None:
+        self.connection = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False)
+            self.connection.open()
+        try:
+            self.connection.send_messages([message])
+        except Exception:
+            self.close()  # the session may be half way through a command: start the next one afresh
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):  # a dead session cannot even say QUIT: nothing lost
+                self.connection.close()
+            self.connection = None
+
+
+def _send(notification: Notification, mailer: _Mailer) -> None:
     if notification.channel == NotificationChannel.SMS:
         sms.send_sms(notification.recipient, notification.body, idempotency_key=notification.key)
         return
-    message = EmailMessage(
-        subject=notification.subject,
-        body=notification.body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notification.recipient],
-        # Deterministic: a resend after a crash is the same message to the recipient's client.
-        headers={"Message-ID": _message_id(notification.key)},
+    mailer.send(
+        EmailMessage(
+            subject=notification.subject,
+            body=notification.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.recipient],
+            # Deterministic: a resend after a crash is the same message to the recipient's client.
+            headers={"Message-ID": _message_id(notification.key)},
+        )
     )
-    message.send(fail_silently=False)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -76,25 +108,60 @@ def _backoff(attempts: int) -> float:
 
 
 def deliver(notification_id: int) -> Delivery:
-    """Send one notification if this caller can claim it; record the outcome on the row.
+    """Send one notification if this caller can claim it; see :func:`deliver_many`."""
+    return deliver_many([notification_id])[notification_id]
+
+
+def deliver_many(notification_ids: Iterable[int]) -> dict[int, Delivery]:
+    """Send every notification among ``notification_ids`` this caller can claim; record outcomes.
 
     Safe to call any number of times, from any number of workers at once: only the claimant
-    sends. Renders the text on first delivery and keeps it, so every retry sends the same words.
-    Side effects: one email or SMS; the row becomes ``sent``, ``pending`` (retry due later) or
-    ``failed`` with ``last_error``.
+    sends (one claim for the batch). Renders the text on first delivery and keeps it before
+    sending, so every retry sends the same words. Emails share one SMTP connection. Sent rows
+    are recorded together (at least every ``SENT_FLUSH_SECONDS``, which bounds what a crash can
+    make us send again, with the same Message-ID / SMS Idempotency-Key). Sends start only in the
+    first half of the claim; rows left then go back to ``pending`` (outcome ``released``).
+    Returns the outcome for each id: ``sent``, ``retry``, ``failed``, ``released``, ``skipped``.
     """
-    if not outbox.claim(notification_id, timezone.now()):
-        return Delivery("skipped")
-    notification = Notification.objects.get(pk=notification_id)
-    try:
+    ids = list(dict.fromkeys(int(pk) for pk in notification_ids))
+    results = dict.fromkeys(ids, Delivery("skipped"))
+    started = time.monotonic()
+    claimed = outbox.claim_many(ids, timezone.now())
+    ready, rendered_now = [], []
+    for notification in claimed:
         if not notification.body:
-            rendered = render_notification(notification)
-            notification = outbox.keep_text(notification, subject=rendered.subject, body=rendered.body)
-        _send(notification)
-    except Exception as exc:  # classified below; nothing may escape without being recorded
-        return _record_failure(notification, exc)
-    outbox.mark_sent(notification.pk)
-    return Delivery("sent")
+            try:
+                rendered = render_notification(notification)
+            except Exception as exc:  # a missing or broken template: recorded, never raised
+                results[notification.pk] = _record_failure(notification, exc)
+                continue
+            notification.subject, notification.body = rendered.subject, rendered.body
+            rendered_now.append(notification)
+        ready.append(notification)
+    outbox.keep_texts(rendered_now)
+    send_until = started + float(settings.SHOPOPS_NOTIFICATION_CLAIM_SECONDS) / 2
+    mailer, sent, flushed_at = _Mailer(), [], time.monotonic()
+    try:
+        for index, notification in enumerate(ready):
+            if time.monotonic() > send_until:
+                left = [n.pk for n in ready[index:]]
+                outbox.release(left)
+                results.update(dict.fromkeys(left, Delivery("released")))
+                break
+            try:
+                _send(notification, mailer)
+            except Exception as exc:  # classified below; nothing may escape without being recorded
+                results[notification.pk] = _record_failure(notification, exc)
+                continue
+            sent.append(notification.pk)
+            results[notification.pk] = Delivery("sent")
+            if time.monotonic() - flushed_at > SENT_FLUSH_SECONDS:
+                outbox.mark_sent(sent)
+                sent, flushed_at = [], time.monotonic()
+    finally:
+        mailer.close()
+        outbox.mark_sent(sent)
+    return results
 
 
 def _record_failure(notification: Notification, exc: Exception) -> Delivery:
