@@ -179,9 +179,8 @@ def main() -> None:
         rate = f"{items / seconds:8.0f}" if items else "       -"
         ms_item = f"{1000 * seconds / items:7.3f}" if items else "      -"
         per_batch = f"{count / batches:7.1f}" if batches else "      -"
-        print(
-            f"{label:<24} {items:>7} {seconds:8.2f} {rate} {ms_item} {count:>7} {batches:>7} {per_batch}   {result}"
-        )
+        figures = f"{items:>7} {seconds:8.2f} {rate} {ms_item} {count:>7} {batches:>7} {per_batch}"
+        print(f"{label:<24} {figures}   {result}")
         connection.queries_log = deque(maxlen=9000)
 
     print(f"PostgreSQL {connection.pg_version}, database {connection.settings_dict['NAME']}")
