@@ -99,14 +99,18 @@ def relay_notifications(now: datetime | None = None, *, limit: int = RELAY_BATCH
     """Enqueue notifications that are due but not delivered: pending past ``RELAY_GRACE``, or
     ``sending`` with an expired claim (their worker died). Returns how many were enqueued.
 
-    Stops at the first publish failure: the broker is still down, the next pass tries again.
-    Enqueuing one twice is harmless — delivery claims the row first.
+    One broker message per delivery batch (``SHOPOPS_NOTIFICATION_BATCH``); stops at the first
+    publish failure: the broker is still down, the next pass tries again. Enqueuing one twice
+    is harmless — delivery claims the row first.
     """
+    ids = due.notifications_to_relay(now or timezone.now(), limit=limit)
+    size = max(int(settings.SHOPOPS_NOTIFICATION_BATCH), 1)
     enqueued = 0
-    for pk in due.notifications_to_relay(now or timezone.now(), limit=limit):
-        if not outbox.enqueue(pk, probe=True):
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        if not outbox.enqueue_many(batch, probe=True):
             break
-        enqueued += 1
+        enqueued += len(batch)
     if enqueued:
         logger.info("Relay enqueued %d undelivered notification(s)", enqueued)
     return enqueued

@@ -405,7 +405,7 @@ def test_relay_takes_over_only_what_its_own_task_evidently_did_not_deliver(monke
     note("failed", status=NotificationStatus.FAILED, next_attempt_at=now - timedelta(hours=1))
     # The broker itself is exercised in test_outbox (Redis); here: what the relay picks.
     enqueued = []
-    monkeypatch.setattr(jobs.outbox, "enqueue", lambda pk, **kw: enqueued.append(pk) or True)
+    monkeypatch.setattr(jobs.outbox, "enqueue_many", lambda ids, **kw: enqueued.extend(ids) or True)
 
     # when
     count = jobs.relay_notifications(now)
@@ -415,13 +415,14 @@ def test_relay_takes_over_only_what_its_own_task_evidently_did_not_deliver(monke
     assert sorted(enqueued) == sorted([stale.pk, abandoned.pk])
 
 
-def test_relay_stops_at_the_first_publish_failure(monkeypatch):
+def test_relay_stops_at_the_first_publish_failure(monkeypatch, settings):
     order = OrderFactory()
     old = timezone.now() - timedelta(minutes=5)
     for i in range(3):
         NotificationFactory(key=f"k{i}", order=order, recipient="b@x.example", next_attempt_at=old)
+    settings.SHOPOPS_NOTIFICATION_BATCH = 1
     attempts = []
-    monkeypatch.setattr(jobs.outbox, "enqueue", lambda pk, **kw: attempts.append(pk) and False)
+    monkeypatch.setattr(jobs.outbox, "enqueue_many", lambda ids, **kw: attempts.append(ids) and False)
 
     assert jobs.relay_notifications() == 0
     assert len(attempts) == 1  # the broker is down: no point hammering it 1,000 times
