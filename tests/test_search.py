@@ -46,6 +46,7 @@ def test_part_of_a_name_finds_those_buyers_whatever_the_case(supervisor_client, 
     assert found(supervisor_client, "lópez") == [orders["maria"].platform_order_id]
     assert found(supervisor_client, "ang Fa") == [orders["wang"].platform_order_id]
     assert found(supervisor_client, "  Dupont ") == [orders["marianne"].platform_order_id]  # spaces trimmed
+    assert found(supervisor_client, '"Wang Fang"') == [orders["wang"].platform_order_id]  # quoted
 
 
 def test_part_of_an_email_finds_that_buyer(supervisor_client, orders):

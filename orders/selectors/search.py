@@ -55,6 +55,8 @@ def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     join (no duplicate rows, no ``DISTINCT``). Runs one query for a non-blank term, whatever it
     finds: the ids of the matches, kept in the returned queryset when there are few."""
     term = term.strip()
+    if len(term) > 1 and term[0] in "\"'" and term[-1] == term[0]:
+        term = term[1:-1].strip()  # "a quoted phrase", as the admin's own search accepts
     if not term:
         return queryset
     found = queryset.filter(search_condition(term, connections[queryset.db].vendor))
