@@ -9,11 +9,14 @@ mark sent / retry / failed); this module only talks to the providers. ``orders.t
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import smtplib
+import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -72,6 +75,52 @@ class _Mailer:
             self.connection = None
 
 
+# A send not started because the batch ran out of claim time (see deliver_many).
+_RELEASED = Exception("released")
+
+
+class _Lanes:
+    """Sends a batch on up to ``SHOPOPS_DELIVERY_THREADS`` threads, each with its own SMTP
+    connection: the waits on the providers overlap. Threads only send; every database write
+    stays in the caller's thread (its connection), in the order the results come back."""
+
+    def __init__(self, count: int) -> None:
+        threads = min(max(int(settings.SHOPOPS_DELIVERY_THREADS), 1), count)
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="delivery") if threads > 1 else None
+        self.local = threading.local()
+        self.mailers: list[_Mailer] = []
+        self.lock = threading.Lock()
+
+    def _mailer(self) -> _Mailer:
+        mailer = getattr(self.local, "mailer", None)
+        if mailer is None:
+            mailer = self.local.mailer = _Mailer()
+            with self.lock:
+                self.mailers.append(mailer)
+        return mailer
+
+    def _attempt(self, notification: Notification, send_until: float) -> BaseException | None:
+        if time.monotonic() > send_until:
+            return _RELEASED
+        try:
+            _send(notification, self._mailer())
+        except Exception as exc:  # returned to the caller, who records it
+            return exc
+        return None
+
+    def send_all(self, notifications: list[Notification], send_until: float):
+        """Yield ``(notification, None | the exception | _RELEASED)``, in the given order."""
+        attempt = functools.partial(self._attempt, send_until=send_until)
+        outcomes = self.pool.map(attempt, notifications) if self.pool else map(attempt, notifications)
+        return zip(notifications, outcomes, strict=True)
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        for mailer in self.mailers:
+            mailer.close()
+
+
 def _send(notification: Notification, mailer: _Mailer) -> None:
     if notification.channel == NotificationChannel.SMS:
         sms.send_sms(notification.recipient, notification.body, idempotency_key=notification.key)
@@ -117,7 +166,8 @@ def deliver_many(notification_ids: Iterable[int]) -> dict[int, Delivery]:
 
     Safe to call any number of times, from any number of workers at once: only the claimant
     sends (one claim for the batch). Renders the text on first delivery and keeps it before
-    sending, so every retry sends the same words. Emails share one SMTP connection. Sent rows
+    sending, so every retry sends the same words. Sends overlap on ``SHOPOPS_DELIVERY_THREADS``
+    threads, each with one SMTP connection for all its emails. Sent rows
     are recorded together (at least every ``SENT_FLUSH_SECONDS``, which bounds what a crash can
     make us send again, with the same Message-ID / SMS Idempotency-Key). Sends start only in the
     first half of the claim; rows left then go back to ``pending`` (outcome ``released``).
@@ -140,27 +190,24 @@ def deliver_many(notification_ids: Iterable[int]) -> dict[int, Delivery]:
         ready.append(notification)
     outbox.keep_texts(rendered_now)
     send_until = started + float(settings.SHOPOPS_NOTIFICATION_CLAIM_SECONDS) / 2
-    mailer, sent, flushed_at = _Mailer(), [], time.monotonic()
+    lanes, sent, left, flushed_at = _Lanes(len(ready)), [], [], time.monotonic()
     try:
-        for index, notification in enumerate(ready):
-            if time.monotonic() > send_until:
-                left = [n.pk for n in ready[index:]]
-                outbox.release(left)
-                results.update(dict.fromkeys(left, Delivery("released")))
-                break
-            try:
-                _send(notification, mailer)
-            except Exception as exc:  # classified below; nothing may escape without being recorded
-                results[notification.pk] = _record_failure(notification, exc)
-                continue
-            sent.append(notification.pk)
-            results[notification.pk] = Delivery("sent")
-            if time.monotonic() - flushed_at > SENT_FLUSH_SECONDS:
-                outbox.mark_sent(sent)
-                sent, flushed_at = [], time.monotonic()
+        for notification, error in lanes.send_all(ready, send_until):
+            if error is _RELEASED:
+                left.append(notification.pk)
+            elif error is not None:
+                results[notification.pk] = _record_failure(notification, error)
+            else:
+                sent.append(notification.pk)
+                results[notification.pk] = Delivery("sent")
+                if time.monotonic() - flushed_at > SENT_FLUSH_SECONDS:
+                    outbox.mark_sent(sent)
+                    sent, flushed_at = [], time.monotonic()
     finally:
-        mailer.close()
+        lanes.close()
         outbox.mark_sent(sent)
+        outbox.release(left)
+    results.update(dict.fromkeys(left, Delivery("released")))
     return results
 
 

@@ -206,6 +206,8 @@ SHOPOPS_NOTIFICATION_RETRY_SECONDS = env.float("SHOPOPS_NOTIFICATION_RETRY_SECON
 # Delivery in batches: how many notifications one broker message (and one claim, one SMTP
 # session) carries. The whole batch must be sent within the claim above.
 SHOPOPS_NOTIFICATION_BATCH = env.int("SHOPOPS_NOTIFICATION_BATCH", default=100)
+# Threads that send one batch side by side (each its own SMTP connection): the waits overlap.
+SHOPOPS_DELIVERY_THREADS = env.int("SHOPOPS_DELIVERY_THREADS", default=4)
 
 # --- Redis, cache, Celery ---------------------------------------------------------------------
 
