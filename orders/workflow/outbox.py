@@ -38,6 +38,7 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shopops import pgcopy
 from shopops.celery import hand_off
 from shopops.errors import require_permission
 
@@ -131,11 +132,11 @@ def recorded_together() -> Iterator[list[Notification]]:
     """Record many outbox rows at once: the batch form of :func:`record`, for the periodic jobs.
 
     Inside the block, :func:`record` (and every ``record_*`` function built on it) only collects
-    its row; when the block ends they are written with ``INSERT … ON CONFLICT DO NOTHING
-    RETURNING id`` (``key`` is the table's one unique column besides the id, so a row recorded
-    before, by this batch or any other caller, stays as it is and is not handed over again),
-    ``NOTIFICATIONS_PER_INSERT`` rows a statement, and the new rows are handed to Celery
-    together after commit (``deliver_after_commit``: one broker message per delivery batch).
+    its row; when the block ends they are written with ``INSERT … ON CONFLICT (key) DO NOTHING
+    RETURNING id`` (a row recorded before, by this batch or any other caller, stays as it is
+    and is not handed over again): on PostgreSQL one statement from a COPY, elsewhere
+    ``NOTIFICATIONS_PER_INSERT`` rows a statement. The new rows are handed to Celery together
+    after commit (``deliver_after_commit``: one broker message per delivery batch).
     When the block raises, nothing is written. Yields the list of collected rows (unsaved).
     """
     collected: list[Notification] = []
@@ -155,6 +156,8 @@ def _insert_new(notifications: list[Notification]) -> list[int]:
     using = router.db_for_write(Notification)
     meta = Notification._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
+    if connections[using].vendor == "postgresql":
+        return _copy_new(unique, fields, connections[using])
     inserted: list[int] = []
     with connections[using].cursor() as cursor:
         for start in range(0, len(unique), NOTIFICATIONS_PER_INSERT):
@@ -166,6 +169,30 @@ def _insert_new(notifications: list[Notification]) -> list[int]:
                 cursor.execute(statement, params)
                 inserted.extend(row[0] for row in cursor.fetchall())
     return inserted
+
+
+def _copy_new(notifications: list[Notification], fields: list, connection) -> list[int]:
+    """PostgreSQL: the rows COPYed into a session's temporary table, then moved into the outbox
+    with one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id`` (half the cost of an
+    INSERT of the values: no per-value quoting in Python)."""
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    formats = [(f.attname, pgcopy.formatter(f)) for f in fields]
+    lines = ("\t".join(fmt(getattr(n, name)) for name, fmt in formats) for n in notifications)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Names from the model's metadata, quoted: no input reaches the SQL text.
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS outbox_new ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        pgcopy.copy_lines(cursor, f"COPY outbox_new ({columns}) FROM STDIN", lines)
+        # Emptied as it is read: a second batch in the same transaction starts from nothing.
+        cursor.execute(
+            f"WITH new AS (DELETE FROM outbox_new RETURNING *) INSERT INTO {table} ({columns}) "  # noqa: S608
+            f"SELECT {columns} FROM new ON CONFLICT (key) DO NOTHING RETURNING id"
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def enqueue(notification_id: int, *, countdown: float | None = None, probe: bool = False) -> bool:
