@@ -88,6 +88,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
 def _smtp_sink(port, counters) -> None:
     socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.request_queue_size = 128  # every worker thread connects at once
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpHandler)
     server.daemon_threads = True
     server.counters, server.seen = counters, set()
@@ -96,8 +97,11 @@ def _smtp_sink(port, counters) -> None:
 
 
 def _sms_sink(port, counters) -> None:
+    from http.server import ThreadingHTTPServer
+
     from tests.sms_provider import start_provider
 
+    ThreadingHTTPServer.request_queue_size = 128  # (this child process only) many senders at once
     provider = start_provider()
     port.value = provider.server.server_address[1]
     while True:
@@ -285,7 +289,8 @@ def main() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
     load = os.getloadavg()
     batch = settings.SHOPOPS_NOTIFICATION_BATCH
-    print(f"delivery bench: {MESSAGES} messages (half email, half SMS), batch {batch}")
+    threads = settings.SHOPOPS_DELIVERY_THREADS
+    print(f"delivery bench: {MESSAGES} messages (half email, half SMS), batch {batch}, {threads} threads")
     print(f"  load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs")
     heads = ("workers", "x procs", "seconds", "msg/s", "SQL/msg", "sessions")
     print("  " + " ".join(f"{h:>8}" for h in heads) + f" {'sent':>6}")
