@@ -99,3 +99,20 @@ def test_enqueue_many_hands_off_one_message_per_batch(settings, monkeypatch):
     assert outbox.enqueue_many([5, 6, 7, 5]) is True
 
     assert published == [("orders.deliver_notifications", [5, 6]), ("orders.deliver_notifications", [7])]
+
+
+@pytest.mark.django_db
+def test_a_batch_out_of_claim_time_gives_its_rows_back_uncounted(messages, settings):
+    # given: a claim so short that no send may start within it
+    ids = reminders(2)
+    settings.SHOPOPS_NOTIFICATION_CLAIM_SECONDS = 0
+
+    # when
+    results = delivery.deliver_many(ids)
+
+    # then: nothing sent, every row pending again, due now, the attempt not counted
+    assert {r.outcome for r in results.values()} == {"released"}
+    assert mail.outbox == [] and sms.outbox == []
+    rows = Notification.objects.filter(pk__in=ids)
+    assert {(n.status, n.attempts) for n in rows} == {(NotificationStatus.PENDING, 0)}
+    assert all(n.next_attempt_at <= timezone.now() for n in rows)
