@@ -49,6 +49,13 @@ def _check_choice(value: str, choices, field: str, label: str) -> None:
         )
 
 
+def _check_choices(counterparty: str, channel: str, direction: str, kind: str) -> None:
+    _check_choice(counterparty, Counterparty, "counterparty", _("Counterparty"))
+    _check_choice(channel, Channel, "channel", _("Channel"))
+    _check_choice(direction, Direction, "direction", _("Direction"))
+    _check_choice(kind, Kind, "kind", _("Kind"))
+
+
 @transaction.atomic
 def record_communication(
     order,
@@ -91,7 +98,10 @@ def record_communications(entries: list[dict], *, by: AbstractBaseUser | None) -
     they are written at once (a COPY on PostgreSQL, else one INSERT per 1,000). Returns how many.
     """
     require_permission(by, "evidence.add_communication", _("record communications"))
-    built = [_communication(by=by, **entry) for entry in entries]
+    kinds = {(e["counterparty"], e["channel"], e["direction"], e.get("kind", Kind.MESSAGE)) for e in entries}
+    for counterparty, channel, direction, kind in kinds:  # each distinct choice checked once
+        _check_choices(counterparty, channel, direction, kind)
+    built = [_communication(by=by, choices_checked=True, **entry) for entry in entries]
     if connections[router.db_for_write(Communication)].vendor == "postgresql":
         fields = [f.attname for f in Communication._meta.concrete_fields if not f.primary_key]
         rows = [{name: getattr(c, name) for name in fields} for c in built]
@@ -112,12 +122,11 @@ def _communication(
     summary: str,
     body: str = "",
     occurred_at: datetime | None = None,
+    choices_checked: bool = False,
 ) -> Communication:
     """A communication checked and ready to save (not saved)."""
-    _check_choice(counterparty, Counterparty, "counterparty", _("Counterparty"))
-    _check_choice(channel, Channel, "channel", _("Channel"))
-    _check_choice(direction, Direction, "direction", _("Direction"))
-    _check_choice(kind, Kind, "kind", _("Kind"))
+    if not choices_checked:
+        _check_choices(counterparty, channel, direction, kind)
     summary = (summary or "").strip()
     if not summary:
         raise Refused(_("Write a short summary of the communication."), field="summary")

@@ -21,10 +21,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from evidence import services as evidence
 from evidence.models import Communication
 from orders import jobs
 from orders.models import Notification, NotificationStatus, Order, OrderEvent, Refund, Status
 from orders.workflow import events, outbox
+from shopops.errors import Refused
 
 from .factories import OrderFactory
 from .test_jobs import supplier_refund
@@ -231,6 +233,7 @@ _KILLED_PASS = textwrap.dedent(
     django.setup()
     from orders import jobs
     from orders.workflow import events, outbox
+from shopops.errors import Refused
 
     real = events.record_events
     calls = []
@@ -366,3 +369,19 @@ def test_a_batch_that_raises_records_no_outbox_row(hours):
         raise RuntimeError("the batch failed")
 
     assert not Notification.objects.exists()
+
+
+def test_communications_recorded_together_are_checked_each_and_all_refused_for_one_bad_one():
+    order = OrderFactory()
+    good = {"order": order, "counterparty": "supplier", "channel": "email", "direction": "outbound"}
+    entries = [{**good, "summary": "Reminder 1"}, {**good, "summary": "Reminder 2", "channel": "pigeon"}]
+
+    with pytest.raises(Refused) as refused:
+        evidence.record_communications(entries, by=None)
+
+    assert refused.value.field == "channel"
+    assert not Communication.objects.exists()
+    assert (
+        evidence.record_communications([{**good, "summary": "Reminder 1", "kind": "reminder"}], by=None) == 1
+    )
+    assert Communication.objects.get().kind == "reminder"
