@@ -233,7 +233,6 @@ _KILLED_PASS = textwrap.dedent(
     django.setup()
     from orders import jobs
     from orders.workflow import events, outbox
-from shopops.errors import Refused
 
     real = events.record_events
     calls = []
