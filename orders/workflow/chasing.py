@@ -65,9 +65,9 @@ def chase_supplier_refunds(
     """:func:`chase_supplier_refund` for a batch of refunds, in one transaction.
 
     The same claim, rules and records, with one query each for the claim, the supplier
-    contacts and the counters, and one INSERT each for the outbox rows, the communications and
-    the events, whatever the batch size. Refunds held by another pass or no longer due are
-    skipped; those without a supplier contact are refused.
+    contacts and the counters, and one write each (a COPY on PostgreSQL) for the outbox rows,
+    the communications and the events, whatever the batch size. Refunds held by another pass
+    or no longer due are skipped; those without a supplier contact are refused.
     """
     return _chase(refund_ids, by=by, now=now)[0]
 
