@@ -1,34 +1,46 @@
-"""Delivery of outbox notifications: send one email or SMS, classify the failure.
+"""Delivery of outbox notifications: send a batch of emails and SMS, classify each failure.
 
 Every change to the row goes through ``orders.workflow.outbox`` (claim, keep the rendered text,
 mark sent / retry / failed); this module only talks to the providers. ``orders.tasks`` runs
-:func:`deliver` in Celery; the exactly-once argument is in ``orders.workflow.outbox``.
+:func:`deliver_many` (and :func:`deliver`) in Celery; the exactly-once argument is in
+``orders.workflow.outbox``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import logging
 import smtplib
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils import timezone
 
 from . import sms
 from .models import Notification, NotificationChannel
 from .notifications import html_alternative, render_notification
+from .selectors.buyer_messages import edits_read_once
 from .workflow import outbox
 
 logger = logging.getLogger(__name__)
+
+# Sent rows are recorded at least this often during a long batch (and always at its end).
+SENT_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class Delivery:
     """What one delivery attempt did: ``sent``, ``retry`` (after ``retry_in`` s), ``failed``,
-    or ``skipped`` (another worker holds it, or it is already sent / failed / not yet due)."""
+    ``released`` (claimed, but the batch ran out of time before its turn: due again now), or
+    ``skipped`` (another worker holds it, or it is already sent / failed / not yet due)."""
 
     outcome: str
     retry_in: float | None = None
@@ -41,7 +53,76 @@ def _message_id(key: str) -> str:
     return f"<shopops.{digest}@{domain}>"
 
 
-def _send(notification: Notification) -> None:
+class _Mailer:
+    """One email connection for a whole batch, opened at the first email, reopened after an error."""
+
+    def __init__(self) -> None:
+        self.connection = None
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False)
+            self.connection.open()
+        try:
+            self.connection.send_messages([message])
+        except Exception:
+            self.close()  # the session may be half way through a command: start the next one afresh
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):  # a dead session cannot even say QUIT: nothing lost
+                self.connection.close()
+            self.connection = None
+
+
+# A send not started because the batch ran out of claim time (see deliver_many).
+_RELEASED = Exception("released")
+
+
+class _Lanes:
+    """Sends a batch on up to ``SHOPOPS_DELIVERY_THREADS`` threads, each with its own SMTP
+    connection: the waits on the providers overlap. Threads only send; every database write
+    stays in the caller's thread (its connection), in the order the results come back."""
+
+    def __init__(self, count: int) -> None:
+        threads = min(max(int(settings.SHOPOPS_DELIVERY_THREADS), 1), count)
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="delivery") if threads > 1 else None
+        self.local = threading.local()
+        self.mailers: list[_Mailer] = []
+        self.lock = threading.Lock()
+
+    def _mailer(self) -> _Mailer:
+        mailer = getattr(self.local, "mailer", None)
+        if mailer is None:
+            mailer = self.local.mailer = _Mailer()
+            with self.lock:
+                self.mailers.append(mailer)
+        return mailer
+
+    def _attempt(self, notification: Notification, send_until: float) -> BaseException | None:
+        if time.monotonic() > send_until:
+            return _RELEASED
+        try:
+            _send(notification, self._mailer())
+        except Exception as exc:  # returned to the caller, who records it
+            return exc
+        return None
+
+    def send_all(self, notifications: list[Notification], send_until: float):
+        """Yield ``(notification, None | the exception | _RELEASED)``, in the given order."""
+        attempt = functools.partial(self._attempt, send_until=send_until)
+        outcomes = self.pool.map(attempt, notifications) if self.pool else map(attempt, notifications)
+        return zip(notifications, outcomes, strict=True)
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        for mailer in self.mailers:
+            mailer.close()
+
+
+def _send(notification: Notification, mailer: _Mailer) -> None:
     if notification.channel == NotificationChannel.SMS:
         sms.send_sms(notification.recipient, notification.body, idempotency_key=notification.key)
         return
@@ -56,7 +137,7 @@ def _send(notification: Notification) -> None:
     html = html_alternative(notification)
     if html:
         message.attach_alternative(html, "text/html")
-    message.send(fail_silently=False)
+    mailer.send(message)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -79,25 +160,59 @@ def _backoff(attempts: int) -> float:
 
 
 def deliver(notification_id: int) -> Delivery:
-    """Send one notification if this caller can claim it; record the outcome on the row.
+    """Send one notification if this caller can claim it; see :func:`deliver_many`."""
+    return deliver_many([notification_id])[notification_id]
+
+
+def deliver_many(notification_ids: Iterable[int]) -> dict[int, Delivery]:
+    """Send every notification among ``notification_ids`` this caller can claim; record outcomes.
 
     Safe to call any number of times, from any number of workers at once: only the claimant
-    sends. Renders the text on first delivery and keeps it, so every retry sends the same words.
-    Side effects: one email or SMS; the row becomes ``sent``, ``pending`` (retry due later) or
-    ``failed`` with ``last_error``.
+    sends (one claim for the batch). Renders the text on first delivery and keeps it before
+    sending, so every retry sends the same words. Sends overlap on ``SHOPOPS_DELIVERY_THREADS``
+    threads, each with one SMTP connection for all its emails. Sent rows
+    are recorded together (at least every ``SENT_FLUSH_SECONDS``, which bounds what a crash can
+    make us send again, with the same Message-ID / SMS Idempotency-Key). Sends start only in the
+    first half of the claim; rows left then go back to ``pending`` (outcome ``released``).
+    Returns the outcome for each id: ``sent``, ``retry``, ``failed``, ``released``, ``skipped``.
     """
-    if not outbox.claim(notification_id, timezone.now()):
-        return Delivery("skipped")
-    notification = Notification.objects.get(pk=notification_id)
+    ids = list(dict.fromkeys(int(pk) for pk in notification_ids))
+    results = dict.fromkeys(ids, Delivery("skipped"))
+    started = time.monotonic()
+    claimed = outbox.claim_many(ids, timezone.now())
+    ready, rendered_now = [], []
+    with edits_read_once():  # a Supervisor's edits of the buyer texts: one read for the batch
+        for notification in claimed:
+            if not notification.body:
+                try:
+                    rendered = render_notification(notification)
+                except Exception as exc:  # a missing or broken template: recorded, never raised
+                    results[notification.pk] = _record_failure(notification, exc)
+                    continue
+                notification.subject, notification.body = rendered.subject, rendered.body
+                rendered_now.append(notification)
+            ready.append(notification)
+    outbox.keep_texts(rendered_now)
+    send_until = started + float(settings.SHOPOPS_NOTIFICATION_CLAIM_SECONDS) / 2
+    lanes, sent, left, flushed_at = _Lanes(len(ready)), [], [], time.monotonic()
     try:
-        if not notification.body:
-            rendered = render_notification(notification)
-            notification = outbox.keep_text(notification, subject=rendered.subject, body=rendered.body)
-        _send(notification)
-    except Exception as exc:  # classified below; nothing may escape without being recorded
-        return _record_failure(notification, exc)
-    outbox.mark_sent(notification.pk)
-    return Delivery("sent")
+        for notification, error in lanes.send_all(ready, send_until):
+            if error is _RELEASED:
+                left.append(notification.pk)
+            elif error is not None:
+                results[notification.pk] = _record_failure(notification, error)
+            else:
+                sent.append(notification.pk)
+                results[notification.pk] = Delivery("sent")
+                if time.monotonic() - flushed_at > SENT_FLUSH_SECONDS:
+                    outbox.mark_sent(sent)
+                    sent, flushed_at = [], time.monotonic()
+    finally:
+        lanes.close()
+        outbox.mark_sent(sent)
+        outbox.release(left)
+    results.update(dict.fromkeys(left, Delivery("released")))
+    return results
 
 
 def _record_failure(notification: Notification, exc: Exception) -> Delivery:

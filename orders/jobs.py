@@ -1,12 +1,18 @@
 """The periodic passes that Celery beat runs (see ``orders.tasks`` and the beat-schedule migration).
 
-Each pass selects what is due (``orders.selectors.due``) and loops over one workflow operation,
-each item in its own transaction, so one refused item never stops the pass and a crash loses at
-most the item in hand. Nothing here writes: the operations lock and re-check each item, which
-makes every pass safe to run twice or in parallel (two beats, a manual run beside the scheduled
-one). The system is the actor (``by=None``).
+Each pass selects what is due (``orders.selectors.due``, one query) and hands it in batches of
+``JOB_BATCH`` to a batch operation of the workflow (``unpaid.send_payment_reminders``,
+``unpaid.close_unpaid_batch``, ``chasing.chase_supplier_refunds``): one transaction and a
+constant number of queries per batch, so a pass costs the same per item at 1,000 or 100,000
+items, and a pass that dies half way leaves each batch done or not — the next pass selects
+what is still due and finishes it. Nothing here writes: the operations lock (``SKIP LOCKED``)
+and re-check each item, which makes every pass safe to run twice or in parallel (two beats, a
+manual run beside the scheduled one). One refused item never stops its batch; a batch that
+fails unexpectedly is run again item by item, so one broken item never stops the others. The
+system is the actor (``by=None``).
 
-Each takes ``now`` so that tests and the benchmark can run a pass "later" without waiting.
+Each takes ``now`` so that tests and the benchmark can run a pass "later" without waiting, and
+``batch_size``.
 """
 
 from __future__ import annotations
@@ -19,16 +25,21 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from shopops.errors import Refused
-
-from . import workflow
 from .models import CloseReason
 from .selectors import due
-from .workflow import chasing, outbox
+from .workflow import chasing, outbox, unpaid
+from .workflow.batches import BatchResult
 
 logger = logging.getLogger(__name__)
 
 RELAY_BATCH = 1000
+# Items per batch of the periodic passes: one transaction, and a constant number of queries.
+JOB_BATCH = 500
+
+# The documented test hook: when set, called after each batch of a pass has committed, with the
+# pass's name and the batch's number (from 1). A test raises from it to stop a pass between
+# batches as a crash would (``tests/test_jobs_batches.py``). None in production.
+after_batch: Callable[[str, int], None] | None = None
 
 
 @dataclass
@@ -44,24 +55,38 @@ class PassResult:
         return asdict(self)
 
 
-def _each(name: str, ids: list[int], operation: Callable[[int], object]) -> PassResult:
-    """Run ``operation`` on each id: ``None`` back is skipped, ``Refused`` refused, else done."""
+def _count(name: str, batch: BatchResult, result: PassResult) -> None:
+    result.done += len(batch.done)
+    result.skipped += len(batch.skipped)
+    result.refused += len(batch.refused)
+    for pk, message in batch.refused.items():
+        logger.info("%s of %s refused: %s", name, pk, message)
+
+
+def _in_batches(
+    name: str, ids: list[int], operation: Callable[[list[int]], BatchResult], *, batch_size: int
+) -> PassResult:
+    """Run ``operation`` on ``ids`` in batches of ``batch_size``; each batch commits or not.
+
+    A batch that raises (not a refusal: those are counted per item) is run again one item at a
+    time, so that one broken item fails alone (``errors``) and the others are done.
+    """
     result = PassResult()
-    for pk in ids:
+    size = max(int(batch_size), 1)
+    for number, start in enumerate(range(0, len(ids), size), 1):
+        chunk = ids[start : start + size]
         try:
-            outcome = operation(pk)
-        except Refused as exc:
-            result.refused += 1
-            logger.info("%s of %s refused: %s", name, pk, exc)
-            continue
+            _count(name, operation(chunk), result)
         except Exception:  # one broken item must not stop the pass for all the others
-            result.errors += 1
-            logger.exception("%s of %s failed", name, pk)
-            continue
-        if outcome is None:
-            result.skipped += 1
-        else:
-            result.done += 1
+            logger.exception("%s: batch %d failed; trying its %d items one by one", name, number, len(chunk))
+            for pk in chunk:
+                try:
+                    _count(name, operation([pk]), result)
+                except Exception:
+                    result.errors += 1
+                    logger.exception("%s of %s failed", name, pk)
+        if after_batch is not None:
+            after_batch(name, number)
     if result.done or result.refused or result.errors:
         logger.info("Pass %s: %s", name, result.as_dict())
     return result
@@ -74,14 +99,18 @@ def relay_notifications(now: datetime | None = None, *, limit: int = RELAY_BATCH
     """Enqueue notifications that are due but not delivered: pending past ``RELAY_GRACE``, or
     ``sending`` with an expired claim (their worker died). Returns how many were enqueued.
 
-    Stops at the first publish failure: the broker is still down, the next pass tries again.
-    Enqueuing one twice is harmless — delivery claims the row first.
+    One broker message per delivery batch (``SHOPOPS_NOTIFICATION_BATCH``); stops at the first
+    publish failure: the broker is still down, the next pass tries again. Enqueuing one twice
+    is harmless — delivery claims the row first.
     """
+    ids = due.notifications_to_relay(now or timezone.now(), limit=limit)
+    size = max(int(settings.SHOPOPS_NOTIFICATION_BATCH), 1)
     enqueued = 0
-    for pk in due.notifications_to_relay(now or timezone.now(), limit=limit):
-        if not outbox.enqueue(pk, probe=True):
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        if not outbox.enqueue_many(batch, probe=True):
             break
-        enqueued += 1
+        enqueued += len(batch)
     if enqueued:
         logger.info("Relay enqueued %d undelivered notification(s)", enqueued)
     return enqueued
@@ -90,52 +119,65 @@ def relay_notifications(now: datetime | None = None, *, limit: int = RELAY_BATCH
 # --- payment reminders and timeout -----------------------------------------------------------
 
 
-def send_payment_reminders(now: datetime | None = None) -> PassResult:
+def send_payment_reminders(now: datetime | None = None, *, batch_size: int = JOB_BATCH) -> PassResult:
     """One payment reminder per unpaid order past ``SHOPOPS_PAYMENT_REMINDER_HOURS``.
 
     Orders past the payment timeout, or with neither email nor phone, are not selected. Each
-    goes through ``workflow.send_payment_reminder(by=None)``: one history event and the outbox
-    messages; a concurrent pass that reminded it first makes the call a no-op.
+    batch goes through ``unpaid.send_payment_reminders(by=None)``: one history event per order
+    and the outbox messages; an order a concurrent pass reminded first is skipped.
     """
     ids = due.orders_to_remind(now or timezone.now())
-    return _each("payment reminders", ids, lambda pk: workflow.send_payment_reminder(pk, by=None))
+    return _in_batches(
+        "payment reminders",
+        ids,
+        lambda batch: unpaid.send_payment_reminders(batch, by=None),
+        batch_size=batch_size,
+    )
 
 
-def close_timed_out_orders(now: datetime | None = None) -> PassResult:
+def close_timed_out_orders(now: datetime | None = None, *, batch_size: int = JOB_BATCH) -> PassResult:
     """Close unpaid orders past ``SHOPOPS_PAYMENT_TIMEOUT_HOURS`` with ``payment_timeout``.
 
-    Through ``workflow.close_unpaid(by=None)``: one history event per order. An order paid
+    Through ``unpaid.close_unpaid_batch(by=None)``: one history event per order. An order paid
     meanwhile is refused by the workflow and counted, not fatal.
     """
     ids = due.orders_timed_out(now or timezone.now())
-    return _each(
+    return _in_batches(
         "payment timeouts",
         ids,
-        lambda pk: workflow.close_unpaid(pk, by=None, reason=CloseReason.PAYMENT_TIMEOUT),
+        lambda batch: unpaid.close_unpaid_batch(batch, by=None, reason=CloseReason.PAYMENT_TIMEOUT),
+        batch_size=batch_size,
     )
 
 
 # --- supplier chasing ---------------------------------------------------------------------------
 
 
-def chase_supplier_refunds(now: datetime | None = None) -> PassResult:
+def chase_supplier_refunds(now: datetime | None = None, *, batch_size: int = JOB_BATCH) -> PassResult:
     """Remind the supplier of each refund still requested, at most once per chase interval.
 
-    Through ``workflow.chasing.chase_supplier_refund(by=None)``. A refund chased meanwhile by a
-    parallel pass is skipped; one whose supplier order has no contact email is refused (and
-    logged) — there is nobody to write to.
+    Through ``chasing.chase_supplier_refunds(by=None)``. A refund chased meanwhile by a parallel
+    pass is skipped; one whose supplier order has no contact email is refused (and logged) —
+    there is nobody to write to.
     """
     now = now or timezone.now()
     ids = due.supplier_refunds_due_for_chase(now)
-    return _each("supplier chase", ids, lambda pk: chasing.chase_supplier_refund(pk, by=None, now=now))
+    return _in_batches(
+        "supplier chase",
+        ids,
+        lambda batch: chasing.chase_supplier_refunds(batch, by=None, now=now),
+        batch_size=batch_size,
+    )
 
 
 def report_overdue_supplier_refunds(now: datetime | None = None) -> PassResult:
     """Flag supplier refunds newly past their respond-by deadline; one digest to the supervisors.
 
-    Through ``workflow.chasing.report_overdue_supplier_refunds(by=None)``. Recipients:
-    ``SHOPOPS_SUPERVISOR_EMAILS``, else the active Supervisors; with nobody to read the digest
-    the refunds are left unflagged (counted as skipped) until someone is there.
+    Through ``workflow.chasing.report_overdue_supplier_refunds(by=None)``, one transaction for
+    all of them (set-based: a constant number of queries, one INSERT of events per 1,000), so
+    the supervisors get one digest per pass. Recipients: ``SHOPOPS_SUPERVISOR_EMAILS``, else the
+    active Supervisors; with nobody to read the digest the refunds are left unflagged (counted
+    as skipped) until someone is there.
     """
     report = chasing.report_overdue_supplier_refunds(
         by=None, recipients=due.supervisor_emails(), now=now or timezone.now()

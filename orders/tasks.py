@@ -4,7 +4,8 @@ This is the only module that knows Celery's task API; nothing imports it. The ou
 message over by task name (``shopops.celery.hand_off``), and beat runs the periodic tasks by
 name from its schedule rows.
 
-Delivery (``deliver_notification``) is idempotent: it claims the outbox row before sending (see
+Delivery (``deliver_notification``, and ``deliver_notifications`` for a batch) is idempotent: it
+claims the outbox row before sending (see
 ``orders.workflow.outbox`` and ``orders.delivery``), so a duplicate message, a redelivery after a
 worker died, or the relay enqueuing it again all end in one send. A retryable failure
 schedules the next attempt with a countdown (capped below the broker's visibility timeout); if
@@ -24,16 +25,38 @@ from .packs import jobs as pack_jobs
 from .workflow import outbox, rates
 
 
-@shared_task(name="orders.deliver_notification")
+# Nobody reads a delivery's result (the outcome is on the outbox row): none is stored, which also
+# skips the STARTED state write. A caller that wants one asks with apply_async(ignore_result=False).
+@shared_task(name="orders.deliver_notification", ignore_result=True)
 def deliver_notification(notification_id: int) -> str:
     """Send one outbox notification (if no one else is); schedule a retry when it may succeed later."""
     result = delivery.deliver(notification_id)
     if result.outcome == "retry":
         outbox.enqueue(notification_id, countdown=result.retry_in)
+    elif result.outcome == "released":
+        outbox.enqueue(notification_id)
     return result.outcome
 
 
-@shared_task(name="orders.relay_notifications")
+@shared_task(name="orders.deliver_notifications", ignore_result=True)
+def deliver_notifications(notification_ids: list[int]) -> dict[str, int]:
+    """Send a batch of outbox notifications (one claim, one SMTP session); hand retries back in
+    batches, grouped by their delay. Returns how many ended in each outcome."""
+    results = delivery.deliver_many(notification_ids)
+    retries: dict[float, list[int]] = {}
+    for pk, result in results.items():
+        if result.outcome == "retry":
+            retries.setdefault(result.retry_in or 0.0, []).append(pk)
+    for delay, ids in retries.items():
+        outbox.enqueue_many(ids, countdown=delay)
+    outbox.enqueue_many(pk for pk, result in results.items() if result.outcome == "released")
+    counts: dict[str, int] = {}
+    for result in results.values():
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+    return counts
+
+
+@shared_task(name="orders.relay_notifications", ignore_result=True)
 def relay_notifications() -> int:
     """Hand Celery the notifications that are due but were never delivered (broker outage, crash)."""
     return jobs.relay_notifications()

@@ -7,9 +7,12 @@ and keeps the broker-outage circuit breaker, so the domain outbox knows nothing 
 
 import logging
 import os
+import threading
 import time
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown
+from django.db import close_old_connections, connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopops.settings")
 
@@ -20,6 +23,34 @@ app.autodiscover_tasks()
 app.conf.include = ["shopops.tasks"]
 
 logger = logging.getLogger(__name__)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_db_connections(sender=None, **kwargs) -> None:
+    """Give each task the database connection a Django request would get.
+
+    Celery's Django fixup closes every connection around every task unless
+    ``CELERY_DB_REUSE_MAX`` is set (settings set it): a new PostgreSQL session per task. Instead,
+    as Django does around a request, close only what ``CONN_MAX_AGE`` retires or an error broke;
+    ``CONN_HEALTH_CHECKS`` then checks a reused connection before its first query. Tasks run in
+    a thread (the tests' in-process worker, the threads pool) still close theirs after each
+    task: such a thread can end without a signal, and its session would linger.
+    """
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    if threading.current_thread() is threading.main_thread():
+        close_old_connections()
+    else:
+        connections.close_all()
+
+
+@worker_process_shutdown.connect
+def _close_db_connections(**kwargs) -> None:
+    """A stopping pool process ends its kept database sessions instead of leaving them to the
+    server's timeout."""
+    connections.close_all()
+
 
 # After a failed publish, this process gives messages back to their caller (who leaves them to
 # the relay) for a while instead of making every caller wait for the broker's connect timeout

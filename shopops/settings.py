@@ -235,6 +235,11 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 SHOPOPS_NOTIFICATION_CLAIM_SECONDS = env.float("SHOPOPS_NOTIFICATION_CLAIM_SECONDS", default=300)
 SHOPOPS_NOTIFICATION_MAX_ATTEMPTS = env.int("SHOPOPS_NOTIFICATION_MAX_ATTEMPTS", default=5)
 SHOPOPS_NOTIFICATION_RETRY_SECONDS = env.float("SHOPOPS_NOTIFICATION_RETRY_SECONDS", default=60)
+# Delivery in batches: how many notifications one broker message (and one claim, one SMTP
+# session) carries. The whole batch must be sent within the claim above.
+SHOPOPS_NOTIFICATION_BATCH = env.int("SHOPOPS_NOTIFICATION_BATCH", default=100)
+# Threads that send one batch side by side (each its own SMTP connection): the waits overlap.
+SHOPOPS_DELIVERY_THREADS = env.int("SHOPOPS_DELIVERY_THREADS", default=4)
 
 # --- Redis, cache, Celery ---------------------------------------------------------------------
 
@@ -293,6 +298,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must not block a web request for long when the broker is down.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
+# Workers keep their database connection between tasks (a new PostgreSQL session per task cost
+# more than the task): Celery's Django fixup closes it only every this many tasks, and
+# shopops.celery closes it around a task as Django does around a request (CONN_MAX_AGE, errors).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic schedules are rows of django-celery-beat (created by a migration, edited in the
 # admin); nothing is declared here so that an admin's edit is never overwritten at start-up.

@@ -350,19 +350,18 @@ def test_unpaid_order_past_the_timeout_is_closed_by_the_system(settings):
 
 def test_a_refused_close_does_not_stop_the_pass(settings, monkeypatch):
     # given: three timed-out orders; the buyer of the second pays just as the pass reaches it
+    # (after the first batch, the pass selected them all and works one order a batch)
     settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS = 72
     orders = [OrderFactory(placed_at=timezone.now() - timedelta(hours=80 - i)) for i in range(3)]
-    real_close = workflow.close_unpaid
 
-    def buyer_pays_first(order, **kwargs):
-        if order == orders[1].pk:
-            workflow.mark_paid(order, by=None)
-        return real_close(order, **kwargs)
+    def buyer_pays_second(name, number):
+        if number == 1:
+            workflow.mark_paid(orders[1], by=None)
 
-    monkeypatch.setattr(jobs.workflow, "close_unpaid", buyer_pays_first)
+    monkeypatch.setattr(jobs, "after_batch", buyer_pays_second)
 
     # when
-    result = jobs.close_timed_out_orders()
+    result = jobs.close_timed_out_orders(batch_size=1)
 
     # then
     assert (result.done, result.refused) == (2, 1)
@@ -406,7 +405,7 @@ def test_relay_takes_over_only_what_its_own_task_evidently_did_not_deliver(monke
     note("failed", status=NotificationStatus.FAILED, next_attempt_at=now - timedelta(hours=1))
     # The broker itself is exercised in test_outbox (Redis); here: what the relay picks.
     enqueued = []
-    monkeypatch.setattr(jobs.outbox, "enqueue", lambda pk, **kw: enqueued.append(pk) or True)
+    monkeypatch.setattr(jobs.outbox, "enqueue_many", lambda ids, **kw: enqueued.extend(ids) or True)
 
     # when
     count = jobs.relay_notifications(now)
@@ -416,13 +415,14 @@ def test_relay_takes_over_only_what_its_own_task_evidently_did_not_deliver(monke
     assert sorted(enqueued) == sorted([stale.pk, abandoned.pk])
 
 
-def test_relay_stops_at_the_first_publish_failure(monkeypatch):
+def test_relay_stops_at_the_first_publish_failure(monkeypatch, settings):
     order = OrderFactory()
     old = timezone.now() - timedelta(minutes=5)
     for i in range(3):
         NotificationFactory(key=f"k{i}", order=order, recipient="b@x.example", next_attempt_at=old)
+    settings.SHOPOPS_NOTIFICATION_BATCH = 1
     attempts = []
-    monkeypatch.setattr(jobs.outbox, "enqueue", lambda pk, **kw: attempts.append(pk) and False)
+    monkeypatch.setattr(jobs.outbox, "enqueue_many", lambda ids, **kw: attempts.append(ids) and False)
 
     assert jobs.relay_notifications() == 0
     assert len(attempts) == 1  # the broker is down: no point hammering it 1,000 times

@@ -171,7 +171,15 @@ def test_evidence_defaults_are_the_declared_evidence_and_valid_choices():
 
 # The event writers and the position of their name argument: the workflow frame
 # (``transition`` / ``operation`` in orders/workflow/core.py) and the event module's writers.
-_WRITERS = {"transition": 0, "operation": 0, "record_event": 1, "_record_event": 1, "event_values": 1}
+_WRITERS = {
+    "transition": 0,
+    "transition_batch": 0,
+    "operation": 0,
+    "record_event": 1,
+    "_record_event": 1,
+    "record_events": 0,
+    "event_values": 1,
+}
 
 
 def _written_event_names() -> set[str]:

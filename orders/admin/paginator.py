@@ -18,7 +18,8 @@ class EstimatedCountPaginator(Paginator):
     """Counts exactly, except large lists on PostgreSQL, where the planner's estimate stands in
     for a ``COUNT(*)`` that would read every matching row: ``pg_class.reltuples`` for the whole
     table, the ``EXPLAIN`` row estimate for a filtered list. Small results (a search, a worklist
-    filter) are always counted exactly."""
+    filter) are counted exactly, and that count stops at ``ESTIMATE_COUNT_ABOVE`` rows: a result
+    the planner underestimated (a substring search matching most orders) is never read whole."""
 
     @cached_property
     def count(self) -> int:
@@ -27,6 +28,8 @@ class EstimatedCountPaginator(Paginator):
             estimate = estimated_rows(queryset)
             if estimate is not None and estimate > ESTIMATE_COUNT_ABOVE:
                 return estimate
+            # COUNT(*) over a LIMITed subquery of the ids: exact below the bound, the bound above.
+            return queryset.order_by().values("pk")[: ESTIMATE_COUNT_ABOVE + 1].count()
         return super().count
 
 

@@ -1,7 +1,8 @@
 """What the periodic jobs (``orders.jobs``) select: the ids due for each pass, and the reads around.
 
-Each pass takes ids here, in a stable order, and hands each to a workflow operation that locks
-and re-checks it; so a read here may be stale by the time the item is handled, never wrong.
+Each pass takes ids here, in a stable order (one query), and hands them in batches to a workflow
+batch operation that locks and re-checks them; so a read here may be stale by the time the item
+is handled, never wrong.
 """
 
 from __future__ import annotations
@@ -70,9 +71,14 @@ def supplier_refunds_overdue_unreported(now: datetime) -> QuerySet[Refund]:
     return supplier_refunds_overdue(now).filter(overdue_notified_at__isnull=True)
 
 
-def supplier_contact(order_id: int) -> SupplierOrder | None:
-    """The supplier order to write to about ``order_id``'s refund: the first one with a contact."""
-    return SupplierOrder.objects.filter(order_id=order_id).exclude(supplier_contact="").order_by("pk").first()
+def supplier_contacts(order_ids: list[int]) -> dict[int, SupplierOrder]:
+    """The supplier order to write to about each order's refund: its first one with a contact,
+    by order id (orders without one are absent). One query for a whole batch."""
+    found: dict[int, SupplierOrder] = {}
+    rows = SupplierOrder.objects.filter(order_id__in=order_ids).exclude(supplier_contact="").order_by("pk")
+    for supplier_order in rows:
+        found.setdefault(supplier_order.order_id, supplier_order)
+    return found
 
 
 def first_supplier_orders(order_ids: list[int]) -> dict[int, SupplierOrder]:

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,11 +26,12 @@ from evidence import services as evidence
 from evidence.models import Channel, Counterparty, Direction, Kind
 from shopops.errors import Refused, require_permission
 
-from ..models import NotificationChannel, NotificationTemplate, Refund
+from ..models import NotificationChannel, NotificationTemplate, Refund, SupplierOrder
 from ..notifications import render
 from ..selectors import due
 from . import outbox
-from .events import record_event
+from .batches import BatchResult, skipped_ids, unique_ids
+from .events import record_events
 
 logger = logging.getLogger(__name__)
 
@@ -50,52 +52,98 @@ def chase_supplier_refund(
     email in the outbox, the same text as a ``reminder`` communication with the supplier, and a
     ``chase_supplier`` event. Refused when no supplier order has a contact email.
     """
+    pk = refund.pk if isinstance(refund, Refund) else refund
+    result, chased = _chase([pk], by=by, now=now)
+    if pk in result.refused:
+        raise Refused(result.refused[pk])
+    return chased[0] if chased else None
+
+
+def chase_supplier_refunds(
+    refund_ids: Iterable[int], *, by: AbstractBaseUser | None, now: datetime | None = None
+) -> BatchResult:
+    """:func:`chase_supplier_refund` for a batch of refunds, in one transaction.
+
+    The same claim, rules and records, with one query each for the claim, the supplier
+    contacts and the counters, and one write each (a COPY on PostgreSQL) for the outbox rows,
+    the communications and the events, whatever the batch size. Refunds held by another pass
+    or no longer due are skipped; those without a supplier contact are refused.
+    """
+    return _chase(refund_ids, by=by, now=now)[0]
+
+
+def _chase(
+    refund_ids: Iterable[int], *, by: AbstractBaseUser | None, now: datetime | None
+) -> tuple[BatchResult, list[Refund]]:
     require_permission(by, PERMISSION, _("chase supplier refunds"))
     now = now or timezone.now()
-    pk = refund.pk if isinstance(refund, Refund) else refund
-    locked = (
-        due.supplier_refunds_to_chase(now)
-        .select_for_update(skip_locked=True, of=("self",))
-        .select_related("order")
-        .filter(pk=pk)
-        .first()
-    )
-    if locked is None:
-        return None
-    supplier_order = due.supplier_contact(locked.order_id)
-    if supplier_order is None:
-        raise Refused(
-            _("Supplier refund %(refund)s on order %(order)s: no supplier contact to chase.")
-            % {"refund": locked.pk, "order": locked.order.platform_order_id}
+    ids = unique_ids(refund_ids)
+    result = BatchResult()
+    with transaction.atomic():
+        locked = list(
+            due.supplier_refunds_to_chase(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("order")
+            .filter(pk__in=ids)
+            .order_by("pk")
         )
-    number = locked.chase_count + 1
-    context = outbox.supplier_reminder_context(locked, supplier_order, number)
-    text = render(NotificationTemplate.SUPPLIER_REMINDER, NotificationChannel.EMAIL, "zh-hans", context)
-    locked.chase_count = number
-    locked.last_chased_at = now
-    locked.save(update_fields=["chase_count", "last_chased_at"])
-    outbox.record_supplier_reminder(
-        locked, supplier_order=supplier_order, chase_number=number, subject=text.subject, body=text.body
-    )
-    evidence.record_communication(
-        locked.order,
-        by=by,
-        counterparty=Counterparty.SUPPLIER,
-        channel=Channel.EMAIL,
-        direction=Direction.OUTBOUND,
-        kind=Kind.REMINDER,
-        summary=_("Refund reminder %(n)d sent to %(contact)s")
-        % {"n": number, "contact": supplier_order.supplier_contact},
-        body=f"{text.subject}\n\n{text.body}",
-        occurred_at=min(now, timezone.now()),
-    )
-    record_event(
-        locked.order,
-        "chase_supplier",
-        by=by,
-        data={"refund": locked.pk, "chase_number": number, "contact": supplier_order.supplier_contact},
-    )
-    return locked
+        result.skipped = skipped_ids(ids, (r.pk for r in locked))
+        contacts = due.supplier_contacts([r.order_id for r in locked])
+        chased = []
+        for refund in locked:
+            if refund.order_id in contacts:
+                chased.append(refund)
+            else:
+                result.refused[refund.pk] = _(
+                    "Supplier refund %(refund)s on order %(order)s: no supplier contact to chase."
+                ) % {"refund": refund.pk, "order": refund.order.platform_order_id}
+        if not chased:
+            return result, []
+        Refund.objects.filter(pk__in=[r.pk for r in chased]).update(
+            chase_count=F("chase_count") + 1, last_chased_at=now
+        )
+        communications, history = [], []
+        occurred_at = min(now, timezone.now())
+        with outbox.recorded_together():
+            for refund in chased:
+                supplier_order = contacts[refund.order_id]
+                number = refund.chase_count + 1
+                context = outbox.supplier_reminder_context(refund, supplier_order, number)
+                text = render(
+                    NotificationTemplate.SUPPLIER_REMINDER, NotificationChannel.EMAIL, "zh-hans", context
+                )
+                refund.chase_count, refund.last_chased_at = number, now
+                outbox.record_supplier_reminder(
+                    refund,
+                    supplier_order=supplier_order,
+                    chase_number=number,
+                    subject=text.subject,
+                    body=text.body,
+                )
+                communications.append(_reminder_evidence(refund, supplier_order, text, occurred_at))
+                contact = supplier_order.supplier_contact
+                history.append(
+                    (refund.order, {"refund": refund.pk, "chase_number": number, "contact": contact})
+                )
+        evidence.record_communications(communications, by=by)
+        record_events("chase_supplier", history, by=by)
+    result.done = [r.pk for r in chased]
+    return result, chased
+
+
+def _reminder_evidence(refund: Refund, supplier_order: SupplierOrder, text, occurred_at: datetime) -> dict:
+    """The reminder as a communication with the supplier: the text that is sent."""
+    return {
+        "order": refund.order,
+        "counterparty": Counterparty.SUPPLIER,
+        "channel": Channel.EMAIL,
+        "direction": Direction.OUTBOUND,
+        "kind": Kind.REMINDER,
+        "summary": _("Refund reminder %(n)d sent to %(contact)s")
+        % {"n": refund.chase_count, "contact": supplier_order.supplier_contact},
+        "body": f"{text.subject}\n\n{text.body}",
+        "occurred_at": occurred_at,
+    }
 
 
 @dataclass(frozen=True)
@@ -158,13 +206,11 @@ def report_overdue_supplier_refunds(
     ids = [r.pk for r in refunds]
     digest_id = hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:20]
     Refund.objects.filter(pk__in=ids).update(overdue_notified_at=now)
-    for refund in refunds:
-        record_event(
-            refund.order,
-            "supplier_refund_overdue",
-            by=by,
-            data={"refund": refund.pk, "respond_by": refund.respond_by, "digest": digest_id},
-        )
+    record_events(
+        "supplier_refund_overdue",
+        [(r.order, {"refund": r.pk, "respond_by": r.respond_by, "digest": digest_id}) for r in refunds],
+        by=by,
+    )
     outbox.record_overdue_digest(
         digest_id=digest_id, recipients=recipients, refunds=_listing(refunds[:DIGEST_LISTED]), total=len(ids)
     )

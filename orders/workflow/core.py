@@ -105,6 +105,27 @@ def check_evidence(name: str, order: Order) -> None:
         raise Refused(_(TRANSITIONS[name].evidence.message))
 
 
+def move(name: str, order: Order, args: tuple, *, by: AbstractBaseUser | None, now) -> Order:
+    """Transition ``name(*args)`` on ``order`` in memory, with its timestamps; the caller saves.
+
+    Sets ``status_changed_at``; the start of a close when the order enters one; and on a
+    close ``closed_at`` / ``closed_by`` (refused when no close reason was ever given).
+    """
+    getattr(order, name)(*args)
+    order.status_changed_at = now
+    if order.close_stage and order.close_started_at is None:
+        order.close_started_at = now
+    if order.status == Status.CLOSED:
+        if not order.close_reason:
+            # A closed order always has a reason (SPEC 1); say so rather than hit the constraint.
+            raise Refused(_("Choose a close reason."), field="reason")
+        order.closed_at = now
+        order.closed_by = by
+        if order.close_started_at is None:
+            order.close_started_at = now
+    return order
+
+
 class Step:
     """One operation on one locked order, as the body of its ``with`` block sees it."""
 
@@ -126,20 +147,7 @@ class Step:
         """
         if not self.moves or self.applied:
             raise RuntimeError(f"{self.name}: apply() is for a transition, once")
-        order = self.order
-        now = timezone.now()
-        getattr(order, self.name)(*args)
-        order.status_changed_at = now
-        if order.close_stage and order.close_started_at is None:
-            order.close_started_at = now
-        if order.status == Status.CLOSED:
-            if not order.close_reason:
-                # A closed order always has a reason (SPEC 1); say so rather than hit the constraint.
-                raise Refused(_("Choose a close reason."), field="reason")
-            order.closed_at = now
-            order.closed_by = self.by
-            if order.close_started_at is None:
-                order.close_started_at = now
+        order = move(self.name, self.order, args, by=self.by, now=timezone.now())
         order.save()
         self.applied = True
         return order

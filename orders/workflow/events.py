@@ -1,20 +1,25 @@
 """The one writer of order history rows (``OrderEvent``), and the one place their labels come from.
 
 Every change to an order's business state leaves exactly one event, written in the same
-transaction as the change: by a workflow operation through :func:`record_event`, or, for the
-thousands of rows of an import written with COPY, as the column values :func:`event_values`
-returns. Nothing else creates ``OrderEvent`` rows.
+transaction as the change: by a workflow operation through :func:`record_event` (or
+:func:`record_events`, the same for a batch of orders written at once), or, for the thousands of
+rows of an import written with COPY, as the column values :func:`event_values` returns.
+Nothing else creates ``OrderEvent`` rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+
+from shopops import pgcopy
 
 from ..models import Order, OrderEvent
 from ..transitions import TRANSITIONS
@@ -99,3 +104,43 @@ def record_event(
         data=data,
     )
     return OrderEvent.objects.create(**values)
+
+
+# Rows per INSERT of record_events: well under SQLite's and PostgreSQL's parameter limits.
+EVENTS_PER_INSERT = 1000
+
+
+def record_events(
+    name: str,
+    entries: Iterable[tuple[Order, dict[str, Any] | None]],
+    *,
+    by: AbstractBaseUser | None,
+    from_status: str | None = None,
+    reason: str = "",
+) -> int:
+    """:func:`record_event` for a batch: one ``name`` row per ``(order, data)`` entry, written at
+    once (a COPY on PostgreSQL, else one INSERT per ``EVENTS_PER_INSERT`` rows).
+
+    ``from_status`` (default: each order's status) and ``reason`` are the same for every row.
+    Returns how many rows were written.
+    """
+    now = timezone.now()
+    actor_id = by.pk if by is not None else None
+    rows = [
+        event_values(
+            order.pk,
+            name,
+            from_status=order.status if from_status is None else from_status,
+            to_status=order.status,
+            actor_id=actor_id,
+            created_at=now,
+            reason=reason,
+            data=data,
+        )
+        for order, data in entries
+    ]
+    if connections[router.db_for_write(OrderEvent)].vendor == "postgresql":
+        pgcopy.insert(OrderEvent, rows, now, returning=False)  # a third of an INSERT's cost
+    else:
+        OrderEvent.objects.bulk_create([OrderEvent(**row) for row in rows], batch_size=EVENTS_PER_INSERT)
+    return len(rows)

@@ -31,12 +31,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connections, router, transaction
+from django.db.models import F
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shopops import inputs
+from shopops import inputs, pgcopy
 from shopops.celery import hand_off
 from shopops.errors import require_permission
 
@@ -54,6 +56,8 @@ from ..notifications import resolve_language
 
 # The Celery task that delivers one notification (SPEC §10): handed over by name.
 DELIVER_TASK = "orders.deliver_notification"
+# The Celery task that delivers a batch of them (one broker message, one claim, one SMTP session).
+DELIVER_BATCH_TASK = "orders.deliver_notifications"
 # Off inside ``kept_from_delivery()``: rows recorded there are not handed to Celery on commit.
 _HAND_OFF: ContextVar[bool] = ContextVar("shopops_outbox_hand_off", default=True)
 
@@ -96,23 +100,100 @@ def record(
     """
     if not recipient:
         return None
-    notification, created = Notification.objects.get_or_create(
-        key=key,
-        defaults={
-            "template": template,
-            "channel": channel,
-            "recipient": recipient,
-            "order": order,
-            "refund": refund,
-            "language": language or "en",
-            "context": context or {},
-            "subject": subject,
-            "body": body,
-        },
-    )
+    values = {
+        "template": template,
+        "channel": channel,
+        "recipient": recipient,
+        "order": order,
+        "refund": refund,
+        "language": language or "en",
+        "context": context or {},
+        "subject": subject,
+        "body": body,
+    }
+    collecting = _COLLECTING.get()
+    if collecting is not None:  # inside recorded_together(): written with the others at its end
+        notification = Notification(key=key, **values)
+        collecting.append(notification)
+        return notification
+    notification, created = Notification.objects.get_or_create(key=key, defaults=values)
     if created and _HAND_OFF.get():
         transaction.on_commit(lambda: enqueue(notification.pk))
     return notification
+
+
+# Set inside recorded_together(): the rows record() collects there instead of writing each.
+_COLLECTING: ContextVar[list[Notification] | None] = ContextVar("shopops_outbox_collecting", default=None)
+# Rows per INSERT of recorded_together() (well under SQLite's limit of bound parameters).
+NOTIFICATIONS_PER_INSERT = 500
+
+
+@contextmanager
+def recorded_together() -> Iterator[list[Notification]]:
+    """Record many outbox rows at once: the batch form of :func:`record`, for the periodic jobs.
+
+    Inside the block, :func:`record` (and every ``record_*`` function built on it) only collects
+    its row; when the block ends they are written with ``INSERT … ON CONFLICT (key) DO NOTHING
+    RETURNING id`` (a row recorded before, by this batch or any other caller, stays as it is
+    and is not handed over again): on PostgreSQL one statement from a COPY, elsewhere
+    ``NOTIFICATIONS_PER_INSERT`` rows a statement. The new rows are handed to Celery together
+    after commit (``deliver_after_commit``: one broker message per delivery batch).
+    When the block raises, nothing is written. Yields the list of collected rows (unsaved).
+    """
+    collected: list[Notification] = []
+    token = _COLLECTING.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTING.reset(token)
+    deliver_after_commit(_insert_new(collected))
+
+
+def _insert_new(notifications: list[Notification]) -> list[int]:
+    """Insert the rows whose key is not taken yet; the ids of the ones inserted."""
+    unique = list({n.key: n for n in reversed(notifications)}.values())[::-1]  # first of each key
+    if not unique:
+        return []
+    using = router.db_for_write(Notification)
+    meta = Notification._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    if connections[using].vendor == "postgresql":
+        return _copy_new(unique, fields, connections[using])
+    inserted: list[int] = []
+    with connections[using].cursor() as cursor:
+        for start in range(0, len(unique), NOTIFICATIONS_PER_INSERT):
+            query = InsertQuery(Notification, on_conflict=OnConflict.IGNORE)
+            query.insert_values(fields, unique[start : start + NOTIFICATIONS_PER_INSERT])
+            compiler = query.get_compiler(using=using)
+            compiler.returning_fields = [meta.pk]
+            for statement, params in compiler.as_sql():
+                cursor.execute(statement, params)
+                inserted.extend(row[0] for row in cursor.fetchall())
+    return inserted
+
+
+def _copy_new(notifications: list[Notification], fields: list, connection) -> list[int]:
+    """PostgreSQL: the rows COPYed into a session's temporary table, then moved into the outbox
+    with one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id`` (half the cost of an
+    INSERT of the values: no per-value quoting in Python)."""
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    formats = [(f.attname, pgcopy.formatter(f)) for f in fields]
+    lines = ("\t".join(fmt(getattr(n, name)) for name, fmt in formats) for n in notifications)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Names from the model's metadata, quoted: no input reaches the SQL text.
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS outbox_new ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        pgcopy.copy_lines(cursor, f"COPY outbox_new ({columns}) FROM STDIN", lines)
+        # Emptied as it is read: a second batch in the same transaction starts from nothing.
+        cursor.execute(
+            f"WITH new AS (DELETE FROM outbox_new RETURNING *) INSERT INTO {table} ({columns}) "  # noqa: S608
+            f"SELECT {columns} FROM new ON CONFLICT (key) DO NOTHING RETURNING id"
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def enqueue(notification_id: int, *, countdown: float | None = None, probe: bool = False) -> bool:
@@ -125,6 +206,35 @@ def enqueue(notification_id: int, *, countdown: float | None = None, probe: bool
     if countdown:
         countdown = min(float(countdown), float(settings.SHOPOPS_MAX_COUNTDOWN))
     return hand_off(DELIVER_TASK, notification_id, countdown=countdown, probe=probe)
+
+
+def enqueue_many(
+    notification_ids: Iterable[int], *, countdown: float | None = None, probe: bool = False
+) -> bool:
+    """Hand notifications to Celery, one broker message per ``SHOPOPS_NOTIFICATION_BATCH`` ids.
+
+    Never raises. Returns whether the broker took every batch; a batch it refused is left to
+    the relay (so are the ones after it: the broker is down). Nothing to send: True.
+    """
+    ids = list(dict.fromkeys(int(pk) for pk in notification_ids))
+    if countdown:
+        countdown = min(float(countdown), float(settings.SHOPOPS_MAX_COUNTDOWN))
+    size = max(int(settings.SHOPOPS_NOTIFICATION_BATCH), 1)
+    for start in range(0, len(ids), size):
+        if not hand_off(DELIVER_BATCH_TASK, ids[start : start + size], countdown=countdown, probe=probe):
+            return False
+    return True
+
+
+def deliver_after_commit(notification_ids: Iterable[int]) -> None:
+    """Hand these rows to Celery in batches once the current transaction commits.
+
+    Call it in the transaction that recorded them; inside ``kept_from_delivery()`` it does
+    nothing. A rollback drops the hand-off with the rows.
+    """
+    ids = list(notification_ids)
+    if ids and _HAND_OFF.get():
+        transaction.on_commit(lambda: enqueue_many(ids))
 
 
 def _buyer_messages(
@@ -271,14 +381,14 @@ def record_overdue_digest(
 # --- the delivery's row changes -----------------------------------------------------------------
 
 
-def _give_up_on_crashes(notification_id: int, now: datetime) -> None:
+def _give_up_on_crashes(notification_ids: list[int], now: datetime) -> None:
     """A message whose worker died during every one of its attempts ends ``failed``, not in a loop.
 
     A dying worker records nothing, so its claim simply expires; without this the relay would
     hand the same poison message to worker after worker forever.
     """
     Notification.objects.filter(
-        pk=notification_id,
+        pk__in=notification_ids,
         status=NotificationStatus.SENDING,
         claimed_until__lt=now,
         attempts__gte=settings.SHOPOPS_NOTIFICATION_MAX_ATTEMPTS,
@@ -292,39 +402,78 @@ def _give_up_on_crashes(notification_id: int, now: datetime) -> None:
     )
 
 
-def claim(notification_id: int, now: datetime) -> bool:
-    """Take the row for this caller: one conditional UPDATE, so only one claimant wins.
+def claim_many(notification_ids: Iterable[int], now: datetime) -> list[Notification]:
+    """Take, for this caller, every claimable row among ``notification_ids``; return them loaded.
 
-    Claimable: ``pending`` and due, or ``sending`` with an expired claim (its worker died). The
-    claim counts an attempt and lasts ``SHOPOPS_NOTIFICATION_CLAIM_SECONDS``.
+    Claimable: ``pending`` and due, or ``sending`` with an expired claim (its worker died). One
+    ``UPDATE … RETURNING``, so two callers never both win a row: on PostgreSQL the rows are
+    picked ``FOR UPDATE SKIP LOCKED`` (a concurrent claimant skips them instead of waiting)
+    and the condition is checked again on the row it updates. The claim counts an attempt and
+    lasts ``SHOPOPS_NOTIFICATION_CLAIM_SECONDS``. Two queries (the second gives up on crashes).
     """
-    _give_up_on_crashes(notification_id, now)
-    claimable = Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now) | Q(
-        status=NotificationStatus.SENDING, claimed_until__lt=now
+    ids = sorted({int(pk) for pk in notification_ids})
+    if not ids:
+        return []
+    _give_up_on_crashes(ids, now)
+    conn = connections[router.db_for_write(Notification)]
+    q, table, ops = conn.ops.quote_name, conn.ops.quote_name(Notification._meta.db_table), conn.ops
+    columns = ", ".join(q(f.column) for f in Notification._meta.concrete_fields)
+    at = ops.adapt_datetimefield_value(now)
+    until = ops.adapt_datetimefield_value(
+        now + timedelta(seconds=float(settings.SHOPOPS_NOTIFICATION_CLAIM_SECONDS))
     )
-    updated = Notification.objects.filter(claimable, pk=notification_id).update(
-        status=NotificationStatus.SENDING,
-        claimed_until=now + timedelta(seconds=float(settings.SHOPOPS_NOTIFICATION_CLAIM_SECONDS)),
-        attempts=F("attempts") + 1,
+    status, due, held, pk = q("status"), q("next_attempt_at"), q("claimed_until"), q("id")
+    claimable = f"(({status} = %s AND {due} <= %s) OR ({status} = %s AND {held} < %s))"
+    claimable_params = [NotificationStatus.PENDING, at, NotificationStatus.SENDING, at]
+    marks = ", ".join(["%s"] * len(ids))
+    lock = " FOR UPDATE SKIP LOCKED" if conn.features.has_select_for_update_skip_locked else ""
+    # Only quoted names from the model are formatted in; every value is a parameter.
+    attempts = q("attempts")
+    sql = (
+        f"UPDATE {table} SET {status} = %s, {held} = %s, {attempts} = {attempts} + 1 "  # noqa: S608
+        f"WHERE {claimable} AND {pk} IN (SELECT {pk} FROM {table} WHERE {pk} IN ({marks}) AND {claimable}"
+        f" ORDER BY {pk}{lock}) RETURNING {columns}"
     )
-    return updated == 1
+    params = [NotificationStatus.SENDING, until, *claimable_params, *ids, *claimable_params]
+    # RawQuerySet runs the statement once and converts each column as the ORM would.
+    return sorted(Notification.objects.raw(sql, params), key=lambda n: n.pk)
 
 
-def keep_text(notification: Notification, *, subject: str, body: str) -> Notification:
-    """Keep the rendered text on the row, so that every retry sends the same words."""
-    Notification.objects.filter(pk=notification.pk).update(subject=subject, body=body)
-    notification.subject, notification.body = subject, body
-    return notification
+def keep_texts(notifications: list[Notification]) -> None:
+    """Keep the rendered text (set on these instances) on their rows, so every retry sends the
+    same words. One ``UPDATE … FROM (VALUES …)`` for the batch (``bulk_update``'s ``CASE`` per
+    row grew with the square of the batch)."""
+    if not notifications:
+        return
+    conn = connections[router.db_for_write(Notification)]
+    q, table = conn.ops.quote_name, conn.ops.quote_name(Notification._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s)"] * len(notifications))
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {q('subject')} = v.column2, {q('body')} = v.column3 "  # noqa: S608
+            f"FROM (VALUES {rows}) AS v WHERE {table}.{q('id')} = v.column1",
+            [value for n in notifications for value in (n.pk, n.subject, n.body)],
+        )
 
 
 def _still_claimed(notification_id: int):
     return Notification.objects.filter(pk=notification_id, status=NotificationStatus.SENDING)
 
 
-def mark_sent(notification_id: int) -> None:
-    """The provider accepted the message: ``sent``, claim released."""
-    _still_claimed(notification_id).update(
+def mark_sent(notification_ids: Iterable[int]) -> None:
+    """The provider accepted these messages: ``sent``, claims released. One query."""
+    Notification.objects.filter(pk__in=list(notification_ids), status=NotificationStatus.SENDING).update(
         status=NotificationStatus.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+
+
+def release(notification_ids: Iterable[int]) -> None:
+    """Give back claims a batch could not use in time: ``pending``, due now, the attempt uncounted."""
+    Notification.objects.filter(pk__in=list(notification_ids), status=NotificationStatus.SENDING).update(
+        status=NotificationStatus.PENDING,
+        next_attempt_at=timezone.now(),
+        claimed_until=None,
+        attempts=F("attempts") - 1,
     )
 
 
@@ -349,7 +498,8 @@ def retry_failed(notification_ids: Iterable[int], *, by: AbstractBaseUser | None
     """Send failed notifications again: back to ``pending`` with a fresh set of attempts.
 
     Requires ``orders.retry_notification``. Only ``failed`` rows change (a sent message is never
-    sent twice this way). Each is handed to Celery after commit. Returns how many were reset.
+    sent twice this way). They are handed to Celery in batches after commit. Returns how many
+    were reset.
     """
     require_permission(by, "orders.retry_notification", _("retry notifications"))
     if isinstance(notification_ids, str | bytes) or not hasattr(notification_ids, "__iter__"):
@@ -364,6 +514,5 @@ def retry_failed(notification_ids: Iterable[int], *, by: AbstractBaseUser | None
         Notification.objects.filter(pk__in=ids).update(
             status=NotificationStatus.PENDING, attempts=0, next_attempt_at=timezone.now(), claimed_until=None
         )
-        for pk in ids:
-            transaction.on_commit(lambda pk=pk: enqueue(pk))
+        transaction.on_commit(lambda: enqueue_many(ids))
     return len(ids)
