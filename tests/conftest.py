@@ -208,6 +208,22 @@ def _default_language() -> Iterator[None]:
 
 
 @pytest.fixture
+def messages(settings) -> Iterator[None]:
+    """Email and SMS captured in memory (``mail.outbox``, ``sms.outbox``); a worker thread shares
+    this process, so it sees them too."""
+    from django.core import mail
+
+    from orders import sms
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_URL = "locmem:"
+    mail.outbox = []
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+@pytest.fixture
 def celery_worker(transactional_db: None) -> Iterator[object]:
     """A real Celery worker (solo pool, in a thread) on the configured broker.
 

@@ -41,16 +41,6 @@ CONFIRMATION_WORDS = {
 }
 
 
-@pytest.fixture
-def messages(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.SMS_URL = "locmem:"
-    mail.outbox = []
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
 def deliver_all(order) -> None:
     """What the Celery task does for each outbox row, twice over: a repeat must send nothing."""
     for _ in range(2):

@@ -13,16 +13,6 @@ from orders.workflow import outbox
 from .factories import OrderFactory
 
 
-@pytest.fixture
-def messages(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.SMS_URL = "locmem:"
-    mail.outbox = []
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
 def reminders(count: int) -> list[int]:
     ids = []
     with outbox.kept_from_delivery():

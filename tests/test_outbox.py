@@ -39,17 +39,6 @@ CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def messages(settings):
-    """Email and SMS captured in memory; the worker thread shares this process, so it sees them."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.SMS_URL = "locmem:"
-    mail.outbox = []
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
-@pytest.fixture
 def provider(settings):
     server = start_provider()
     settings.SMS_URL = server.url
