@@ -33,6 +33,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.support import ensure_database  # noqa: E402
+
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB_NAME", "shopops_bench_admin")
 # Production-like settings: DEBUG off (no query log), plain HTTP for the test client.
@@ -74,16 +76,6 @@ PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
     b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-            print(f"created database {DB_NAME}")
 
 
 def order_rows(n: int, sku_ids: list[int], now: datetime):
@@ -262,7 +254,7 @@ def main() -> None:
     parser.add_argument("--load-only", action="store_true", help="load the data, measure nothing")
     args = parser.parse_args()
 
-    ensure_database()
+    ensure_database(f"{PG}/{DB_NAME}")
     import django
 
     django.setup()

@@ -30,6 +30,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.support import ensure_database  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/shopops_bench_analytics"
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
@@ -51,17 +53,6 @@ REASONS = [  # (code, weight): timeouts dominate, as on a real shop
 COUNTRIES = ["ES", "FR", "US", "BR", "PL", "DE", "IT", "NL", "KR", "IL", "CL", "MX", "GB", "SA", "UA"]
 SUPPLIERS = [f"供应商{i:02d} 义乌工厂" for i in range(40)]
 SKUS = 500
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def _columns(model, values: dict) -> tuple[list[str], list]:

@@ -36,6 +36,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.support import recreate_database, server_connection  # noqa: E402
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shopops_bench_delivery"
 )
@@ -127,32 +129,9 @@ def start_sink(target) -> tuple[multiprocessing.Process, int, dict]:
 # --- database, workers, statistics ---------------------------------------------------------------
 
 
-def _admin_connection():
-    import environ
-    import psycopg
-
-    config = environ.Env.db_url_config(DATABASE_URL)
-    connection = psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    return connection, config["NAME"]
-
-
-def recreate_database() -> None:
-    admin, name = _admin_connection()
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
 def database_counters() -> tuple[int, int]:
     """(transactions, sessions) PostgreSQL counted for the bench database so far."""
-    admin, name = _admin_connection()
+    admin, name = server_connection(DATABASE_URL)
     with admin:
         admin.execute("SELECT pg_stat_clear_snapshot()")
         row = admin.execute(
@@ -276,7 +255,7 @@ def measure(workers: int, smtp: dict, sms: dict, ports: tuple[int, int]) -> dict
 def main() -> None:
     smtp_process, smtp_port, smtp = start_sink(_smtp_sink)
     sms_process, sms_port, sms = start_sink(_sms_sink)
-    recreate_database()
+    recreate_database(DATABASE_URL)
 
     import django
     import redis

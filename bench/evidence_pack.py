@@ -23,6 +23,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.support import recreate_database  # noqa: E402
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shopops_bench_d_packs"
 )
@@ -34,30 +36,12 @@ MEDIA = Path(tempfile.mkdtemp(prefix="bench-packs-media-"))
 os.environ["SHOPOPS_MEDIA_ROOT"] = str(MEDIA)
 
 
-def recreate_database() -> None:
-    import environ
-    import psycopg
-
-    config = environ.Env.db_url_config(DATABASE_URL)
-    admin = psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{config["NAME"]}"')
-
-
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
-    recreate_database()
+    recreate_database(DATABASE_URL)
     import django
 
     django.setup()

@@ -38,6 +38,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.support import recreate_database  # noqa: E402
+
 PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB_NAME", "shopops_bench_import")
 # Production-like settings, inherited by the import processes: DEBUG off (no query log).
@@ -49,14 +52,6 @@ os.environ.update(
     DJANGO_SETTINGS_MODULE="shopops.settings",
 )
 os.environ.pop("REDIS_URL", None)
-
-
-def new_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 import django  # noqa: E402
@@ -236,7 +231,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
-    new_database()
+    recreate_database(f"{PG}/{DB_NAME}")
     call_command("migrate", verbosity=0)
 
     subprocess.run(

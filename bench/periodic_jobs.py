@@ -30,6 +30,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.support import recreate_database  # noqa: E402
+
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shopops_bench_jobs")
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ.pop("REDIS_URL", None)  # no worker: publish to a private filesystem broker
@@ -38,27 +40,8 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "shopops.settings"
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
 
 
-def recreate_database() -> None:
-    import environ
-    import psycopg
-
-    config = environ.Env.db_url_config(DATABASE_URL)
-    name = config["NAME"]
-    admin = psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
 def main() -> None:
-    recreate_database()
+    recreate_database(DATABASE_URL)
     import django
 
     django.setup()
