@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shopops.admin_base import ReadOnlyAdmin, screen
+from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
 from ..selectors import WAITING_ON_BUYER
@@ -47,23 +47,11 @@ def _when(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
-class SupplierOrderInline(admin.TabularInline):
+class SupplierOrderInline(ReadOnlyInline):
     """The 1688 purchase orders behind the sale. Imported, not edited here."""
 
     model = SupplierOrder
-    extra = 0
-    can_delete = False
     fields = ("supplier_name", "supplier_contact", "supplier_order_id", "amount")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Order)

@@ -13,30 +13,18 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
+from shopops.admin_base import ReadOnlyInline
 from shopops.errors import Refused
 
 from ..models import ExchangeRate, ExchangeRateChange
 from ..workflow import rates
 
 
-class ExchangeRateChangeInline(admin.TabularInline):
+class ExchangeRateChangeInline(ReadOnlyInline):
     model = ExchangeRateChange
     verbose_name_plural = gettext_lazy("Corrections (every earlier value is kept)")
     fields = ["created_at", "old_rate", "new_rate", "actor", "source", "note"]
-    readonly_fields = fields
     ordering = ["-created_at", "-id"]
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CorrectRateForm(forms.ModelForm):

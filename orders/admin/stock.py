@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shopops.admin_base import ReadOnlyAdmin, screen
+from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 from shopops.errors import Refused
 
 from ..models import MovementReason, Sku, StockMovement
@@ -28,24 +28,11 @@ from ..workflow import stock
 from .filters import RepeatedOutOfStockFilter
 
 
-class StockMovementInline(admin.TabularInline):
+class StockMovementInline(ReadOnlyInline):
     model = StockMovement
     fields = ["created_at", "delta", "stock_after", "reason", "order", "actor", "note"]
-    readonly_fields = fields
     ordering = ["-created_at", "-id"]
-    extra = 0
-    max_num = 0
-    can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AdjustStockForm(forms.Form):
