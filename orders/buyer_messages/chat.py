@@ -42,14 +42,14 @@ class ReadyText:
 
 
 def order_facts(order: Order) -> dict[str, Any]:
-    """The facts a ready text may name, raw (formatted per language by ``formatting``)."""
+    """The facts of ``order`` every buyer message may name, raw (formatted per language by
+    ``formatting``): the ready texts add the return address, the outbox's messages their own."""
     return {
         "order_id": order.platform_order_id,
         "buyer_name": order.buyer_name,
         "product_title": order.product_title,
         "amount": str(order.total_amount),
         "currency": order.currency,
-        "return_address": settings.SHOPOPS_RETURN_ADDRESS,
     }
 
 
@@ -60,7 +60,7 @@ def operator_language(ui_language: str | None) -> str:
 
 def ready_texts(transition: str, order: Order, *, ui_language: str | None) -> list[ReadyText]:
     """The ready texts the form of ``transition`` offers for ``order`` (none for other steps)."""
-    facts = order_facts(order)
+    facts = {**order_facts(order), "return_address": settings.SHOPOPS_RETURN_ADDRESS}
     asked = buyer_language(order.buyer_language)
     meaning_language = operator_language(ui_language)
     found = []

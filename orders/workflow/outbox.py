@@ -42,6 +42,7 @@ from shopops import inputs, pgcopy
 from shopops.celery import hand_off
 from shopops.errors import require_permission
 
+from ..buyer_messages.chat import order_facts
 from ..buyer_messages.spec import buyer_language
 from ..models import (
     Notification,
@@ -270,9 +271,7 @@ def record_refund_confirmation(refund: Refund) -> list[Notification]:
     """
     order = refund.order
     context = {
-        "order_id": order.platform_order_id,
-        "buyer_name": order.buyer_name,
-        "product_title": order.product_title,
+        **order_facts(order),
         "amount": str(refund.amount),
         "currency": refund.currency,
         "refund_expected_days": settings.SHOPOPS_REFUND_EXPECTED_DAYS,
@@ -294,14 +293,7 @@ def record_payment_reminder(order: Order) -> list[Notification]:
     (``placed_at`` + ``SHOPOPS_PAYMENT_TIMEOUT_HOURS``).
     """
     pay_by = order.placed_at + timedelta(hours=float(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS))
-    context = {
-        "order_id": order.platform_order_id,
-        "buyer_name": order.buyer_name,
-        "product_title": order.product_title,
-        "amount": str(order.total_amount),
-        "currency": order.currency,
-        "pay_by": pay_by.isoformat(),
-    }
+    context = {**order_facts(order), "pay_by": pay_by.isoformat()}
     return _buyer_messages(
         prefix=f"order:{order.pk}",
         template=NotificationTemplate.PAYMENT_REMINDER,
