@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from orders import policy
+from orders.admin.scoped import StoreScopedAdmin
 from shopops.admin_base import ReadOnlyAdmin, screen
 
 from .models import Attachment, Communication
@@ -27,7 +29,7 @@ def _order_link(obj) -> str:
 
 
 @admin.register(Communication)
-class CommunicationAdmin(ReadOnlyAdmin):
+class CommunicationAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     list_display = (
         "occurred_at",
         "order_link",
@@ -50,7 +52,7 @@ class CommunicationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdmin):
+class AttachmentAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     list_display = ("uploaded_at", "order_link", "download", "content_type", "size", "uploaded_by")
     list_filter = ("content_type",)
     list_select_related = ("order", "uploaded_by")
@@ -82,10 +84,7 @@ def download_view(model_admin: AttachmentAdmin, request: HttpRequest, pk: int) -
     executable or markup extension) and that type, so a browser never renders it in our origin."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    try:
-        attachment = Attachment.objects.get(pk=pk)
-    except Attachment.DoesNotExist:
-        raise Http404(_("There is no such attachment.")) from None
+    attachment = policy.get_or_404(request.user, Attachment, pk=pk)
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:

@@ -15,8 +15,9 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orders import policy
 from shopops import inputs, pgcopy
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
 from .models import Attachment, Channel, Communication, Counterparty, Direction, Kind
 
@@ -36,15 +37,17 @@ _MAX_BODY = 100_000
 _PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
 
 
-def _resolve_order(order):
+def _resolve_order(order, by):
+    """The order, when ``by`` may know of it (``orders.policy``: another store's does not exist)."""
     from orders.models import Order
 
     if isinstance(order, Order):
+        policy.require(by, "orders.view_order", _("see orders"), order)
         return order
     try:
-        return Order.objects.get(pk=order)
+        return policy.scope(by, Order.objects).get(pk=order)
     except (Order.DoesNotExist, ValueError, TypeError):
-        raise Refused(_("Order %(order)s does not exist.") % {"order": order}) from None
+        raise policy.not_found(Order, order) from None
 
 
 def _check_choice(value: str, choices, field: str, label: str) -> None:
@@ -75,9 +78,9 @@ def record_communication(
 
     A ``consent`` or ``refusal`` recorded here is what the consent/refusal transitions require.
     """
-    require_permission(by, "evidence.add_communication", _("record communications"))
+    policy.require(by, "evidence.add_communication", _("record communications"))
     communication = _communication(
-        _resolve_order(order),
+        _resolve_order(order, by),
         by=by,
         counterparty=counterparty,
         channel=channel,
@@ -99,7 +102,9 @@ def record_communications(entries: list[dict], *, by: AbstractBaseUser | None) -
     is checked as one would be: a bad one refuses them all and nothing is written; otherwise
     they are written at once (a COPY on PostgreSQL, else one INSERT per 1,000). Returns how many.
     """
-    require_permission(by, "evidence.add_communication", _("record communications"))
+    policy.require(by, "evidence.add_communication", _("record communications"))
+    for entry in entries:
+        policy.require(by, "evidence.add_communication", _("record communications"), entry["order"])
     kinds = {(e["counterparty"], e["channel"], e["direction"], e.get("kind", Kind.MESSAGE)) for e in entries}
     for counterparty, channel, direction, kind in kinds:  # each distinct choice checked once
         _check_choices(counterparty, channel, direction, kind)
@@ -222,8 +227,8 @@ def attach_file(order, *, by: AbstractBaseUser | None, file, communication: Comm
     most ``SHOPOPS_ATTACHMENT_MAX_BYTES``, and the file is stored under a generated name with
     its SHA-256; the uploader's file name is kept only as a label.
     """
-    require_permission(by, "evidence.add_attachment", _("attach files"))
-    order = _resolve_order(order)
+    policy.require(by, "evidence.add_attachment", _("attach files"))
+    order = _resolve_order(order, by)
     if communication is not None and communication.order_id != order.pk:
         raise Refused(_("That communication belongs to another order."), field="communication")
     original_name = os.path.basename(str(getattr(file, "name", "") or "").replace("\\", "/")).strip()

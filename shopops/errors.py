@@ -4,8 +4,6 @@ Its message is written for an operator ("Record the buyer's consent before ...")
 refused operation has written nothing.
 """
 
-from django.utils.translation import gettext as _
-
 
 class Refused(Exception):
     """An operation was refused; ``str(error)`` tells the operator why."""
@@ -22,12 +20,3 @@ class NotPermitted(Refused):
 
 class OrderChanged(Refused):
     """Someone else moved the order first; the requested move is no longer possible."""
-
-
-def require_permission(by, perm: str, doing: str) -> None:
-    """Refuse unless ``by`` (a staff user; ``None`` is the system, always allowed) holds ``perm``.
-
-    ``doing`` completes "You are not allowed to …" (already translated by the caller).
-    """
-    if by is not None and not (by.is_active and by.has_perm(perm)):
-        raise NotPermitted(_("You are not allowed to %(doing)s.") % {"doing": doing})

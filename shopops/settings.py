@@ -122,6 +122,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Object permissions: user.has_perm(perm, obj) answers by the one access policy (orders/policy.py).
+    "rules.permissions.ObjectPermissionBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -318,6 +320,9 @@ SHOPOPS_REFUND_ARRIVAL_DAYS = env.float("SHOPOPS_REFUND_ARRIVAL_DAYS", default=7
 SHOPOPS_REFUND_EXPECTED_DAYS = env.str("SHOPOPS_REFUND_EXPECTED_DAYS", default="3-20")
 # Where buyers send returned goods: filled into the "propose a return" ready text (orders.buyer_messages).
 SHOPOPS_RETURN_ADDRESS = env.str("SHOPOPS_RETURN_ADDRESS", default="")
+# The name buyer emails are sent under ("Name <DEFAULT_FROM_EMAIL's address>"); blank: DEFAULT_FROM_EMAIL
+# as it is. Each of these per-store settings is the default of the store's own field (orders.models.Store).
+SHOPOPS_MESSAGE_SENDER = env.str("SHOPOPS_MESSAGE_SENDER", default="")
 SHOPOPS_WAITING_ON_BUYER_HOURS = env.float("SHOPOPS_WAITING_ON_BUYER_HOURS", default=48)
 SHOPOPS_TIMEOUT_SOON_HOURS = env.float("SHOPOPS_TIMEOUT_SOON_HOURS", default=12)
 SHOPOPS_FEEDBACK_THRESHOLD = env.int("SHOPOPS_FEEDBACK_THRESHOLD", default=2)

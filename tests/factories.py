@@ -20,8 +20,24 @@ from orders.models import (
     RefundStatus,
     Sku,
     Status,
+    Store,
     SupplierOrder,
 )
+from orders.models.store import DEFAULT_CODE
+
+
+def default_store() -> Store:
+    """The store a migration makes (recreated when a transactional test flushed it)."""
+    return Store.objects.get_or_create(code=DEFAULT_CODE, defaults={"name": "Main store"})[0]
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Store
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"S{n:02d}")
+    name = factory.LazyAttribute(lambda s: f"Store {s.code}")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -43,10 +59,22 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
 
+    @factory.post_generation
+    def stores(self, create, extracted, **kwargs):
+        """``UserFactory(stores=[store])``: the stores the user works for (default: the default
+        store, as the migration grants every staff user; ``stores=[]`` for none)."""
+        if not create:
+            return
+        wanted = [default_store()] if extracted is None else list(extracted)
+        self.stores.set(wanted)
+        if hasattr(self, "_shopops_store_ids"):
+            del self._shopops_store_ids
 
-def staff(group: str, username: str | None = None):
-    """A staff user in one of the spec's groups: Operator, Supervisor, Finance, Analyst."""
-    return UserFactory(username=username or group.lower(), groups=[group])
+
+def staff(group: str, username: str | None = None, stores=None):
+    """A staff user in one of the spec's groups: Operator, Supervisor, Finance, Analyst; working
+    for ``stores`` (default: the default store)."""
+    return UserFactory(username=username or group.lower(), groups=[group], stores=stores)
 
 
 class SkuFactory(factory.django.DjangoModelFactory):
@@ -66,6 +94,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
         model = Order
 
     platform_order_id = factory.Sequence(lambda n: f"81{n:014d}")
+    store = factory.LazyFunction(default_store)
     status = Status.AWAITING_PAYMENT
     buyer_name = factory.Faker("name")
     buyer_email = factory.LazyAttribute(lambda o: f"buyer.{o.platform_order_id}@example.com")

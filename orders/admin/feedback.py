@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -21,6 +20,7 @@ from evidence.models import Channel
 from shopops.admin_base import screen
 from shopops.errors import Refused
 
+from .. import policy
 from ..forms import clean_moment
 from ..groups import IMPORT_PERMISSION
 from ..imports.feedback import import_feedback
@@ -28,6 +28,7 @@ from ..models import Feedback, FollowupStatus
 from ..workflow import feedback as services
 from .filters import OpenFollowupFilter
 from .imports import max_upload_bytes, too_big_message
+from .scoped import StoreScopedAdmin
 
 OPEN = (FollowupStatus.NEW, FollowupStatus.CONTACTED)  # the follow-up is not finished
 
@@ -63,7 +64,7 @@ class FeedbackImportForm(forms.Form):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(StoreScopedAdmin):
     list_display = [
         "order",
         "buyer",
@@ -210,7 +211,7 @@ class FeedbackAdmin(admin.ModelAdmin):
 
 def followup_view(model_admin: FeedbackAdmin, request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """GET: the step's form; POST: run it through ``orders.workflow.feedback`` and go back to the feedback."""
-    obj = get_object_or_404(Feedback.objects.select_related("order"), pk=pk)
+    obj = policy.get_or_404(request.user, Feedback.objects.select_related("order"), pk=pk)
     if action not in services.FOLLOWUP_ACTIONS:
         raise PermissionDenied
     if not model_admin.has_change_permission(request, obj):

@@ -37,6 +37,7 @@ from shopops.admin_base import ReadOnlyAdmin
 from ..imports.service import ImportResult, import_orders
 from ..models import OrderImport
 from ..resources import EXPORT_FORMATS, export_orders_response
+from .scoped import StoreScopedAdmin
 
 SESSION_KEY = "shopops_order_imports"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -213,7 +214,7 @@ def _confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
 
 
 @admin.register(OrderImport)
-class OrderImportAdmin(ReadOnlyAdmin):
+class OrderImportAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     """The import history (Supervisors): read only, never deleted — what was imported, by whom."""
 
     counts = ("rows", "new", "updated", "unchanged", "refused", "moves")

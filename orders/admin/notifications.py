@@ -23,6 +23,7 @@ from shopops.errors import Refused
 
 from ..models import Notification, NotificationStatus
 from ..workflow import outbox
+from .scoped import StoreScopedAdmin
 
 
 @admin.action(description=_("Retry the selected failed notifications"), permissions=["retry"])
@@ -34,7 +35,7 @@ def retry_notifications(
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "template",

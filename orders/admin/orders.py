@@ -41,6 +41,7 @@ from .filters import (
     WaitingOnMeFilter,
 )
 from .paginator import EstimatedCountPaginator
+from .scoped import StoreScopedAdmin
 
 
 def _when(value: datetime) -> str:
@@ -55,7 +56,7 @@ class SupplierOrderInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(StoreScopedAdmin):
     list_display = (
         "platform_order_id",
         "buyer",
@@ -313,7 +314,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(ReadOnlyAdmin):
+class OrderEventAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     """The history of every order: read-only, like the table itself."""
 
     list_display = (

@@ -137,7 +137,8 @@ def _own_job(request: HttpRequest, token: str) -> dict:
     if job is None:
         raise Http404(_("There is no such evidence pack; packs are kept for a limited time."))
     if job["user_id"] != request.user.pk and not request.user.is_superuser:
-        raise PermissionDenied
+        # Someone else's pack: said as if there were none (its orders may be of other stores).
+        raise Http404(_("There is no such evidence pack; packs are kept for a limited time."))
     return job
 
 

@@ -22,6 +22,7 @@ from ..models import Refund
 from .actions import bounded_selection
 from .display import order_link, status_badge
 from .filters import RefundNotArrivedFilter, SupplierRefundOverdueFilter
+from .scoped import StoreScopedAdmin
 
 
 def _short(value: datetime | None) -> str:
@@ -62,7 +63,7 @@ def mark_received(model_admin: RefundAdmin, request: HttpRequest, queryset: Quer
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     # Fits a 1366 px screen: the amount opens the refund (our row id means nothing to anyone),
     # dates are short and may wrap; the reason, references and who asked are on the refund page.
     list_display = (

@@ -26,9 +26,10 @@ from ..models import MovementReason, Sku, StockMovement
 from ..selectors.analytics import with_out_of_stock_closes
 from ..workflow import stock
 from .filters import RepeatedOutOfStockFilter
+from .scoped import StoreScopedAdmin, StoreScopedInline
 
 
-class StockMovementInline(ReadOnlyInline):
+class StockMovementInline(StoreScopedInline, ReadOnlyInline):
     model = StockMovement
     fields = ["created_at", "delta", "stock_after", "reason", "order", "actor", "note"]
     ordering = ["-created_at", "-id"]
@@ -114,7 +115,7 @@ class SkuAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdmin):
+class StockMovementAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     list_display = ["created_at", "sku", "delta", "stock_after", "reason", "order", "actor"]
     list_filter = ["reason", "created_at"]
     search_fields = ["sku__code", "order__platform_order_id", "note"]

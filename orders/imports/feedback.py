@@ -21,8 +21,9 @@ from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from shopops import inputs
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..groups import IMPORT_PERMISSION
 from ..models import Feedback, Order
 from ..workflow.feedback import FUTURE_TOLERANCE, MAX_COMMENT, opens_followup, parse_rating, record_feedback
@@ -86,7 +87,7 @@ def import_feedback(
     bad row imports nothing and names every bad row. A row already recorded (same order, time and
     rating) is counted as already imported, so importing a file twice changes nothing.
     """
-    require_permission(by, IMPORT_PERMISSION, _("import feedback"))
+    policy.require(by, IMPORT_PERMISSION, _("import feedback"))
     result = FeedbackImportResult(dry_run=dry_run)
     line = 1
     try:

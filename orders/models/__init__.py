@@ -34,3 +34,4 @@ from .order import Sku as Sku
 from .order import SupplierOrder as SupplierOrder
 from .refund import Refund as Refund
 from .stock import StockMovement as StockMovement
+from .store import Store as Store

@@ -24,6 +24,7 @@ from .choices import (
     Outcome,
     Status,
 )
+from .store import Store
 
 
 class Sku(models.Model):
@@ -49,6 +50,11 @@ class Order(FSMModelMixin, models.Model):
     """One AliExpress sale and where its close workflow stands."""
 
     platform_order_id = models.CharField(_("order id"), max_length=64, unique=True)
+    # The seller account it was sold on: who may see and act on it (orders.policy). Looked up
+    # through the (store, -placed_at) index below: no separate index.
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     status = FSMField(
         _("status"), max_length=32, choices=Status.choices, default=Status.AWAITING_PAYMENT, protected=True
     )
@@ -112,6 +118,8 @@ class Order(FSMModelMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
             models.Index(fields=["-placed_at", "-id"], name="order_placed_desc"),
+            # The order list of a user of some stores: newest first within their stores.
+            models.Index(fields=["store", "-placed_at", "-id"], name="order_store_placed"),
             # Partial: only closed orders have a close date, and every query by it asks for a
             # period (which implies one) — an import of open orders writes nothing here.
             models.Index(

@@ -17,8 +17,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..selectors.packs import orders_for_pack
 from ..workflow.packs import PACK_PERMISSION
 from . import store
@@ -44,8 +45,8 @@ def run_job(token: str) -> dict[str, Any]:
     try:
         if by is None:
             raise Refused(_("The user who asked for this pack no longer exists."))
-        require_permission(by, PACK_PERMISSION, _("build evidence packs"))
-        orders = orders_for_pack(job["orders"])
+        policy.require(by, PACK_PERMISSION, _("build evidence packs"))
+        orders = orders_for_pack(job["orders"], by)
         if not orders:
             raise Refused(_("None of the chosen orders exists any more."))
         several = len(job["orders"]) > 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from evidence.models import Attachment, Communication
 
+from .. import policy
 from ..models import Order, OrderEvent, Refund, SupplierOrder
 
 
@@ -50,6 +51,6 @@ def pack_records(order: Order) -> PackRecords:
     )
 
 
-def orders_for_pack(ids: list[int]) -> list[Order]:
-    """The orders of a pack of several, in the order they were chosen in (by id)."""
-    return list(Order.objects.filter(pk__in=ids).order_by("pk"))
+def orders_for_pack(ids: list[int], user) -> list[Order]:
+    """The orders of a pack of several that ``user`` may see, in the order they were chosen in (by id)."""
+    return list(policy.scope(user, Order.objects.filter(pk__in=ids)).order_by("pk"))

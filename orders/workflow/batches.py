@@ -23,8 +23,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..models import Order
 from ..transitions import TRANSITIONS
 from . import events
@@ -52,10 +53,10 @@ def skipped_ids(ids: list[int], taken: Iterable[int]) -> list[int]:
     return [pk for pk in ids if pk not in found]
 
 
-def lock_orders(ids: list[int]) -> tuple[list[Order], list[int]]:
+def lock_orders(ids: list[int], *, by: AbstractBaseUser | None) -> tuple[list[Order], list[int]]:
     """The orders of ``ids`` whose rows this transaction could lock without waiting, by pk, and
-    the ids left (held by another transaction, or gone)."""
-    held = Order.objects.select_for_update(skip_locked=True, of=("self",))
+    the ids left (held by another transaction, gone, or of a store ``by`` does not work for)."""
+    held = policy.scope(by, Order.objects.select_for_update(skip_locked=True, of=("self",)))
     locked = list(held.filter(pk__in=ids).order_by("pk"))
     return locked, skipped_ids(ids, (o.pk for o in locked))
 
@@ -129,11 +130,11 @@ def transition_batch(name: str, order_ids: Iterable[int], *, by: AbstractBaseUse
     ``core.check_evidence``). The body calls ``b.apply(...)`` once; when it ends, one history
     event per order moved is written in one INSERT.
     """
-    require_permission(by, TRANSITIONS[name].permission, events.event_label(name).lower())
+    policy.require(by, TRANSITIONS[name].permission, events.event_label(name).lower())
     ids = unique_ids(order_ids)
     result = BatchResult()
     with transaction.atomic():
-        locked, result.skipped = lock_orders(ids)
+        locked, result.skipped = lock_orders(ids, by=by)
         batch = Batch(name, by, locked, result)
         for order in locked:
             try:

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 
 from evidence import services
 from evidence.models import Channel, Communication, Counterparty, Direction, Kind
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..buyer_messages.catalogue import text_problems
 from ..buyer_messages.spec import LANGUAGES, MESSAGES
 from ..models import BuyerMessageTemplate, Order
@@ -65,7 +66,7 @@ def save_buyer_template(
     uses a placeholder the message does not know, lacks one it needs, has a stray brace, or (an
     SMS) would take more than two segments with the longest order id and amount.
     """
-    require_permission(by, "orders.change_buyermessagetemplate", _("edit buyer messages"))
+    policy.require(by, "orders.change_buyermessagetemplate", _("edit buyer messages"))
     if message not in MESSAGES:
         raise Refused(_("“%(message)s” is not a buyer message.") % {"message": message}, field="message")
     if language not in LANGUAGES:
@@ -85,5 +86,5 @@ def save_buyer_template(
 @transaction.atomic
 def delete_buyer_template(template_id: int, *, by: AbstractBaseUser | None) -> None:
     """Drop a Supervisor's wording: the shipped text of that language applies again."""
-    require_permission(by, "orders.delete_buyermessagetemplate", _("delete buyer messages"))
+    policy.require(by, "orders.delete_buyermessagetemplate", _("delete buyer messages"))
     BuyerMessageTemplate.objects.filter(pk=template_id).delete()

@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 
 from evidence import services as evidence
 from evidence.models import Channel, Counterparty, Direction, Kind
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..models import NotificationChannel, NotificationTemplate, Refund, SupplierOrder
 from ..notifications import render
 from ..selectors import due
@@ -75,13 +76,13 @@ def chase_supplier_refunds(
 def _chase(
     refund_ids: Iterable[int], *, by: AbstractBaseUser | None, now: datetime | None
 ) -> tuple[BatchResult, list[Refund]]:
-    require_permission(by, PERMISSION, _("chase supplier refunds"))
+    policy.require(by, PERMISSION, _("chase supplier refunds"))
     now = now or timezone.now()
     ids = unique_ids(refund_ids)
     result = BatchResult()
     with transaction.atomic():
         locked = list(
-            due.supplier_refunds_to_chase(now)
+            policy.scope(by, due.supplier_refunds_to_chase(now))
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("order")
             .filter(pk__in=ids)
@@ -185,11 +186,11 @@ def report_overdue_supplier_refunds(
     refund is reported once. With no recipient nothing is flagged (``left`` counts them), so the
     refunds are reported once someone is there to read it.
     """
-    require_permission(by, PERMISSION, _("report overdue supplier refunds"))
+    policy.require(by, PERMISSION, _("report overdue supplier refunds"))
     now = now or timezone.now()
     recipients = list(recipients)
     refunds = list(
-        due.supplier_refunds_overdue_unreported(now)
+        policy.scope(by, due.supplier_refunds_overdue_unreported(now))
         .select_for_update(skip_locked=True, of=("self",))
         .select_related("order")
         .order_by("respond_by", "pk")

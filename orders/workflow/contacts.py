@@ -11,8 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from shopops import inputs
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..models import Order
 from .core import operation
 
@@ -63,7 +64,7 @@ def correct_contact(
     changed field as ``{"old": ..., "new": ...}``, with the note. Refused, writing nothing, when
     a value is invalid or when nothing would change.
     """
-    require_permission(by, "orders.change_order", _("correct an order's contact details"))
+    policy.require(by, "orders.change_order", _("correct an order's contact details"))
     note = inputs.text(note, "note", max_length=2000, multiline=True)
     given = {
         "buyer_name": buyer_name,

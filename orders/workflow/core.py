@@ -38,8 +38,9 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from shopops import inputs
-from shopops.errors import OrderChanged, Refused, require_permission
+from shopops.errors import OrderChanged, Refused
 
+from .. import policy
 from ..models import Order, Status
 from ..selectors.evidence import evidence_missing
 from ..transitions import TRANSITIONS
@@ -62,12 +63,17 @@ def order_pk(order: Order | int | str) -> int:
         ) from None
 
 
-def lock_order(order: Order | int | str) -> Order:
-    """A fresh copy of the order, its row locked until the transaction ends."""
+def lock_order(order: Order | int | str, *, by: AbstractBaseUser | None = None) -> Order:
+    """A fresh copy of the order, its row locked until the transaction ends.
+
+    An order of a store ``by`` does not work for is refused as if it did not exist
+    (``orders.policy``): the same words, the same ``NotFound``.
+    """
+    rows = policy.scope(by, Order.objects.select_for_update().select_related("sku"))
     try:
-        return Order.objects.select_for_update().select_related("sku").get(pk=order_pk(order))
+        return rows.get(pk=order_pk(order))
     except Order.DoesNotExist:
-        raise Refused(_("Order %(order)s does not exist.") % {"order": order}) from None
+        raise policy.not_found(Order, order) from None
 
 
 def check_source(name: str, order: Order, seen: Order | None = None) -> None:
@@ -168,10 +174,10 @@ class Step:
 @contextmanager
 def transition(name: str, order: Order | int | str, *, by: AbstractBaseUser | None) -> Iterator[Step]:
     """Run transition ``name`` on ``order`` (an ``Order`` or its pk); see the module docstring."""
-    require_permission(by, TRANSITIONS[name].permission, events.event_label(name).lower())
+    policy.require(by, TRANSITIONS[name].permission, events.event_label(name).lower())
     seen = order if isinstance(order, Order) else None
     with transaction.atomic():
-        locked = lock_order(order)
+        locked = lock_order(order, by=by)
         check_source(name, locked, seen)
         check_evidence(name, locked)
         step = Step(name, locked, by, moves=True)
@@ -187,10 +193,11 @@ def transition(name: str, order: Order | int | str, *, by: AbstractBaseUser | No
 def operation(name: str, order: Order | int | str, *, by: AbstractBaseUser | None) -> Iterator[Step]:
     """Lock ``order`` for an operation that does not move it; event ``name`` if ``t.event`` ran.
 
-    The caller checks the permission first (operations are not declared transitions).
+    The caller checks the role first (``policy.require``: operations are not declared
+    transitions); the order's store is checked here, as for a transition.
     """
     with transaction.atomic():
-        step = Step(name, lock_order(order), by, moves=False)
+        step = Step(name, lock_order(order, by=by), by, moves=False)
         yield step
         if step.recorded:
             events.record_event(step.order, name, by=by, data=step.data)

@@ -26,8 +26,9 @@ from django_fsm import can_proceed
 from evidence import services as evidence
 from evidence.models import Counterparty, Direction, Kind
 from shopops import inputs
-from shopops.errors import OrderChanged, Refused, require_permission
+from shopops.errors import OrderChanged, Refused
 
+from .. import policy
 from ..models import Feedback, FeedbackEvent, FollowupStatus, Order
 
 # A buyer's clock and ours may differ a little; beyond this, a time in the future is a mistake.
@@ -78,7 +79,7 @@ def record_feedback(
     naive or in the future, or the same rating at the same time is already recorded. An opened
     follow-up writes an ``opened`` event.
     """
-    require_permission(by, "orders.add_feedback", _("record feedback"))
+    policy.require(by, "orders.add_feedback", _("record feedback"))
     if not isinstance(order, Order):
         try:
             order = Order.objects.get(pk=inputs.quantity(order, "order", maximum=inputs.MAX_ID))
@@ -116,14 +117,15 @@ def record_feedback(
 
 def _lock(feedback: Feedback | int, by: AbstractBaseUser | None, doing: str) -> Feedback:
     """The feedback, locked; refused if someone else moved the caller's copy on meanwhile."""
-    require_permission(by, "orders.change_feedback", doing)
+    policy.require(by, "orders.change_feedback", doing)
     try:
         pk = (
             feedback.pk
             if isinstance(feedback, Feedback)
             else inputs.quantity(feedback, "feedback", maximum=inputs.MAX_ID)
         )
-        locked = Feedback.objects.select_for_update().select_related("order").get(pk=pk)
+        rows = policy.scope(by, Feedback.objects.select_for_update().select_related("order"))
+        locked = rows.get(pk=pk)
     except (Feedback.DoesNotExist, Refused):
         raise Refused(_("Feedback %(pk)s does not exist.") % {"pk": inputs.shown(feedback)}) from None
     if isinstance(feedback, Feedback) and feedback.followup_status != locked.followup_status:
@@ -183,7 +185,7 @@ def contact_buyer(
     ``contacted`` event.
     """
     doing = _("record contacting the buyer")
-    require_permission(by, "orders.change_feedback", doing)
+    policy.require(by, "orders.change_feedback", doing)
     note = inputs.text(note, "note", max_length=2000, multiline=True)
     locked = _lock(feedback, by, doing)
     _check(locked, "mark_contacted", doing)
@@ -214,7 +216,7 @@ def contact_buyer(
 
 
 def _finish(feedback: Feedback | int, *, by, note: str, name: str, doing: str, event: str) -> Feedback:
-    require_permission(by, "orders.change_feedback", doing)
+    policy.require(by, "orders.change_feedback", doing)
     note = inputs.text(
         note,
         "note",

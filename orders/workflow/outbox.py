@@ -40,8 +40,8 @@ from django.utils.translation import gettext as _
 
 from shopops import inputs, pgcopy
 from shopops.celery import hand_off
-from shopops.errors import require_permission
 
+from .. import policy
 from ..buyer_messages.chat import order_facts
 from ..buyer_messages.spec import buyer_language
 from ..models import (
@@ -493,13 +493,13 @@ def retry_failed(notification_ids: Iterable[int], *, by: AbstractBaseUser | None
     sent twice this way). They are handed to Celery in batches after commit. Returns how many
     were reset.
     """
-    require_permission(by, "orders.retry_notification", _("retry notifications"))
+    policy.require(by, "orders.retry_notification", _("retry notifications"))
     if isinstance(notification_ids, str | bytes) or not hasattr(notification_ids, "__iter__"):
         notification_ids = [notification_ids]
     wanted = [inputs.quantity(pk, "notification_ids", maximum=inputs.MAX_ID) for pk in notification_ids]
     with transaction.atomic():
         ids = list(
-            Notification.objects.select_for_update()
+            policy.scope(by, Notification.objects.select_for_update())
             .filter(pk__in=wanted, status=NotificationStatus.FAILED)
             .values_list("pk", flat=True)
         )

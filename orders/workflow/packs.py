@@ -9,8 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
-from shopops.errors import require_permission
-
+from .. import policy
 from ..models import Order
 from .core import operation
 
@@ -29,7 +28,7 @@ def record_evidence_pack(
     """Write the ``build_evidence_pack`` event of ``order``: ``target`` (``aliexpress`` or
     ``1688``), ``files`` (the names in the pack, ``summary.pdf`` first) and ``left_out`` (each
     "original name: why"). Needs ``evidence.add_attachment``; writes nothing else."""
-    require_permission(by, PACK_PERMISSION, _("build evidence packs"))
+    policy.require(by, PACK_PERMISSION, _("build evidence packs"))
     with operation("build_evidence_pack", order, by=by) as t:
         t.event(target=target, files=list(files), left_out=list(left_out))
     return t.order

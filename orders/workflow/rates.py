@@ -31,8 +31,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..models import ExchangeRate, ExchangeRateChange
 
 # (date, currency, units per 1 EUR)
@@ -268,7 +269,7 @@ def correct_rate(
     is the current one, or without a note saying why (a correction of the bank's figure must be
     explained). The corrected rate converts every ledger movement of its day from then on.
     """
-    require_permission(by, "orders.correct_exchangerate", _("correct exchange rates"))
+    policy.require(by, "orders.correct_exchangerate", _("correct exchange rates"))
     pk = rate.pk if isinstance(rate, ExchangeRate) else rate
     current = ExchangeRate.objects.select_for_update().get(pk=pk)
     parsed = check_correction(current.rate, new_rate, note)

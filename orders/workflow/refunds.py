@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..models import Order, Refund, RefundDirection, Status
 from ..selectors import refunds as refund_reads
 from ..selectors.refunds import refundable
@@ -126,7 +127,7 @@ def create_refund(
     what was paid (buyer) or the supplier order amount (supplier), checked under the order lock.
     Records a ``create_refund`` event when a refund is created.
     """
-    require_permission(by, "orders.add_refund", _("request refunds"))
+    policy.require(by, "orders.add_refund", _("request refunds"))
     if not isinstance(direction, str) or direction not in RefundDirection.values:
         raise Refused(
             _("“%(d)s” is not a refund direction.") % {"d": inputs.shown(direction)}, field="direction"
@@ -161,10 +162,11 @@ def create_refund(
     return refund
 
 
-def _refund_and_order(refund: Refund | int) -> tuple[int, int]:
+def _refund_and_order(refund: Refund | int, by: AbstractBaseUser | None) -> tuple[int, int]:
+    """The refund's pk and its order's, among ``by``'s stores (another store's: "does not exist")."""
     pk = refund.pk if isinstance(refund, Refund) else refund
     try:
-        return pk, Refund.objects.values_list("order_id", flat=True).get(pk=pk)
+        return pk, policy.scope(by, Refund.objects).values_list("order_id", flat=True).get(pk=pk)
     except (Refund.DoesNotExist, ValueError, TypeError):
         raise Refused(_("Refund %(r)s does not exist.") % {"r": refund}) from None
 
@@ -172,8 +174,8 @@ def _refund_and_order(refund: Refund | int) -> tuple[int, int]:
 def mark_refund_received(refund: Refund | int, *, by: AbstractBaseUser | None, note: str = "") -> Refund:
     """Finance verified the money arrived (buyer's refund on the platform, supplier's in our account)."""
     note = inputs.note(note)
-    require_permission(by, "orders.mark_refund_received", _("mark refunds received"))
-    pk, order_id = _refund_and_order(refund)
+    policy.require(by, "orders.mark_refund_received", _("mark refunds received"))
+    pk, order_id = _refund_and_order(refund, by)
     with operation("mark_refund_received", order_id, by=by) as t:
         locked = Refund.objects.select_for_update().get(pk=pk)
         if not can_proceed(locked.mark_received):
@@ -196,9 +198,9 @@ def cancel_refund(refund: Refund | int, *, by: AbstractBaseUser | None, note: st
     approved or refused refund is recorded by the order's own transition). Records a
     ``cancel_refund`` event on the order.
     """
-    require_permission(by, "orders.add_refund", _("cancel refunds"))
+    policy.require(by, "orders.add_refund", _("cancel refunds"))
     note = inputs.note(note, required=_("Say why the refund will not happen."))
-    pk, order_id = _refund_and_order(refund)
+    pk, order_id = _refund_and_order(refund, by)
     with operation("cancel_refund", order_id, by=by) as t:
         locked = Refund.objects.select_for_update().get(pk=pk)
         if not can_proceed(locked.cancel):

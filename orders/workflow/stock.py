@@ -13,8 +13,9 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from shopops import inputs
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..models import MovementReason, Order, Sku, StockMovement
 
 MANUAL_REASONS = (MovementReason.ADJUSTMENT, MovementReason.RESTOCK)
@@ -75,7 +76,7 @@ def adjust_stock(
     below zero or above ``MAX_STOCK``. A restock that brings stock above zero clears the
     out-of-stock flag.
     """
-    require_permission(by, "orders.adjust_stock", _("adjust stock"))
+    policy.require(by, "orders.adjust_stock", _("adjust stock"))
     change = inputs.quantity(delta, "delta", label=_("The change"), minimum=-MAX_STOCK, maximum=MAX_STOCK)
     if change == 0:
         raise Refused(

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shopops.errors import Refused, require_permission
+from shopops.errors import Refused
 
+from .. import policy
 from ..models import CloseReason, Order, Status
 from . import events, inputs, outbox, stock
 from .batches import BatchResult, lock_orders, transition_batch, unique_ids
@@ -67,7 +68,7 @@ def send_payment_reminder(order: Order | int, *, by: AbstractBaseUser | None) ->
 
     One reminder per order: later calls change nothing and write no event.
     """
-    require_permission(by, "orders.send_payment_reminder", _("send payment reminders"))
+    policy.require(by, "orders.send_payment_reminder", _("send payment reminders"))
     with operation("send_payment_reminder", order, by=by) as t:
         refusal = _reminder_refusal(t.order)
         if refusal:
@@ -88,11 +89,11 @@ def send_payment_reminders(order_ids: Iterable[int], *, by: AbstractBaseUser | N
     Celery together after commit) and one ``INSERT`` of events. Orders already reminded, or held
     by another transaction, are skipped; the others the one-order operation refuses are refused.
     """
-    require_permission(by, "orders.send_payment_reminder", _("send payment reminders"))
+    policy.require(by, "orders.send_payment_reminder", _("send payment reminders"))
     ids = unique_ids(order_ids)
     result = BatchResult()
     with transaction.atomic():
-        locked, result.skipped = lock_orders(ids)
+        locked, result.skipped = lock_orders(ids, by=by)
         due = []
         for order in locked:
             refusal = _reminder_refusal(order)
