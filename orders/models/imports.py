@@ -34,6 +34,16 @@ class OrderImport(AppendOnlyModel):
         db_index=False,
     )
     imported_at = models.DateTimeField(_("imported"), default=timezone.now, db_index=True)
+    # The store of every row of the file; blank when the file held several stores' orders (then
+    # only those who work for every store see the record: orders.policy).
+    store = models.ForeignKey(
+        "orders.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     rows = models.PositiveIntegerField(_("rows"))
     new = models.PositiveIntegerField(_("new"))
     updated = models.PositiveIntegerField(_("updated"))
