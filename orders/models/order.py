@@ -46,6 +46,17 @@ class Sku(models.Model):
         return self.code
 
 
+def declared(*, field, source, target):
+    """django-fsm's ``@transition`` with the permission of the declaration named like the method
+    (``orders.transitions``): the role of each step is spelled once, there."""
+
+    def decorate(method):
+        permission = TRANSITIONS[method.__name__].permission
+        return transition(field=field, source=source, target=target, permission=permission)(method)
+
+    return decorate
+
+
 class Order(FSMModelMixin, models.Model):
     """One AliExpress sale and where its close workflow stands."""
 
@@ -182,161 +193,88 @@ class Order(FSMModelMixin, models.Model):
     # Each sets the fields that belong to the move itself. Timestamps, actors and evidence
     # checks are the workflow's job.
 
-    @transition(
-        field=status, source=Status.AWAITING_PAYMENT, target=Status.PAID, permission="orders.mark_paid"
-    )
+    @declared(field=status, source=Status.AWAITING_PAYMENT, target=Status.PAID)
     def mark_paid(self, paid_at):
         self.paid_at = paid_at
 
-    @transition(field=status, source=Status.PAID, target=Status.SHIPPED, permission="orders.mark_shipped")
+    @declared(field=status, source=Status.PAID, target=Status.SHIPPED)
     def mark_shipped(self, tracking_number, carrier, shipped_at):
         self.tracking_number = tracking_number
         if carrier:
             self.carrier = carrier
         self.shipped_at = shipped_at
 
-    @transition(
-        field=status, source=Status.SHIPPED, target=Status.COMPLETED, permission="orders.mark_completed"
-    )
+    @declared(field=status, source=Status.SHIPPED, target=Status.COMPLETED)
     def mark_completed(self):
         pass
 
-    @transition(
-        field=status, source=Status.AWAITING_PAYMENT, target=Status.CLOSED, permission="orders.close_unpaid"
-    )
+    @declared(field=status, source=Status.AWAITING_PAYMENT, target=Status.CLOSED)
     def close_unpaid(self, reason, note):
         self.close_reason = reason
         self.close_note = note
         self.close_stage = CloseStage.UNPAID
         self.outcome = Outcome.CANCELLED_UNPAID
 
-    @transition(
-        field=status,
-        source=Status.PAID,
-        target=Status.CANCEL_REQUESTED,
-        permission="orders.request_cancellation",
-    )
+    @declared(field=status, source=Status.PAID, target=Status.CANCEL_REQUESTED)
     def request_cancellation(self):
         self.close_stage = CloseStage.PAID
 
-    @transition(
-        field=status,
-        source=Status.CANCEL_REQUESTED,
-        target=Status.PAID,
-        permission="orders.record_buyer_refusal",
-    )
+    @declared(field=status, source=Status.CANCEL_REQUESTED, target=Status.PAID)
     def record_buyer_refusal(self):
         self.close_stage = ""
         self.close_started_at = None
 
-    @transition(
-        field=status,
-        source=Status.CANCEL_REQUESTED,
-        target=Status.REFUND_PENDING,
-        permission="orders.record_buyer_consent",
-    )
+    @declared(field=status, source=Status.CANCEL_REQUESTED, target=Status.REFUND_PENDING)
     def record_buyer_consent(self, reason, note):
         self.close_reason = reason
         self.close_note = note
 
-    @transition(
-        field=status,
-        source=Status.REFUND_PENDING,
-        target=Status.ESCALATED,
-        permission="orders.escalate_to_support",
-    )
+    @declared(field=status, source=Status.REFUND_PENDING, target=Status.ESCALATED)
     def escalate_to_support(self, reference):
         self.platform_reference = reference
 
-    @transition(
-        field=status,
-        source=[Status.REFUND_PENDING, Status.ESCALATED],
-        target=Status.CLOSED,
-        permission="orders.confirm_refund",
-    )
+    @declared(field=status, source=[Status.REFUND_PENDING, Status.ESCALATED], target=Status.CLOSED)
     def confirm_refund(self):
         self.outcome = Outcome.REFUNDED
 
-    @transition(
-        field=status,
-        source=Status.SHIPPED,
-        target=Status.RETURN_REQUESTED,
-        permission="orders.propose_return",
-    )
+    @declared(field=status, source=Status.SHIPPED, target=Status.RETURN_REQUESTED)
     def propose_return(self):
         self.close_stage = CloseStage.SHIPPED
 
-    @transition(
-        field=status,
-        source=Status.RETURN_REQUESTED,
-        target=Status.SHIPPED,
-        permission="orders.record_return_refusal",
-    )
+    @declared(field=status, source=Status.RETURN_REQUESTED, target=Status.SHIPPED)
     def record_return_refusal(self):
         self.close_stage = ""
         self.close_started_at = None
 
-    @transition(
-        field=status,
-        source=Status.RETURN_REQUESTED,
-        target=Status.RETURN_IN_TRANSIT,
-        permission="orders.record_return_agreement",
-    )
+    @declared(field=status, source=Status.RETURN_REQUESTED, target=Status.RETURN_IN_TRANSIT)
     def record_return_agreement(self, reason, note, tracking_number):
         self.close_reason = reason
         self.close_note = note
         if tracking_number:
             self.return_tracking_number = tracking_number
 
-    @transition(
-        field=status,
-        source=Status.RETURN_IN_TRANSIT,
-        target=Status.RETURN_RECEIVED,
-        permission="orders.receive_return",
-    )
+    @declared(field=status, source=Status.RETURN_IN_TRANSIT, target=Status.RETURN_RECEIVED)
     def receive_return(self):
         pass
 
-    @transition(
-        field=status,
-        source=Status.RETURN_RECEIVED,
-        target=Status.SUPPLIER_REFUND_PENDING,
-        permission="orders.request_supplier_refund",
-    )
+    @declared(field=status, source=Status.RETURN_RECEIVED, target=Status.SUPPLIER_REFUND_PENDING)
     def request_supplier_refund(self):
         pass
 
-    @transition(
-        field=status,
-        source=Status.SUPPLIER_REFUND_PENDING,
-        target=Status.CLOSED,
-        permission="orders.record_supplier_approval",
-    )
+    @declared(field=status, source=Status.SUPPLIER_REFUND_PENDING, target=Status.CLOSED)
     def record_supplier_approval(self):
         self.outcome = Outcome.SUPPLIER_REFUNDED
 
-    @transition(
-        field=status,
-        source=Status.SUPPLIER_REFUND_PENDING,
-        target=Status.DISPUTED,
-        permission="orders.record_supplier_refusal",
-    )
+    @declared(field=status, source=Status.SUPPLIER_REFUND_PENDING, target=Status.DISPUTED)
     def record_supplier_refusal(self, reference):
         self.platform_reference = reference
 
-    @transition(
-        field=status,
-        source=[Status.SHIPPED, Status.RETURN_REQUESTED],
-        target=Status.DISPUTED,
-        permission="orders.open_buyer_dispute",
-    )
+    @declared(field=status, source=[Status.SHIPPED, Status.RETURN_REQUESTED], target=Status.DISPUTED)
     def open_buyer_dispute(self, reference):
         self.platform_reference = reference
         self.close_stage = CloseStage.SHIPPED
 
-    @transition(
-        field=status, source=Status.DISPUTED, target=Status.CLOSED, permission="orders.resolve_dispute"
-    )
+    @declared(field=status, source=Status.DISPUTED, target=Status.CLOSED)
     def resolve_dispute(self, outcome):
         self.outcome = outcome
 
