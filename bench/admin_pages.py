@@ -11,7 +11,10 @@ then measures through Django's test client with a logged-in Supervisor:
 - the order page of an order with a 50-entry timeline;
 
 and prints p50 / p95 and the SQL query count of each, and the list's query count at 25 and
-100 rows a page. Targets (issue 4): p95 ≤ 150 ms for each list, ≤ 100 ms for the order page;
+100 rows a page. The orders are spread over four stores (issue 20): every page is measured as a
+Supervisor of one store and, in the same run, as a superuser (every store, no store condition:
+the pages as they were before stores), so the ratio shows through the machine's load; the
+target is within 15%. Targets (issue 4): p95 ≤ 150 ms for each list, ≤ 100 ms for the order page;
 (issue 16) p95 ≤ 60 ms for each search, with the same query count as an order id search.
 ``BENCH_DB_NAME`` names another database (default ``shopops_bench_admin``). The load of 8 users
 searching through gunicorn is ``bench/search_load.py``.
@@ -78,7 +81,10 @@ PNG = (
 )
 
 
-def order_rows(n: int, sku_ids: list[int], now: datetime):
+STORES = 4
+
+
+def order_rows(n: int, sku_ids: list[int], store_ids: list[int], now: datetime):
     """Rows for every concrete column of orders.Order: explicit values, else the field default."""
     from orders.models import Order
 
@@ -93,6 +99,7 @@ def order_rows(n: int, sku_ids: list[int], now: datetime):
         amount = Decimal(rng.randint(300, 30000)) / 100
         values = {
             "platform_order_id": f"8{i:015d}",
+            "store": store_ids[i % len(store_ids)],
             "status": status,
             "status_changed_at": placed + timedelta(hours=3),
             "buyer_name": f"Buyer {i % 50000}",
@@ -133,10 +140,11 @@ def order_rows(n: int, sku_ids: list[int], now: datetime):
 def load(n: int, reload: bool) -> None:
     from django.db import connection
 
-    from orders.models import Order, Sku
+    from orders.models import Order, Sku, Store
 
     have = Order.objects.count()
-    if have >= n and not reload:
+    stores_ready = Store.objects.count() >= STORES and not Order.objects.filter(store__code="main").exists()
+    if have >= n and stores_ready and not reload:
         print(f"{have:,} orders already loaded")
         return
     started = time.perf_counter()
@@ -146,6 +154,10 @@ def load(n: int, reload: bool) -> None:
             "orders_stockmovement, orders_notification, orders_feedback, evidence_communication, "
             "evidence_attachment, orders_sku RESTART IDENTITY CASCADE"
         )
+    store_ids = [
+        Store.objects.get_or_create(code=f"bench{k}", defaults={"name": f"Bench store {k}"})[0].pk
+        for k in range(STORES)
+    ]
     skus = Sku.objects.bulk_create([Sku(code=f"BENCH-{k:04d}", title=f"Product {k}") for k in range(1000)])
     sku_ids = [s.pk for s in skus]
     now = datetime.now(UTC)
@@ -154,7 +166,7 @@ def load(n: int, reload: bool) -> None:
     raw = connection.connection  # psycopg 3 connection under Django's wrapper
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY orders_order ({columns}) FROM STDIN") as copy:
-            for row in order_rows(n, sku_ids, now):
+            for row in order_rows(n, sku_ids, store_ids, now):
                 copy.write_row(row)
         # one supplier order per ten orders, and a requested supplier refund for the orders
         # awaiting the supplier (the list's "next deadline" subquery reads them)
@@ -270,11 +282,18 @@ def main() -> None:
 
     from orders.admin import OrderAdmin
 
+    order = timeline_order()
+    # A Supervisor of the timeline order's store only (a quarter of the orders), and a superuser.
     user, _ = User.objects.get_or_create(username="bench-supervisor", defaults={"is_staff": True})
     user.groups.set([Group.objects.get(name="Supervisor")])
-    order = timeline_order()
+    user.stores.set([order.store])
+    root, _ = User.objects.get_or_create(
+        username="bench-root", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client()
     client.force_login(user)
+    everyone = Client()
+    everyone.force_login(root)
 
     cases = [
         ("order list, unfiltered", "/admin/orders/order/", 150),
@@ -286,19 +305,24 @@ def main() -> None:
         ("search, part of an email", "/admin/orders/order/?q=buyer424242%40exam", 60),
         ("search, 1688 order id", f"/admin/orders/order/?q={supplier_order_id(args.orders)}", 60),
     ]
-    print(f"\n{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'queries':>8}")
+    print(
+        f"\n{'page (one-store supervisor)':34} {'p50 ms':>8} {'p95 ms':>8} {'target':>8} {'queries':>8}"
+        f" {'all-stores p95':>15} {'ratio':>6}"
+    )
     failed = False
     search_queries = set()
     for label, url, target in cases:
         timings, queries = measure(client, url, args.runs)
+        all_timings, _all_queries = measure(everyone, url, args.runs)
         worst = p95(timings)
-        ok = worst <= target
+        ratio = worst / p95(all_timings)
+        ok = worst <= target and ratio <= 1.15
         failed |= not ok
         if "?q=" in url:
             search_queries.add(queries)
         print(
             f"{label:34} {statistics.median(timings):8.1f} {worst:8.1f} {'≤' + str(target):>8} {queries:8d}"
-            f"  {'ok' if ok else 'SLOW'}"
+            f" {p95(all_timings):15.1f} {ratio:6.2f}  {'ok' if ok else 'SLOW'}"
         )
 
     counts = {}
