@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from shopops.admin_base import ShopopsAdminSite
 
+from .. import policy
 from ..resources import escape_cell
 from ..selectors.analytics import CloseAnalytics, close_analytics, closed_orders
 from ..selectors.costs import CostOfCloses, CostRow, cost_of_closes
@@ -236,7 +237,7 @@ def _chart_data(data: CloseAnalytics, costs: CostOfCloses) -> dict:
 
 def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse:
     """Close analytics for the period and filters in the query string (default: last 30 days)."""
-    if not request.user.has_perm("orders.view_analytics"):
+    if not policy.may(request.user, "orders.view_analytics"):
         raise PermissionDenied(_("Close analytics are for analysts and supervisors."))
     form = AnalyticsFilterForm(request.GET or None)
     export = request.GET.get("export", "")

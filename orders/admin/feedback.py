@@ -189,7 +189,7 @@ class FeedbackAdmin(StoreScopedAdmin):
             services.assign_followup(obj.pk, by=request.user, assignee=form.cleaned_data["assignee"])
 
     def changelist_view(self, request, extra_context=None):
-        can_import = self.has_add_permission(request) and request.user.has_perm(IMPORT_PERMISSION)
+        can_import = self.has_add_permission(request) and policy.may(request.user, IMPORT_PERMISSION)
         return super().changelist_view(request, {**(extra_context or {}), "can_import": can_import})
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -252,7 +252,7 @@ def followup_view(model_admin: FeedbackAdmin, request: HttpRequest, pk: int, act
 def import_view(model_admin: FeedbackAdmin, request: HttpRequest) -> HttpResponse:
     """Upload a feedback CSV; all or nothing, every bad row named. Imports are Supervisors'
     (``orders.groups.IMPORT_PERMISSION``): an Operator records one rating at a time."""
-    if not (model_admin.has_add_permission(request) and request.user.has_perm(IMPORT_PERMISSION)):
+    if not (model_admin.has_add_permission(request) and policy.may(request.user, IMPORT_PERMISSION)):
         raise PermissionDenied
     form = FeedbackImportForm(request.POST or None, request.FILES or None)
     result = None

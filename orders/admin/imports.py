@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from shopops.admin_base import ReadOnlyAdmin
 
+from .. import policy
 from ..imports.service import ImportResult, import_orders
 from ..models import OrderImport
 from ..resources import EXPORT_FORMATS, export_orders_response
@@ -84,7 +85,7 @@ def _remove_stale_uploads(directory: Path) -> None:
 
 def export_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     """The orders the list shows with the same filters and search, as CSV or XLSX."""
-    if not request.user.has_perm("orders.export_orders"):
+    if not policy.may(request.user, "orders.export_orders"):
         raise PermissionDenied
     params = request.GET.copy()
     file_format = (params.pop("_format", None) or ["csv"])[-1]
@@ -116,7 +117,7 @@ def _render(model_admin: ModelAdmin, request: HttpRequest, status: int = 200, **
 
 def import_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     """GET: the upload form. POST with a file: the preview. POST with a token: the import."""
-    if not request.user.has_perm("orders.import_orders"):
+    if not policy.may(request.user, "orders.import_orders"):
         raise PermissionDenied
     if request.method != "POST":
         return _render(model_admin, request)

@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from shopops.admin_base import ReadOnlyAdmin, screen
 from shopops.errors import Refused
 
+from .. import policy
 from ..models import Notification, NotificationStatus
 from ..workflow import outbox
 from .scoped import StoreScopedAdmin
@@ -82,7 +83,7 @@ class NotificationAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     # --- retry -----------------------------------------------------------------------------------
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("orders.retry_notification")
+        return policy.may(request.user, "orders.retry_notification")
 
     def retry(self, request: HttpRequest, ids: list[int], *, selected: int) -> int:
         try:

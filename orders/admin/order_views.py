@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from evidence import services
 from shopops.errors import NotPermitted, OrderChanged, Refused
 
-from .. import workflow
+from .. import policy, workflow
 from ..buyer_messages.chat import ready_texts
 from ..buyer_messages.spec import CHAT_MESSAGES
 from ..forms import CommunicationForm, TransitionForm
@@ -125,7 +125,7 @@ def waiting_for(order: Order, buttons: list[dict[str, Any]]) -> list[str]:
 def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     """What the order page shows above its fields: the glance, the buttons and the timeline."""
     refunds = list(Refund.objects.filter(order=order))
-    can_correct = request.user.has_perm(CORRECT_CONTACT_PERMISSION)
+    can_correct = policy.may(request.user, CORRECT_CONTACT_PERMISSION)
     buttons = available_transitions(order, request.user)
     return {
         "transition_buttons": buttons,
@@ -133,7 +133,7 @@ def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "refundable": refundable(order),
         "refunds": refunds,
         "timeline": render_timeline(build_timeline(order, refunds)),
-        "can_record_evidence": request.user.has_perm("evidence.add_communication"),
+        "can_record_evidence": policy.may(request.user, "evidence.add_communication"),
         "evidence_url": reverse("admin:orders_order_evidence", args=[order.pk]),
         "contact_url": reverse("admin:orders_order_contact", args=[order.pk]) if can_correct else "",
         "status_closed": order.status == Status.CLOSED,
@@ -159,7 +159,7 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     order = get_order(model_admin, request, object_id)
     # The workflow checks it too; checked first so that the form is never shown to a user who
     # may not run the step.
-    if not request.user.has_perm(declared.permission):
+    if not policy.may(request.user, declared.permission, order):
         raise PermissionDenied
     label = event_label(name)
     seen = _as_seen(order, request.POST.get("seen_status", ""))
@@ -196,7 +196,7 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     evidence_url = ""
     if (
         declared.evidence is not None
-        and request.user.has_perm("evidence.add_communication")
+        and policy.may(request.user, "evidence.add_communication")
         and evidence_missing(name, order)
     ):
         evidence_url = (
@@ -220,7 +220,7 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
 def ready_text_context(request: HttpRequest, order: Order, transition: str) -> dict[str, Any]:
     """What the transition form shows of the ready texts (nothing for other steps, or for a user
     who may not record communications)."""
-    if transition not in CHAT_MESSAGES or not request.user.has_perm("evidence.add_communication"):
+    if transition not in CHAT_MESSAGES or not policy.may(request.user, "evidence.add_communication"):
         return {}
     return {
         "ready_texts": ready_texts(transition, order, ui_language=translation.get_language()),
@@ -238,7 +238,7 @@ _EVIDENCE_FIELDS = {"file": "files", "communication": None}
 def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """Record a communication with its attachments, then go on to the step that needed them."""
     order = get_order(model_admin, request, object_id)
-    if not request.user.has_perm("evidence.add_communication"):
+    if not policy.may(request.user, "evidence.add_communication"):
         raise PermissionDenied
     next_transition = request.GET.get("next_transition", "")
     if next_transition not in TRANSITIONS:
@@ -247,7 +247,7 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         files = data["files"]
-        if files and not request.user.has_perm("evidence.add_attachment"):
+        if files and not policy.may(request.user, "evidence.add_attachment"):
             raise PermissionDenied
         stored: list[str] = []
         try:
@@ -287,7 +287,7 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
             else:
                 recorded = _("Recorded “%(summary)s”.")
             messages.success(request, recorded % {"summary": communication.summary, "count": len(files)})
-            if next_transition and request.user.has_perm(f"orders.{next_transition}"):
+            if next_transition and policy.may(request.user, f"orders.{next_transition}", order):
                 return HttpResponseRedirect(transition_url(order, next_transition))
             return HttpResponseRedirect(order_url(order))
 
@@ -336,7 +336,7 @@ class ContactForm(forms.Form):
 def contact_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """GET: the buyer's contact details in a form; POST: ``workflow.correct_contact``."""
     order = get_order(model_admin, request, object_id)
-    if not request.user.has_perm(CORRECT_CONTACT_PERMISSION):
+    if not policy.may(request.user, CORRECT_CONTACT_PERMISSION):
         raise PermissionDenied
     initial = {name: getattr(order, name) for name in CONTACT_FIELDS}
     form = ContactForm(request.POST or None, initial=initial)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 
+from .. import policy
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
 from ..selectors import WAITING_ON_BUYER
 from ..selectors.ledger import order_ledger
@@ -182,7 +183,7 @@ class OrderAdmin(StoreScopedAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(order_views.order_page_context(request, obj))
-            can_pack = request.user.has_perm(PACK_PERMISSION)
+            can_pack = policy.may(request.user, PACK_PERMISSION)
             context["evidence_pack_urls"] = packs.pack_urls(obj) if can_pack else []
             context["ledger"] = order_ledger(obj)  # the loss ledger of a closed order, else None
         return super().render_change_form(
@@ -198,8 +199,8 @@ class OrderAdmin(StoreScopedAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {
             **(extra_context or {}),
-            "can_import_orders": request.user.has_perm("orders.import_orders"),
-            "can_export_orders": request.user.has_perm("orders.export_orders"),
+            "can_import_orders": policy.may(request.user, "orders.import_orders"),
+            "can_export_orders": policy.may(request.user, "orders.export_orders"),
             "export_query": request.GET.urlencode(),
         }
         return super().changelist_view(request, extra_context=extra_context)
@@ -301,16 +302,18 @@ class OrderAdmin(StoreScopedAdmin):
         return actions
 
     def has_bulk_close_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("orders.bulk_close") and request.user.has_perm("orders.close_unpaid")
+        return policy.may(request.user, "orders.bulk_close") and policy.may(
+            request.user, "orders.close_unpaid"
+        )
 
     def has_send_payment_reminder_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("orders.send_payment_reminder")
+        return policy.may(request.user, "orders.send_payment_reminder")
 
     def has_export_orders_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("orders.export_orders")
+        return policy.may(request.user, "orders.export_orders")
 
     def has_evidence_pack_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(PACK_PERMISSION)
+        return policy.may(request.user, PACK_PERMISSION)
 
 
 @admin.register(OrderEvent)

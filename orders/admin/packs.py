@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from shopops.celery import hand_off
 from shopops.errors import NotPermitted, Refused
 
+from .. import policy
 from ..models import Order
 from ..packs import store
 from ..packs.builder import build_pack, plan_pack
@@ -82,7 +83,7 @@ def _chosen(request: HttpRequest) -> list[int] | None:
 def evidence_pack_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """GET ``?target=``: the ZIP, the chooser, or a background build; POST: the chooser's choice."""
     order = get_order(model_admin, request, object_id)
-    if not request.user.has_perm(PACK_PERMISSION):
+    if not policy.may(request.user, PACK_PERMISSION):
         raise PermissionDenied
     target = (request.POST if request.method == "POST" else request.GET).get("target", "")
     try:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from shopops.admin_base import ReadOnlyInline
 from shopops.errors import Refused
 
+from .. import policy
 from ..models import ExchangeRate, ExchangeRateChange
 from ..workflow import rates
 
@@ -76,7 +77,7 @@ class ExchangeRateAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.has_perm("orders.correct_exchangerate")
+        return policy.may(request.user, "orders.correct_exchangerate")
 
     def get_actions(self, request: HttpRequest):
         actions = super().get_actions(request)

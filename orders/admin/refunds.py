@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from shopops.admin_base import ReadOnlyAdmin
 from shopops.errors import Refused
 
-from .. import workflow
+from .. import policy, workflow
 from ..models import Refund
 from .actions import bounded_selection
 from .display import order_link, status_badge
@@ -122,4 +122,4 @@ class RefundAdmin(StoreScopedAdmin, ReadOnlyAdmin):
         return obj.chase_count
 
     def has_mark_refund_received_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("orders.mark_refund_received")
+        return policy.may(request.user, "orders.mark_refund_received")

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 from shopops.errors import Refused
 
+from .. import policy
 from ..models import MovementReason, Sku, StockMovement
 from ..selectors.analytics import with_out_of_stock_closes
 from ..workflow import stock
@@ -49,7 +50,7 @@ class AdjustStockForm(forms.Form):
 
 def adjust_view(model_admin: SkuAdmin, request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the adjustment form; POST: one movement through ``orders.workflow.stock.adjust_stock``."""
-    if not request.user.has_perm("orders.adjust_stock"):
+    if not policy.may(request.user, "orders.adjust_stock"):
         raise PermissionDenied
     sku = get_object_or_404(Sku, pk=pk)
     form = AdjustStockForm(request.POST or None)
