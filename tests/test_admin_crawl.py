@@ -9,8 +9,6 @@ On PostgreSQL (CI) a NUL byte or a timestamp beyond the year 9999 reaches a real
 
 from __future__ import annotations
 
-import contextlib
-import re
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlsplit
 
@@ -18,12 +16,12 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from evidence import services as evidence
 from orders.models import Status
 from orders.workflow import feedback as feedback_flow
 from orders.workflow import stock as stock_flow
+from tests.admin_support import admin_pages
 from tests.factories import NotificationFactory, OrderFactory, RefundFactory, SupplierOrderFactory, staff
 from tests.workflow_support import png_bytes, private_media  # noqa: F401
 
@@ -78,48 +76,6 @@ def _parameters(html: str) -> set[str]:
     return {name for name in parser.names if name not in ("csrfmiddlewaretoken", "action", "select_across")}
 
 
-def _patterns(patterns, prefix: str = "") -> list[tuple[str, URLPattern]]:
-    found = []
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            found += _patterns(entry.url_patterns, prefix + str(entry.pattern))
-        elif entry.name:
-            found.append((prefix + str(entry.pattern), entry))
-    return found
-
-
-def _admin_pages(pk_of: dict[str, int]) -> list[str]:
-    """Every named admin URL with its arguments filled: an existing object's pk, and a missing one."""
-    admin_resolver = next(
-        r
-        for r in get_resolver().url_patterns
-        if isinstance(r, URLResolver) and r.namespace == admin.site.name
-    )
-    urls = set()
-    for _route, pattern in _patterns(admin_resolver.url_patterns):
-        converters = getattr(pattern.pattern, "converters", {})
-        name = f"{admin.site.name}:{pattern.name}"
-        if pattern.name in ("logout", "password_change", "password_change_done", "login"):
-            continue  # not pages of the back office's data (logout would end the session)
-        if not converters and "(?P<" not in str(pattern.pattern):
-            urls.add(reverse(name))
-            continue
-        args = re.findall(r"\(\?P<(\w+)>", pattern.pattern.regex.pattern)
-        model = pattern.name.rsplit("_", 1)[0]  # "orders_order_change" -> "orders_order"
-        for pk in (pk_of.get(model, 1), 2**62):
-            kwargs = {}
-            for arg in args:
-                if arg in ("app_label",):
-                    kwargs[arg] = "orders"
-                elif arg in ("content_type_id",):
-                    kwargs[arg] = 1
-                else:
-                    kwargs[arg] = pk
-            with contextlib.suppress(NoReverseMatch):  # a route whose arguments are not ids
-                urls.add(reverse(name, kwargs=kwargs))
-    return sorted(urls)
-
-
 @pytest.fixture
 def data():
     """One of everything the lists show, so that each list and change page has a row to render."""
@@ -163,7 +119,7 @@ def _assert_no_server_error(client: Client, url: str, params: dict | None = None
 @pytest.mark.parametrize("group", GROUPS)
 def test_every_admin_page_answers_every_group_without_a_server_error(group, data):
     client = _client(staff(group, f"crawl-{group.lower()}"))
-    pages = _admin_pages(data["pk_of"])
+    pages = admin_pages(data["pk_of"])
     assert len(pages) > 30  # lists, change pages and custom screens were found
     for url in pages:
         _assert_no_server_error(client, url)
@@ -175,7 +131,7 @@ def test_every_parameter_of_every_page_survives_hostile_values(data):
     superuser = get_user_model().objects.create_superuser("crawl-root", "root@example.com", "x")
     root = _client(superuser)
     offered: dict[str, set[str]] = {}
-    for url in _admin_pages(data["pk_of"]):
+    for url in admin_pages(data["pk_of"]):
         if str(2**62) in url or url.endswith(("/delete/", "/history/")):
             continue  # crawled without parameters above; they take none
         html = _assert_no_server_error(root, url)

@@ -1,11 +1,11 @@
 """A user of store A cannot see, count, download or act on anything of store B (issue 20).
 
 The pages are not listed here: every admin URL is discovered from the admin site's patterns
-(``tests/test_admin_crawl.py``) and filled with the ids of store B's objects, one of every
-store-scoped model (``orders.policy.STORE_PATHS``). As a user of A only, in every group, each
-must answer exactly as the same URL with an id that does not exist (404 for an object; the
-page of a list without B's rows), and no page may show B's marks. A new screen, list or model
-is crawled without editing this test.
+(``tests/admin_support.py``, as for the crawl of ``tests/test_admin_crawl.py``) and filled with
+the ids of store B's objects, one of every store-scoped model (``orders.policy.STORE_PATHS``).
+As a user of A only, in every group, each must answer exactly as the same URL with an id that
+does not exist (404 for an object; the page of a list without B's rows), and no page may show
+B's marks. A new screen, list or model is crawled without editing this test.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from orders.models import Order, OrderImport, Status
 from orders.workflow import feedback as feedback_flow
 from orders.workflow import stock as stock_flow
 from shopops.errors import NotPermitted, Refused
+from tests.admin_support import admin_pages
 from tests.factories import (
     NotificationFactory,
     OrderFactory,
@@ -33,7 +34,6 @@ from tests.factories import (
     default_store,
     staff,
 )
-from tests.test_admin_crawl import _admin_pages
 from tests.workflow_support import png_bytes, private_media  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
@@ -126,7 +126,7 @@ def _store_b_urls(b_ids: dict[str, int], b_order: Order) -> list[tuple[str, str]
     """(URL with B's id, the same URL with a missing id) for every admin URL that takes an id of a
     store-scoped model, and the order's screens with a real transition name."""
     pairs = []
-    with_b = _admin_pages(b_ids)
+    with_b = admin_pages(b_ids)
     for url in with_b:
         for key, pk in b_ids.items():
             app, model = key.split("_", 1)
@@ -162,7 +162,7 @@ def test_a_one_store_user_gets_404_on_every_url_of_the_other_stores_objects(grou
 def test_no_list_page_or_screen_of_a_one_store_user_shows_the_other_store(group, stores):
     client = _client(staff(group, f"a-list-{group.lower()}", stores=[stores["a"]]))
     # Pages with B's ids included: they answer 404 above; the lists and screens must not show B.
-    pages = [url for url in _admin_pages(stores["b_ids"]) if str(MISSING) not in url]
+    pages = [url for url in admin_pages(stores["b_ids"]) if str(MISSING) not in url]
     searched = 0
     for url in pages:
         response = client.get(url)
