@@ -224,12 +224,14 @@ def load_rates_file(content: bytes, *, source: str, by: AbstractBaseUser | None 
     return load_rates(parse_ecb_file(content), source=source, by=by)
 
 
-def fetch_daily_rates(url: str | None = None) -> LoadResult:
-    """Download the ECB's daily file from ``url`` (default ``SHOPOPS_FX_URL``) and load it, by the system.
+def fetch_daily_rates() -> LoadResult:
+    """Download the ECB's daily file from ``SHOPOPS_FX_URL`` and load it, by the system.
 
-    A network failure raises ``OSError`` (the task retries those); a bad file is ``Refused``.
+    The address is the deployment's setting only: no caller (a schedule row's arguments, a
+    script) chooses where the system's rates come from. A network failure raises ``OSError``
+    (the task retries those); a bad file is ``Refused``.
     """
-    url = url or settings.SHOPOPS_FX_URL
+    url = settings.SHOPOPS_FX_URL
     if not url.startswith(("http://", "https://")):
         raise Refused(_("SHOPOPS_FX_URL must be an http(s) address, not “%(url)s”.") % {"url": url})
     with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)
