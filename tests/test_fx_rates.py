@@ -42,11 +42,11 @@ DAILY = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def load(tmp_path, text: str, name: str = "eurofxref-hist.csv") -> str:
+def load(tmp_path, text: str, name: str = "eurofxref-hist.csv", *options: str) -> str:
     path = tmp_path / name
     path.write_text(text)
     out = io.StringIO()
-    call_command("load_fx_rates", str(path), stdout=out)
+    call_command("load_fx_rates", str(path), *options, stdout=out)
     return out.getvalue()
 
 
@@ -70,18 +70,40 @@ def test_reloading_the_same_file_changes_nothing(tmp_path):
     assert not ExchangeRateChange.objects.exists()
 
 
-def test_a_different_value_is_recorded_as_a_correction(tmp_path):
+def test_a_different_value_is_recorded_as_a_correction_by_who_loaded_it(tmp_path):
+    staff("Finance")
     load(tmp_path, HISTORY)
-    out = load(tmp_path, HISTORY.replace("2026-03-06,1.1000", "2026-03-06,1.1050"), "eurofxref-hist-2.csv")
-    assert "0 rates added, 7 unchanged, 1 corrected" in out
+    revised = HISTORY.replace("2026-03-06,1.1000", "2026-03-06,1.1050")
+    out = load(tmp_path, revised, "eurofxref-hist-2.csv", "--by", "finance")
+    assert "0 rates added, 7 unchanged, 1 corrected by finance" in out
     change = ExchangeRateChange.objects.get()
-    assert (change.old_rate, change.new_rate, change.source) == (
+    assert (change.old_rate, change.new_rate, change.source, change.actor.username) == (
         Decimal("1.1"),
         Decimal("1.105"),
         "eurofxref-hist-2.csv",
+        "finance",
     )
     rate = ExchangeRate.objects.get(date=date(2026, 3, 6), currency="USD")
     assert rate.rate == Decimal("1.105") and rate.corrected
+
+
+def test_a_command_line_load_that_changes_a_stored_rate_names_someone_who_may_correct_rates(tmp_path):
+    staff("Operator")
+    load(tmp_path, HISTORY)
+    attack = HISTORY.replace("2026-03-06,1.1000,159.00,7.7000", "2026-03-06,1.1000,159.00,0.0100")
+    # nobody named: refused whole, saying which rate it would change and how to name who loads it
+    refused = r"first: CNY on 2026-03-06, 7\.700000 to 0\.010000.*--by USERNAME"
+    with pytest.raises(CommandError, match=refused):
+        load(tmp_path, attack, "cny.csv")
+    # someone who may not correct rates, or nobody known: refused as well
+    with pytest.raises(CommandError, match="not allowed to correct exchange rates"):
+        load(tmp_path, attack, "cny.csv", "--by", "operator")
+    with pytest.raises(CommandError, match="No active user “mallory”"):
+        load(tmp_path, attack, "cny.csv", "--by", "mallory")
+    assert stored()[("2026-03-06", "CNY")] == Decimal("7.7")
+    assert not ExchangeRateChange.objects.exists()
+    # a file that only adds rates needs nobody named (a fresh installation loads the history)
+    assert "1 rates added" in load(tmp_path, "Date,CNY\n2026-03-10,8.1\n", "new.csv")
 
 
 def test_daily_xml_loads(tmp_path):
