@@ -1,8 +1,9 @@
 """The staff groups of SPEC section 5 and the permissions each holds.
 
 The transition permissions come from the declarations (``orders/transitions.py``: each names
-the groups that hold it); the rest is listed here. Used by the data migrations that create
-and re-sync the groups (safe to re-apply: it sets, not adds).
+the groups that hold it); the rest is listed here, all of them the ``orders`` and ``evidence``
+apps' (the screens of other apps are superusers' only, whatever a group holds). Used by the
+data migrations that create and re-sync the groups (safe to re-apply: it sets, not adds).
 """
 
 from .transitions import TRANSITIONS, transitions_held_by
@@ -59,8 +60,8 @@ _OTHER = {
         "orders.add_buyermessagetemplate",
         "orders.change_buyermessagetemplate",
         "orders.delete_buyermessagetemplate",
-        "django_celery_beat.view_periodictask",
-        "django_celery_beat.change_periodictask",
+        # No permission of another app: periodic tasks, users and groups, and the login records
+        # are superusers' only (shopops.admin_base.SuperuserOnly; migration 0016).
     ],
     "Finance": [
         "orders.view_order",

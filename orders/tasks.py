@@ -14,6 +14,10 @@ it up.
 
 The periodic tasks (schedules in django-celery-beat, created by a migration) each run one pass
 of ``orders.jobs``; every pass is safe to run twice or in parallel.
+
+A task takes ids (or a job's token), never a URL, a file path or a query: whoever may edit a
+schedule row or publish a message must not choose what a worker reads, fetches or writes.
+Addresses and paths come from settings (``tests/test_fx_rates.py`` checks every task here).
 """
 
 from __future__ import annotations
@@ -105,6 +109,10 @@ def build_evidence_pack(token: str) -> dict:
     retry_backoff=300,
     max_retries=5,
 )
-def fetch_fx_rates(url: str | None = None) -> dict:
-    """Load the ECB's daily reference rates from ``SHOPOPS_FX_URL`` (a network error retries)."""
-    return rates.fetch_daily_rates(url).as_dict()
+def fetch_fx_rates() -> dict:
+    """Load the ECB's daily reference rates from ``SHOPOPS_FX_URL`` (a network error retries).
+
+    It takes no argument: where it fetches from is the deployment's setting, never a schedule
+    row's (a row given arguments fails with ``TypeError`` instead of being followed).
+    """
+    return rates.fetch_daily_rates().as_dict()

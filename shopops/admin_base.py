@@ -13,6 +13,12 @@ admin it belongs to, and that admin's ``get_urls`` wires it with :func:`screen`:
 close analytics) belongs to the site itself: its module declares it with
 ``admin.site.register_screen(route, view, name)`` and the site's ``get_urls`` wires it the same
 way, with the site as ``owner``.
+
+The screens of the apps that are not ours (``django.contrib.auth``'s users and groups,
+django-celery-beat's periodic tasks, axes' login records, and whatever a new dependency
+registers) are for superusers only: :meth:`ShopopsAdminSite.register` puts
+:class:`SuperuserOnly` over each of them, whatever permissions a group holds. A periodic task's
+arguments are what a worker runs; a user's groups are what everyone may do.
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from collections.abc import Callable
 from functools import partial, update_wrapper
 
 from django.contrib import admin
+from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 Owner = admin.ModelAdmin | admin.AdminSite
 View = Callable[..., HttpResponse]
+
+# The apps whose screens follow the groups' permissions; every other app's are superusers' only.
+OWN_APPS = frozenset({"orders", "evidence"})
 
 
 def screen(owner: Owner, route: str, view: View, name: str) -> URLPattern:
@@ -35,6 +45,36 @@ def screen(owner: Owner, route: str, view: View, name: str) -> URLPattern:
     site = owner if isinstance(owner, admin.AdminSite) else owner.admin_site
     bound = update_wrapper(partial(view, owner), view)
     return path(route, site.admin_view(bound), name=name)
+
+
+class SuperuserOnly:
+    """Over a third-party ``ModelAdmin``: nothing to anyone but a superuser (and to a superuser,
+    what the admin itself allows). A permission given to a group by mistake opens nothing."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+def superuser_only(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
+    """``admin_class`` under :class:`SuperuserOnly`, with its own name and module (which the
+    admin's checks and messages show)."""
+    return type(
+        admin_class.__name__,
+        (SuperuserOnly, admin_class),
+        {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+    )
 
 
 class ShopopsAdminSite(admin.AdminSite):
@@ -49,6 +89,19 @@ class ShopopsAdminSite(admin.AdminSite):
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self._screens: list[tuple[str, View, str]] = []
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        """Django's ``register``, with every model of an app not in :data:`OWN_APPS` behind
+        :class:`SuperuserOnly`: a new dependency's admin cannot arrive open to the staff."""
+        models = [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else model_or_iterable
+        for model in models:
+            model_admin = admin_class or admin.ModelAdmin
+            if options:  # as Django does: a subclass with the options, then the layer over it
+                attrs = {"__module__": __name__, **options}
+                model_admin = type(f"{model.__name__}Admin", (model_admin,), attrs)
+            if model._meta.app_label not in OWN_APPS:
+                model_admin = superuser_only(model_admin)
+            super().register(model, model_admin)
 
     def register_screen(self, route: str, view: View, name: str) -> None:
         """Add a page of no model at ``/admin/<route>``, named ``admin:<name>``."""

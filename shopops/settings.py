@@ -306,7 +306,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic schedules are rows of django-celery-beat (created by a migration, edited in the
-# admin); nothing is declared here so that an admin's edit is never overwritten at start-up.
+# admin by superusers only); nothing is declared here so that an edit is never overwritten at
+# start-up.
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Shopops workflow: delays and deadlines ---------------------------------------------------

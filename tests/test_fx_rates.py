@@ -1,9 +1,13 @@
 """Exchange rates: the ECB files loaded by the command and the daily fetch, Finance's corrections."""
 
+import contextlib
 import http.server
+import inspect
 import io
+import json
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -38,11 +42,11 @@ DAILY = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def load(tmp_path, text: str, name: str = "eurofxref-hist.csv") -> str:
+def load(tmp_path, text: str, name: str = "eurofxref-hist.csv", *options: str) -> str:
     path = tmp_path / name
     path.write_text(text)
     out = io.StringIO()
-    call_command("load_fx_rates", str(path), stdout=out)
+    call_command("load_fx_rates", str(path), *options, stdout=out)
     return out.getvalue()
 
 
@@ -66,18 +70,40 @@ def test_reloading_the_same_file_changes_nothing(tmp_path):
     assert not ExchangeRateChange.objects.exists()
 
 
-def test_a_different_value_is_recorded_as_a_correction(tmp_path):
+def test_a_different_value_is_recorded_as_a_correction_by_who_loaded_it(tmp_path):
+    staff("Finance")
     load(tmp_path, HISTORY)
-    out = load(tmp_path, HISTORY.replace("2026-03-06,1.1000", "2026-03-06,1.1050"), "eurofxref-hist-2.csv")
-    assert "0 rates added, 7 unchanged, 1 corrected" in out
+    revised = HISTORY.replace("2026-03-06,1.1000", "2026-03-06,1.1050")
+    out = load(tmp_path, revised, "eurofxref-hist-2.csv", "--by", "finance")
+    assert "0 rates added, 7 unchanged, 1 corrected by finance" in out
     change = ExchangeRateChange.objects.get()
-    assert (change.old_rate, change.new_rate, change.source) == (
+    assert (change.old_rate, change.new_rate, change.source, change.actor.username) == (
         Decimal("1.1"),
         Decimal("1.105"),
         "eurofxref-hist-2.csv",
+        "finance",
     )
     rate = ExchangeRate.objects.get(date=date(2026, 3, 6), currency="USD")
     assert rate.rate == Decimal("1.105") and rate.corrected
+
+
+def test_a_command_line_load_that_changes_a_stored_rate_names_someone_who_may_correct_rates(tmp_path):
+    staff("Operator")
+    load(tmp_path, HISTORY)
+    attack = HISTORY.replace("2026-03-06,1.1000,159.00,7.7000", "2026-03-06,1.1000,159.00,0.0100")
+    # nobody named: refused whole, saying which rate it would change and how to name who loads it
+    refused = r"first: CNY on 2026-03-06, 7\.700000 to 0\.010000.*--by USERNAME"
+    with pytest.raises(CommandError, match=refused):
+        load(tmp_path, attack, "cny.csv")
+    # someone who may not correct rates, or nobody known: refused as well
+    with pytest.raises(CommandError, match="not allowed to correct exchange rates"):
+        load(tmp_path, attack, "cny.csv", "--by", "operator")
+    with pytest.raises(CommandError, match="No active user “mallory”"):
+        load(tmp_path, attack, "cny.csv", "--by", "mallory")
+    assert stored()[("2026-03-06", "CNY")] == Decimal("7.7")
+    assert not ExchangeRateChange.objects.exists()
+    # a file that only adds rates needs nobody named (a fresh installation loads the history)
+    assert "1 rates added" in load(tmp_path, "Date,CNY\n2026-03-10,8.1\n", "new.csv")
 
 
 def test_daily_xml_loads(tmp_path):
@@ -158,8 +184,10 @@ def test_only_finance_may_correct(client):
 
 class _ServeDaily(http.server.BaseHTTPRequestHandler):
     body = DAILY.encode()
+    requests: list[str]
 
     def do_GET(self):
+        self.requests.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(self.body)))
@@ -170,14 +198,25 @@ class _ServeDaily(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def ecb_on_loopback():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ServeDaily)
+@contextlib.contextmanager
+def _serving(body: str, path: str) -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server on the loopback serving ``body``: its URL, and the paths it was asked."""
+    requests: list[str] = []
+    handler = type("Handler", (_ServeDaily,), {"body": body.encode(), "requests": requests})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/stats/eurofxref/eurofxref-daily.xml"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def ecb_on_loopback():
+    with _serving(DAILY, "/stats/eurofxref/eurofxref-daily.xml") as (url, _requests):
+        yield url
 
 
 def test_the_daily_fetch_loads_the_file_served_at_the_configured_url(ecb_on_loopback, settings):
@@ -189,7 +228,7 @@ def test_the_daily_fetch_loads_the_file_served_at_the_configured_url(ecb_on_loop
 
 
 @pytest.mark.redis
-def test_the_periodic_task_runs_on_a_real_worker(celery_worker, ecb_on_loopback):
+def test_the_periodic_task_runs_on_a_real_worker(celery_worker, ecb_on_loopback, settings):
     import importlib
 
     from django.apps import apps
@@ -199,9 +238,67 @@ def test_the_periodic_task_runs_on_a_real_worker(celery_worker, ecb_on_loopback)
     # flushed the migration's rows: create it again, as the migration does, when missing)
     importlib.import_module("orders.migrations.0013_exchange_rates").create_fx_schedule(apps, None)
     assert PeriodicTask.objects.get(task="orders.fetch_fx_rates").crontab.day_of_week == "1-5"
-    assert hand_off("orders.fetch_fx_rates", ecb_on_loopback)
+    settings.SHOPOPS_FX_URL = ecb_on_loopback  # the worker is a thread of this process
+    assert hand_off("orders.fetch_fx_rates")
     deadline = time.monotonic() + 30
     while ExchangeRate.objects.filter(date=date(2026, 3, 10)).count() != 2:
         assert time.monotonic() < deadline, "the worker did not load the rates"
         time.sleep(0.2)
     assert stored()[("2026-03-10", "USD")] == Decimal("1.21")
+
+
+# --- nobody redirects the daily fetch (issue 20) ---------------------------------------------
+
+# What an attacker serves: the renminbi at a hundredth of a euro.
+FORGED = DAILY.replace('rate="8.4500"', 'rate="0.0100"')
+
+
+def test_the_fetch_task_follows_no_address_given_by_its_schedule_row(ecb_on_loopback, settings):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from orders.tasks import fetch_fx_rates
+
+    settings.SHOPOPS_FX_URL = ecb_on_loopback
+    with _serving(FORGED, "/rates.xml") as (attacker, asked):
+        # The attack: the schedule row's arguments set to the attacker's address.
+        row = PeriodicTask.objects.create(
+            name="forged fetch",
+            task="orders.fetch_fx_rates",
+            crontab=CrontabSchedule.objects.create(minute="30", hour="23"),
+            args=json.dumps([attacker]),
+            kwargs=json.dumps({"url": attacker}),
+        )
+        # Run as the worker runs a row's message.
+        given = ((json.loads(row.args), {}), ((), json.loads(row.kwargs)))
+        results = [fetch_fx_rates.apply(args=args, kwargs=kwargs) for args, kwargs in given]
+        assert asked == []  # the attacker's server was never asked
+        # The task refuses the arguments, loudly, rather than ignoring them.
+        assert all(result.failed() and isinstance(result.result, TypeError) for result in results)
+        for args, kwargs in given:
+            with pytest.raises(TypeError):
+                fetch_fx_rates(*args, **kwargs)
+        with pytest.raises(TypeError):
+            rates.fetch_daily_rates(attacker)
+        assert asked == []
+    assert not ExchangeRate.objects.exists()
+    # Without arguments it fetches the configured address, as the system.
+    assert fetch_fx_rates.apply().get()["added"] == 2
+    assert stored()[("2026-03-10", "CNY")] == Decimal("8.45")
+
+
+def test_no_task_takes_a_url_a_path_or_a_query():
+    """Tasks take ids (or a pack job's token, checked against its pattern); addresses, files and
+    queries come from settings. A new task with another parameter is looked at here first."""
+    from celery import Task
+
+    from orders import tasks
+
+    allowed = {"notification_id", "notification_ids", "token"}
+    found = {
+        task.name: set(inspect.signature(task.run).parameters)
+        for task in vars(tasks).values()
+        if isinstance(task, Task)
+    }
+    assert "orders.fetch_fx_rates" in found and len(found) >= 10
+    assert {name: params - allowed for name, params in found.items() if params - allowed} == {}
+    assert found["orders.fetch_fx_rates"] == set()

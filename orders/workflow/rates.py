@@ -9,8 +9,10 @@ Two file formats, both the European Central Bank's, both quoting units of a curr
 
 A load is idempotent: a rate already stored with the same value is left alone, a new one is
 added, and a different value replaces the stored one and writes an append-only
-:class:`~orders.models.ExchangeRateChange` (the correction, with the file it came from). A bad
-file is refused whole, with the line at fault, before anything is written.
+:class:`~orders.models.ExchangeRateChange` (the correction, with the file it came from and who
+loaded it: a person who may correct rates, or the system for the daily fetch of the fixed
+``SHOPOPS_FX_URL``). A bad file is refused whole, with the line at fault, before anything is
+written.
 """
 
 from __future__ import annotations
@@ -174,10 +176,16 @@ def shipped_history_path() -> Path:
 
 
 @transaction.atomic
-def load_rates(rows: list[RateRow], *, source: str, by: AbstractBaseUser | None = None) -> LoadResult:
+def load_rates(
+    rows: list[RateRow], *, source: str, by: AbstractBaseUser | None = None, require_actor: bool = False
+) -> LoadResult:
     """Store ``rows``: new rates added, equal ones untouched, different ones corrected (and recorded).
 
     A file that gives one (date, currency) twice with two values is refused: which one is right?
+    A change to a stored rate is recorded with ``by``, who must hold ``orders.correct_exchangerate``
+    (as for :func:`correct_rate`); ``by=None`` is the system (the daily fetch, the demo), refused
+    with ``require_actor`` (a load from the command line names who runs it). A refused load
+    writes nothing.
     """
     wanted: dict[tuple[date, str], Decimal] = {}
     for day, currency, rate in rows:
@@ -214,23 +222,53 @@ def load_rates(rows: list[RateRow], *, source: str, by: AbstractBaseUser | None 
                 )
             )
             current.rate, current.source, current.corrected, current.updated_at = rate, source, True, now
+    if changes:
+        _check_who_changes(changes, by=by, require_actor=require_actor)
     ExchangeRate.objects.bulk_create(new, batch_size=5000)
     ExchangeRate.objects.bulk_update([c.rate for c in changes], ["rate", "source", "corrected", "updated_at"])
     ExchangeRateChange.objects.bulk_create(changes)
     return LoadResult(len(new), unchanged, len(changes), first, last)
 
 
-def load_rates_file(content: bytes, *, source: str, by: AbstractBaseUser | None = None) -> LoadResult:
+def _check_who_changes(
+    changes: list[ExchangeRateChange], *, by: AbstractBaseUser | None, require_actor: bool
+) -> None:
+    """``Refused`` unless the changes to stored rates can be credited to ``by`` (see load_rates)."""
+    if by is not None:
+        policy.require(by, "orders.correct_exchangerate", _("correct exchange rates"))
+    elif require_actor:
+        first = changes[0]
+        raise Refused(
+            _(
+                "The file changes %(n)d stored rates (the first: %(currency)s on %(day)s, "
+                "%(old)s to %(new)s): a change to a rate names who made it."
+            )
+            % {
+                "n": len(changes),
+                "currency": first.rate.currency,
+                "day": first.rate.date,
+                "old": first.old_rate,
+                "new": first.new_rate,
+            },
+            field="by",
+        )
+
+
+def load_rates_file(
+    content: bytes, *, source: str, by: AbstractBaseUser | None = None, require_actor: bool = False
+) -> LoadResult:
     """Parse an ECB file (CSV history, its ZIP, or daily XML) and load it; all or nothing."""
-    return load_rates(parse_ecb_file(content), source=source, by=by)
+    return load_rates(parse_ecb_file(content), source=source, by=by, require_actor=require_actor)
 
 
-def fetch_daily_rates(url: str | None = None) -> LoadResult:
-    """Download the ECB's daily file from ``url`` (default ``SHOPOPS_FX_URL``) and load it, by the system.
+def fetch_daily_rates() -> LoadResult:
+    """Download the ECB's daily file from ``SHOPOPS_FX_URL`` and load it, by the system.
 
-    A network failure raises ``OSError`` (the task retries those); a bad file is ``Refused``.
+    The address is the deployment's setting only: no caller (a schedule row's arguments, a
+    script) chooses where the system's rates come from. A network failure raises ``OSError``
+    (the task retries those); a bad file is ``Refused``.
     """
-    url = url or settings.SHOPOPS_FX_URL
+    url = settings.SHOPOPS_FX_URL
     if not url.startswith(("http://", "https://")):
         raise Refused(_("SHOPOPS_FX_URL must be an http(s) address, not “%(url)s”.") % {"url": url})
     with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)

