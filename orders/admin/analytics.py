@@ -4,6 +4,8 @@ A page of no model: a screen of the admin site itself (``admin.site.register_scr
 wired by the site's ``get_urls``). Every filter is a GET parameter, so a view can be bookmarked
 or shared; ``?export=<table>`` returns that table as CSV with the same filters. Analysts and
 supervisors (``orders.view_analytics``) may look; anyone else on the staff gets 403.
+
+Every figure, chart, table and CSV counts only the orders of the user's stores (``orders.policy``).
 """
 
 from __future__ import annotations
@@ -260,26 +262,20 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
     params = form.cleaned_data
     # Show the period actually used (the defaults filled in), not the blanks that were sent.
     context["form"] = AnalyticsFilterForm(initial=params)
-    data = close_analytics(
-        params["start"],
-        params["end"],
-        supplier=params["supplier"] or None,
-        sku=params["sku"] or None,
-        country=params["country"] or None,
-        bucket=params["bucket"],
-    )
-    orders = closed_orders(
-        params["start"],
-        params["end"],
-        supplier=params["supplier"] or None,
-        sku=params["sku"] or None,
-        country=params["country"] or None,
-    )
+    # The user's stores: the same for every figure.
+    view = {
+        "user": request.user,
+        "supplier": params["supplier"] or None,
+        "sku": params["sku"] or None,
+        "country": params["country"] or None,
+    }
+    data = close_analytics(params["start"], params["end"], bucket=params["bucket"], **view)
+    orders = closed_orders(params["start"], params["end"], **view)
     if export == "ledger":
         # The loss ledger itself, one row per close: the columns of ``manage.py loss_ledger``.
         return _csv_response("ledger", CSV_COLUMNS, (row.csv_row() for row in ledger(orders)), data)
     costs = cost_of_closes(orders, params["start"], params["end"], bucket=params["bucket"])
-    recommendations = recommend(data, now=timezone.now(), costs=costs)
+    recommendations = recommend(data, user=request.user, now=timezone.now(), costs=costs)
     tables = _tables(data, recommendations, costs)
     if export:
         if export not in tables:
