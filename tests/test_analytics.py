@@ -121,7 +121,7 @@ def as_counts(rows) -> dict[str, tuple[int, Decimal]]:
 
 def test_counts_and_shares_by_reason_and_stage(known_closes):
     # when
-    data = analytics.close_analytics(START, END)
+    data = analytics.close_analytics(START, END, user=None)
     # then
     assert data.total == 8
     assert as_counts(data.by_reason) == {
@@ -140,7 +140,7 @@ def test_counts_and_shares_by_reason_and_stage(known_closes):
 
 
 def test_suppliers_and_skus(known_closes):
-    data = analytics.close_analytics(START, END)
+    data = analytics.close_analytics(START, END, user=None)
     assert [(r.label, r.count, r.share) for r in data.by_supplier] == [
         ("Y Factory", 3, Decimal("37.5")),
         ("义乌X饰品厂", 2, Decimal("25.0")),
@@ -164,7 +164,7 @@ def march_rates() -> None:
 
 def test_cost_of_closes_adds_up_the_ledger_of_every_close(known_closes, march_rates):
     # The per-close arithmetic is tested by hand in tests/test_ledger.py; here the groups.
-    closes = analytics.closed_orders(START, END)
+    closes = analytics.closed_orders(START, END, user=None)
     rows = ledger.ledger(closes)
     data = costs.cost_of_closes(closes, START, END)
     assert data.closes == len(rows) == 8
@@ -181,7 +181,7 @@ def test_cost_of_closes_adds_up_the_ledger_of_every_close(known_closes, march_ra
 
 
 def test_median_time_to_close_per_flow(known_closes):
-    data = analytics.close_analytics(START, END)
+    data = analytics.close_analytics(START, END, user=None)
     medians = {m.flow: (m.count, m.median, m.median_hours) for m in data.medians}
     assert medians == {
         "unpaid": (3, timedelta(0), Decimal("0.0")),  # 0, 0, 2 h
@@ -191,7 +191,7 @@ def test_median_time_to_close_per_flow(known_closes):
 
 
 def test_over_time_by_day_uses_the_local_calendar_day(known_closes):
-    data = analytics.close_analytics(START, END)
+    data = analytics.close_analytics(START, END, user=None)
     per_day = dict(data.over_time)
     assert len(per_day) == 31 and sum(per_day.values()) == 8
     # P3 closed at 23:30 and S1 at 00:30 Shanghai time: both on 10 March in UTC, not locally.
@@ -202,7 +202,7 @@ def test_over_time_by_day_uses_the_local_calendar_day(known_closes):
 
 
 def test_over_time_by_week_starts_on_monday(known_closes):
-    data = analytics.close_analytics(START, END, bucket="week")
+    data = analytics.close_analytics(START, END, bucket="week", user=None)
     weeks = dict(data.over_time)
     # 1 March 2026 is a Sunday: its week starts on Monday 23 February.
     assert next(iter(weeks)) == date(2026, 2, 23)
@@ -215,14 +215,14 @@ def test_over_time_by_week_starts_on_monday(known_closes):
 
 
 def test_filters_narrow_every_figure(known_closes):
-    by_country = analytics.close_analytics(START, END, country="fr")
+    by_country = analytics.close_analytics(START, END, country="fr", user=None)
     assert by_country.total == 2
     assert as_counts(by_country.by_reason) == {
         "payment_timeout": (1, Decimal("50.0")),
         "product_info_error": (1, Decimal("50.0")),
     }
 
-    by_supplier = analytics.close_analytics(START, END, supplier="Y Factory")
+    by_supplier = analytics.close_analytics(START, END, supplier="Y Factory", user=None)
     assert by_supplier.total == 3
     assert {m.flow: m.median_hours for m in by_supplier.medians} == {
         "unpaid": None,
@@ -230,12 +230,12 @@ def test_filters_narrow_every_figure(known_closes):
         "return": Decimal("72.0"),
     }
 
-    by_sku = analytics.close_analytics(START, END, sku="A-1")
+    by_sku = analytics.close_analytics(START, END, sku="A-1", user=None)
     assert by_sku.total == 4
     assert as_counts(by_sku.by_stage) == {"unpaid": (2, Decimal("50.0")), "paid": (2, Decimal("50.0"))}
 
     # The day before the period comes in when the period does.
-    wider = analytics.close_analytics(date(2026, 2, 28), END)
+    wider = analytics.close_analytics(date(2026, 2, 28), END, user=None)
     assert wider.total == 9
     assert wider.reason_count("product_info_error") == 3
 
@@ -244,8 +244,8 @@ def test_filters_narrow_every_figure(known_closes):
 
 
 def rules(start: date = START, end: date = END, **filters) -> list[str]:
-    data = analytics.close_analytics(start, end, **filters)
-    return [r.rule for r in recommendations.recommend(data, now=timezone.now())]
+    data = analytics.close_analytics(start, end, **filters, user=None)
+    return [r.rule for r in recommendations.recommend(data, now=timezone.now(), user=None)]
 
 
 def test_known_data_calls_for_nothing(known_closes):
@@ -256,9 +256,11 @@ def test_known_data_calls_for_nothing(known_closes):
 def test_product_info_error_rule_needs_three_closes_of_one_sku_in_the_view(known_closes):
     # The third one lies before the period: only a view that includes it fires the rule.
     assert "product_info_error_sku" not in rules()
-    data = analytics.close_analytics(date(2026, 2, 28), END)
+    data = analytics.close_analytics(date(2026, 2, 28), END, user=None)
     found = [
-        r for r in recommendations.recommend(data, now=timezone.now()) if r.rule == "product_info_error_sku"
+        r
+        for r in recommendations.recommend(data, now=timezone.now(), user=None)
+        if r.rule == "product_info_error_sku"
     ]
     assert [(r.subject, "3 closes" in r.why) for r in found] == [("A-1", True)]
     assert "A-1" in found[0].action
@@ -286,12 +288,12 @@ def test_out_of_stock_rule_and_repeated_out_of_stock_report():
     sku = SkuFactory(code="OOS-1")
     closed("out_of_stock", "unpaid", sku=sku, closed_at=at(5))
     closed("out_of_stock", "unpaid", sku=sku, closed_at=at(6))
-    data = analytics.close_analytics(START, END)
+    data = analytics.close_analytics(START, END, user=None)
     assert data.repeated("out_of_stock", 2) == [("OOS-1", 2)]
     assert "out_of_stock_sku" not in rules()
     closed("out_of_stock", "paid", sku=sku, closed_at=at(7))
     assert rules() == ["out_of_stock_sku"]
-    assert [(s.code, s.oos_closes) for s in analytics.skus_with_repeated_out_of_stock()] == [("OOS-1", 3)]
+    assert [(s.code, s.oos_closes) for s in analytics.skus_with_repeated_out_of_stock(None)] == [("OOS-1", 3)]
 
 
 def test_supplier_refund_overdue_rule(known_closes):
@@ -304,9 +306,11 @@ def test_supplier_refund_overdue_rule(known_closes):
     )
     assert "supplier_refund_overdue" not in rules()  # deadline not reached yet
     Refund.objects.filter(pk=late.pk).update(respond_by=timezone.now() - timedelta(hours=1))
-    data = analytics.close_analytics(START, END)
+    data = analytics.close_analytics(START, END, user=None)
     found = [
-        r for r in recommendations.recommend(data, now=timezone.now()) if r.rule == "supplier_refund_overdue"
+        r
+        for r in recommendations.recommend(data, now=timezone.now(), user=None)
+        if r.rule == "supplier_refund_overdue"
     ]
     assert [(r.subject, r.why.startswith("1 ")) for r in found] == [("Slow Supplier", True)]
     assert "1688" in found[0].action

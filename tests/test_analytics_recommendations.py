@@ -56,7 +56,7 @@ def _view(total: int, *, reasons: dict[str, int] | None = None, paid: int = 0, q
 
 
 def _rules(data) -> list[str]:
-    return [r.rule for r in recommendations.recommend(data, now=timezone.now())]
+    return [r.rule for r in recommendations.recommend(data, now=timezone.now(), user=None)]
 
 
 def test_payment_timeout_just_above_twenty_percent_recommends_reminders():

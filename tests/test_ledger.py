@@ -244,11 +244,11 @@ def test_recommendations_put_the_supplier_whose_refusals_cost_most_first(orders)
     refund(z, RefundDirection.FROM_SUPPLIER, "770.00", MON, status=RefundStatus.REJECTED)
     start, end = date(2026, 3, 1), date(2026, 3, 31)
     # when
-    data = analytics.close_analytics(start, end)
-    cost = costs.cost_of_closes(analytics.closed_orders(start, end), start, end)
+    data = analytics.close_analytics(start, end, user=None)
+    cost = costs.cost_of_closes(analytics.closed_orders(start, end, user=None), start, end)
     found = [
         r
-        for r in recommendations.recommend(data, now=at(MON), costs=cost)
+        for r in recommendations.recommend(data, now=at(MON), costs=cost, user=None)
         if r.rule == "supplier_refusal_cost"
     ]
     # then: Z's close cost (100 − 100) + 770 × 1.10 / 7.70 = 110.00 USD, more than 晨光's 21.43

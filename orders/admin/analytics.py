@@ -4,6 +4,10 @@ A page of no model: a screen of the admin site itself (``admin.site.register_scr
 wired by the site's ``get_urls``). Every filter is a GET parameter, so a view can be bookmarked
 or shared; ``?export=<table>`` returns that table as CSV with the same filters. Analysts and
 supervisors (``orders.view_analytics``) may look; anyone else on the staff gets 403.
+
+Every figure, chart, table and CSV counts only the orders of the user's stores
+(``orders.policy``); ``?store=<id>`` narrows them to one of those stores. Another store's id is
+refused like an unknown one, with the form's error and no figures.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from shopops.admin_base import ShopopsAdminSite
 
 from .. import policy
+from ..models import Store
 from ..resources import escape_cell
 from ..selectors.analytics import CloseAnalytics, close_analytics, closed_orders
 from ..selectors.costs import CostOfCloses, CostRow, cost_of_closes
@@ -52,9 +57,25 @@ def _date_field(label: str) -> forms.DateField:
     )
 
 
-class AnalyticsFilterForm(forms.Form):
-    """The view's period and filters, all optional; bad values are refused with a reason."""
+class StoreChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Store) -> str:
+        return f"{obj.code} · {obj.name}"
 
+
+class AnalyticsFilterForm(forms.Form):
+    """The view's period and filters, all optional; bad values are refused with a reason.
+
+    The store is one of ``user``'s (``policy.stores``): any other id, whether it names another
+    store or none, gets the same error, so the form says nothing of stores the user may not see.
+    """
+
+    store = StoreChoiceField(
+        label=gettext_lazy("Store"),
+        queryset=Store.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All my stores"),
+        error_messages={"invalid_choice": gettext_lazy("Choose one of your stores.")},
+    )
     start = _date_field(gettext_lazy("From"))
     end = _date_field(gettext_lazy("To"))
     supplier = forms.CharField(label=gettext_lazy("Supplier"), required=False, max_length=200)
@@ -69,6 +90,10 @@ class AnalyticsFilterForm(forms.Form):
         required=False,
         choices=[("day", gettext_lazy("Day")), ("week", gettext_lazy("Week"))],
     )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = policy.stores(user)
 
     def clean_country(self) -> str:
         value = self.cleaned_data["country"].strip().upper()
@@ -198,7 +223,8 @@ def _safe_cell(value: object) -> object:
 
 def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]], data: CloseAnalytics):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"close-analytics-{name}-{data.start.isoformat()}-{data.end.isoformat()}.csv"
+    store = f"{data.store.code}-" if data.store else ""
+    filename = f"close-analytics-{name}-{store}{data.start.isoformat()}-{data.end.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     # A BOM so that Excel on a Chinese system opens the UTF-8 labels correctly.
     response.write("\ufeff")
@@ -239,7 +265,8 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
     """Close analytics for the period and filters in the query string (default: last 30 days)."""
     if not policy.may(request.user, "orders.view_analytics"):
         raise PermissionDenied(_("Close analytics are for analysts and supervisors."))
-    form = AnalyticsFilterForm(request.GET or None)
+    user = request.user
+    form = AnalyticsFilterForm(request.GET or None, user=user)
     export = request.GET.get("export", "")
     context = {
         **site.each_context(request),
@@ -256,31 +283,26 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
             )
         return TemplateResponse(request, "admin/orders/analytics.html", context, status=400)
     if not request.GET:
-        form = AnalyticsFilterForm({})
+        form = AnalyticsFilterForm({}, user=user)
         form.is_valid()
     params = form.cleaned_data
     # Show the period actually used (the defaults filled in), not the blanks that were sent.
-    context["form"] = AnalyticsFilterForm(initial=params)
-    data = close_analytics(
-        params["start"],
-        params["end"],
-        supplier=params["supplier"] or None,
-        sku=params["sku"] or None,
-        country=params["country"] or None,
-        bucket=params["bucket"],
-    )
-    orders = closed_orders(
-        params["start"],
-        params["end"],
-        supplier=params["supplier"] or None,
-        sku=params["sku"] or None,
-        country=params["country"] or None,
-    )
+    context["form"] = AnalyticsFilterForm(initial=params, user=user)
+    # The user's stores, or the one of theirs the form accepted: the same for every figure.
+    view = {
+        "user": user,
+        "store": params["store"],
+        "supplier": params["supplier"] or None,
+        "sku": params["sku"] or None,
+        "country": params["country"] or None,
+    }
+    data = close_analytics(params["start"], params["end"], bucket=params["bucket"], **view)
+    orders = closed_orders(params["start"], params["end"], **view)
     if export == "ledger":
         # The loss ledger itself, one row per close: the columns of ``manage.py loss_ledger``.
         return _csv_response("ledger", CSV_COLUMNS, (row.csv_row() for row in ledger(orders)), data)
     costs = cost_of_closes(orders, params["start"], params["end"], bucket=params["bucket"])
-    recommendations = recommend(data, now=timezone.now(), costs=costs)
+    recommendations = recommend(data, user=user, now=timezone.now(), costs=costs)
     tables = _tables(data, recommendations, costs)
     if export:
         if export not in tables:

@@ -127,6 +127,9 @@ class ClosedDateFilter(DateRangeFilter):
 
 
 # --- the worklist's filters: each one a selector ---------------------------------------------
+# Each selector takes the user and reads only their stores (``orders.policy``), so neither the
+# rows nor the counts a filter shows (the admin's facets) can name another store's, whatever
+# queryset the list hands it.
 
 
 class SelectorFilter(admin.SimpleListFilter):
@@ -138,13 +141,13 @@ class SelectorFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [(self.selected, self.value_label)]
 
-    def select(self, queryset):
-        """The selector's rows, as a subquery (``pk IN``) of the list's queryset."""
+    def select(self, request, queryset):
+        """The selector's rows for ``request.user``, as a subquery (``pk IN``) of the list's queryset."""
         raise NotImplementedError
 
     def queryset(self, request, queryset):
         if self.value() == self.selected:
-            return self.select(queryset)
+            return self.select(request, queryset)
         return queryset
 
 
@@ -152,32 +155,36 @@ class SupplierRefundOverdueFilter(SelectorFilter):
     title = _("supplier refund overdue")
     parameter_name = "overdue"
 
-    def select(self, queryset):
-        return queryset.filter(pk__in=selectors.supplier_refunds_overdue(timezone.now()).values("pk"))
+    def select(self, request, queryset):
+        found = selectors.supplier_refunds_overdue(timezone.now(), request.user)
+        return queryset.filter(pk__in=found.values("pk"))
 
 
 class RefundNotArrivedFilter(SelectorFilter):
     title = _("refund not arrived")
     parameter_name = "not_arrived"
 
-    def select(self, queryset):
-        return queryset.filter(pk__in=selectors.refunds_not_arrived(timezone.now()).values("pk"))
+    def select(self, request, queryset):
+        found = selectors.refunds_not_arrived(timezone.now(), request.user)
+        return queryset.filter(pk__in=found.values("pk"))
 
 
 class UnpaidTimingOutSoonFilter(SelectorFilter):
     title = _("unpaid, about to time out")
     parameter_name = "timeout_soon"
 
-    def select(self, queryset):
-        return queryset.filter(pk__in=selectors.unpaid_timing_out_soon(timezone.now()).values("pk"))
+    def select(self, request, queryset):
+        found = selectors.unpaid_timing_out_soon(timezone.now(), request.user)
+        return queryset.filter(pk__in=found.values("pk"))
 
 
 class WaitingOnBuyerFilter(SelectorFilter):
     title = _("waiting on the buyer")
     parameter_name = "waiting_on_buyer"
 
-    def select(self, queryset):
-        return queryset.filter(pk__in=selectors.waiting_on_buyer(timezone.now()).values("pk"))
+    def select(self, request, queryset):
+        found = selectors.waiting_on_buyer(timezone.now(), request.user)
+        return queryset.filter(pk__in=found.values("pk"))
 
 
 class OpenFollowupFilter(SelectorFilter):
@@ -188,10 +195,9 @@ class OpenFollowupFilter(SelectorFilter):
     selected = "open"
     value_label = _("Open (new or buyer contacted)")
 
-    def select(self, queryset):
-        return queryset.filter(pk__in=selectors.open_negative_feedback().values("pk")).order_by(
-            "followup_opened_at", "id"
-        )
+    def select(self, request, queryset):
+        found = selectors.open_negative_feedback(request.user)
+        return queryset.filter(pk__in=found.values("pk")).order_by("followup_opened_at", "id")
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -207,11 +213,11 @@ class QueueFilter(admin.SimpleListFilter):
         queue = queues.QUEUES_BY_KEY.get(self.value() or "")
         if queue is None:
             return queryset
-        return queryset.filter(pk__in=queue.select(timezone.now()).values("pk"))
+        return queryset.filter(pk__in=queue.select(timezone.now(), request.user).values("pk"))
 
 
 class WaitingOnMeFilter(admin.SimpleListFilter):
-    """Orders whose next step is the logged-in user's job (``selectors.queues.waiting_on``)."""
+    """Orders of the user's stores whose next step is their job (``selectors.queues.waiting_on``)."""
 
     title = _("next step")
     parameter_name = "waiting_on"
@@ -222,10 +228,7 @@ class WaitingOnMeFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() != "me":
             return queryset
-        statuses = queues.statuses_waiting_on(request.user)
-        # A user with no step of their own: "IN ()" would be no SQL at all, which the list's
-        # paginator cannot EXPLAIN on PostgreSQL; no order has the empty status.
-        return queryset.filter(status__in=statuses or [""])
+        return queryset.filter(queues.waiting_on_condition(request.user))
 
 
 # The SKU list's report of repeated stock-outs: at least this many out-of-stock closes.
@@ -233,7 +236,8 @@ REPEATED_OUT_OF_STOCK = 2
 
 
 class RepeatedOutOfStockFilter(SelectorFilter):
-    """SKUs closed for ``out_of_stock`` at least twice (``selectors.skus_with_repeated_out_of_stock``)."""
+    """SKUs closed for ``out_of_stock`` at least twice in the user's stores
+    (``selectors.skus_with_repeated_out_of_stock``)."""
 
     title = _("repeated out-of-stock closes")
     parameter_name = "repeated_oos"
@@ -241,6 +245,6 @@ class RepeatedOutOfStockFilter(SelectorFilter):
     def lookups(self, request, model_admin):
         return [(self.selected, gettext("%(n)d or more") % {"n": REPEATED_OUT_OF_STOCK})]
 
-    def select(self, queryset):
-        repeated = selectors.skus_with_repeated_out_of_stock(REPEATED_OUT_OF_STOCK)
+    def select(self, request, queryset):
+        repeated = selectors.skus_with_repeated_out_of_stock(request.user, REPEATED_OUT_OF_STOCK)
         return queryset.filter(pk__in=repeated.values("pk")).order_by("-oos_closes", "code")

@@ -94,7 +94,8 @@ class SkuAdmin(admin.ModelAdmin):
         return [screen(self, "<int:pk>/adjust/", adjust_view, "orders_sku_adjust"), *super().get_urls()]
 
     def get_queryset(self, request):
-        return with_out_of_stock_closes(super().get_queryset(request))
+        # SKUs are shared by every store; the out-of-stock closes counted are of the user's stores.
+        return with_out_of_stock_closes(super().get_queryset(request), request.user)
 
     def has_delete_permission(self, request, obj=None):
         # Orders and movements point at SKUs; a SKU is never removed.

@@ -2,16 +2,32 @@
 
 Every function takes ``now`` so that jobs, the worklist and tests agree on one instant, and
 each is a single indexed query (no Python-side scans).
+
+Every function takes the ``user`` it reads for and returns only the rows of that user's stores
+(``orders.policy.scope``); ``None`` is the system, which works for every store. The reads the
+periodic jobs share (``orders.selectors.due`` calls them with ``now`` alone) default to the
+system; the ones only a screen shows have no default, so a screen cannot forget its user.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
 
-from ..models import FollowupStatus, Order, Refund, RefundDirection, RefundStatus, Status
+from .. import policy
+from ..models import (
+    Feedback,
+    FollowupStatus,
+    Order,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+    Store,
+)
 from .analytics import CloseAnalytics, close_analytics, skus_with_repeated_out_of_stock  # noqa: F401
 from .refunds import refund_limit, refundable, refunded_total  # noqa: F401
 
@@ -23,70 +39,87 @@ def _hours(value: float) -> timedelta:
     return timedelta(hours=float(value))
 
 
-def unpaid_due_for_reminder(now: datetime) -> QuerySet[Order]:
+def _orders(user: Any) -> QuerySet[Order]:
+    return policy.scope(user, Order.objects.all())
+
+
+def _refunds(user: Any) -> QuerySet[Refund]:
+    return policy.scope(user, Refund.objects.all())
+
+
+def unpaid_due_for_reminder(now: datetime, user: Any = None) -> QuerySet[Order]:
     """Unpaid orders placed more than the reminder delay ago that were never reminded."""
     cutoff = now - _hours(settings.SHOPOPS_PAYMENT_REMINDER_HOURS)
-    return Order.objects.filter(
+    return _orders(user).filter(
         status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff, payment_reminded_at__isnull=True
     )
 
 
-def unpaid_timed_out(now: datetime) -> QuerySet[Order]:
+def unpaid_timed_out(now: datetime, user: Any = None) -> QuerySet[Order]:
     """Unpaid orders past the payment timeout: to be closed with ``payment_timeout``."""
     cutoff = now - _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
-    return Order.objects.filter(status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff)
+    return _orders(user).filter(status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff)
 
 
-def unpaid_timing_out_soon(now: datetime) -> QuerySet[Order]:
+def unpaid_timing_out_soon(now: datetime, user: Any) -> QuerySet[Order]:
     """Unpaid orders that the timeout will close within ``SHOPOPS_TIMEOUT_SOON_HOURS``."""
     timeout = _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
     soon = _hours(settings.SHOPOPS_TIMEOUT_SOON_HOURS)
-    return Order.objects.filter(
+    return _orders(user).filter(
         status=Status.AWAITING_PAYMENT,
         placed_at__gt=now - timeout,
         placed_at__lte=now - timeout + soon,
     )
 
 
-def waiting_on_buyer(now: datetime) -> QuerySet[Order]:
+def waiting_on_buyer(now: datetime, user: Any) -> QuerySet[Order]:
     """Orders whose next step is the buyer's answer, waiting longer than the configured time."""
     cutoff = now - _hours(settings.SHOPOPS_WAITING_ON_BUYER_HOURS)
-    return Order.objects.filter(status__in=WAITING_ON_BUYER, status_changed_at__lte=cutoff)
+    return _orders(user).filter(status__in=WAITING_ON_BUYER, status_changed_at__lte=cutoff)
 
 
-def supplier_refunds_to_chase(now: datetime) -> QuerySet[Refund]:
+def supplier_refunds_to_chase(now: datetime, user: Any = None) -> QuerySet[Refund]:
     """Supplier refunds still requested, not chased within the chase interval."""
     cutoff = now - _hours(settings.SHOPOPS_SUPPLIER_CHASE_HOURS)
-    return Refund.objects.filter(
-        direction=RefundDirection.FROM_SUPPLIER,
-        status=RefundStatus.REQUESTED,
-        requested_at__lte=cutoff,
-    ).exclude(last_chased_at__gt=cutoff)
+    return (
+        _refunds(user)
+        .filter(
+            direction=RefundDirection.FROM_SUPPLIER,
+            status=RefundStatus.REQUESTED,
+            requested_at__lte=cutoff,
+        )
+        .exclude(last_chased_at__gt=cutoff)
+    )
 
 
-def supplier_refunds_overdue(now: datetime) -> QuerySet[Refund]:
+def supplier_refunds_overdue(now: datetime, user: Any = None) -> QuerySet[Refund]:
     """Supplier refunds still requested after their respond-by deadline."""
-    return Refund.objects.filter(
+    return _refunds(user).filter(
         direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REQUESTED, respond_by__lt=now
     )
 
 
-def refunds_not_arrived(now: datetime) -> QuerySet[Refund]:
+def refunds_not_arrived(now: datetime, user: Any = None) -> QuerySet[Refund]:
     """Refunds that succeeded more than ``SHOPOPS_REFUND_ARRIVAL_DAYS`` ago but were not received."""
     cutoff = now - timedelta(days=float(settings.SHOPOPS_REFUND_ARRIVAL_DAYS))
-    return Refund.objects.filter(status=RefundStatus.SUCCEEDED, succeeded_at__lte=cutoff)
+    return _refunds(user).filter(status=RefundStatus.SUCCEEDED, succeeded_at__lte=cutoff)
 
 
-def open_negative_feedback():
+def open_negative_feedback(user: Any) -> QuerySet[Feedback]:
     """Feedback follow-ups not finished yet (new or buyer contacted)."""
-    from ..models import Feedback
+    return policy.scope(user, Feedback.objects.all()).filter(
+        followup_status__in=(FollowupStatus.NEW, FollowupStatus.CONTACTED)
+    )
 
-    return Feedback.objects.filter(followup_status__in=(FollowupStatus.NEW, FollowupStatus.CONTACTED))
 
-
-def overdue_supplier_refunds_by_supplier(now: datetime, supplier: str | None = None) -> dict[str, int]:
-    """Overdue supplier refunds (``supplier_refunds_overdue``) counted per 1688 supplier name."""
-    qs = supplier_refunds_overdue(now)
+def overdue_supplier_refunds_by_supplier(
+    now: datetime, user: Any, *, supplier: str | None = None, store: Store | None = None
+) -> dict[str, int]:
+    """Overdue supplier refunds (``supplier_refunds_overdue``) of ``user``'s stores counted per
+    1688 supplier name; of one ``store`` (among them) and one ``supplier`` when given."""
+    qs = supplier_refunds_overdue(now, user)
+    if store is not None:
+        qs = qs.filter(order__store=store)
     if supplier:
         qs = qs.filter(order__supplier_orders__supplier_name=supplier)
     rows = (

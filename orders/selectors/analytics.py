@@ -3,6 +3,9 @@
 The analytics page (``orders.admin.analytics``), its CSV exports and the recommended actions
 (``orders.selectors.recommendations``) read these; the SKU list's repeated out-of-stock report
 counts with :func:`with_out_of_stock_closes`. Reads only.
+
+Every read takes the ``user`` it is for and counts only the orders of that user's stores
+(``orders.policy``; ``None`` is the system, every store); ``store`` narrows a view to one of them.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -27,12 +31,14 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import policy
 from ..models import (
     CloseReason,
     CloseStage,
     Order,
     Sku,
     Status,
+    Store,
     SupplierOrder,
 )
 
@@ -99,6 +105,8 @@ class CloseAnalytics:
     sku_reason_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     # supplier → (closes, quality_issue closes), for suppliers with at least one quality_issue.
     supplier_quality: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The one store the view is narrowed to (``None``: every store of the user).
+    store: Store | None = None
 
     def reason_count(self, reason: str) -> int:
         return next((row.count for row in self.by_reason if row.key == reason), 0)
@@ -129,18 +137,26 @@ def closed_orders(
     start: date,
     end: date,
     *,
+    user: Any,
+    store: Store | None = None,
     supplier: str | None = None,
     sku: str | None = None,
     country: str | None = None,
 ) -> QuerySet[Order]:
-    """Orders closed on the days ``start``..``end`` (current time zone), narrowed by the filters.
+    """Orders of ``user``'s stores closed on the days ``start``..``end`` (current time zone),
+    narrowed by the filters.
 
-    ``supplier`` is a 1688 supplier name (any of the order's purchases), ``sku`` a SKU code,
-    ``country`` the buyer's ISO country code. The supplier filter is an ``EXISTS`` so an order
-    bought from two suppliers is still counted once.
+    ``user`` is who reads (``None``: the system, every store); ``store`` one store among theirs
+    (one they do not work for gives nothing). ``supplier`` is a 1688 supplier name (any of the
+    order's purchases), ``sku`` a SKU code, ``country`` the buyer's ISO country code. The
+    supplier filter is an ``EXISTS`` so an order bought from two suppliers is still counted once.
     """
     begin, finish = period_bounds(start, end)
-    qs = Order.objects.filter(status=Status.CLOSED, closed_at__gte=begin, closed_at__lt=finish)
+    qs = policy.scope(user, Order.objects.all()).filter(
+        status=Status.CLOSED, closed_at__gte=begin, closed_at__lt=finish
+    )
+    if store is not None:
+        qs = qs.filter(store=store)
     if supplier:
         qs = qs.filter(Exists(SupplierOrder.objects.filter(order_id=OuterRef("pk"), supplier_name=supplier)))
     if sku:
@@ -201,12 +217,15 @@ def close_analytics(
     start: date,
     end: date,
     *,
+    user: Any,
+    store: Store | None = None,
     supplier: str | None = None,
     sku: str | None = None,
     country: str | None = None,
     bucket: str = "day",
 ) -> CloseAnalytics:
-    """Close analytics for the days ``start``..``end`` and the optional filters.
+    """Close analytics of ``user``'s stores (or one ``store`` of theirs) for the days
+    ``start``..``end`` and the optional filters (those of :func:`closed_orders`).
 
     Counts are of closed orders; shares are percentages of all closes in the view (what the
     closes cost, in one currency, is ``orders.selectors.costs``). The median runs from the first
@@ -215,7 +234,7 @@ def close_analytics(
     """
     if bucket not in ("day", "week"):
         raise ValueError(f"bucket must be 'day' or 'week', not {bucket!r}")
-    qs = closed_orders(start, end, supplier=supplier, sku=sku, country=country)
+    qs = closed_orders(start, end, user=user, store=store, supplier=supplier, sku=sku, country=country)
 
     # One pass gives both the reasons and the stages.
     reason_counts: dict[str, int] = {}
@@ -311,25 +330,30 @@ def close_analytics(
         medians=_medians(qs.order_by(), stage_counts),
         sku_reason_counts=sku_reason_counts,
         supplier_quality=supplier_quality,
+        store=store,
     )
 
 
-def with_out_of_stock_closes(skus: QuerySet[Sku]) -> QuerySet[Sku]:
-    """``skus`` with ``oos_closes``: how many of their orders were closed for ``out_of_stock`` (ever).
+def with_out_of_stock_closes(skus: QuerySet[Sku], user: Any) -> QuerySet[Sku]:
+    """``skus`` with ``oos_closes``: how many of their orders of ``user``'s stores were closed for
+    ``out_of_stock`` (ever). SKUs are shared by every store; their closes are not.
 
     One grouped query for a whole list, never a count per row.
     """
     return skus.annotate(
         oos_closes=Count(
-            "orders", filter=Q(orders__status=Status.CLOSED, orders__close_reason=CloseReason.OUT_OF_STOCK)
+            "orders",
+            filter=Q(orders__status=Status.CLOSED, orders__close_reason=CloseReason.OUT_OF_STOCK)
+            & policy.store_condition(user, Order, prefix="orders__"),
         )
     )
 
 
-def skus_with_repeated_out_of_stock(at_least: int = 2) -> QuerySet[Sku]:
-    """SKUs closed for ``out_of_stock`` at least ``at_least`` times (ever), with ``oos_closes``."""
+def skus_with_repeated_out_of_stock(user: Any, at_least: int = 2) -> QuerySet[Sku]:
+    """SKUs closed for ``out_of_stock`` at least ``at_least`` times (ever) in ``user``'s stores,
+    with ``oos_closes``."""
     return (
-        with_out_of_stock_closes(Sku.objects.all())
+        with_out_of_stock_closes(Sku.objects.all(), user)
         .filter(oos_closes__gte=at_least)
         .order_by("-oos_closes", "code")
     )

@@ -58,6 +58,7 @@ def _rows(groups: dict, *, top: int | None = None) -> list[CostRow]:
 
 def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: str = "day") -> CostOfCloses:
     """The cost of the closes of ``orders`` (closed in ``start``..``end``), in the reporting currency.
+    ``orders`` is already limited to the reader's stores (``analytics.closed_orders``).
 
     One query, summed by the database per reason, supplier, SKU, country, day and refusing
     supplier (a ``UNION ALL`` of grouped reads of the per-order costs: some tens of rows come

@@ -21,6 +21,9 @@ but not added again: they are the part of the supplier cost that did not come ba
 Every conversion is done by the database, in one query: the movements are a ``UNION ALL`` of the
 tables they come from, each distinct (currency, day) looks its rate up once through the
 (currency, date) unique index, and the movements join those few rates. Reads only.
+
+The ledger reads the orders it is given: :func:`closed_between` (the command) and
+``analytics.closed_orders`` (the page) give only the orders of the reader's stores.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -39,7 +43,8 @@ from django.utils.translation import gettext as _
 
 from shopops.money import money
 
-from ..models import Order, Status
+from .. import policy
+from ..models import Order, Status, Store
 from .analytics import period_bounds
 
 # A rate older than this (before the day) is not the day's rate: the currency is missing.
@@ -303,7 +308,8 @@ def missing_parts(
 
 
 def ledger(orders: QuerySet[Order], *, with_movements: bool = False) -> list[OrderLedger]:
-    """The ledger of each order of ``orders`` (closed ones), ordered by close time.
+    """The ledger of each order of ``orders`` (closed ones), ordered by close time. ``orders`` is
+    already limited to the reader's stores (:func:`closed_between`, ``analytics.closed_orders``).
 
     Two queries: the per-order sums (conversion and cost in SQL), and the movements whose rate is
     missing (to name them) or, with ``with_movements``, every movement.
@@ -412,9 +418,14 @@ def ledger(orders: QuerySet[Order], *, with_movements: bool = False) -> list[Ord
     return list(rows.values())
 
 
-def closed_between(since: date | None, until: date | None) -> QuerySet[Order]:
-    """Orders closed on the days ``since``..``until`` (current time zone; either end open)."""
-    qs = Order.objects.filter(status=Status.CLOSED)
+def closed_between(
+    since: date | None, until: date | None, *, user: Any, store: Store | None = None
+) -> QuerySet[Order]:
+    """Orders of ``user``'s stores (``None``: the system, every store), or of one ``store`` among
+    them, closed on the days ``since``..``until`` (current time zone; either end open)."""
+    qs = policy.scope(user, Order.objects.all()).filter(status=Status.CLOSED)
+    if store is not None:
+        qs = qs.filter(store=store)
     if since:
         qs = qs.filter(closed_at__gte=period_bounds(since, since)[0])
     if until:

@@ -3,7 +3,8 @@
 A queue is the orders waiting for one kind of step that only some users may run (confirm a
 refund, resolve a dispute, ...). The admin index counts each queue with ``queue_summary`` and
 links to the order list filtered by ``queue=<key>`` (``orders.admin.filters.QueueFilter``);
-both read ``Queue.select``, so the count and the rows behind the link agree.
+both read ``Queue.select``, so the count and the rows behind the link agree. Every queue is
+of one user's stores (``orders.policy``): ``select(now, user)`` counts nothing of another store.
 
 Who may run a step comes from its declaration (``orders/transitions.py``): the step belongs to
 the first group it names (the Operator for the Operator's steps, which a Supervisor may also
@@ -19,9 +20,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from .. import policy
 from ..models import Order, Refund, RefundDirection, RefundStatus, Status
 from ..transitions import TRANSITIONS
 
@@ -37,28 +39,33 @@ def _with_requested_refund(direction: str, **conditions: Any) -> Exists:
     )
 
 
-def refunds_to_confirm(now: datetime) -> QuerySet[Order]:
+def _orders(user: Any) -> QuerySet[Order]:
+    """The orders of ``user``'s stores (``None``: the system, every store)."""
+    return policy.scope(user, Order.objects.all())
+
+
+def refunds_to_confirm(now: datetime, user: Any) -> QuerySet[Order]:
     """Orders whose buyer refund was applied for (or is with platform support), not yet confirmed."""
-    return Order.objects.filter(
+    return _orders(user).filter(
         _with_requested_refund(RefundDirection.TO_BUYER),
         status__in=(Status.REFUND_PENDING, Status.ESCALATED),
     )
 
 
-def escalations_open(now: datetime) -> QuerySet[Order]:
+def escalations_open(now: datetime, user: Any) -> QuerySet[Order]:
     """Orders with platform support: the supervisor confirms the refund when support has acted."""
-    return Order.objects.filter(status=Status.ESCALATED)
+    return _orders(user).filter(status=Status.ESCALATED)
 
 
-def returns_to_claim(now: datetime) -> QuerySet[Order]:
+def returns_to_claim(now: datetime, user: Any) -> QuerySet[Order]:
     """Returns received and inspected whose refund has not been asked of the supplier yet."""
-    return Order.objects.filter(status=Status.RETURN_RECEIVED)
+    return _orders(user).filter(status=Status.RETURN_RECEIVED)
 
 
-def supplier_answers_due(now: datetime) -> QuerySet[Order]:
+def supplier_answers_due(now: datetime, user: Any) -> QuerySet[Order]:
     """Orders awaiting the supplier whose answer is due within ``SUPPLIER_ANSWER_DUE_WITHIN``
     or overdue (the pending supplier refund's respond-by deadline)."""
-    return Order.objects.filter(
+    return _orders(user).filter(
         _with_requested_refund(
             RefundDirection.FROM_SUPPLIER, respond_by__lte=now + SUPPLIER_ANSWER_DUE_WITHIN
         ),
@@ -66,9 +73,9 @@ def supplier_answers_due(now: datetime) -> QuerySet[Order]:
     )
 
 
-def disputes_to_resolve(now: datetime) -> QuerySet[Order]:
+def disputes_to_resolve(now: datetime, user: Any) -> QuerySet[Order]:
     """Orders in a platform dispute, waiting for its outcome to be recorded."""
-    return Order.objects.filter(status=Status.DISPUTED)
+    return _orders(user).filter(status=Status.DISPUTED)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,8 @@ class Queue:
     key: str  # the list filter's value: /admin/orders/order/?queue=<key>
     label: Any  # lazy text
     step: str  # the transition that works the queue: who holds its permission sees the queue
-    select: Callable[[datetime], QuerySet[Order]]
+    # (now, user) → the queue's orders of the user's stores (user None: the system, every store)
+    select: Callable[[datetime, Any], QuerySet[Order]]
 
     @property
     def permission(self) -> str:
@@ -103,9 +111,10 @@ QUEUES: tuple[Queue, ...] = (
 QUEUES_BY_KEY = {queue.key: queue for queue in QUEUES}
 
 
-def queue_summary(queue: Queue, now: datetime) -> tuple[int, datetime | None]:
-    """How many orders are in the queue and since when the oldest has been in its state. One query."""
-    found = queue.select(now).aggregate(count=Count("pk"), oldest=Min("status_changed_at"))
+def queue_summary(queue: Queue, now: datetime, user: Any) -> tuple[int, datetime | None]:
+    """How many orders of ``user``'s stores are in the queue and since when the oldest has been in
+    its state. One query."""
+    found = queue.select(now, user).aggregate(count=Count("pk"), oldest=Min("status_changed_at"))
     return found["count"], found["oldest"]
 
 
@@ -156,6 +165,14 @@ def statuses_waiting_on(user: Any) -> list[str]:
     return [status for status in Status.values if any(status in sources.get(n, ()) for n in mine)]
 
 
+def waiting_on_condition(user: Any) -> Q:
+    """The condition of :func:`waiting_on`, for a list that already has its queryset."""
+    # A user with no step of their own: "IN ()" would be no SQL at all, which the list's
+    # paginator cannot EXPLAIN on PostgreSQL; no order has the empty status.
+    return Q(status__in=statuses_waiting_on(user) or [""]) & policy.store_condition(user, Order)
+
+
 def waiting_on(user: Any) -> QuerySet[Order]:
-    """Orders whose next step is this user's job. Closed and completed orders have none."""
-    return Order.objects.filter(status__in=statuses_waiting_on(user))
+    """Orders of the user's stores whose next step is this user's job. Closed and completed
+    orders have none."""
+    return Order.objects.filter(waiting_on_condition(user))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -55,9 +56,10 @@ class Recommendation:
 
 
 def recommend(
-    data: CloseAnalytics, *, now: datetime, costs: CostOfCloses | None = None
+    data: CloseAnalytics, *, user: Any, now: datetime, costs: CostOfCloses | None = None
 ) -> list[Recommendation]:
-    """The actions the numbers in ``data`` call for. Reads one more query (overdue refunds).
+    """The actions the numbers in ``data`` call for. Reads one more query (the overdue refunds of
+    ``user``'s stores, or of the view's store: ``data.store``; ``user`` is ``None`` for the system).
 
     With ``costs`` (the view's cost of closes) the supplier rules weigh by cost: a supplier whose
     closes cost most comes first, and ``supplier_refusal_cost`` lists the suppliers that refused
@@ -135,7 +137,8 @@ def recommend(
             )
 
     for name, n in sorted(
-        overdue_supplier_refunds_by_supplier(now, data.supplier).items(), key=costliest_first
+        overdue_supplier_refunds_by_supplier(now, user, supplier=data.supplier, store=data.store).items(),
+        key=costliest_first,
     ):
         found.append(
             Recommendation(

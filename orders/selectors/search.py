@@ -53,7 +53,11 @@ def _with_supplier_order_id(term: str, vendor: str) -> Q:
 def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     """The orders of ``queryset`` that ``term`` finds (all of them for a blank term), with no
     join (no duplicate rows, no ``DISTINCT``). Runs one query for a non-blank term, whatever it
-    finds: the ids of the matches, kept in the returned queryset when there are few."""
+    finds: the ids of the matches, kept in the returned queryset when there are few.
+
+    ``queryset`` is the list's, already of the user's stores (``orders.admin.scoped``): the search
+    only narrows it (the 1688 order id's subquery is a membership test of its rows), so it finds,
+    counts and caps at ``FOUND_IDS_MAX`` only orders the user may see."""
     term = term.strip()
     if len(term) > 1 and term[0] in "\"'" and term[-1] == term[0]:
         term = term[1:-1].strip()  # "a quoted phrase", as the admin's own search accepts

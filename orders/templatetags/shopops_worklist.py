@@ -2,8 +2,9 @@
 
 Each item is a count from the selector that also drives the list filter it links to, so the
 number on the index and the rows behind the link always agree. A user sees only the items whose
-list they may view. The supervisor's queues (``orders.selectors.queues``) follow, each with the
-age of its oldest order, shown to the users who may run the step that works the queue.
+list they may view, and counts only the rows of their stores (each selector takes the user). The
+supervisor's queues (``orders.selectors.queues``) follow, each with the age of its oldest order,
+shown to the users who may run the step that works the queue.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class WorkItem:
     age: str = ""  # queues: how long that is, in words
 
 
-# key, label, selector, permission needed to see the list, admin list, filter query.
+# key, label, selector (now, user), permission needed to see the list, admin list, filter query.
 def _items():
     hours = f"{settings.SHOPOPS_WAITING_ON_BUYER_HOURS:g}"
     return [
@@ -57,7 +58,7 @@ def _items():
         (
             "open_negative_feedback",
             _("Open negative feedback"),
-            lambda now: selectors.open_negative_feedback(),
+            lambda now, user: selectors.open_negative_feedback(user),
             "orders.view_feedback",
             "admin:orders_feedback_changelist",
             "followup=open",
@@ -89,19 +90,22 @@ def _url(url_name: str, query: str) -> str | None:
 
 
 def worklist_for(user) -> list[WorkItem]:
-    """The worklist items ``user`` may see, with their counts at one instant. One query each."""
+    """The worklist items ``user`` may see, with their counts (of their stores) at one instant.
+    One query each."""
     now = timezone.now()
     found = []
     for key, label, selector, perm, url_name, query in _items():
         if not user.has_perm(perm):
             continue
-        found.append(WorkItem(key=key, label=label, count=selector(now).count(), url=_url(url_name, query)))
+        found.append(
+            WorkItem(key=key, label=label, count=selector(now, user).count(), url=_url(url_name, query))
+        )
     if not user.has_perm("orders.view_order"):
         return found
     for queue in queues.QUEUES:
         if not user.has_perm(queue.permission):
             continue
-        count, oldest = queues.queue_summary(queue, now)
+        count, oldest = queues.queue_summary(queue, now, user)
         found.append(
             WorkItem(
                 key=queue.key,
