@@ -155,6 +155,8 @@ class Order(FSMModelMixin, models.Model):
                     "paid_at",
                     "shipped_at",
                     "quantity",
+                    # A user of some stores: their closes from the index alone (issue 20).
+                    "store",
                 ],
                 condition=Q(status="closed"),
                 name="order_closed_analytics",
