@@ -4,9 +4,9 @@
 - No import circle between the project's modules. Imports inside functions and under
   ``TYPE_CHECKING`` count too: a circle hidden there is still two modules that need each other.
 - Each table is written only by the modules that own it (``tests/write_rule.py``: ``OWNERS``),
-  read from the source here (``tests/write_reader.py``). Every model has owners; every
-  ``ModelAdmin`` of one that may add, change or delete saves and deletes through them, never
-  through the admin's defaults.
+  read from the source here (``tests/write_reader.py``) and checked at run time in every test
+  (``tests/write_audit.py``). Every model has owners; every ``ModelAdmin`` of one that may add,
+  change or delete saves and deletes through them, never through the admin's defaults.
 
 Each rule walks the whole tree, so a new module is checked without anyone listing it.
 """
