@@ -107,16 +107,10 @@ def receiver(value: Any) -> Model | str:
     """``value`` as the receiver of a write: a model (label or ``None``), ``SAFE`` or ``UNKNOWN``."""
     if isinstance(value, Model) or value in (SAFE, UNKNOWN):
         return value
-    if isinstance(value, Obj):
+    if isinstance(value, Obj):  # a class, or a module, function or instance of a class
         target = value.value
-        if isinstance(target, type):
-            return Model(None) if ormish_class(target) else SAFE
-        if inspect.ismodule(target) or (callable(target) and not hasattr(target, "__dict__")):
-            return SAFE
-        return Model(None) if ormish_class(type(target)) else SAFE
-    if isinstance(value, Inst):
-        return UNKNOWN  # decided by the class's bases in Source._inst_receiver
-    return UNKNOWN
+        return Model(None) if ormish_class(target if isinstance(target, type) else type(target)) else SAFE
+    return UNKNOWN  # ``self`` and local classes are decided by their bases (Source._receiver_of)
 
 
 def merge(values: list[Any]) -> Any:
