@@ -8,6 +8,8 @@
   in ``test-artifacts/``.
 - django-axes lockouts are reset, and the migration-made staff groups restored, before every
   test that touches the database.
+- ``write_audit``: every test runs under the write rule's runtime audit (``tests/write_audit.py``):
+  a write of a table by a module that does not own it fails the test.
 
 Feature-specific fixtures belong next to the tests that use them, not here.
 """
@@ -150,6 +152,24 @@ def _restore_groups(sender, **kwargs) -> None:
 
 # The last installed app: by its post_migrate every app's permissions exist again.
 post_migrate.connect(_restore_groups, dispatch_uid="shopops-tests-restore-groups")
+
+
+# --- the write rule, at run time ----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def write_audit(request: pytest.FixtureRequest) -> Iterator[object]:
+    """Which module wrote which table in this test (``tests/write_audit.py``); a write of a table
+    by a module that does not own it (``tests/write_rule.py``) fails the test. A test that makes
+    one on purpose takes it with ``write_audit.take_violations()``."""
+    from tests.write_audit import WriteAudit
+
+    audit = WriteAudit()
+    with audit.installed():
+        yield audit
+    if audit.violations:
+        found = "\n".join(f"  {v}" for v in audit.violations)
+        pytest.fail(f"Writes outside their owners (tests/write_rule.py OWNERS):\n{found}", pytrace=False)
 
 
 # --- speed ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 from evidence import services as evidence
 from orders import workflow
 from orders.models import MovementReason, Sku, Status, StockMovement
+from orders.workflow.stock import save_sku
 from shopops.errors import NotPermitted, Refused
 from tests.factories import OrderFactory, SkuFactory, staff
 
@@ -183,3 +184,61 @@ def test_report_of_skus_with_repeated_out_of_stock_closes(client):
     response = client.get("/admin/orders/sku/", {"repeated_oos": "yes"})
     listed = [(s.code, s.oos_closes) for s in response.context["cl"].result_list]
     assert listed == [("TWICE", 2)]
+
+
+# --- the SKU's code and title -------------------------------------------------------------------
+
+
+def test_save_sku_writes_code_and_title_never_the_stock(sku):
+    supervisor = staff("Supervisor")
+    added = save_sku(None, by=supervisor, code=" CASE-BLUE ", title="Blue case")
+    assert (added.code, added.title, added.stock_on_hand, added.out_of_stock) == (
+        "CASE-BLUE",
+        "Blue case",
+        0,
+        False,
+    )
+    sku.stock_on_hand = 999  # a stale or tampered instance: its figure is not written
+    changed = save_sku(sku, by=supervisor, code="CASE-RED-2", title="Red case")
+    sku.refresh_from_db()
+    assert (changed.pk, sku.code, sku.title, sku.stock_on_hand) == (sku.pk, "CASE-RED-2", "Red case", 5)
+
+
+def test_save_sku_follows_the_rules(sku):
+    supervisor = staff("Supervisor")
+    title = sku.title
+    with pytest.raises(NotPermitted):
+        save_sku(None, by=staff("Operator"), code="NEW", title="")
+    with pytest.raises(NotPermitted):
+        save_sku(sku, by=staff("Analyst"), code="CASE-RED", title="x")
+    with pytest.raises(Refused, match="Another SKU has the code CASE-RED"):
+        save_sku(None, by=supervisor, code="CASE-RED", title="")
+    with pytest.raises(Refused, match="required"):
+        save_sku(sku, by=supervisor, code="  ", title="")
+    with pytest.raises(Refused, match="one line"):
+        save_sku(sku, by=supervisor, code="A\nB", title="")
+    with pytest.raises(Refused, match="does not exist"):
+        save_sku(10**9, by=supervisor, code="X", title="")
+    sku.refresh_from_db()
+    assert (Sku.objects.count(), sku.code, sku.title) == (1, "CASE-RED", title)
+
+
+def test_a_sku_added_in_the_admin_goes_through_the_workflow(client, monkeypatch):
+    client.force_login(staff("Supervisor"))
+    calls = []
+    monkeypatch.setattr(
+        "orders.admin.stock.stock.save_sku", lambda *a, **kw: calls.append(kw) or save_sku(*a, **kw)
+    )
+    response = client.post(
+        "/admin/orders/sku/add/",
+        {
+            "code": "CASE-GREEN",
+            "title": "Green",
+            "movements-TOTAL_FORMS": "0",
+            "movements-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    added = Sku.objects.get(code="CASE-GREEN")
+    assert (added.title, added.stock_on_hand, calls[0]["code"]) == ("Green", 0, "CASE-GREEN")
+    assert response.url == "/admin/orders/sku/"

@@ -2,8 +2,9 @@
 
 The stock figure is never a form field (``Sku.stock_on_hand`` is ``editable=False``): it
 changes through ``orders.workflow.stock.adjust_stock`` (a movement with a reason and a note),
-from the SKU's "Adjust stock" screen, or through the close workflow. Movements are append-only:
-read, never changed or deleted.
+from the SKU's "Adjust stock" screen, or through the close workflow. The form's code and title
+are written by ``orders.workflow.stock.save_sku``, not by the admin's default save. Movements
+are append-only: read, never changed or deleted.
 """
 
 from __future__ import annotations
@@ -100,6 +101,21 @@ class SkuAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Orders and movements point at SKUs; a SKU is never removed.
         return False
+
+    def save_model(self, request, obj: Sku, form, change: bool) -> None:
+        # The code and title go through the workflow (permission, inputs); the stock never does.
+        saved = stock.save_sku(obj.pk if change else None, by=request.user, code=obj.code, title=obj.title)
+        # The admin goes on with the form's instance (history entry, redirect): make it the row
+        # the workflow wrote.
+        obj.pk, obj.code, obj.title = saved.pk, saved.code, saved.title
+        obj._state.adding, obj._state.db = False, saved._state.db
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Refused as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     @admin.display(description=gettext_lazy("out-of-stock closes"), ordering="oos_closes")
     def oos_closes(self, obj: Sku) -> int:

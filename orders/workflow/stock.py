@@ -2,7 +2,8 @@
 
 ``record_movement`` is the one writer of the figure; ``adjust_stock`` adds the rules for a
 person doing it by hand (a count correction or goods received from the supplier), and
-``mark_out_of_stock`` is what a close for ``out_of_stock`` does to its SKU.
+``mark_out_of_stock`` is what a close for ``out_of_stock`` does to its SKU. ``save_sku`` adds a
+SKU or changes its code and title (the admin's SKU form), never its stock.
 """
 
 from __future__ import annotations
@@ -124,3 +125,36 @@ def adjust_stock(
     if isinstance(sku, Sku):
         sku.stock_on_hand, sku.out_of_stock = locked.stock_on_hand, locked.out_of_stock
     return movement
+
+
+@transaction.atomic
+def save_sku(sku: Sku | int | None, *, by: AbstractBaseUser | None, code: str, title: str) -> Sku:
+    """Add a SKU (``sku`` is ``None``) or change the code and title of one; returns the row written.
+
+    Needs ``orders.add_sku`` to add and ``orders.change_sku`` to change. Only the code and the
+    title are written: a new SKU starts with no stock and a changed one keeps its figure and
+    flag, which move only through movements (``record_movement``). Refused when the code is
+    missing, not one line or taken by another SKU, or either text is too long.
+    """
+    adding = sku is None
+    require_permission(
+        by, "orders.add_sku" if adding else "orders.change_sku", _("add SKUs") if adding else _("change SKUs")
+    )
+    code = inputs.text(
+        code, "code", label=_("SKU code"), max_length=Sku._meta.get_field("code").max_length, required=True
+    )
+    title = inputs.text(title, "title", label=_("Title"), max_length=Sku._meta.get_field("title").max_length)
+    locked = None
+    if not adding:
+        sku_id = sku.pk if isinstance(sku, Sku) else sku
+        try:
+            locked = Sku.objects.select_for_update().get(pk=sku_id)
+        except (Sku.DoesNotExist, ValueError, TypeError):
+            raise Refused(_("SKU %(sku)s does not exist.") % {"sku": sku_id}) from None
+    if Sku.objects.filter(code=code).exclude(pk=locked.pk if locked else None).exists():
+        raise Refused(_("Another SKU has the code %(code)s.") % {"code": code}, field="code")
+    if locked is None:
+        return Sku.objects.create(code=code, title=title)
+    locked.code, locked.title = code, title
+    locked.save(update_fields=["code", "title"])
+    return locked
