@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from orders import policy
-from orders.admin.scoped import StoreScopedAdmin
+from orders.scoped_admin import StoreScopedAdmin
 from shopops.admin_base import ReadOnlyAdmin, screen
 
 from .models import Attachment, Communication

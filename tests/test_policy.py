@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.db import models
 
 from orders import policy
-from orders.admin.scoped import StoreScopedAdmin
 from orders.models import Order, Refund, Store
+from orders.scoped_admin import StoreScopedAdmin
 from shopops.errors import NotPermitted, Refused
 from tests.factories import OrderFactory, RefundFactory, StoreFactory, UserFactory, default_store, staff
 

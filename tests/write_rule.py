@@ -74,6 +74,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "orders.ExchangeRateChange": (WORKFLOW,),
     "orders.BuyerMessageTemplate": (WORKFLOW,),
     "orders.OrderImport": (IMPORT_HISTORY,),
+    "orders.Store": (WORKFLOW, DEMO),
     "evidence.Communication": (EVIDENCE,),
     "evidence.Attachment": (EVIDENCE,),
 }

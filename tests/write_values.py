@@ -69,9 +69,12 @@ def is_model_class(value: Any) -> bool:
 
 
 def model_of_class(cls: type) -> Model:
-    """A model class's label; an abstract one stands for any of its subclasses."""
+    """A model class's label; an abstract one stands for any of its subclasses (Django's own
+    ``models.Model``, which has no ``_meta``, for any model)."""
     from django.apps import apps
 
+    if not hasattr(cls, "_meta"):
+        return Model(None)
     if not cls._meta.abstract:
         return Model(cls._meta.label)
     owned = [m for m in apps.get_models() if issubclass(m, cls) and m._meta.label in OWNERS]

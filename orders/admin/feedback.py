@@ -25,10 +25,10 @@ from ..forms import clean_moment
 from ..groups import IMPORT_PERMISSION
 from ..imports.feedback import import_feedback
 from ..models import Feedback, FollowupStatus
+from ..scoped_admin import StoreScopedAdmin
 from ..workflow import feedback as services
 from .filters import OpenFollowupFilter
 from .imports import max_upload_bytes, too_big_message
-from .scoped import StoreScopedAdmin
 
 OPEN = (FollowupStatus.NEW, FollowupStatus.CONTACTED)  # the follow-up is not finished
 

@@ -38,7 +38,7 @@ from .. import policy
 from ..imports.service import ImportResult, import_orders
 from ..models import OrderImport
 from ..resources import EXPORT_FORMATS, export_orders_response
-from .scoped import StoreScopedAdmin
+from ..scoped_admin import StoreScopedAdmin
 
 SESSION_KEY = "shopops_order_imports"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")

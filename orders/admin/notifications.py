@@ -23,8 +23,8 @@ from shopops.errors import Refused
 
 from .. import policy
 from ..models import Notification, NotificationStatus
+from ..scoped_admin import StoreScopedAdmin
 from ..workflow import outbox
-from .scoped import StoreScopedAdmin
 
 
 @admin.action(description=_("Retry the selected failed notifications"), permissions=["retry"])

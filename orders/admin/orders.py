@@ -25,6 +25,7 @@ from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 
 from .. import policy
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
+from ..scoped_admin import StoreScopedAdmin
 from ..selectors import WAITING_ON_BUYER
 from ..selectors.ledger import order_ledger
 from ..selectors.search import order_search
@@ -42,7 +43,6 @@ from .filters import (
     WaitingOnMeFilter,
 )
 from .paginator import EstimatedCountPaginator
-from .scoped import StoreScopedAdmin
 
 
 def _when(value: datetime) -> str:

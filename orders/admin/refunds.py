@@ -19,10 +19,10 @@ from shopops.errors import Refused
 
 from .. import policy, workflow
 from ..models import Refund
+from ..scoped_admin import StoreScopedAdmin
 from .actions import bounded_selection
 from .display import order_link, status_badge
 from .filters import RefundNotArrivedFilter, SupplierRefundOverdueFilter
-from .scoped import StoreScopedAdmin
 
 
 def _short(value: datetime | None) -> str:

@@ -25,10 +25,10 @@ from shopops.errors import Refused
 
 from .. import policy
 from ..models import MovementReason, Sku, StockMovement
+from ..scoped_admin import StoreScopedAdmin, StoreScopedInline
 from ..selectors.analytics import with_out_of_stock_closes
 from ..workflow import stock
 from .filters import RepeatedOutOfStockFilter
-from .scoped import StoreScopedAdmin, StoreScopedInline
 
 
 class StockMovementInline(StoreScopedInline, ReadOnlyInline):

@@ -55,7 +55,7 @@ def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     join (no duplicate rows, no ``DISTINCT``). Runs one query for a non-blank term, whatever it
     finds: the ids of the matches, kept in the returned queryset when there are few.
 
-    ``queryset`` is the list's, already of the user's stores (``orders.admin.scoped``): the search
+    ``queryset`` is the list's, already of the user's stores (``orders.scoped_admin``): the search
     only narrows it (the 1688 order id's subquery is a membership test of its rows), so it finds,
     counts and caps at ``FOUND_IDS_MAX`` only orders the user may see."""
     term = term.strip()

@@ -137,7 +137,7 @@ def save_sku(sku: Sku | int | None, *, by: AbstractBaseUser | None, code: str, t
     missing, not one line or taken by another SKU, or either text is too long.
     """
     adding = sku is None
-    require_permission(
+    policy.require(
         by, "orders.add_sku" if adding else "orders.change_sku", _("add SKUs") if adding else _("change SKUs")
     )
     code = inputs.text(

@@ -21,7 +21,7 @@ from django.contrib import admin
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .. import policy
+from . import policy
 
 
 class StoreFilter(admin.SimpleListFilter):
