@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from orders import policy
 from orders.models import Store
@@ -220,3 +221,131 @@ def test_store_list_shows_each_store_with_its_staff_groups_and_order_count():
         "(Supervisor)",
     ]
     assert lines[3] == "Superusers work for every store: admin."
+
+
+# --- the Store admin page ----------------------------------------------------------------------------
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _form(**values) -> dict:
+    form = {
+        "code": "",
+        "name": "",
+        "time_zone": "",
+        "currency": "USD",
+        "return_address": "",
+        "payment_reminder_hours": "",
+        "payment_timeout_hours": "",
+        "supplier_respond_days": "",
+        "message_sender": "",
+    }
+    return {**form, **values}
+
+
+def test_a_superuser_adds_and_changes_a_store_with_its_settings_and_staff():
+    # given
+    admin_user = UserFactory(username="boss", is_superuser=True, stores=[])
+    operator = staff("Operator", stores=[default_store()])
+    supervisor = staff("Supervisor", stores=[default_store()])
+    client = _client(admin_user)
+    add_page = client.get("/admin/orders/store/add/").content.decode()
+    assert "Blank: SHOPOPS_PAYMENT_REMINDER_HOURS, now “24" in add_page
+    assert ">boss</option>" not in add_page and ">operator</option>" in add_page  # staff to choose from
+
+    # when: a store is added with two staff and a faster payment reminder
+    response = client.post(
+        "/admin/orders/store/add/",
+        _form(
+            code="eu",
+            name="Shopops EU",
+            staff=[operator.pk, supervisor.pk],
+            payment_reminder_hours="1",
+            return_address="Lagerstraße 12\n04109 Leipzig",
+        ),
+    )
+
+    # then
+    assert response.status_code == 302, response.content.decode()[:2000]
+    eu = Store.objects.get(code="eu")
+    assert eu.payment_reminder_hours == 1 and eu.return_address == "Lagerstraße 12\n04109 Leipzig"
+    assert codes_of("operator") == {"main", "eu"} and codes_of("supervisor") == {"main", "eu"}
+
+    # when: renamed, the operator taken off, the reminder back to the environment's
+    response = client.post(
+        f"/admin/orders/store/{eu.pk}/change/",
+        _form(code="EU", name="Shopops Europe", staff=[supervisor.pk], currency="EUR"),
+    )
+
+    # then
+    assert response.status_code == 302
+    eu.refresh_from_db()
+    assert (eu.code, eu.name, eu.currency, eu.payment_reminder_hours) == ("EU", "Shopops Europe", "EUR", None)
+    assert codes_of("operator") == {"main"} and codes_of("supervisor") == {"main", "EU"}
+    listing = client.get("/admin/orders/store/").content.decode()
+    assert "Shopops Europe" in listing and "Main store" in listing
+
+
+@pytest.mark.parametrize(
+    "values, field, message",
+    [
+        ({"code": "MAIN"}, "code", "A store with code “main” already exists"),
+        ({"code": "e u"}, "code", "is not a valid store code"),
+        ({"payment_reminder_hours": "100"}, "payment_reminder_hours", "must come before the payment timeout"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone", "is not a time zone"),
+        ({"currency": "E1"}, "currency", "is not a three-letter currency code"),
+    ],
+)
+def test_the_store_form_shows_the_workflows_refusal_on_its_field(values, field, message):
+    default_store()
+    client = _client(UserFactory(username="boss", is_superuser=True, stores=[]))
+
+    response = client.post("/admin/orders/store/add/", _form(**{"code": "eu", "name": "EU", **values}))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors[field]), errors
+    assert Store.objects.count() == 1
+
+
+def test_a_one_store_supervisor_sees_only_their_store_and_cannot_change_it():
+    # given: a supervisor of main only, and a second store
+    main, eu = default_store(), StoreFactory(code="eu", name="Shopops EU")
+    client = _client(staff("Supervisor", stores=[main]))
+
+    # when / then: the list holds main only
+    listing = client.get("/admin/orders/store/")
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].result_list) == [main]
+    assert "Shopops EU" not in listing.content.decode()
+    # main's page is read-only: no field to type in, no save button
+    page = client.get(f"/admin/orders/store/{main.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="code"' not in html and 'name="_save"' not in html
+    # eu does not exist for them, and nothing can be added or changed
+    assert client.get(f"/admin/orders/store/{eu.pk}/change/").status_code == 404
+    assert client.get("/admin/orders/store/add/").status_code == 403
+    response = client.post(f"/admin/orders/store/{main.pk}/change/", _form(code="main", name="Mine"))
+    assert response.status_code == 403
+    assert Store.objects.get(pk=main.pk).name == "Main store"
+
+
+def test_the_admin_saves_through_the_workflow(monkeypatch):
+    from orders.workflow import stores
+
+    calls = []
+    monkeypatch.setattr(
+        stores, "save_store", lambda *a, **k: calls.append(k) or Store.objects.get(code="main")
+    )
+    client = _client(UserFactory(username="boss", is_superuser=True, stores=[]))
+    main = default_store()
+
+    client.post(f"/admin/orders/store/{main.pk}/change/", _form(code="main", name="Renamed"))
+
+    assert [c["name"] for c in calls] == ["Renamed"]
+    assert Store.objects.get(pk=main.pk).name == "Main store"  # the admin wrote nothing itself

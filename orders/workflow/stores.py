@@ -159,6 +159,21 @@ def _check_code_free(code: str, store: Store | None) -> None:
         )
 
 
+def check_store(store: Store | int | None, *, code: Any, name: Any, **settings: Any) -> dict[str, Any]:
+    """The cleaned code, name and ``settings`` of a store to add (``store`` ``None``) or change,
+    or ``Refused`` naming the input at fault; writes nothing (the admin's form asks it first)."""
+    code = clean_code(code)
+    name = inputs.text(name, "name", max_length=_max_length("name"), label=_("Store name"), required=True)
+    values = clean_settings(**settings)
+    current = None if store is None else _get(store)
+    _check_code_free(code, current)
+    merged = Store(**{f: getattr(current, f) for f in SETTINGS} if current else {})
+    for field, value in values.items():
+        setattr(merged, field, value)
+    _check_payment_hours(merged)
+    return {"code": code, "name": name, **values}
+
+
 @transaction.atomic
 def save_store(
     store: Store | int | None,
@@ -171,7 +186,7 @@ def save_store(
 ) -> Store:
     """Add a store (``store`` is ``None``) or change one: code, name, per-store ``settings``
     (:data:`SETTINGS`; those not given are left as they are) and, when ``staff`` is given,
-    exactly who works for it (grants and revokes, as :func:`grant_stores` would).
+    exactly who works for it (:func:`set_store_staff`).
 
     Needs ``orders.add_store`` to add, ``orders.change_store`` and the store's own to change.
     Refused when the code is invalid or another store has it (in any case), the name is
@@ -180,25 +195,17 @@ def save_store(
     adding = store is None
     if adding:
         policy.require(by, "orders.add_store", _("add stores"))
-    else:
-        policy.require(by, "orders.change_store", _("change stores"))
-    code = clean_code(code)
-    name = inputs.text(name, "name", max_length=_max_length("name"), label=_("Store name"), required=True)
-    values = clean_settings(**settings)
-    if adding:
         locked = Store()
     else:
-        locked = _lock(store)
+        policy.require(by, "orders.change_store", _("change stores"))
+        locked = _get(store, lock=True)
         policy.require(by, "orders.change_store", _("change stores"), obj=locked)
-    _check_code_free(code, None if adding else locked)
-    locked.code, locked.name = code, name
-    for field, value in values.items():
+    for field, value in check_store(locked.pk, code=code, name=name, **settings).items():
         setattr(locked, field, value)
-    _check_payment_hours(locked)
     locked.save()
     logger.info("Store %s %s by %s", locked.code, "added" if adding else "changed", _actor(by))
     if staff is not None:
-        _set_staff(locked, list(staff), by=by)
+        set_store_staff(locked, staff, by=by)
     return locked
 
 
@@ -207,10 +214,11 @@ def add_store(code: Any, *, by: AbstractBaseUser | None, name: Any, **settings: 
     return save_store(None, by=by, code=code, name=name, **settings)
 
 
-def _lock(store: Store | int) -> Store:
+def _get(store: Store | int, *, lock: bool = False) -> Store:
     pk = store.pk if isinstance(store, Store) else store
+    rows = Store.objects.select_for_update() if lock else Store.objects.all()
     try:
-        return Store.objects.select_for_update().get(pk=pk)
+        return rows.get(pk=pk)
     except (Store.DoesNotExist, ValueError, TypeError):
         raise policy.not_found(Store, pk) from None
 
@@ -237,8 +245,12 @@ def _forget(users: Iterable[AbstractBaseUser], by: AbstractBaseUser | None) -> N
         policy.forget(by)
 
 
-def _set_staff(store: Store, users: list[AbstractBaseUser], *, by: AbstractBaseUser | None) -> None:
-    """Exactly ``users`` work for ``store`` (superusers among them are refused)."""
+@transaction.atomic
+def set_store_staff(store: Store, users: Iterable[AbstractBaseUser], *, by: AbstractBaseUser | None) -> None:
+    """Exactly ``users`` work for ``store`` (the admin's staff field): the others are revoked.
+    Needs ``orders.change_store`` and the store's own; refused when a superuser is among them."""
+    policy.require(by, "orders.change_store", _("change stores"), obj=store)
+    users = list(users)
     for user in users:
         _refuse_superuser(user)
     wanted = {user.pk: user for user in users}
