@@ -3,16 +3,31 @@ replace the environment's where an order is at hand."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from orders import policy
-from orders.models import Store
-from tests.factories import OrderFactory, StoreFactory, UserFactory, default_store, staff
+from orders import delivery, jobs, policy, workflow
+from orders.models import Notification, Order, Refund, Status, Store
+from orders.selectors import due
+from orders.workflow import outbox
+from tests.factories import (
+    OrderFactory,
+    StoreFactory,
+    SupplierOrderFactory,
+    UserFactory,
+    default_store,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -349,3 +364,165 @@ def test_the_admin_saves_through_the_workflow(monkeypatch):
 
     assert [c["name"] for c in calls] == ["Renamed"]
     assert Store.objects.get(pk=main.pk).name == "Main store"  # the admin wrote nothing itself
+
+
+# --- per-store settings, where an order is at hand --------------------------------------------------
+
+
+@pytest.fixture
+def hours(settings):
+    settings.SHOPOPS_PAYMENT_REMINDER_HOURS = 24
+    settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS = 72
+    settings.SHOPOPS_TIMEOUT_SOON_HOURS = 12
+
+
+def _placed(hours_ago: float, **fields) -> Order:
+    return OrderFactory(placed_at=timezone.now() - timedelta(hours=hours_ago), **fields)
+
+
+def test_a_store_with_a_one_hour_reminder_reminds_its_buyers_before_a_store_on_the_default(hours):
+    # given: two unpaid orders placed two hours ago, one in a store that reminds after 1 hour
+    fast = StoreFactory(code="fast", payment_reminder_hours=1, payment_timeout_hours=6)
+    in_fast, in_main = _placed(2, store=fast), _placed(2, store=default_store())
+
+    # when
+    result = jobs.send_payment_reminders()
+
+    # then: only the fast store's buyer is reminded, told to pay by its own timeout
+    assert result.done == 1
+    reminders = Notification.objects.filter(template="payment_reminder")
+    assert set(reminders.values_list("order_id", flat=True)) == {in_fast.pk}
+    pay_by = datetime.fromisoformat(reminders.filter(channel="email").get().context["pay_by"])
+    assert pay_by == in_fast.placed_at + timedelta(hours=6)
+    in_main.refresh_from_db()
+    assert in_main.payment_reminded_at is None
+
+
+def test_each_store_times_out_unpaid_orders_after_its_own_hours(hours):
+    # given: orders placed 7 hours ago, and one 80 hours ago, in a 6-hour store and the default
+    short = StoreFactory(code="short", payment_reminder_hours=1, payment_timeout_hours=6)
+    in_short, in_main = _placed(7, store=short), _placed(7, store=default_store())
+    old_in_main = _placed(80, store=default_store())
+
+    # when: the reminder pass, then the timeout pass
+    reminded = jobs.send_payment_reminders()
+    result = jobs.close_timed_out_orders()
+
+    # then: no "please pay" for an order past its store's timeout; each closed by its own hours
+    assert reminded.done == 0
+    assert result.done == 2
+    statuses = {o.pk: o.status for o in Order.objects.all()}
+    assert statuses == {in_short.pk: "closed", old_in_main.pk: "closed", in_main.pk: "awaiting_payment"}
+
+
+def test_a_pass_picks_with_the_same_queries_whatever_the_number_of_stores(hours):
+    # given: orders due a reminder in one store, then in four stores with four different delays
+    _placed(30, store=default_store())
+
+    def pick_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            due.orders_to_remind(timezone.now())
+            due.orders_timed_out(timezone.now())
+        return len(queries)
+
+    one_store = pick_queries()
+    for n in range(1, 5):
+        store = StoreFactory(code=f"s{n}", payment_reminder_hours=n, payment_timeout_hours=10 * n)
+        _placed(n + 0.5, store=store)
+
+    # when / then: the same queries, and each store's orders picked by its own delays
+    assert pick_queries() == one_store
+    picked = Order.objects.filter(pk__in=due.orders_to_remind(timezone.now()))
+    assert sorted(picked.values_list("store__code", flat=True)) == ["main", "s1", "s2", "s3", "s4"]
+
+
+def test_the_worklist_counts_unpaid_orders_about_to_time_out_by_their_stores_timeout(hours):
+    # given: placed 70 hours ago in main (72 h: 2 h left) and 1 hour ago in a 6-hour store
+    six = StoreFactory(code="six", payment_timeout_hours=6, payment_reminder_hours=1)
+    soon_main, soon_six = _placed(70, store=default_store()), _placed(1, store=six)
+    _placed(1, store=default_store())  # 71 hours left: not soon
+    client = _client(UserFactory(username="boss", is_superuser=True, stores=[]))
+
+    # when: the order list filtered as the worklist links it
+    response = client.get("/admin/orders/order/", {"timeout_soon": "yes"})
+
+    # then
+    assert {o.pk for o in response.context["cl"].result_list} == {soon_main.pk, soon_six.pk}
+
+
+def test_the_ready_text_names_the_return_address_of_the_orders_store(settings):
+    settings.SHOPOPS_RETURN_ADDRESS = ""
+    eu = StoreFactory(code="eu", return_address="Lagerstraße 12, 04109 Leipzig")
+    in_eu = OrderFactory(store=eu, status=Status.SHIPPED, buyer_language="en")
+    in_main = OrderFactory(status=Status.SHIPPED, buyer_language="en")
+    client = _client(staff("Operator", stores=[default_store(), eu]))
+
+    eu_form = client.get(f"/admin/orders/order/{in_eu.pk}/transition/propose_return/").content.decode()
+    main_form = client.get(f"/admin/orders/order/{in_main.pk}/transition/propose_return/").content.decode()
+
+    assert "Lagerstraße 12, 04109 Leipzig" in eu_form and "has no return address" not in eu_form
+    assert "Lagerstraße" not in main_form and "This store has no return address" in main_form
+    # a store without one falls back to the environment's
+    settings.SHOPOPS_RETURN_ADDRESS = "88 Huaxia Road, Guangzhou"
+    main_form = client.get(f"/admin/orders/order/{in_main.pk}/transition/propose_return/").content.decode()
+    assert "88 Huaxia Road, Guangzhou" in main_form and "has no return address" not in main_form
+
+
+def test_the_supplier_respond_by_default_is_the_stores_days(settings):
+    settings.SHOPOPS_SUPPLIER_RESPOND_DAYS = 3
+    slow = StoreFactory(code="slow", supplier_respond_days=10)
+    supervisor = staff("Supervisor", stores=[default_store(), slow])
+    in_slow = OrderFactory(store=slow, status=Status.RETURN_RECEIVED)
+    SupplierOrderFactory(order=in_slow, amount=Decimal("300.00"))
+    in_main = OrderFactory(status=Status.RETURN_RECEIVED)
+    SupplierOrderFactory(order=in_main, amount=Decimal("300.00"))
+    client = _client(supervisor)
+
+    # the form offers the store's deadline
+    for order, days in ((in_slow, 10), (in_main, 3)):
+        form = client.get(f"/admin/orders/order/{order.pk}/transition/request_supplier_refund/").context[
+            "form"
+        ]
+        shown = timezone.make_aware(form["respond_by"].value())
+        assert abs(shown - (timezone.now() + timedelta(days=days))) < timedelta(minutes=1), order.store
+
+    # and the workflow, asked without a deadline, sets it
+    workflow.request_supplier_refund(in_slow, by=supervisor, amount="50.00", reason="Broken", reference="R1")
+    refund = Refund.objects.get(order=in_slow, direction="from_supplier")
+    assert abs(refund.respond_by - (timezone.now() + timedelta(days=10))) < timedelta(minutes=1)
+
+
+def test_buyer_emails_come_from_the_stores_sender(messages, settings):
+    # given: a store with a sender name, the default store on the environment's
+    settings.DEFAULT_FROM_EMAIL = "Shopops <noreply@shop.example>"
+    settings.SHOPOPS_MESSAGE_SENDER = "Shopops Global"
+    eu = StoreFactory(code="eu", message_sender="Shopops EU")
+    with outbox.kept_from_delivery():
+        ids = [
+            n.pk
+            for order in (OrderFactory(store=eu), OrderFactory())
+            for n in outbox.record_payment_reminder(order)
+            if n.channel == "email"
+        ]
+
+    # when
+    delivery.deliver_many(ids)
+
+    # then
+    senders = {m.to[0]: m.from_email for m in mail.outbox}
+    assert sorted(senders.values()) == [
+        "Shopops EU <noreply@shop.example>",
+        "Shopops Global <noreply@shop.example>",
+    ]
+    assert mail.outbox[0].message()["From"].endswith("<noreply@shop.example>")
+
+
+def test_without_a_sender_name_buyer_emails_come_from_default_from_email(messages, settings):
+    settings.DEFAULT_FROM_EMAIL = "Shopops <noreply@shop.example>"
+    settings.SHOPOPS_MESSAGE_SENDER = ""
+    with outbox.kept_from_delivery():
+        ids = [n.pk for n in outbox.record_payment_reminder(OrderFactory())]
+
+    delivery.deliver_many(ids)
+
+    assert [m.from_email for m in mail.outbox] == ["Shopops <noreply@shop.example>"]

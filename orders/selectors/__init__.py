@@ -1,7 +1,9 @@
 """Reusable reads: what is due, overdue or waiting. Querysets only — the caller decides what to do.
 
 Every function takes ``now`` so that jobs, the worklist and tests agree on one instant, and
-each is a single indexed query (no Python-side scans).
+each is a single indexed query (no Python-side scans). The payment delays are each store's
+(``Store.payment_reminder_hours`` / ``payment_timeout_hours``, the environment's when blank):
+``stores.per_store`` reads them first (one small query) and makes one condition per value.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from ..models import FollowupStatus, Order, Refund, RefundDirection, RefundStatus, Status
 from .analytics import CloseAnalytics, close_analytics, skus_with_repeated_out_of_stock  # noqa: F401
 from .refunds import refund_limit, refundable, refunded_total  # noqa: F401
+from .stores import per_store
 
 # Statuses in which the next move is the buyer's (we asked; they have not answered yet).
 WAITING_ON_BUYER = (Status.CANCEL_REQUESTED, Status.RETURN_REQUESTED, Status.RETURN_IN_TRANSIT)
@@ -24,27 +27,27 @@ def _hours(value: float) -> timedelta:
 
 
 def unpaid_due_for_reminder(now: datetime) -> QuerySet[Order]:
-    """Unpaid orders placed more than the reminder delay ago that were never reminded."""
-    cutoff = now - _hours(settings.SHOPOPS_PAYMENT_REMINDER_HOURS)
-    return Order.objects.filter(
-        status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff, payment_reminded_at__isnull=True
-    )
+    """Unpaid orders placed more than their store's reminder delay ago that were never reminded."""
+    placed = per_store(lambda hours: Q(placed_at__lte=now - _hours(hours)), "payment_reminder_hours")
+    return Order.objects.filter(placed, status=Status.AWAITING_PAYMENT, payment_reminded_at__isnull=True)
 
 
 def unpaid_timed_out(now: datetime) -> QuerySet[Order]:
-    """Unpaid orders past the payment timeout: to be closed with ``payment_timeout``."""
-    cutoff = now - _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
-    return Order.objects.filter(status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff)
+    """Unpaid orders past their store's payment timeout: to be closed with ``payment_timeout``."""
+    placed = per_store(lambda hours: Q(placed_at__lte=now - _hours(hours)), "payment_timeout_hours")
+    return Order.objects.filter(placed, status=Status.AWAITING_PAYMENT)
 
 
 def unpaid_timing_out_soon(now: datetime) -> QuerySet[Order]:
     """Unpaid orders that the timeout will close within ``SHOPOPS_TIMEOUT_SOON_HOURS``."""
-    timeout = _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
     soon = _hours(settings.SHOPOPS_TIMEOUT_SOON_HOURS)
+
+    def closing_soon(hours: float) -> Q:
+        timeout = _hours(hours)
+        return Q(placed_at__gt=now - timeout, placed_at__lte=now - timeout + soon)
+
     return Order.objects.filter(
-        status=Status.AWAITING_PAYMENT,
-        placed_at__gt=now - timeout,
-        placed_at__lte=now - timeout + soon,
+        per_store(closing_soon, "payment_timeout_hours"), status=Status.AWAITING_PAYMENT
     )
 
 

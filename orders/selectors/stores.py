@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ..models import Order, Store
 from ..models.store import option_value
@@ -38,6 +40,13 @@ def per_store(condition: Callable[..., Q], *names: str, field: str = "store_id")
     for values, ids in groups.items():
         result |= Q(**{f"{field}__in": ids}) & condition(*values)
     return result
+
+
+def default_respond_by(order: Order, now: datetime | None = None) -> datetime:
+    """When a supplier asked for a refund of ``order`` must answer, unless told otherwise: the
+    store's supplier respond-by days from now (``SHOPOPS_SUPPLIER_RESPOND_DAYS`` by default)."""
+    days = float(order.store.option("supplier_respond_days"))
+    return timezone.localtime(now) + timedelta(days=days)
 
 
 @dataclass(frozen=True)
