@@ -124,6 +124,10 @@ class _Lanes:
             mailer.close()
 
 
+# A notification loaded without its store's sender name (not by outbox.claim_many).
+_UNREAD = object()
+
+
 def from_address(notification: Notification) -> str:
     """Who an email comes from. A buyer message: the sender name of the order's store (else
     ``SHOPOPS_MESSAGE_SENDER``) at ``DEFAULT_FROM_EMAIL``'s address, when one is set; every other
@@ -141,9 +145,6 @@ def from_address(notification: Notification) -> str:
     if not name or not address:
         return settings.DEFAULT_FROM_EMAIL
     return str(Address(display_name=name, addr_spec=address))
-
-
-_UNREAD = object()
 
 
 def _send(notification: Notification, mailer: _Mailer) -> None:

@@ -236,7 +236,7 @@ def _refuse_superuser(user: AbstractBaseUser) -> None:
         )
 
 
-def _forget(users: Iterable[AbstractBaseUser], by: AbstractBaseUser | None) -> None:
+def _forget(users: list[AbstractBaseUser], by: AbstractBaseUser | None) -> None:
     """Drop the cached store ids of ``users``, and of ``by`` when it is one of them."""
     changed = {user.pk for user in users}
     for user in users:
