@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -26,7 +27,8 @@ from django.utils import timezone
 
 from . import sms
 from .models import Notification, NotificationChannel
-from .notifications import html_alternative, render_notification
+from .models.store import option_value
+from .notifications import BUYER_TEMPLATES, html_alternative, render_notification
 from .selectors.buyer_messages import edits_read_once
 from .workflow import outbox
 
@@ -122,6 +124,29 @@ class _Lanes:
             mailer.close()
 
 
+# A notification loaded without its store's sender name (not by outbox.claim_many).
+_UNREAD = object()
+
+
+def from_address(notification: Notification) -> str:
+    """Who an email comes from. A buyer message: the sender name of the order's store (else
+    ``SHOPOPS_MESSAGE_SENDER``) at ``DEFAULT_FROM_EMAIL``'s address, when one is set; every other
+    email, and a buyer email with no sender name, ``DEFAULT_FROM_EMAIL`` as it is."""
+    if notification.template not in BUYER_TEMPLATES:
+        return settings.DEFAULT_FROM_EMAIL
+    # The claim read the store's name with the row (outbox.claim_many); a row loaded otherwise
+    # reads it here.
+    sender = getattr(notification, "store_sender", _UNREAD)
+    if sender is _UNREAD:
+        order = notification.order
+        sender = order.store.message_sender if order is not None else None
+    name = option_value("message_sender", sender)
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    if not name or not address:
+        return settings.DEFAULT_FROM_EMAIL
+    return str(Address(display_name=name, addr_spec=address))
+
+
 def _send(notification: Notification, mailer: _Mailer) -> None:
     if notification.channel == NotificationChannel.SMS:
         sms.send_sms(notification.recipient, notification.body, idempotency_key=notification.key)
@@ -129,7 +154,7 @@ def _send(notification: Notification, mailer: _Mailer) -> None:
     message = EmailMultiAlternatives(
         subject=notification.subject,
         body=notification.body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=from_address(notification),
         to=[notification.recipient],
         # Deterministic: a resend after a crash is the same message to the recipient's client.
         headers={"Message-ID": _message_id(notification.key)},

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +25,7 @@ from shopops.money import money
 
 from .models import CloseReason, Order, Outcome, RefundDirection, ReturnCondition
 from .selectors.refunds import refundable, requested_refunds
+from .selectors.stores import default_respond_by
 from .transitions import REASON_NOTE, TRANSITIONS, Input
 
 # What a browser's datetime-local input sends, plus what a person types by hand.
@@ -146,7 +146,7 @@ INITIAL_BY_RULE: dict[str, Callable[[Order], Any]] = {
     "refundable": lambda order: refundable(order),
     "supplier_refundable": lambda order: refundable(order, RefundDirection.FROM_SUPPLIER),
     "pending_supplier_amount": _pending_supplier_amount,
-    "respond_by": lambda order: timezone.localtime() + timedelta(days=settings.SHOPOPS_SUPPLIER_RESPOND_DAYS),
+    "respond_by": lambda order: default_respond_by(order),
     "order_quantity": lambda order: order.quantity,
     "order_close_reason": lambda order: order.close_reason or None,
     "order_carrier": lambda order: order.carrier,

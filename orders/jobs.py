@@ -120,7 +120,8 @@ def relay_notifications(now: datetime | None = None, *, limit: int = RELAY_BATCH
 
 
 def send_payment_reminders(now: datetime | None = None, *, batch_size: int = JOB_BATCH) -> PassResult:
-    """One payment reminder per unpaid order past ``SHOPOPS_PAYMENT_REMINDER_HOURS``.
+    """One payment reminder per unpaid order past its store's reminder delay
+    (``SHOPOPS_PAYMENT_REMINDER_HOURS`` for a store that sets none).
 
     Orders past the payment timeout, or with neither email nor phone, are not selected. Each
     batch goes through ``unpaid.send_payment_reminders(by=None)``: one history event per order
@@ -136,7 +137,8 @@ def send_payment_reminders(now: datetime | None = None, *, batch_size: int = JOB
 
 
 def close_timed_out_orders(now: datetime | None = None, *, batch_size: int = JOB_BATCH) -> PassResult:
-    """Close unpaid orders past ``SHOPOPS_PAYMENT_TIMEOUT_HOURS`` with ``payment_timeout``.
+    """Close unpaid orders past their store's payment timeout (``SHOPOPS_PAYMENT_TIMEOUT_HOURS``
+    for a store that sets none) with ``payment_timeout``.
 
     Through ``unpaid.close_unpaid_batch(by=None)``: one history event per order. An order paid
     meanwhile is refused by the workflow and counted, not fatal.

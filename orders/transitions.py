@@ -50,7 +50,7 @@ DEFAULT_RULES = {
     "refundable": "what may still be refunded to the buyer",
     "supplier_refundable": "what may still be asked of the supplier",
     "pending_supplier_amount": "the amount of the supplier refund waiting for an answer",
-    "respond_by": "now + `SHOPOPS_SUPPLIER_RESPOND_DAYS`",
+    "respond_by": "now + the store's supplier respond-by days (`SHOPOPS_SUPPLIER_RESPOND_DAYS`)",
     "order_quantity": "the order's quantity",
     "order_close_reason": "the close reason already recorded on the order",
     "order_carrier": "the carrier already recorded on the order",

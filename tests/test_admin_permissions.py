@@ -63,6 +63,8 @@ TABLE: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str], frozenset
     "orders.StockMovement": (only(OPS, SUP, ANA, SU), NOBODY, NOBODY, NOBODY),
     "orders.Feedback": (only(OPS, SUP, ANA, SU), only(OPS, SUP, SU), only(OPS, SUP, SU), NOBODY),
     "orders.OrderImport": (only(SUP, SU), NOBODY, NOBODY, NOBODY),
+    # Everyone sees the stores they work for; superusers alone add and change one; none is deleted.
+    "orders.Store": (EVERYONE, ROOT, ROOT, NOBODY),
     "orders.BuyerMessageTemplate": (only(SUP, SU), only(SUP, SU), only(SUP, SU), only(SUP, SU)),
     # --- evidence: recorded on the order's page, never edited ----------------------------------
     "evidence.Communication": (EVERYONE, NOBODY, NOBODY, NOBODY),

@@ -70,7 +70,7 @@ def test_arabic_ready_text_is_right_to_left(client, settings):
 
     assert 'lang="ar" dir="rtl"' in html
     assert "إلى العنوان: 88 Huaxia Road, Guangzhou" in html
-    assert "No return address is set" not in html
+    assert "has no return address" not in html
 
 
 def test_the_dispute_outcome_form_offers_one_text_per_outcome(client):

@@ -1,5 +1,5 @@
-"""seed_demo creates the documented demo users and a realistic spread of orders in every state,
-through the workflow, plus a bulk close history; running it again changes nothing."""
+"""seed_demo creates the documented demo stores and users and a realistic spread of orders in
+every state, through the workflow, plus a bulk close history; running it again changes nothing."""
 
 import re
 from io import StringIO
@@ -12,7 +12,8 @@ from django.core.management import call_command
 from evidence.models import Attachment, Communication
 from orders.demo import DEMO_PREFIX, HISTORY_PREFIX
 from orders.demo.history import HISTORY_ORDERS
-from orders.models import Notification, Order, OrderEvent, Refund, Status, StockMovement
+from orders.models import Notification, Order, OrderEvent, Refund, Status, StockMovement, Store
+from orders.workflow import stores
 from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
@@ -29,7 +30,7 @@ def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
     assert statuses == set(Status.values)
     # the history is real: one event per transition, acted by the demo users (or the system)
     actors = set(OrderEvent.objects.values_list("actor__username", flat=True))
-    assert {"operator", "supervisor", "finance", None} <= actors
+    assert {"operator", "operator_eu", "supervisor", "finance", None} <= actors
     assert not orders.exclude(status=Status.AWAITING_PAYMENT).filter(events__isnull=True).exists()
     assert set(orders.filter(status=Status.CLOSED).values_list("close_reason", flat=True)) >= {
         "payment_timeout",
@@ -57,12 +58,15 @@ def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
     assert StockMovement.objects.filter(reason="return_resellable").exists()
     placed = sorted(orders.values_list("placed_at", flat=True))
     assert (placed[-1] - placed[0]).days >= 45
+    _assert_two_stores_share_the_orders(orders)
 
-    # when: someone changed a demo user, and the command runs again
+    # when: someone changed a demo user (and their stores), and the command runs again
     operator = get_user_model().objects.get(username="operator")
     operator.set_password("something-else-1")
     operator.is_active = False
     operator.save()
+    stores.grant_stores(operator, [Store.objects.get(code="eu")], by=None)
+    stores.revoke_stores(operator, [Store.objects.get(code="main")], by=None)
     again = StringIO()
     call_command("seed_demo", stdout=again)
 
@@ -72,21 +76,46 @@ def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
     assert "Close history already present" in again.getvalue()
     assert Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX).count() == orders.count()
     assert Order.objects.filter(platform_order_id__startswith=HISTORY_PREFIX).count() == HISTORY_ORDERS
+    assert Store.objects.count() == 2
+
+
+def _assert_two_stores_share_the_orders(orders) -> None:
+    """main and eu each hold part of the live orders and of the history, and each store's orders
+    were worked by the people who work for it."""
+    assert set(Store.objects.values_list("code", flat=True)) == {"main", "eu"}
+    eu = Store.objects.get(code="eu")
+    assert eu.name == "Shopops EU" and eu.return_address and eu.message_sender == "Shopops EU"
+    for code in ("main", "eu"):
+        mine = orders.filter(store__code=code)
+        assert mine.count() >= 100, code
+        assert len(set(mine.values_list("status", flat=True))) >= 10, code
+        history = Order.objects.filter(platform_order_id__startswith=HISTORY_PREFIX, store__code=code)
+        assert history.count() >= HISTORY_ORDERS // 4, code
+    actors = OrderEvent.objects.filter(order__store__code="eu").values_list("actor__username", flat=True)
+    assert "operator_eu" in set(actors) and "operator" not in set(actors)
+    actors = OrderEvent.objects.filter(order__store__code="main").values_list("actor__username", flat=True)
+    assert "operator" in set(actors) and "operator_eu" not in set(actors)
 
 
 def _assert_the_documented_demo_users_log_in(output: str) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    documented = re.findall(r"^\| `(\w+)` \| `([^`]+)` \| (\w+) \|$", readme, flags=re.MULTILINE)
-    assert len(documented) == 5
-    for username, password, role in documented:
+    documented = re.findall(r"^\| `(\w+)` \| `([^`]+)` \| (\w+) \| ([^|]+) \|$", readme, flags=re.MULTILINE)
+    assert len(documented) == 6
+    for username, password, role, stores_column in documented:
         user = get_user_model().objects.get(username=username)
         assert user.check_password(password), username
         assert user.is_staff and user.is_active
         assert user.is_superuser == (role == "superuser")
         groups = list(user.groups.values_list("name", flat=True))
         assert groups == ([] if role == "superuser" else [role])
+        # the stores they work for: as documented ("every store" for the superuser)
+        codes = re.findall(r"`(\w+)`", stores_column)
+        assert set(user.stores.values_list("code", flat=True)) == set(codes), username
+        assert (stores_column.strip() == "every store") == user.is_superuser
         # the command prints the same table
-        assert re.search(rf"^  {username} +{re.escape(password)} +{role}$", output, re.MULTILINE), username
+        shown = ", ".join(codes) or "every store"
+        line = rf"^  {username} +{re.escape(password)} +{role} +{re.escape(shown)}$"
+        assert re.search(line, output, re.MULTILINE), username
 
 
 def test_seed_demo_gives_a_complete_believable_loss_ledger():

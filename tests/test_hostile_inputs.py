@@ -328,3 +328,36 @@ def test_assign_followup(assignee):
         feedback.refresh_from_db()
         assert feedback.assignee_id is None
         assert not feedback.events.filter(name="assigned").exists()
+
+
+@BOUNDED
+@given(code=anything, name=anything, hours=anything, days=anything, address=anything, sender=anything)
+def test_add_store(code, name, hours, days, address, sender):
+    from orders.models import Store
+    from orders.workflow import stores
+
+    before = list(Store.objects.values_list("pk", flat=True))
+    try:
+        store = stores.add_store(
+            code,
+            by=None,
+            name=name,
+            payment_reminder_hours=hours,
+            supplier_respond_days=days,
+            return_address=address,
+            message_sender=sender,
+        )
+    except Refused as refused:
+        assert refused.field in {
+            "code",
+            "name",
+            "payment_reminder_hours",
+            "supplier_respond_days",
+            "return_address",
+            "message_sender",
+        }, refused
+        assert list(Store.objects.values_list("pk", flat=True)) == before
+    else:
+        store.refresh_from_db()  # what was written reads back
+        assert store.code and store.name
+        store.delete()

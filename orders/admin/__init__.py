@@ -5,6 +5,7 @@
 ``order_actions`` the order list's bulk actions (close unpaid, payment reminder, export)
 ``imports``       the order CSV import / export screens and the import history
 ``refunds`` ``stock`` ``notifications`` ``feedback`` ``buyer_messages``   their models' admins and screens
+``stores``        the stores: superusers add and change them, staff see their own
 ``analytics``     the close analytics page, a screen of the admin site (it has no model)
 ``filters`` ``paginator`` ``actions`` ``display`` ``timeline``   what those share
 
@@ -17,7 +18,18 @@ each kind of change goes.
 registers every ``ModelAdmin`` below.
 """
 
-from . import analytics, buyer_messages, feedback, imports, notifications, orders, rates, refunds, stock  # noqa: F401
+from . import (  # noqa: F401
+    analytics,
+    buyer_messages,
+    feedback,
+    imports,
+    notifications,
+    orders,
+    rates,
+    refunds,
+    stock,
+    stores,
+)
 from .orders import OrderAdmin
 
 __all__ = ["OrderAdmin"]

@@ -225,7 +225,7 @@ def ready_text_context(request: HttpRequest, order: Order, transition: str) -> d
     return {
         "ready_texts": ready_texts(transition, order, ui_language=translation.get_language()),
         "ready_text_url": reverse("admin:orders_order_ready_text", args=[order.pk]),
-        "return_address_missing": transition == "propose_return" and not settings.SHOPOPS_RETURN_ADDRESS,
+        "return_address_missing": transition == "propose_return" and not order.store.option("return_address"),
     }
 
 

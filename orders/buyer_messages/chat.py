@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from ..models import Order
 from .catalogue import render_text
 from .spec import CHAT_MESSAGES, FALLBACK, LANGUAGES, MESSAGES, buyer_language, is_rtl
@@ -60,7 +58,8 @@ def operator_language(ui_language: str | None) -> str:
 
 def ready_texts(transition: str, order: Order, *, ui_language: str | None) -> list[ReadyText]:
     """The ready texts the form of ``transition`` offers for ``order`` (none for other steps)."""
-    facts = {**order_facts(order), "return_address": settings.SHOPOPS_RETURN_ADDRESS}
+    # Where the goods go back: the order's store's return address (SHOPOPS_RETURN_ADDRESS by default).
+    facts = {**order_facts(order), "return_address": order.store.option("return_address")}
     asked = buyer_language(order.buyer_language)
     meaning_language = operator_language(ui_language)
     found = []

@@ -1,6 +1,8 @@
 """Demo data for ``manage.py seed_demo``, kept apart from the production modules.
 
-- ``users``: the demo users, one per group, with the passwords the README documents;
+- ``stores``: the default store and a second one (``eu``), each with part of the orders;
+- ``users``: the demo users, one per group and a second Operator, with the passwords and the
+  stores the README documents;
 - ``catalogue``: the demo's SKUs, suppliers, buyers and what buyers write;
 - ``orders``: about 330 live orders in every state, moved there through ``orders.workflow``;
 - ``history``: a few months of closed orders written in bulk, for the close analytics;
@@ -22,7 +24,7 @@ from .catalogue import DEMO_PREFIX, HISTORY_PREFIX
 from .history import HISTORY_DAYS, seed_demo_history
 from .orders import seed_demo_orders
 from .rates import seed_demo_rates
-from .users import DEMO_USERS, demo_password, ensure_demo_users
+from .users import DEMO_USERS, demo_password, ensure_demo_users, stores_shown
 
 __all__ = [
     "DEMO_PREFIX",
@@ -30,11 +32,12 @@ __all__ = [
     "HISTORY_PREFIX",
     "demo_password",
     "seed_demo",
+    "stores_shown",
 ]
 
 
 def seed_demo(stdout: TextIO | None = None) -> None:
-    """The demo users, the live demo orders and the close history, in one transaction.
+    """The demo stores and users, the live demo orders and the close history, in one transaction.
 
     The demo's notifications are recorded as already sent, and none is handed to the broker:
     otherwise the first worker to start would print some 140 made-up emails and SMS.

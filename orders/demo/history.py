@@ -1,6 +1,7 @@
 """A few months of closed-order history for the demo, so the close analytics have something to say.
 
-``seed_demo`` calls ``seed_demo_history`` after the live demo orders. The history is written in
+``seed_demo`` calls ``seed_demo_history`` after the live demo orders; every third closed order is
+in the EU store, closed by that store's operator when an operator closed it. The history is written in
 bulk (orders, supplier orders, history events, refunds, feedback) with the fields the workflow
 would have left — status closed, reason, stage, close started / closed times, outcome, refunds
 succeeded or received — because running 3,000 orders through the workflow one by one would make
@@ -38,8 +39,10 @@ from ..models import (
     StockMovement,
     SupplierOrder,
 )
+from ..models.store import DEFAULT_CODE
 from ..workflow.events import event_values
 from .catalogue import BUYERS, HISTORY_PREFIX, SKUS, SUPPLIERS
+from .stores import EU, demo_store_of, ensure_demo_stores
 
 HISTORY_ORDERS = 3000
 HISTORY_DAYS = 120
@@ -143,6 +146,8 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
     rng = random.Random(SEED)  # noqa: S311 - demo data, reproducible on purpose
     now = now or timezone.now()
     operator, supervisor = _user("operator"), _user("supervisor")
+    operators = {DEFAULT_CODE: operator, EU: _user("operator_eu")}
+    demo_stores = ensure_demo_stores()
     skus = []
     for code, title, price, cost in SKUS:
         sku, _created = Sku.objects.get_or_create(code=code, defaults={"title": title})
@@ -182,8 +187,11 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
         currency = CURRENCY.get(country, "USD")
         price = (price * Decimal(PRICE_FACTOR[currency])).quantize(Decimal("0.01"))
         total = price * quantity
+        store = demo_store_of(n, demo_stores)
         actor = (
-            None if reason == "payment_timeout" else (supervisor if stage != CloseStage.UNPAID else operator)
+            None
+            if reason == "payment_timeout"
+            else (supervisor if stage != CloseStage.UNPAID else operators[store.code])
         )
         outcome = {
             CloseStage.UNPAID: Outcome.CANCELLED_UNPAID,
@@ -193,6 +201,7 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
         new_orders.append(
             Order(
                 platform_order_id=f"{HISTORY_PREFIX}{n:012d}",
+                store=store,
                 status=Status.CLOSED,
                 platform_status="",
                 status_changed_at=closed_at,

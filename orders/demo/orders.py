@@ -1,7 +1,8 @@
 """The live demo orders of ``manage.py seed_demo``: about 330, a realistic spread over every state.
 
-Every order is created unpaid and then moved through ``orders.workflow`` by the demo users
-(``operator``, ``supervisor``, ``finance``), with the communications and attachments that the
+Every order is created unpaid, in one of the two demo stores (every third in the EU store), and
+then moved through ``orders.workflow`` by the demo users who work for its store (``operator`` or
+``operator_eu``, ``supervisor``, ``finance``), with the communications and attachments that the
 workflow requires recorded through ``evidence.services``, so the history, refunds, stock
 movements and outbox rows are the real ones. The randomness is seeded: every run produces the
 same orders.
@@ -38,8 +39,10 @@ from ..models import (
     Refund,
     Sku,
     Status,
+    Store,
     SupplierOrder,
 )
+from ..models.store import DEFAULT_CODE
 from ..notifications import render_notification
 from .catalogue import (
     BUYER_CANCEL_ASK,
@@ -52,6 +55,7 @@ from .catalogue import (
     SUPPLIERS,
     png_bytes,
 )
+from .stores import EU, demo_store_of, ensure_demo_stores
 
 SEED = 2026
 
@@ -101,9 +105,12 @@ class Actors:
 
 
 class _Seeder:
-    def __init__(self, rng: random.Random, actors: Actors) -> None:
+    def __init__(self, rng: random.Random, teams: dict[str, Actors], stores: dict[str, Store]) -> None:
         self.rng = rng
-        self.actors = actors
+        self.teams = teams
+        self.stores = stores
+        # Who acts on the order at hand: the team of its store (set by run()).
+        self.actors = teams[DEFAULT_CODE]
         self.now = timezone.now()
         self.serial = 0
         self.skus = self._skus()
@@ -134,6 +141,7 @@ class _Seeder:
         placed = self.now - timedelta(days=self.rng.uniform(min_age_days, max_age_days))
         order = Order.objects.create(
             platform_order_id=f"{DEMO_PREFIX}{self.serial:012d}",
+            store=demo_store_of(self.serial, self.stores),
             platform_status="PLACE_ORDER_SUCCESS",
             buyer_name=name,
             buyer_email=f"{self._mailbox(name)}.{self.serial:04d}@example.com",
@@ -306,6 +314,7 @@ class _Seeder:
         young = scenario == "awaiting_payment"
         # Unpaid orders are at most 3 days old (older ones the timeout job closes).
         order = self.new_order(max_age_days=2.9 if young else 60, min_age_days=0 if young else 3)
+        self.actors = self.teams[order.store.code]
         step: Callable[[Order], Order | None] = getattr(self, f"_scenario_{scenario}")
         step(order)
         return order
@@ -456,13 +465,17 @@ def mark_demo_notifications_sent() -> int:
     return count
 
 
-def _actors() -> Actors:
-    users = {
-        u.username: u
-        for u in get_user_model().objects.filter(username__in=["operator", "supervisor", "finance"])
-    }
+def _teams() -> dict[str, Actors]:
+    """Who acts on each store's orders: its operator, and the supervisor and finance user, who
+    work for both stores."""
+    names = ["operator", "operator_eu", "supervisor", "finance"]
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=names)}
     # Without the demo users (a bare call from a shell) the system acts, which is always allowed.
-    return Actors(users.get("operator"), users.get("supervisor"), users.get("finance"))
+    supervisor, finance = users.get("supervisor"), users.get("finance")
+    return {
+        DEFAULT_CODE: Actors(users.get("operator"), supervisor, finance),
+        EU: Actors(users.get("operator_eu"), supervisor, finance),
+    }
 
 
 def seed_demo_orders(stdout: TextIO | None = None) -> None:
@@ -483,7 +496,7 @@ def seed_demo_orders(stdout: TextIO | None = None) -> None:
     # they are the demo's past, so they are marked sent here (seed_demo also keeps them from
     # being handed to the broker on commit).
     with transaction.atomic():
-        seeder = _Seeder(rng, _actors())
+        seeder = _Seeder(rng, _teams(), ensure_demo_stores())
         for scenario in plan:
             seeder.run(scenario)
         received = seeder.mark_some_refunds_received()

@@ -29,6 +29,14 @@ OPTIONS = {
 }
 
 
+def option_value(name: str, value):
+    """A store's ``value`` of setting ``name`` (an OPTIONS key) or, when blank, the environment's:
+    for a value read without its store (a list's annotation, a selector's grouping)."""
+    if value is None or value == "":
+        return getattr(settings, OPTIONS[name])
+    return value
+
+
 class Store(models.Model):
     """One AliExpress seller account; every order belongs to exactly one."""
 
@@ -105,7 +113,4 @@ class Store(models.Model):
 
     def option(self, name: str):
         """The store's value of setting ``name`` (an OPTIONS key), else the environment's."""
-        value = getattr(self, name)
-        if value is None or value == "":
-            return getattr(settings, OPTIONS[name])
-        return value
+        return option_value(name, getattr(self, name))

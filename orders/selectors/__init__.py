@@ -7,6 +7,10 @@ Every function takes the ``user`` it reads for and returns only the rows of that
 (``orders.policy.scope``); ``None`` is the system, which works for every store. The reads the
 periodic jobs share (``orders.selectors.due`` calls them with ``now`` alone) default to the
 system; the ones only a screen shows have no default, so a screen cannot forget its user.
+
+The payment delays are each store's (``Store.payment_reminder_hours`` /
+``payment_timeout_hours``, the environment's when blank): ``stores.per_store`` reads them first
+(one small query) and makes one condition per value.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .. import policy
 from ..models import (
@@ -30,6 +34,7 @@ from ..models import (
 )
 from .analytics import CloseAnalytics, close_analytics, skus_with_repeated_out_of_stock  # noqa: F401
 from .refunds import refund_limit, refundable, refunded_total  # noqa: F401
+from .stores import per_store
 
 # Statuses in which the next move is the buyer's (we asked; they have not answered yet).
 WAITING_ON_BUYER = (Status.CANCEL_REQUESTED, Status.RETURN_REQUESTED, Status.RETURN_IN_TRANSIT)
@@ -48,27 +53,27 @@ def _refunds(user: Any) -> QuerySet[Refund]:
 
 
 def unpaid_due_for_reminder(now: datetime, user: Any = None) -> QuerySet[Order]:
-    """Unpaid orders placed more than the reminder delay ago that were never reminded."""
-    cutoff = now - _hours(settings.SHOPOPS_PAYMENT_REMINDER_HOURS)
-    return _orders(user).filter(
-        status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff, payment_reminded_at__isnull=True
-    )
+    """Unpaid orders placed more than their store's reminder delay ago that were never reminded."""
+    placed = per_store(lambda hours: Q(placed_at__lte=now - _hours(hours)), "payment_reminder_hours")
+    return _orders(user).filter(placed, status=Status.AWAITING_PAYMENT, payment_reminded_at__isnull=True)
 
 
 def unpaid_timed_out(now: datetime, user: Any = None) -> QuerySet[Order]:
-    """Unpaid orders past the payment timeout: to be closed with ``payment_timeout``."""
-    cutoff = now - _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
-    return _orders(user).filter(status=Status.AWAITING_PAYMENT, placed_at__lte=cutoff)
+    """Unpaid orders past their store's payment timeout: to be closed with ``payment_timeout``."""
+    placed = per_store(lambda hours: Q(placed_at__lte=now - _hours(hours)), "payment_timeout_hours")
+    return _orders(user).filter(placed, status=Status.AWAITING_PAYMENT)
 
 
 def unpaid_timing_out_soon(now: datetime, user: Any) -> QuerySet[Order]:
     """Unpaid orders that the timeout will close within ``SHOPOPS_TIMEOUT_SOON_HOURS``."""
-    timeout = _hours(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS)
     soon = _hours(settings.SHOPOPS_TIMEOUT_SOON_HOURS)
+
+    def closing_soon(hours: float) -> Q:
+        timeout = _hours(hours)
+        return Q(placed_at__gt=now - timeout, placed_at__lte=now - timeout + soon)
+
     return _orders(user).filter(
-        status=Status.AWAITING_PAYMENT,
-        placed_at__gt=now - timeout,
-        placed_at__lte=now - timeout + soon,
+        per_store(closing_soon, "payment_timeout_hours"), status=Status.AWAITING_PAYMENT
     )
 
 

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 
 from ..models import Notification, NotificationStatus, Refund, SupplierOrder
 from . import (
+    per_store,
     refunds_not_arrived,
     supplier_refunds_overdue,
     supplier_refunds_to_chase,
@@ -43,13 +44,16 @@ def notifications_to_relay(now: datetime, *, limit: int) -> list[int]:
 def orders_to_remind(now: datetime) -> list[int]:
     """Unpaid orders due a payment reminder, oldest first.
 
-    Orders already past the payment timeout are left to the timeout (no "please pay" for an
-    order about to be closed), and so are orders with neither email nor phone.
+    Each store's delays (``per_store``). Orders already past their payment timeout are left to
+    the timeout (no "please pay" for an order about to be closed), and so are orders with
+    neither email nor phone.
     """
-    timeout_cutoff = now - timedelta(hours=float(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS))
+    before_timeout = per_store(
+        lambda hours: Q(placed_at__gt=now - timedelta(hours=float(hours))), "payment_timeout_hours"
+    )
     return list(
         unpaid_due_for_reminder(now)
-        .filter(placed_at__gt=timeout_cutoff)
+        .filter(before_timeout)
         .exclude(buyer_email="", buyer_phone="")
         .order_by("placed_at", "pk")
         .values_list("pk", flat=True)

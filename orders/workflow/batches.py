@@ -55,8 +55,14 @@ def skipped_ids(ids: list[int], taken: Iterable[int]) -> list[int]:
 
 def lock_orders(ids: list[int], *, by: AbstractBaseUser | None) -> tuple[list[Order], list[int]]:
     """The orders of ``ids`` whose rows this transaction could lock without waiting, by pk, and
-    the ids left (held by another transaction, gone, or of a store ``by`` does not work for)."""
-    held = policy.scope(by, Order.objects.select_for_update(skip_locked=True, of=("self",)))
+    the ids left (held by another transaction, gone, or of a store ``by`` does not work for).
+
+    Each order comes with its store (its settings: the payment timeout a reminder names), read
+    in the same query; only the orders' rows are locked.
+    """
+    held = policy.scope(
+        by, Order.objects.select_for_update(skip_locked=True, of=("self",)).select_related("store")
+    )
     locked = list(held.filter(pk__in=ids).order_by("pk"))
     return locked, skipped_ids(ids, (o.pk for o in locked))
 

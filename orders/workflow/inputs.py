@@ -83,7 +83,7 @@ def past_moment(value: Any, field: str, *, default: datetime, not_before: dateti
     )
 
 
-def deadline(value: Any, field: str, *, default: datetime) -> datetime:
+def deadline(value: Any, field: str, *, default: datetime | None) -> datetime | None:
     """A deadline: strictly in the future (at most a year ahead); ``default`` if empty."""
     if value is None or value == "":
         return default

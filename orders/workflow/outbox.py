@@ -51,6 +51,7 @@ from ..models import (
     NotificationTemplate,
     Order,
     Refund,
+    Store,
     SupplierOrder,
 )
 from ..notifications import resolve_language
@@ -289,10 +290,11 @@ def record_refund_confirmation(refund: Refund) -> list[Notification]:
 def record_payment_reminder(order: Order) -> list[Notification]:
     """Ask the buyer of an unpaid order to pay: email (and SMS when a phone is known).
 
-    Tells the buyer by when: the time the payment-timeout job closes the order
-    (``placed_at`` + ``SHOPOPS_PAYMENT_TIMEOUT_HOURS``).
+    Tells the buyer by when: the time the payment-timeout job closes the order (``placed_at``
+    + the store's payment timeout, ``SHOPOPS_PAYMENT_TIMEOUT_HOURS`` when it sets none). A batch
+    loads the orders with their store (``batches.lock_orders``): no query per order.
     """
-    pay_by = order.placed_at + timedelta(hours=float(settings.SHOPOPS_PAYMENT_TIMEOUT_HOURS))
+    pay_by = order.placed_at + timedelta(hours=float(order.store.option("payment_timeout_hours")))
     context = {**order_facts(order), "pay_by": pay_by.isoformat()}
     return _buyer_messages(
         prefix=f"order:{order.pk}",
@@ -402,6 +404,10 @@ def claim_many(notification_ids: Iterable[int], now: datetime) -> list[Notificat
     picked ``FOR UPDATE SKIP LOCKED`` (a concurrent claimant skips them instead of waiting)
     and the condition is checked again on the row it updates. The claim counts an attempt and
     lasts ``SHOPOPS_NOTIFICATION_CLAIM_SECONDS``. Two queries (the second gives up on crashes).
+
+    Each row comes back with ``store_sender``: the ``message_sender`` of its order's store
+    ("" when the store sets none, ``None`` for a message of no order), read by the same
+    statement, for the email's From (``orders.delivery``).
     """
     ids = sorted({int(pk) for pk in notification_ids})
     if not ids:
@@ -421,10 +427,18 @@ def claim_many(notification_ids: Iterable[int], now: datetime) -> list[Notificat
     lock = " FOR UPDATE SKIP LOCKED" if conn.features.has_select_for_update_skip_locked else ""
     # Only quoted names from the model are formatted in; every value is a parameter.
     attempts = q("attempts")
+    # The order's store's sender name, beside the row (quoted names only, as above).
+    store_id, sender_name = q(Store._meta.pk.column), q(Store._meta.get_field("message_sender").column)
+    order_id, order_store = q(Order._meta.pk.column), q(Order._meta.get_field("store").column)
+    sender = (
+        f"(SELECT s.{sender_name} FROM {q(Order._meta.db_table)} o "  # noqa: S608
+        f"JOIN {q(Store._meta.db_table)} s ON s.{store_id} = o.{order_store} "
+        f"WHERE o.{order_id} = {table}.{q(Notification._meta.get_field('order').column)}) AS store_sender"
+    )
     sql = (
         f"UPDATE {table} SET {status} = %s, {held} = %s, {attempts} = {attempts} + 1 "  # noqa: S608
         f"WHERE {claimable} AND {pk} IN (SELECT {pk} FROM {table} WHERE {pk} IN ({marks}) AND {claimable}"
-        f" ORDER BY {pk}{lock}) RETURNING {columns}"
+        f" ORDER BY {pk}{lock}) RETURNING {columns}, {sender}"
     )
     params = [NotificationStatus.SENDING, until, *claimable_params, *ids, *claimable_params]
     # RawQuerySet runs the statement once and converts each column as the ORM would.

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +13,7 @@ from shopops.errors import Refused
 
 from ..models import Order, Refund, RefundDirection
 from ..selectors.refunds import refund_limit
+from ..selectors.stores import default_respond_by
 from . import inputs
 from .core import transition
 from .refunds import create_refund_locked, requested_refunds, succeed_refund
@@ -32,18 +32,17 @@ def request_supplier_refund(
     """Return received → awaiting supplier. Creates the supplier refund with its deadline.
 
     The amount (CNY) must be more than 0 and at most the supplier order amount not yet
-    refunded; the respond-by deadline defaults to ``SHOPOPS_SUPPLIER_RESPOND_DAYS`` from now.
+    refunded; the respond-by deadline defaults to the store's supplier respond-by days from now
+    (``SHOPOPS_SUPPLIER_RESPOND_DAYS`` when the store sets none).
     """
     note = inputs.note(note)
     amount = inputs.money(amount, "amount", _("Supplier refund amount"))
     reason_text = inputs.required_text(reason, "reason", _("Say why the supplier should refund."), 2000)
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
-    deadline = inputs.deadline(
-        respond_by,
-        "respond_by",
-        default=timezone.now() + timedelta(days=settings.SHOPOPS_SUPPLIER_RESPOND_DAYS),
-    )
+    deadline = inputs.deadline(respond_by, "respond_by", default=None)
     with transition("request_supplier_refund", order, by=by) as t:
+        if deadline is None:
+            deadline = default_respond_by(t.order)
         if refund_limit(t.order, RefundDirection.FROM_SUPPLIER) <= 0:
             raise Refused(
                 _("Record the 1688 supplier order and its amount before asking the supplier for a refund.")

@@ -1,17 +1,20 @@
-"""Create the demo users (one per group) and the demo data. Safe to run again."""
+"""Create the demo stores, users (one per group) and data. Safe to run again."""
 
 from django.core.management.base import BaseCommand
 
-from orders.demo import DEMO_USERS, demo_password, seed_demo
+from orders.demo import DEMO_USERS, demo_password, seed_demo, stores_shown
 
 
 class Command(BaseCommand):
-    help = "Create demo users (admin, operator, supervisor, finance, analyst) and demo data."
+    help = (
+        "Create the demo stores (main, eu), users (admin, operator, operator_eu, supervisor, finance, "
+        "analyst) and demo data."
+    )
 
     def handle(self, *args, **options) -> None:
         seed_demo(stdout=self.stdout)
 
         self.stdout.write(self.style.SUCCESS("Demo users (log in at /admin/):"))
-        for username, group_name in DEMO_USERS:
-            role = group_name or "superuser"
-            self.stdout.write(f"  {username:<11} {demo_password(username):<22} {role}")
+        for username, group_name, codes in DEMO_USERS:
+            role, password = group_name or "superuser", demo_password(username)
+            self.stdout.write(f"  {username:<11} {password:<22} {role:<11} {stores_shown(codes)}")
