@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -227,6 +228,44 @@ def test_a_file_imported_again_into_its_store_changes_nothing(eu, us):
     both = import_orders(io.BytesIO(data), by=staff("Supervisor", stores=[eu, us]))
     assert both.unchanged == 2 and both.new == 0
     assert list(OrderImport.objects.values_list("store", flat=True)) == [None, None, None]
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_the_command_takes_the_store_of_a_file_without_the_column(eu, us, tmp_path):
+    # given
+    path = tmp_path / "orders.csv"
+    path.write_bytes(_csv(_rows(None, None)).getvalue())
+    out = io.StringIO()
+    # when
+    call_command("import_orders", str(path), "--store", "us", stdout=out)
+    # then
+    assert "2 new" in out.getvalue()
+    assert _stores_of_orders() == {_order_id(1): "US", _order_id(2): "US"}
+    assert OrderImport.objects.get().store == us
+
+
+def test_the_command_refuses_an_unknown_store(eu, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(_csv(_rows(None)).getvalue())
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("import_orders", str(path), "--store", "ASIA", stderr=err)
+    assert exit_.value.code == 1
+    assert "Unknown store “ASIA”." in err.getvalue()
+    assert not Order.objects.exists()
+
+
+def test_the_command_names_the_choice_of_a_file_naming_no_store_among_several(eu, us, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(_csv(_rows(None)).getvalue())
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("import_orders", str(path), stderr=err)
+    assert exit_.value.code == 1
+    assert "Choose the store of this file: EU, US" in err.getvalue()
+    assert not Order.objects.exists()
 
 
 # --- the export -------------------------------------------------------------------------------
