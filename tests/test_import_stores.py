@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from orders.admin.imports import SESSION_KEY
 from orders.imports.service import import_orders
 from orders.models import Order, OrderImport
 from orders.resources import export_orders_response
@@ -17,6 +18,8 @@ from tests.factories import OrderFactory, StoreFactory, default_store, staff
 from tests.test_import_orders import _csv, _row
 
 pytestmark = pytest.mark.django_db
+
+IMPORT_URL = "/admin/orders/order/import/"
 
 
 @pytest.fixture(autouse=True)
@@ -266,6 +269,78 @@ def test_the_command_names_the_choice_of_a_file_naming_no_store_among_several(eu
     assert exit_.value.code == 1
     assert "Choose the store of this file: EU, US" in err.getvalue()
     assert not Order.objects.exists()
+
+
+# --- the upload page's chooser ----------------------------------------------------------------
+
+
+def _upload(client, rows, store=None):
+    data = {"file": _csv(rows)}
+    if store is not None:
+        data["store"] = store
+    return client.post(IMPORT_URL, data)
+
+
+def _options(response) -> list[tuple[str, bool]]:
+    html = response.content.decode()
+    start = html.index('<select name="store"')
+    select = html[start : html.index("</select>", start)]
+    options = []
+    for chunk in select.split("<option")[1:]:
+        value = chunk.split('value="', 1)[1].split('"', 1)[0]
+        options.append((value, " selected" in chunk.split(">", 1)[0]))
+    return options
+
+
+def test_the_chooser_offers_only_the_users_stores_preselected_when_one(client, eu, us):
+    default_store()
+    client.force_login(staff("Supervisor", stores=[us]))
+    assert _options(client.get(IMPORT_URL)) == [("US", True)]
+    client.force_login(staff("Supervisor", username="both", stores=[eu, us]))
+    assert _options(client.get(IMPORT_URL)) == [("", True), ("EU", False), ("US", False)]
+
+
+def test_the_chosen_store_is_previewed_then_imported(client, eu, us):
+    # given
+    client.force_login(staff("Supervisor", stores=[eu, us]))
+    # when: preview with the American store chosen
+    preview = _upload(client, _rows(None, None), store="US")
+    # then
+    page = preview.content.decode()
+    assert "2 new" in page
+    assert "Rows that name no store go to store US." in page
+    assert not Order.objects.exists()
+    token = preview.context["token"]
+    assert client.session[SESSION_KEY][token] == {"name": "test.csv", "store": "US"}
+    # when: confirm
+    done = client.post(IMPORT_URL, {"token": token})
+    # then
+    assert "Imported test.csv: 2 new" in done.content.decode()
+    assert _stores_of_orders() == {_order_id(1): "US", _order_id(2): "US"}
+    assert OrderImport.objects.get().store == us
+
+
+def test_without_a_choice_among_several_stores_the_preview_names_the_choice(client, eu, us):
+    client.force_login(staff("Supervisor", stores=[eu, us]))
+    response = _upload(client, _rows(None))
+    assert "Choose the store of this file: EU, US" in response.content.decode()
+    assert response.context["token"] == ""
+
+
+def test_a_store_the_user_does_not_work_for_cannot_be_chosen(client, eu, us):
+    client.force_login(staff("Supervisor", stores=[eu]))
+    response = _upload(client, _rows(None), store="US")
+    assert response.status_code == 400
+    assert "You do not work for store “US”." in response.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_the_preview_lists_the_rows_of_a_store_the_user_does_not_work_for(client, eu, us):
+    client.force_login(staff("Supervisor", stores=[eu]))
+    response = _upload(client, _rows("EU", "US"))
+    errors = response.content.decode().split('id="import-errors"', 1)[1]
+    assert "You do not work for store “US”." in errors
+    assert response.context["token"] == ""
 
 
 # --- the export -------------------------------------------------------------------------------
