@@ -20,6 +20,8 @@ from tests.test_import_orders import _csv, _row
 pytestmark = pytest.mark.django_db
 
 IMPORT_URL = "/admin/orders/order/import/"
+EXPORT_URL = "/admin/orders/order/export/"
+CHANGELIST_URL = "/admin/orders/order/"
 
 
 @pytest.fixture(autouse=True)
@@ -348,6 +350,24 @@ def test_the_preview_lists_the_rows_of_a_store_the_user_does_not_work_for(client
 
 def _exported(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_the_export_of_a_one_store_user_holds_no_other_stores_order(client, eu, us):
+    # given
+    mine = OrderFactory(store=eu)
+    theirs = OrderFactory(store=us)
+    client.force_login(staff("Operator", stores=[eu]))
+    # when: the export screen, and the list's action with both ids posted
+    screen = _exported(client.get(EXPORT_URL))
+    action = _exported(
+        client.post(
+            CHANGELIST_URL,
+            {"action": "export", "_selected_action": [mine.pk, theirs.pk], "index": 0},
+        )
+    )
+    # then
+    for rows in (screen, action):
+        assert [(r["order_id"], r["store"]) for r in rows] == [(mine.platform_order_id, "EU")]
 
 
 def test_an_export_of_several_stores_imports_back_unchanged(eu, us):

@@ -7,7 +7,7 @@ Screens of ``OrderAdmin`` (wired by its ``get_urls``):
   two steps the upload lives in a private directory under ``var/imports/``, named by a random
   token that is remembered in the user's session (the file itself never is).
 - ``/admin/orders/order/export/`` (``orders.export_orders``): the orders of the list as filtered,
-  as CSV or XLSX (``?_format=xlsx``), escaped against formula injection.
+  of the user's stores only, as CSV or XLSX (``?_format=xlsx``), escaped against formula injection.
 
 ``OrderImportAdmin`` is the import history at ``/admin/orders/orderimport/`` (read only). The
 change list's buttons are in ``admin/orders/order/_import_export_buttons.html``.
@@ -99,7 +99,7 @@ def export_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     except IncorrectLookupParameters:
         messages.error(request, _("The list's filters are not valid; nothing was exported."))
         return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
-    return export_orders_response(changelist.get_queryset(request), file_format)
+    return export_orders_response(policy.scope(request.user, changelist.get_queryset(request)), file_format)
 
 
 # --- import -----------------------------------------------------------------------------------
