@@ -337,6 +337,15 @@ def test_a_store_the_user_does_not_work_for_cannot_be_chosen(client, eu, us):
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize("value", ["EU\x00", "E" * 40, "EU\nUS"])
+def test_a_chosen_store_that_is_no_code_is_refused_before_any_lookup(client, eu, value):
+    client.force_login(staff("Supervisor", stores=[eu]))
+    response = _upload(client, _rows(None), store=value)
+    assert response.status_code == 400
+    assert 'id="import-error"' in response.content.decode()
+    assert not Order.objects.exists()
+
+
 def test_the_preview_lists_the_rows_of_a_store_the_user_does_not_work_for(client, eu, us):
     client.force_login(staff("Supervisor", stores=[eu]))
     response = _upload(client, _rows("EU", "US"))

@@ -32,11 +32,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from shopops import inputs
 from shopops.admin_base import ReadOnlyAdmin
 from shopops.errors import Refused
 
 from .. import policy
 from ..imports.service import ImportResult, import_orders
+from ..imports.stores import CODE_LENGTH
 from ..models import OrderImport, Store
 from ..resources import EXPORT_FORMATS, export_orders_response
 from .scoped import StoreScopedAdmin
@@ -126,7 +128,7 @@ def _render(
 def _chosen_store(request: HttpRequest) -> Store | None:
     """The store chosen on the upload form (blank: each row's ``store`` column, else the only
     store); raises ``Refused`` for a store that does not exist or the user does not work for."""
-    code = request.POST.get("store", "").strip()
+    code = inputs.text(request.POST.get("store", ""), "store", max_length=CODE_LENGTH)
     return policy.store_for(request.user, code) if code else None
 
 

@@ -23,19 +23,23 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
+from shopops import inputs
 from shopops.errors import Refused
 
 from .. import policy
 from ..models import Store
+
+CODE_LENGTH = Store._meta.get_field("code").max_length
 
 
 def chosen_store(by: AbstractBaseUser | None, store: Store | str | None) -> Store | None:
     """The store of the file's rows that name none: ``store`` (a Store or its code) if given and
     ``by`` works for it, else the only store there is; raises ``Refused`` naming a store that
     does not exist or that ``by`` does not work for."""
-    if store is None or store == "":
-        return policy.only_store(by)
-    return policy.store_for(by, store.code if isinstance(store, Store) else str(store))
+    if isinstance(store, Store):
+        return policy.store_for(by, store.code)
+    code = inputs.text(store, "store", max_length=CODE_LENGTH) if store is not None else ""
+    return policy.store_for(by, code) if code else policy.only_store(by)
 
 
 class FileStores:
