@@ -235,6 +235,22 @@ def test_a_file_imported_again_into_its_store_changes_nothing(eu, us):
     assert list(OrderImport.objects.values_list("store", flat=True)) == [None, None, None]
 
 
+@pytest.mark.postgres  # elsewhere bulk_create stamps updated_at itself: no fingerprint matches
+def test_a_row_applied_before_is_recognised_whether_its_file_names_the_store_or_not(monkeypatch):
+    # given: rows imported from a file without the store column (as before stores existed)
+    main = default_store()
+    assert import_orders(_csv(_rows(None, None))).new == 2
+
+    def parse(*args, **kwargs):
+        raise AssertionError("a row recognised by its fingerprint is not parsed")
+
+    monkeypatch.setattr("orders.imports.rows.RowParser.__call__", parse)
+    # when: the same rows, now naming their store
+    result = import_orders(_csv(_rows("MAIN", main.code)))
+    # then: unchanged at once (the store is compared, not hashed)
+    assert result.ok and result.unchanged == 2 and result.same_as is None
+
+
 # --- the command ---------------------------------------------------------------------------
 
 

@@ -53,13 +53,14 @@ def rules() -> str:
     takes the full path once (and is stamped anew if it changes anything), and no earlier
     import vouches for a file any more.
     """
-    return f"v3\x1e{settings.SHOPOPS_PLATFORM_TZ}\x1e"
+    return f"v2\x1e{settings.SHOPOPS_PLATFORM_TZ}\x1e"
 
 
 def file_rules(default_store_id: int | None) -> str:
     """The rules under which a whole file's bytes mean the same orders: :func:`rules` and the
     store its rows naming none go to (SPEC section 11: the same file may be imported into
-    another store)."""
+    another store). Imports recorded before stores existed match none of these: they vouch for
+    nothing any more."""
     return f"{rules()}store:{default_store_id if default_store_id is not None else '-'}\x1e"
 
 
@@ -68,8 +69,15 @@ def file_rules(default_store_id: int | None) -> str:
 Entry = tuple[int, str, str, int | None, str]
 
 
+# The columns a row's fingerprint hashes: all but the store, which the probe compares itself
+# (the order's store against the row's, resolved from its cell or the file's choice). Rows
+# fingerprinted before stores existed are thus still recognised.
+FINGERPRINTED = tuple(column.name for column in COLUMNS if column.name != "store")
+
+
 class Fingerprint:
-    """The digest of a row's cells, in the contract's column order whatever the file's order.
+    """The digest of a row's cells (but its store), in the contract's column order whatever the
+    file's order.
 
     An absent optional column and a blank cell mean the same (“leave it as it is”), so both
     hash as an empty string. The platform time zone is part of the digest: the same cells mean
@@ -83,15 +91,18 @@ class Fingerprint:
     def __init__(self, header: list[str]):
         position = {column: i for i, column in enumerate(header)}
         self.blank = len(header)  # the index of the "" appended to each row while joining
-        self.pick = operator.itemgetter(*(position.get(column.name, self.blank) for column in COLUMNS))
+        self.pick = operator.itemgetter(*(position.get(name, self.blank) for name in FINGERPRINTED))
         self.seed = rules()
-        # A file with every column in the contract's order (our export, the template): its cells
-        # are already in fingerprint order.
-        self.in_order = header == [column.name for column in COLUMNS]
+        # A file with every column in the contract's order (our export, the template), with the
+        # store last or without it: its cells are already in fingerprint order.
+        self.in_order = header == list(FINGERPRINTED)
+        self.in_order_then_store = header == [*FINGERPRINTED, "store"]
 
     def text(self, cells: list[str]) -> str:
         if self.in_order:
             return "\x1f".join(cells)
+        if self.in_order_then_store:
+            return "\x1f".join(cells[:-1])
         cells.append("")
         try:
             return "\x1f".join(self.pick(cells))
