@@ -7,7 +7,8 @@ Creates the database ``shopops_bench_import`` (or ``BENCH_DB_NAME``) anew on the
 down as the orders table grows, so every run starts from an empty one — then, with production
 settings (DEBUG off):
 
-1. generates a file of N rows in the contract's format (SPEC section 6),
+1. generates a file of N rows in the contract's format (SPEC section 6; every row of the store
+   the migrations make, named in the ``store`` column),
 2. (a) ``COPY``s the same file into a bare table of the rows' types — the floor,
 3. (b) runs ``manage.py import_orders`` on it (a child process: its peak RSS is measured),
 4. (c) runs it again on the same file (nothing to change: recognised as the file imported in
@@ -61,6 +62,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from orders.models.store import DEFAULT_CODE  # noqa: E402
 from orders.resources import COLUMN_NAMES  # noqa: E402
 
 # Peak RSS of the one child it runs: RUSAGE_CHILDREN of a fresh wrapper process sees only it.
@@ -145,6 +147,7 @@ def generate(path: Path, rows: int, seed: int) -> None:
                     f"LP{prefix}{n:06d}CN" if shipped else "",
                     rng.choice(["YunExpress", "4PX", "Cainiao"]) if shipped else "",
                     rng.choice(["", "", "请尽快发货", "gift wrap"]),
+                    DEFAULT_CODE,  # the store a migration makes (SPEC section 11)
                 ]
             )
 

@@ -37,7 +37,7 @@ class Column:
     required: bool = False
 
 
-# SPEC section 6, in its order. ``required`` columns must be in the file's header.
+# SPEC section 6, in its order, then section 11's. ``required`` columns must be in the file's header.
 COLUMNS: tuple[Column, ...] = (
     Column("order_id", "订单号", True),
     Column("status", "订单状态", True),
@@ -62,6 +62,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("tracking_number", "运单号"),
     Column("carrier", "物流公司"),
     Column("notes", "备注"),
+    # SPEC section 11: the store's code (any case). Blank or absent: the store chosen for the
+    # file, else the only store (``orders.imports.stores``).
+    Column("store", "店铺"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
@@ -125,6 +128,7 @@ class OrderResource(resources.ModelResource):
     tracking_number = fields.Field(attribute="tracking_number", column_name="tracking_number")
     carrier = fields.Field(attribute="carrier", column_name="carrier")
     notes = fields.Field(attribute="notes", column_name="notes")
+    store = fields.Field(attribute="store__code", column_name="store")
 
     class Meta:
         model = Order
@@ -153,7 +157,7 @@ class OrderResource(resources.ModelResource):
 
 def export_queryset(queryset: QuerySet[Order]) -> QuerySet[Order]:
     """The orders with what the export reads, in two queries per chunk instead of one per row."""
-    return queryset.select_related("sku").prefetch_related(
+    return queryset.select_related("sku", "store").prefetch_related(
         Prefetch("supplier_orders", queryset=SupplierOrder.objects.order_by("id"))
     )
 

@@ -15,7 +15,7 @@ from orders.imports import service
 from orders.imports.feedback import import_feedback
 from orders.imports.service import import_orders
 from orders.models import Feedback, Order, OrderEvent, OrderImport
-from tests.factories import OrderFactory, staff
+from tests.factories import OrderFactory, default_store, staff
 from tests.test_concurrency import _race
 from tests.test_import_orders import _csv, _row
 
@@ -63,6 +63,7 @@ def test_a_confirmation_posted_twice_at_once_imports_once_and_says_so_to_the_oth
 @pytest.mark.django_db(transaction=True)
 def test_two_imports_sharing_new_orders_run_one_after_the_other():
     # given: two files naming the same 1,000 new orders (the second with another buyer name)
+    default_store()  # flushed by the transactional test before
     a = _csv(_rows(1000))
     b = _csv(_rows(1000, buyer_name="Maria G."))
     # when
@@ -79,6 +80,7 @@ def test_two_imports_sharing_new_orders_run_one_after_the_other():
 @pytest.mark.django_db(transaction=True)
 def test_an_import_waiting_too_long_for_another_is_refused_clearly(monkeypatch):
     # given: another import holds the lock
+    default_store()  # flushed by the transactional test before
     monkeypatch.setattr(service, "LOCK_WAIT_SECONDS", 0.5)
     holding, release = threading.Event(), threading.Event()
 

@@ -7,7 +7,7 @@ Screens of ``OrderAdmin`` (wired by its ``get_urls``):
   two steps the upload lives in a private directory under ``var/imports/``, named by a random
   token that is remembered in the user's session (the file itself never is).
 - ``/admin/orders/order/export/`` (``orders.export_orders``): the orders of the list as filtered,
-  as CSV or XLSX (``?_format=xlsx``), escaped against formula injection.
+  of the user's stores only, as CSV or XLSX (``?_format=xlsx``), escaped against formula injection.
 
 ``OrderImportAdmin`` is the import history at ``/admin/orders/orderimport/`` (read only). The
 change list's buttons are in ``admin/orders/order/_import_export_buttons.html``.
@@ -32,11 +32,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from shopops import inputs
 from shopops.admin_base import ReadOnlyAdmin
+from shopops.errors import Refused
 
 from .. import policy
 from ..imports.service import ImportResult, import_orders
-from ..models import OrderImport
+from ..imports.stores import CODE_LENGTH
+from ..models import OrderImport, Store
 from ..resources import EXPORT_FORMATS, export_orders_response
 from ..scoped_admin import StoreScopedAdmin
 
@@ -98,21 +101,35 @@ def export_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     except IncorrectLookupParameters:
         messages.error(request, _("The list's filters are not valid; nothing was exported."))
         return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
-    return export_orders_response(changelist.get_queryset(request), file_format)
+    return export_orders_response(policy.scope(request.user, changelist.get_queryset(request)), file_format)
 
 
 # --- import -----------------------------------------------------------------------------------
 
 
-def _render(model_admin: ModelAdmin, request: HttpRequest, status: int = 200, **extra) -> TemplateResponse:
+def _render(
+    model_admin: ModelAdmin, request: HttpRequest, status: int = 200, *, store: str = "", **extra
+) -> TemplateResponse:
+    stores = list(policy.stores(request.user))
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "title": _("Import orders"),
         "max_mb": f"{settings.SHOPOPS_IMPORT_MAX_MB:g}",
+        "stores": stores,
+        "store": store,  # the store chosen for the file shown
+        # The chooser's choice: as before, else the only store the user works for.
+        "preselected": store or (stores[0].code if len(stores) == 1 else ""),
         **extra,
     }
     return TemplateResponse(request, IMPORT_TEMPLATE, context, status=status)
+
+
+def _chosen_store(request: HttpRequest) -> Store | None:
+    """The store chosen on the upload form (blank: each row's ``store`` column, else the only
+    store); raises ``Refused`` for a store that does not exist or the user does not work for."""
+    code = inputs.text(request.POST.get("store", ""), "store", max_length=CODE_LENGTH)
+    return policy.store_for(request.user, code) if code else None
 
 
 def import_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
@@ -130,8 +147,12 @@ def import_view(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     return _preview(model_admin, request)
 
 
-def _pending(request: HttpRequest) -> dict[str, str]:
-    return dict(request.session.get(SESSION_KEY, {}))
+def _pending(request: HttpRequest) -> dict[str, dict[str, str]]:
+    """The previews waiting for their confirm: token → the file's name and the chosen store."""
+    return {
+        token: entry if isinstance(entry, dict) else {"name": entry, "store": ""}
+        for token, entry in request.session.get(SESSION_KEY, {}).items()
+    }
 
 
 def _preview(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
@@ -140,6 +161,11 @@ def _preview(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
         return _render(model_admin, request, status=400, upload_error=_("Choose a CSV file to import."))
     if upload.size > max_upload_bytes():
         return _render(model_admin, request, status=413, upload_error=too_big_message(upload.size))
+    try:
+        store = _chosen_store(request)
+    except Refused as refused:
+        return _render(model_admin, request, status=400, upload_error=refused.message)
+    code = store.code if store is not None else ""
     directory = import_dir()
     _remove_stale_uploads(directory)
     token = secrets.token_urlsafe(24)
@@ -151,7 +177,7 @@ def _preview(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     name = Path(upload.name or "orders.csv").name
     started = time.monotonic()
     try:
-        result = import_orders(stored, by=request.user, dry_run=True, file_name=name)
+        result = import_orders(stored, by=request.user, store=store, dry_run=True, file_name=name)
     except BaseException:
         stored.unlink(missing_ok=True)  # never left behind
         raise
@@ -162,12 +188,18 @@ def _preview(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
         for old_token in list(pending)[: max(0, len(pending) - MAX_PENDING_PER_SESSION + 1)]:
             (directory / f"{old_token}.csv").unlink(missing_ok=True)
             pending.pop(old_token)
-        pending[token] = name
+        pending[token] = {"name": name, "store": code}
         request.session[SESSION_KEY] = pending
     else:
         stored.unlink(missing_ok=True)
     return _render(
-        model_admin, request, result=result, token=token if can_confirm else "", preview=True, seconds=seconds
+        model_admin,
+        request,
+        result=result,
+        token=token if can_confirm else "",
+        preview=True,
+        seconds=seconds,
+        store=code,
     )
 
 
@@ -185,11 +217,13 @@ def _confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
         os.rename(stored, claimed)
     except FileNotFoundError:
         return _render(model_admin, request, status=409 if claimed.exists() else 400, upload_error=_(EXPIRED))
-    name = pending.pop(token)
+    entry = pending.pop(token)
+    name, code = entry["name"], entry["store"]
     request.session[SESSION_KEY] = pending
     started = time.monotonic()
     try:
-        result: ImportResult = import_orders(claimed, by=request.user, file_name=name)
+        # The store chosen for the preview, checked again: the user may have lost it since.
+        result: ImportResult = import_orders(claimed, by=request.user, store=code or None, file_name=name)
     except BaseException:
         os.replace(claimed, stored)  # not imported: the preview stays, it can be confirmed again
         raise
@@ -197,18 +231,25 @@ def _confirm(model_admin: ModelAdmin, request: HttpRequest) -> HttpResponse:
     if result.failed:
         # Nothing was written: keep the upload and its token so the same file can be retried.
         os.replace(claimed, stored)
-        pending[token] = name
+        pending[token] = entry
         request.session[SESSION_KEY] = pending
         messages.error(request, result.summary())
         return _render(
-            model_admin, request, status=503, result=result, token=token, preview=True, seconds=seconds
+            model_admin,
+            request,
+            status=503,
+            result=result,
+            token=token,
+            preview=True,
+            seconds=seconds,
+            store=code,
         )
     claimed.unlink(missing_ok=True)
     if result.applied:
         messages.success(request, result.summary())
     else:
         messages.error(request, result.summary())
-    return _render(model_admin, request, result=result, done=True, seconds=seconds)
+    return _render(model_admin, request, result=result, done=True, seconds=seconds, store=code)
 
 
 # --- the import history -----------------------------------------------------------------------
@@ -219,12 +260,12 @@ class OrderImportAdmin(StoreScopedAdmin, ReadOnlyAdmin):
     """The import history (Supervisors): read only, never deleted — what was imported, by whom."""
 
     counts = ("rows", "new", "updated", "unchanged", "refused", "moves")
-    list_display = ("imported_at", "file_name", "imported_by", *counts, "vouches")
+    list_display = ("imported_at", "file_name", "store", "imported_by", *counts, "vouches")
     list_filter = ("imported_by",)
     search_fields = ("file_name", "=sha256")
     date_hierarchy = "imported_at"
-    list_select_related = ("imported_by",)
-    fields = ("file_name", "sha256", "imported_by", "imported_at", *counts)
+    list_select_related = ("imported_by", "store")
+    fields = ("file_name", "sha256", "store", "imported_by", "imported_at", *counts)
     readonly_fields = fields
 
     @admin.display(description=gettext_lazy("re-import recognised at once"), boolean=True)

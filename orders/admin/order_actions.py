@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from shopops.errors import Refused
 
-from .. import workflow
+from .. import policy, workflow
 from ..forms import BulkCloseForm
 from ..models import Order, Status
 from ..resources import export_orders_response
@@ -113,4 +113,5 @@ def send_payment_reminder(model_admin: ModelAdmin, request: HttpRequest, queryse
 
 @admin.action(description=gettext_lazy("Export selected orders (CSV)"), permissions=["export_orders"])
 def export(model_admin: ModelAdmin, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse:
-    return export_orders_response(queryset)
+    """The selected orders of the user's stores (``policy.scope``), in the CSV contract's columns."""
+    return export_orders_response(policy.scope(request.user, queryset))

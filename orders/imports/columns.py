@@ -28,7 +28,7 @@ from shopops import inputs
 from shopops.errors import Refused
 from shopops.money import CENT
 
-from ..models import FORWARD_PATH, Order, Sku, Status, SupplierOrder
+from ..models import FORWARD_PATH, Order, Sku, Status, Store, SupplierOrder
 
 
 class BadValue(Exception):
@@ -215,6 +215,7 @@ def full_parsers() -> dict[str, Callable[[str, str], Any]]:
         "tracking_number": _text(_max_length(Order, "tracking_number")),
         "carrier": _text(_max_length(Order, "carrier")),
         "notes": _text(10_000),
+        "store": _text(_max_length(Store, "code")),  # which store: orders.imports.stores
     }
 
 
@@ -316,4 +317,5 @@ def fast_parsers() -> dict[str, Callable[[str], Any] | int]:
         "tracking_number": text(_max_length(Order, "tracking_number")),
         "carrier": text(_max_length(Order, "carrier")),
         "notes": text(10_000),
+        "store": text(_max_length(Store, "code")),
     }

@@ -56,11 +56,28 @@ def rules() -> str:
     return f"v2\x1e{settings.SHOPOPS_PLATFORM_TZ}\x1e"
 
 
-Entry = tuple[int, str, str, str]  # a row as probed: position in its chunk, order id, status, text
+def file_rules(default_store_id: int | None) -> str:
+    """The rules under which a whole file's bytes mean the same orders: :func:`rules` and the
+    store its rows naming none go to (SPEC section 11: the same file may be imported into
+    another store). Imports recorded before stores existed match none of these: they vouch for
+    nothing any more."""
+    return f"{rules()}store:{default_store_id if default_store_id is not None else '-'}\x1e"
+
+
+# A row as probed: position in its chunk, order id, status, its store's id (None: it has none
+# the user may import into), fingerprint text.
+Entry = tuple[int, str, str, int | None, str]
+
+
+# The columns a row's fingerprint hashes: all but the store, which the probe compares itself
+# (the order's store against the row's, resolved from its cell or the file's choice). Rows
+# fingerprinted before stores existed are thus still recognised.
+FINGERPRINTED = tuple(column.name for column in COLUMNS if column.name != "store")
 
 
 class Fingerprint:
-    """The digest of a row's cells, in the contract's column order whatever the file's order.
+    """The digest of a row's cells (but its store), in the contract's column order whatever the
+    file's order.
 
     An absent optional column and a blank cell mean the same (“leave it as it is”), so both
     hash as an empty string. The platform time zone is part of the digest: the same cells mean
@@ -74,15 +91,18 @@ class Fingerprint:
     def __init__(self, header: list[str]):
         position = {column: i for i, column in enumerate(header)}
         self.blank = len(header)  # the index of the "" appended to each row while joining
-        self.pick = operator.itemgetter(*(position.get(column.name, self.blank) for column in COLUMNS))
+        self.pick = operator.itemgetter(*(position.get(name, self.blank) for name in FINGERPRINTED))
         self.seed = rules()
-        # A file with every column in the contract's order (our export, the template): its cells
-        # are already in fingerprint order.
-        self.in_order = header == [column.name for column in COLUMNS]
+        # A file with every column in the contract's order (our export, the template), with the
+        # store last or without it: its cells are already in fingerprint order.
+        self.in_order = header == list(FINGERPRINTED)
+        self.in_order_then_store = header == [*FINGERPRINTED, "store"]
 
     def text(self, cells: list[str]) -> str:
         if self.in_order:
             return "\x1f".join(cells)
+        if self.in_order_then_store:
+            return "\x1f".join(cells[:-1])
         cells.append("")
         try:
             return "\x1f".join(self.pick(cells))
@@ -150,20 +170,28 @@ def _checksum(runs: list[list[int]]) -> str:
     return f"{count}:{total}"
 
 
-def same_file(sha256: str) -> OrderImport | None:
-    """The last import that vouches for these bytes, if none of its orders has changed since."""
-    previous = (
-        OrderImport.objects.filter(sha256=sha256, rules=rules()).exclude(checksum="").order_by("-id").first()
-    )
+def same_file(sha256: str, file_rules: str) -> OrderImport | None:
+    """The last import that vouches for these bytes under ``file_rules`` (:func:`file_rules`), if
+    none of its orders has changed since. Whether the importing user may rely on it (works for
+    its store) is the caller's question."""
+    found = OrderImport.objects.filter(sha256=sha256, rules=file_rules).exclude(checksum="")
+    previous = found.order_by("-id").first()
     if previous is not None and _checksum(previous.order_ranges) == previous.checksum:
         return previous
     return None
 
 
 def record_import(
-    result: ImportResult, order_pks: Iterable[int] | None, sha256: str, by: AbstractBaseUser | None
+    result: ImportResult,
+    order_pks: Iterable[int] | None,
+    sha256: str,
+    by: AbstractBaseUser | None,
+    *,
+    file_rules: str,
+    store_id: int | None,
 ) -> None:
-    """Record an applied import; ``order_pks``: the orders of its rows (``None``: none read).
+    """Record an applied import; ``order_pks``: the orders of its rows (``None``: none read);
+    ``store_id``: the store of every row (``None`` when they were of several).
 
     When the import refused nothing and every row's order is known, the record vouches for the
     file: importing the same bytes again is then recognised by ``same_file``.
@@ -179,7 +207,8 @@ def record_import(
     OrderImport.objects.create(
         file_name=result.file_name[:255],
         sha256=sha256,
-        rules=rules(),
+        rules=file_rules,
+        store_id=store_id,
         imported_by=by,
         rows=result.rows,
         new=result.new,

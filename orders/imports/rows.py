@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from .columns import E164, MISS, OWN_STATUS_CODES, BadValue, cached, fast_parsers, full_parsers, parse_phone
 from .reading import clean_cell
 from .result import RowIssue
+from .stores import FileStores
 
 # Required columns whose cells must not be blank either.
 REQUIRED_VALUES = (
@@ -34,12 +35,15 @@ class RowParser:
 
     Each cell goes through its column's fast path first, and to the full parser only when that
     does not recognise it (about a fifth of the time of the full parsers alone on a typical file).
+    The row's store (``orders.imports.stores``) is its values' ``store_id``.
     """
 
-    def __init__(self, header: list[str]):
+    def __init__(self, header: list[str], stores: FileStores):
         self.header = header
         self.width = len(header)
         self.index = {column: i for i, column in enumerate(header)}
+        self.stores = stores
+        self.store_index = self.index.get("store")
         fast, full = fast_parsers(), full_parsers()
         self.plan = [(i, column, fast[column], full[column]) for i, column in enumerate(header)]
         self._phone_ok = cached(lambda value: value if E164.match(value) else MISS)
@@ -81,6 +85,7 @@ class RowParser:
                     ok = False
                     continue
             values[column] = parsed
+        ok = self._store(values, cells, row, report) and ok
         for column in REQUIRED_VALUES:
             if column not in values:
                 cell = cells[self.index[column]]
@@ -114,3 +119,16 @@ class RowParser:
                     )
                     ok = False
         return values if ok else None
+
+    def _store(
+        self, values: dict[str, Any], cells: list[str], row: int, report: Callable[[RowIssue], None]
+    ) -> bool:
+        code = values.get("store")
+        if code is None and self.store_index is not None and clean_cell(cells[self.store_index]):
+            return False  # a store cell that is not a code: reported by its parser already
+        found = self.stores.of_row(code)
+        if isinstance(found, str):
+            report(RowIssue(row, "store", code or "", found))
+            return False
+        values["store_id"] = found
+        return True

@@ -9,6 +9,12 @@ The rules, in the order the engine applies them:
    UTC, currency signs stripped, phone numbers to E.164, country / currency / email / status
    checked). Every bad value is reported with its spreadsheet row number (the header is row 1),
    column, value and why; a duplicate ``order_id`` too.
+   **Stores** (``stores``, SPEC section 11): each row's store is its ``store`` cell, else the
+   store chosen for the file, else the only store; a file naming none while there are several
+   is refused, naming them. A store that does not exist or that the importing user does not
+   work for is a row error naming it; each code is looked up once. An order Shopops holds in
+   another store is refused (an order never moves), or a row error when the user does not
+   work for that store.
 3. **All or nothing.** The whole file runs in one transaction, streamed in chunks so memory stays
    bounded; one invalid row anywhere and the transaction is rolled back — nothing is written.
    A dry run (the admin's preview) does everything and always rolls back.
@@ -22,9 +28,10 @@ The rules, in the order the engine applies them:
    as *not done, try again*. A database error is reported the same way — never half written.
 6. **History** (``history``). An applied import is recorded (``OrderImport``). The very same
    bytes imported again, while none of the file's orders has changed since an import of them
-   that refused nothing, change nothing: that is said at once, without reading a row. Any other
-   file is checked row by row — where a row's fingerprint shows it was applied as it is and its
-   order untouched since, without parsing it.
+   that refused nothing, into the same store, change nothing: that is said at once, without
+   reading a row, to a user who works for its store. Any other file is checked row by row —
+   where a row's fingerprint shows it was applied as it is, in its store, and its order
+   untouched since, without parsing it.
 """
 
 from __future__ import annotations
@@ -36,17 +43,22 @@ import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext as _
 
+from shopops.errors import Refused
+
+from .. import policy
+from ..models import OrderImport, Store
 from .columns import STATUS_VALUES
-from .history import FINGERPRINT, Entry, Fingerprint, record_import, same_file
+from .history import FINGERPRINT, Entry, Fingerprint, file_rules, record_import, same_file
 from .reading import ImportFileError, chunks, clean_cell, not_csv_message, open_rows, sha256_of
 from .result import ImportResult, RowIssue
 from .rows import RowParser
+from .stores import FileStores, chosen_store
 from .writer import Rows, Writer
 
 __all__ = ["ImportFileError", "ImportResult", "RowIssue", "import_orders"]
@@ -99,11 +111,13 @@ def _no_cyclic_gc() -> Iterator[None]:
 class _FileRows:
     """Checks a file's rows a chunk at a time and hands the valid ones to the writer."""
 
-    def __init__(self, header: list[str], writer: Writer, result: ImportResult):
-        self.parse = RowParser(header)
+    def __init__(self, header: list[str], writer: Writer, result: ImportResult, stores: FileStores):
+        self.parse = RowParser(header, stores)
         self.fingerprint = Fingerprint(header)
         self.width = len(header)
         self.id_index, self.status_index = header.index("order_id"), header.index("status")
+        self.store_index = header.index("store") if "store" in header else None
+        self.stores = stores
         self.writer = writer
         self.result = result
         self.seen: dict[str, int] = {}  # order id → the row it was first seen on
@@ -115,12 +129,14 @@ class _FileRows:
         # Shopops holds unchanged (one round trip), to skip those without parsing.
         ids: list[str] = [""] * len(chunk)
         texts: list[str] = [""] * len(chunk)  # each row's fingerprint text, once
-        unchanged, known = self.writer.probe(self._entries(chunk, ids, texts), self.fingerprint)
+        stores: list[int | None] = [None] * len(chunk)  # each row's store, as probed
+        self._look_up_stores(chunk)
+        unchanged, known = self.writer.probe(self._entries(chunk, ids, texts, stores), self.fingerprint)
         parse, digest, seen = self.parse, self.fingerprint.digest, self.seen
         parsed: Rows = []
         for position, (row, cells) in enumerate(chunk):
             if position in unchanged:
-                values = None  # imported before as it is, untouched since: unchanged
+                values = None  # imported before as it is, in its store, untouched since: unchanged
                 order_id = ids[position]
             else:
                 values = parse(cells, row, result.add_error)
@@ -142,52 +158,96 @@ class _FileRows:
                 continue
             seen[order_id] = row
             if values is None:
+                self.stores.seen.add(stores[position])
                 result.unchanged += 1
-            else:
-                parsed.append((row, values))
+                continue
+            store = values["store_id"]
+            self.stores.seen.add(store)
+            current = known.get(order_id)
+            if current is not None and current != store:
+                self._conflict(row, values, current)
+                continue
+            parsed.append((row, values))
         if not result.error_count:
             self.writer.apply(parsed, known)  # after an error, rows are only checked, never written
 
+    def _look_up_stores(self, chunk: list[tuple[int, list[str]]]) -> None:
+        """Look up the chunk's new store codes now: the probe reads them while it streams the
+        chunk to the database (a COPY), when no other query may run on the connection."""
+        index, width = self.store_index, self.width
+        if index is not None:
+            self.stores.look_up({clean_cell(cells[index]) for _row, cells in chunk if len(cells) == width})
+
+    def _conflict(self, row: int, values: dict[str, Any], current: int) -> None:
+        """A row of an order Shopops holds in another store: an error, or refused (never moved)."""
+        named = bool(values.get("store"))
+        error, message = self.stores.conflict(values["order_id"], current, values["store_id"], named)
+        if error:
+            self.result.add_error(RowIssue(row, "order_id", values["order_id"], message))
+        else:
+            shown = values["store"] if named else self.stores.code_of(values["store_id"])
+            self.result.add_refused(RowIssue(row, "store", shown, message))
+
     def _entries(
-        self, chunk: list[tuple[int, list[str]]], ids: list[str], texts: list[str]
+        self,
+        chunk: list[tuple[int, list[str]]],
+        ids: list[str],
+        texts: list[str],
+        stores: list[int | None],
     ) -> Iterator[Entry]:
         width, id_index, status_index = self.width, self.id_index, self.status_index
         text_of = self.fingerprint.text
+        store_index, store_of, default = self.store_index, self.stores.quietly, self.stores.default_id
         for position, (_row, cells) in enumerate(chunk):
             if len(cells) == width:
                 order_id = ids[position] = clean_cell(cells[id_index])
                 if order_id:
                     status = STATUS_VALUES.get(clean_cell(cells[status_index]), "")
                     text = texts[position] = text_of(cells)
-                    yield position, order_id, status, text
+                    store = default if store_index is None else store_of(clean_cell(cells[store_index]))
+                    stores[position] = store
+                    yield position, order_id, status, store, text
 
 
 def import_orders(
     source: Path | str | BinaryIO,
     *,
     by: AbstractBaseUser | None = None,
+    store: Store | str | None = None,
     dry_run: bool = False,
     file_name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import an order file (SPEC section 6) all or nothing; see the module docstring for the rules.
 
-    ``by`` is the importing user (their permissions apply to the status moves) or ``None`` for
-    the system. ``dry_run`` does everything and rolls back: the preview. ``progress(done,
-    total)`` is called with bytes read after each chunk. Writes orders, SKUs, supplier orders
-    and history events in one transaction, or nothing when the file has any invalid row.
+    ``by`` is the importing user (their permissions apply to the status moves, their stores to
+    the rows) or ``None`` for the system (every store). ``store`` (a Store or its code) is the
+    store of the rows that name none (SPEC section 11; ``orders.imports.stores``). ``dry_run``
+    does everything and rolls back: the preview. ``progress(done, total)`` is called with bytes
+    read after each chunk. Writes orders, SKUs, supplier orders and history events in one
+    transaction, or nothing when the file has any invalid row.
     """
     if isinstance(source, str | Path):
         with open(source, "rb") as raw:
             return import_orders(
-                raw, by=by, dry_run=dry_run, file_name=file_name or Path(source).name, progress=progress
+                raw,
+                by=by,
+                store=store,
+                dry_run=dry_run,
+                file_name=file_name or Path(source).name,
+                progress=progress,
             )
     result = ImportResult(file_name=file_name or getattr(source, "name", "") or "orders.csv", dry_run=dry_run)
+    try:
+        stores = FileStores(by, chosen_store(by, store))
+    except Refused as refused:
+        result.file_error = refused.message
+        return result
     source.seek(0, io.SEEK_END)
     total_bytes = source.tell()
     sha256 = sha256_of(source)
     try:
-        _import_file(source, result, sha256, total_bytes, by=by, dry_run=dry_run, progress=progress)
+        _import_file(source, result, sha256, total_bytes, stores, dry_run=dry_run, progress=progress)
     except ImportBusy:
         result.failed = _(
             "The import did not happen: another import was running for more than %(seconds)d "
@@ -205,28 +265,39 @@ def import_orders(
     return result
 
 
+def _vouches(previous: OrderImport | None, by: AbstractBaseUser | None) -> bool:
+    """May ``by`` be told an earlier import's file is unchanged? Only if they may see that
+    import (they work for its store; for an import of several stores, for every store): else
+    its rows are checked one by one, as any other file's."""
+    return previous is not None and policy.visible(by, previous)
+
+
 def _import_file(
     source: BinaryIO,
     result: ImportResult,
     sha256: str,
     total_bytes: int,
+    stores: FileStores,
     *,
-    by: AbstractBaseUser | None,
     dry_run: bool,
     progress: Callable[[int, int], None] | None,
 ) -> None:
+    by = stores.by
+    rules = file_rules(stores.default_id)
     with transaction.atomic():
-        previous = same_file(sha256)
-        if previous is not None:
+        previous = same_file(sha256, rules)
+        if _vouches(previous, by):
             result.rows = result.unchanged = previous.rows
             result.same_as = previous
             if not dry_run:
-                record_import(result, None, sha256, by)
+                record_import(result, None, sha256, by, file_rules=rules, store_id=previous.store_id)
             return
     try:
         counter, header, reader = open_rows(source)
+        if "store" not in header and stores.default is None:
+            raise ImportFileError(stores.choose_message())
         writer = Writer(result, by)
-        file_rows = _FileRows(header, writer, result)
+        file_rows = _FileRows(header, writer, result, stores)
         with transaction.atomic(), _no_cyclic_gc():
             _one_import_at_a_time()
             try:
@@ -246,7 +317,8 @@ def _import_file(
             if result.error_count or dry_run:
                 transaction.set_rollback(True)
             elif result.rows:
-                record_import(result, writer.order_pks, sha256, by)
+                only = next(iter(stores.seen)) if len(stores.seen) == 1 else None
+                record_import(result, writer.order_pks, sha256, by, file_rules=rules, store_id=only)
         if not result.rows and not result.error_count:
             raise ImportFileError(_("The file has a header row but no orders."))
     except ImportFileError as error:

@@ -1,11 +1,11 @@
 """Writing an import's checked rows: the one place an import writes orders.
 
 New orders are inserted in bulk (PostgreSQL ``COPY`` through :mod:`shopops.pgcopy`,
-``bulk_create`` elsewhere) in the file's status, each with one ``imported`` history event
-(:func:`orders.workflow.events.event_values`); SKUs are created by code and supplier orders
-created or updated. A changed existing order is applied by the workflow
-(``orders.workflow.apply_import_changes``: row lock, fields, forward moves with one history
-event each) in its own savepoint; a refusal undoes that row only and is reported.
+``bulk_create`` elsewhere) in the file's status and their row's store, each with one
+``imported`` history event (:func:`orders.workflow.events.event_values`); SKUs are created
+by code and supplier orders created or updated. A changed existing order is applied by the
+workflow (``orders.workflow.apply_import_changes``: row lock, fields, forward moves with one
+history event each) in its own savepoint; a refusal undoes that row only and is reported.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .history import FINGERPRINT, Entry, Fingerprint, corrected_fields, refunded
 from .result import ImportResult, RowIssue
 
 Rows = list[tuple[int, dict[str, Any]]]  # (spreadsheet row number, checked values)
+NULL = "\\N"  # COPY's text format for a missing value
 
 
 def _insert(
@@ -64,73 +65,78 @@ class Writer:
 
     # --- which rows are unchanged ------------------------------------------------------------
 
-    def probe(self, entries: Iterable[Entry], fingerprint: Fingerprint) -> tuple[set[int], set[str]]:
-        """Which ``entries`` — (position, order id, status, fingerprint text) — are unchanged,
-        and which of their order ids Shopops already holds.
+    def probe(self, entries: Iterable[Entry], fingerprint: Fingerprint) -> tuple[set[int], dict[str, int]]:
+        """Which ``entries`` — (position, order id, status, store id, fingerprint text) — are
+        unchanged, and which of their order ids Shopops already holds (→ the order's store id).
 
-        A row is unchanged when its order exists, still has the row's status, and its
-        fingerprint is this row's digest stamped with the order's current ``updated_at``.
+        A row is unchanged when its order exists, in the row's store (one the user may import
+        into), still has the row's status, and its fingerprint is this row's digest stamped with
+        the order's current ``updated_at``.
         """
         if connection.vendor == "postgresql":
             return self._probe_postgresql(entries, fingerprint.seed)
         entries = list(entries)
-        found = Order.objects.filter(platform_order_id__in=[order_id for _pos, order_id, _s, _t in entries])
+        found = Order.objects.filter(platform_order_id__in=[entry[1] for entry in entries])
         stored = {
-            pid: (stamp, status, updated, pk)
-            for pid, stamp, status, updated, pk in found.values_list(
-                "platform_order_id", "import_hash", "status", "updated_at", "id"
+            pid: (stamp, status, updated, pk, store)
+            for pid, stamp, status, updated, pk, store in found.values_list(
+                "platform_order_id", "import_hash", "status", "updated_at", "id", "store_id"
             )
         }
         unchanged = set()
-        for position, order_id, status, text in entries:
+        for position, order_id, status, store, text in entries:
             record = stored.get(order_id)
             if (
                 record is not None
                 and record[1] == status
+                and record[4] == store
                 and record[0] == stamped(fingerprint.digest(text), record[2])
             ):
                 unchanged.add(position)
                 self.order_pks.append(record[3])
-        return unchanged, set(stored)
+        return unchanged, {pid: record[4] for pid, record in stored.items()}
 
-    def _probe_postgresql(self, entries: Iterable[Entry], seed: str) -> tuple[set[int], set[str]]:
-        # The chunk's ids, statuses and fingerprint texts stream to a temporary table in one COPY,
-        # and PostgreSQL hashes and compares them in one join: a re-import hashes nothing in Python.
+    def _probe_postgresql(self, entries: Iterable[Entry], seed: str) -> tuple[set[int], dict[str, int]]:
+        # The chunk's ids, statuses, stores and fingerprint texts stream to a temporary table in
+        # one COPY, and PostgreSQL hashes and compares them in one join: a re-import hashes
+        # nothing in Python.
         kept: list[Entry] = []
 
         def lines() -> Iterator[str]:
             self.plain = True
             for entry in entries:
-                _position, order_id, status, text = entry
+                _position, order_id, status, store, text = entry
                 if pgcopy.needs_escaping(text):  # the id is one of the cells: escaped too
                     order_id, text = pgcopy.escape(order_id), pgcopy.escape(text)
                     self.plain = False
-                yield f"{len(kept)}\t{order_id}\t{status}\t{text}"
+                store_text = NULL if store is None else store
+                yield f"{len(kept)}\t{order_id}\t{status}\t{store_text}\t{text}"
                 kept.append(entry)
 
         with connection.cursor() as cursor:
             if not self.probe_table:
                 cursor.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS shopops_import_probe "
-                    "(pos integer, order_id text, status text, cells text) ON COMMIT DROP"
+                    "(pos integer, order_id text, status text, store_id bigint, cells text) ON COMMIT DROP"
                 )
                 self.probe_table = True
             cursor.execute("TRUNCATE shopops_import_probe")
             pgcopy.copy_lines(cursor, "COPY shopops_import_probe FROM STDIN", lines())
             with pgcopy.index_lookups(cursor):
                 cursor.execute(
-                    "SELECT p.pos, o.id, o.status = p.status AND o.import_hash = md5(%s || p.cells) "
+                    "SELECT p.pos, o.id, o.store_id, o.status = p.status AND o.store_id = p.store_id "
+                    "AND o.import_hash = md5(%s || p.cells) "
                     "|| ':' || ((EXTRACT(EPOCH FROM o.updated_at) * 1000000)::bigint)::text "
                     "FROM shopops_import_probe p "
                     "LEFT JOIN orders_order o ON o.platform_order_id = p.order_id",
                     [seed],
                 )
                 found = cursor.fetchall()
-        unchanged, known = set(), set()
-        for index, pk, same in found:
+        unchanged, known = set(), {}
+        for index, pk, store, same in found:
             if pk is not None:
-                position, order_id, _status, _text = kept[index]
-                known.add(order_id)
+                position, order_id, _status, _store, _text = kept[index]
+                known[order_id] = store
                 if same:
                     unchanged.add(position)
                     self.order_pks.append(pk)
@@ -215,6 +221,7 @@ class Writer:
         order = {field: values[column] for column, field in ORDER_FIELDS.items() if column in values}
         order.update(
             platform_order_id=values["order_id"],
+            store_id=values["store_id"],
             status=values["status"],
             sku_id=self.sku_ids[values["sku"]],
             status_changed_at=self.now,

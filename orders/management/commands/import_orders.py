@@ -1,8 +1,12 @@
-"""``python manage.py import_orders FILE [--dry-run] [--user NAME]``: the CSV import of SPEC 6.
+"""``python manage.py import_orders FILE [--store CODE] [--dry-run] [--user NAME]``: the CSV
+import of SPEC 6.
 
 The same engine and rules as the admin screen. Prints a summary (new, updated, unchanged,
 refused with reasons, or every invalid row) and exits non-zero when anything was invalid or
-refused. Acts as the system unless ``--user`` names the staff user whose permissions apply.
+refused. Acts as the system (every store) unless ``--user`` names the staff user whose
+permissions and stores apply. ``--store`` is the store of the rows that name none in their
+``store`` column (SPEC section 11): needed for a file without that column when there are
+several stores.
 """
 
 import sys
@@ -48,6 +52,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="CSV file: UTF-8 (with or without BOM) or GBK/GB18030")
+        parser.add_argument(
+            "--store",
+            metavar="CODE",
+            help="the store of the rows without a store of their own (the file's “store” column); "
+            "default: the only store, when there is one",
+        )
         parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
         parser.add_argument(
             "--user", help="username of the staff user the import acts as (default: the system)"
@@ -55,7 +65,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     def handle(
-        self, *args, file: Path, dry_run: bool, user: str | None, no_progress: bool, **options
+        self,
+        *args,
+        file: Path,
+        store: str | None,
+        dry_run: bool,
+        user: str | None,
+        no_progress: bool,
+        **options,
     ) -> None:
         if not file.is_file():
             raise CommandError(f"{file}: no such file")
@@ -68,7 +85,7 @@ class Command(BaseCommand):
         bar = None
         if not no_progress and file.stat().st_size >= PROGRESS_MIN_BYTES:
             bar = _ProgressBar(sys.stderr)
-        result = import_orders(file, by=by, dry_run=dry_run, progress=bar)
+        result = import_orders(file, by=by, store=store, dry_run=dry_run, progress=bar)
         if bar is not None:
             bar.finish()
         self._report(result)
