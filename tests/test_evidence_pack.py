@@ -240,9 +240,10 @@ def test_a_large_pack_is_handed_to_a_worker_and_the_operator_sees_its_progress(c
     state = client.get(response["Location"] + "?format=json").json()
     assert state["state"] == "queued" and state["download"] == ""
     assert not OrderEvent.objects.filter(transition="build_evidence_pack").exists()
-    # and: another operator cannot follow or download it
+    # and: another operator cannot follow or download it, nor learn that it exists (its orders
+    # may be of a store they do not work for)
     client.force_login(staff("Operator", "someone_else"))
-    assert client.get(response["Location"]).status_code == 403
+    assert client.get(response["Location"]).status_code == 404
 
 
 def test_old_packs_are_swept_when_a_new_one_is_asked_for(settings):
