@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
@@ -31,6 +33,17 @@ def big_photo(megabytes: float = 9.5) -> bytes:
     return photo(side, side, kind="PNG", noise=True, compress_level=1)
 
 
+def pack_url(order, target: str) -> str:
+    """The pack's page (GET: what it holds, the chooser) and where its button posts to build it."""
+    return reverse("admin:orders_order_evidence_pack", args=[order.pk]) + f"?target={target}"
+
+
+def unzip(response) -> zipfile.ZipFile:
+    return zipfile.ZipFile(
+        io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content)
+    )
+
+
 def attach(order, data: bytes, name: str, *, by=None, communication=None) -> Attachment:
     return services.attach_file(
         order, by=by, file=SimpleUploadedFile(name, data), communication=communication
@@ -50,3 +63,4 @@ def say(
         body=body,
         occurred_at=timezone.now() - timedelta(minutes=minutes_ago),
     )
+

@@ -8,11 +8,10 @@ from decimal import Decimal
 
 import pypdfium2
 import pytest
-from django.urls import reverse
 from pypdf import PdfReader
 
 from orders.models import Status
-from tests.evidence_pack_support import say
+from tests.evidence_pack_support import pack_url, say
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
 
@@ -31,8 +30,7 @@ MESSAGES = {
 
 def _summary_pdf(client, order, target: str) -> bytes:
     client.force_login(staff("Operator"))
-    url = reverse("admin:orders_order_evidence_pack", args=[order.pk]) + f"?target={target}"
-    response = client.get(url)
+    response = client.post(pack_url(order, target))
     assert response["Content-Type"] == "application/zip"
     return zipfile.ZipFile(io.BytesIO(response.content)).read("summary.pdf")
 
