@@ -329,6 +329,13 @@ SHOPOPS_TIMEOUT_SOON_HOURS = env.float("SHOPOPS_TIMEOUT_SOON_HOURS", default=12)
 SHOPOPS_FEEDBACK_THRESHOLD = env.int("SHOPOPS_FEEDBACK_THRESHOLD", default=2)
 SHOPOPS_ATTACHMENT_MAX_BYTES = env.int("SHOPOPS_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
+# Every evidence file that starts like an image is decoded in full on upload and before it goes
+# into a pack (evidence/images.py): at most this many pixels (read from the header, before
+# decoding: 50 MP is a 50-megapixel phone photo), and at most this much memory decoded (a JPEG
+# over it is decoded at 1/2, 1/4 or 1/8 scale; a PNG or WebP over it is not opened). A file over
+# either is kept as evidence, marked as not a readable image, and left out of packs.
+SHOPOPS_IMAGE_MAX_PIXELS = env.int("SHOPOPS_IMAGE_MAX_PIXELS", default=50_000_000)
+SHOPOPS_IMAGE_MAX_MEMORY_MB = env.float("SHOPOPS_IMAGE_MAX_MEMORY_MB", default=256)
 SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
 # The sane window of every date an input names (shopops/inputs.py): not before this day, and a
 # past event not more than this many seconds ahead of the server clock.
