@@ -122,3 +122,21 @@ def test_the_summary_speaks_the_reviewers_language(client):
     # then: English for AliExpress's reviewer, Chinese for the 1688 supplier
     assert "Return received" in aliexpress and "已收到退货" not in aliexpress
     assert "已收到退货" in supplier
+
+
+def test_recorded_text_is_printed_as_written_never_as_a_page_count(client):
+    # given: messages that hold fpdf2's default page-count alias, and an order id that does
+    order = OrderFactory(status=Status.DISPUTED, platform_order_id="RT-{nb}")
+    say(order, "refund of {nb} USD, see page {nb}", summary="refund of {nb} USD")
+    say(order, "\n".join(f"line {n}" for n in range(150)), summary="a long chat")
+
+    pdf = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress")))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+
+    # then: the text as written; only the footer counts the pages
+    assert "refund of {nb} USD, see page {nb}" in text
+    assert "Evidence summary — order RT-{nb}" in text
+    pages = len(pdf.pages)
+    assert pages > 1
+    for number, page in enumerate(pdf.pages, start=1):
+        assert f"RT-{{nb}} · {number}/{pages}" in page.extract_text()

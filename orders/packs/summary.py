@@ -38,6 +38,8 @@ logging.getLogger("fontTools").setLevel(logging.WARNING)
 # Control characters, and the explicit bidi overrides and isolates: a message must not be able
 # to reverse how the text after it reads (the shaper lays out right-to-left scripts by itself).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# fpdf2's alias for the number of pages ("{nb}" by default, which a message may well contain).
+PAGE_COUNT = "\x00pages\x00"
 MARGIN = 15
 LINE = 5.2
 
@@ -91,13 +93,16 @@ class SummaryPDF(FPDF):
         self.set_text_shaping(True)
         self.font_name = names[0]
         self.set_font(self.font_name, size=10)
+        # Only the footer's count of pages is replaced by the number, never recorded text: the
+        # alias holds a NUL, which _clean takes out of everything else written.
+        self.alias_nb_pages(PAGE_COUNT)
         self.set_title(title)
         self.set_creator("Shopops")
 
     def footer(self) -> None:
         self.set_y(-10)
         self.set_font(self.font_name, size=8)
-        self.cell(0, 5, _clean(f"{self.footer_title} · {self.page_no()}/{{nb}}"), align="C")
+        self.cell(0, 5, f"{_clean(self.footer_title)} · {self.page_no()}/{PAGE_COUNT}", align="C")
         self.set_font(self.font_name, size=10)
 
     def heading(self, text: str, size: int = 13) -> None:
