@@ -12,6 +12,7 @@ import json
 import os
 import re
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from PIL import Image
 
 from evidence.models import Attachment, Communication
 from orders.models import OrderEvent, Status
-from orders.packs import store
+from orders.packs import jobs, store
 from tests.evidence_pack_support import attach, big_photo, pack_url, photo, say, unzip
 from tests.factories import OrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
@@ -320,3 +321,24 @@ def test_the_order_page_offers_the_packs_as_buttons_that_post(client, operator):
         assert 'name="csrfmiddlewaretoken"' in form.group(1)
         assert f'data-pack-target="{target}"' in form.group(1)
     assert '<a class="button evidence-pack-button"' not in page
+
+
+def test_a_pack_of_several_orders_gives_each_order_its_own_folder(operator):
+    # given: order ids that make the same folder name once made safe ("/" is not a file name),
+    # one of them only by case (one folder on Windows and macOS)
+    ids = ["RT/1", "RT_1", "rt_1", "RT:1"]
+    orders = [OrderFactory(status=Status.DISPUTED, platform_order_id=i) for i in ids]
+    token = store.new_job(
+        user_id=operator.pk, target="aliexpress", orders=[o.pk for o in orders], chosen=None
+    )
+
+    assert jobs.run_job(token)["state"] == "done"
+
+    # then: four folders, each with its own summary, and each manifest names its order
+    with store.zip_path(token).open("rb") as f:
+        pack = zipfile.ZipFile(io.BytesIO(f.read()))
+    summaries = [n for n in pack.namelist() if n.endswith("/summary.pdf")]
+    assert len(summaries) == len(set(summaries)) == 4
+    assert len({n.casefold() for n in summaries}) == 4
+    named = {json.loads(pack.read(n.replace("summary.pdf", "manifest.json")))["order"] for n in summaries}
+    assert named == set(ids)
