@@ -13,6 +13,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from shopops.fonts import default_pdf_fonts
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -361,15 +363,10 @@ SHOPOPS_EVIDENCE_PACK_INLINE_MAX_MB = env.float("SHOPOPS_EVIDENCE_PACK_INLINE_MA
 SHOPOPS_EVIDENCE_PACK_DIR = env.str("SHOPOPS_EVIDENCE_PACK_DIR", default="evidence-packs")
 SHOPOPS_EVIDENCE_PACK_KEEP_HOURS = env.float("SHOPOPS_EVIDENCE_PACK_KEEP_HOURS", default=24)
 # TrueType fonts of the PDF summary, embedded in it: the first for Latin, Cyrillic, Greek, Arabic
-# and Hebrew, the next ones for what it lacks (Chinese, Japanese, Korean). Debian packages
-# fonts-dejavu-core and fonts-wqy-microhei (.ci/run installs them).
-SHOPOPS_PDF_FONTS = env.list(
-    "SHOPOPS_PDF_FONTS",
-    default=[
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    ],
-)
+# and Hebrew, the next ones for what it lacks (Chinese, Japanese, Korean). By default Debian's
+# DejaVu Sans (fonts-dejavu-core) when installed, then WenQuanYi Micro Hei from the pinned wheel
+# that requirements.txt installs: a fresh machine builds packs with no system font (shopops/fonts.py).
+SHOPOPS_PDF_FONTS = env.list("SHOPOPS_PDF_FONTS", default=default_pdf_fonts())
 
 # Loss ledger (docs/loss-ledger.md): amounts converted to this currency at the ECB's rate of the
 # day; the periodic job fetches the ECB's daily reference rates from SHOPOPS_FX_URL.

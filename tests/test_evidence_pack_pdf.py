@@ -1,16 +1,19 @@
 """summary.pdf renders every script a case may hold: read back as text (pypdf) and drawn as an
 image (pypdfium2, the PDFium renderer), with fonts the PDF embeds (no viewer font needed)."""
 
+import hashlib
 import io
 import unicodedata
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pypdfium2
 import pytest
 from pypdf import PdfReader
 
 from orders.models import Status
+from shopops import fonts
 from tests.evidence_pack_support import pack_url, say
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
@@ -48,6 +51,7 @@ def case():
     return order
 
 
+@pytest.mark.dejavu
 @pytest.mark.parametrize("target", ["aliexpress", "1688"])
 def test_every_script_is_text_in_the_summary(client, case, target):
     pdf = PdfReader(io.BytesIO(_summary_pdf(client, case, target)))
@@ -140,3 +144,45 @@ def test_recorded_text_is_printed_as_written_never_as_a_page_count(client):
     assert pages > 1
     for number, page in enumerate(pdf.pages, start=1):
         assert f"RT-{{nb}} · {number}/{pages}" in page.extract_text()
+
+
+# --- a fresh machine: no system font -----------------------------------------------------------
+
+
+def test_the_cjk_font_comes_with_the_python_packages_and_is_the_one_pinned():
+    packaged = fonts.packaged_cjk_font()
+    assert packaged is not None, "pip install -r requirements.txt -c constraints.txt installs it"
+    assert hashlib.sha256(packaged.read_bytes()).hexdigest() == fonts.WQY_SHA256
+    assert fonts.default_pdf_fonts()[-1] == str(packaged)
+    assert str(fonts.DEBIAN_WQY) not in fonts.default_pdf_fonts()
+
+
+def test_the_summary_is_written_with_no_system_font(client, settings):
+    # given: no font of the system at all, only what the Python packages installed
+    settings.SHOPOPS_PDF_FONTS = [str(fonts.packaged_cjk_font())]
+    order = OrderFactory(status=Status.DISPUTED, buyer_name="Ли Вэй 李伟")
+    for script in ("chinese", "russian", "korean", "japanese", "spanish"):
+        say(order, MESSAGES[script], summary=f"message in {script}")
+
+    pdf = PdfReader(io.BytesIO(_summary_pdf(client, order, "1688")))
+    text = unicodedata.normalize("NFKC", "\n".join(page.extract_text() for page in pdf.pages))
+
+    # then: every one of those scripts is text in it, in the embedded font
+    assert "Ли Вэй 李伟" in text
+    for script in ("chinese", "russian", "korean", "japanese", "spanish"):
+        assert unicodedata.normalize("NFKC", MESSAGES[script]) in text, script
+    for page in pdf.pages:
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            assert "/FontFile2" in descriptor
+
+
+def test_check_says_what_a_machine_without_dejavu_misses(settings, monkeypatch):
+    monkeypatch.setattr(fonts, "DEJAVU_SANS", Path("/nonexistent/DejaVuSans.ttf"))
+    settings.SHOPOPS_PDF_FONTS = fonts.default_pdf_fonts()
+    fonts_used = settings.SHOPOPS_PDF_FONTS
+    assert fonts_used == [str(fonts.packaged_cjk_font())]
+    assert [m.id for m in fonts.check_pdf_fonts(None)] == ["shopops.W001"]
+    settings.SHOPOPS_PDF_FONTS = ["/nonexistent/font.ttf"]
+    (missing,) = fonts.check_pdf_fonts(None)
+    assert missing.id == "shopops.W002" and "/nonexistent/font.ttf is missing" in missing.msg

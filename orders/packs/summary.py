@@ -1,8 +1,9 @@
 """``summary.pdf``: the case as a platform's reviewer reads it, in any script the evidence has.
 
-fpdf2 writes the PDF and embeds subsets of TrueType fonts from Debian packages
-(``SHOPOPS_PDF_FONTS``: DejaVu Sans for Latin, Cyrillic, Greek, Arabic and Hebrew; WenQuanYi Micro
-Hei for Chinese, Japanese and Korean, as the fallback for what the first lacks). With its HarfBuzz
+fpdf2 writes the PDF and embeds subsets of TrueType fonts (``SHOPOPS_PDF_FONTS``, by default
+``shopops.fonts``: Debian's DejaVu Sans for Latin, Cyrillic, Greek, Arabic and Hebrew when
+installed; WenQuanYi Micro Hei, from a pinned wheel, for Chinese, Japanese and Korean, as the
+fallback for what the first lacks). With its HarfBuzz
 shaping (uharfbuzz) Arabic letters join and Arabic and Hebrew run right to left. Embedded fonts
 mean the reviewer's viewer needs no Asian font pack, and the text stays text: it can be searched
 and copied. Reads only: the records come from ``orders.selectors.packs``.
@@ -79,8 +80,9 @@ class SummaryPDF(FPDF):
         if missing or not fonts:
             raise Refused(
                 _(
-                    "The PDF summary cannot be written: font file %(fonts)s is missing. Install the "
-                    "Debian packages fonts-dejavu-core and fonts-wqy-microhei, or set SHOPOPS_PDF_FONTS."
+                    "The PDF summary cannot be written: font file %(fonts)s is missing. Set "
+                    "SHOPOPS_PDF_FONTS to TrueType files that exist, or leave it unset: DejaVu Sans "
+                    "(Debian's fonts-dejavu-core) and the CJK font that requirements.txt installs."
                 )
                 % {"fonts": ", ".join(missing) or "—"}
             )
