@@ -322,3 +322,20 @@ def admin_login(live_server) -> Callable[[Page, str, str], None]:
         page.wait_for_load_state()
 
     return _login
+
+
+# --- the close analytics' known data set (tests/analytics_support.py) -------------------------
+
+
+@pytest.fixture
+def known_closes():
+    from tests import analytics_support
+
+    return analytics_support.known_closes()
+
+
+@pytest.fixture
+def march_rates():
+    from tests import analytics_support
+
+    return analytics_support.march_rates()

@@ -15,8 +15,8 @@ from orders.demo import DEMO_PREFIX, seed_demo
 from orders.models import Feedback, Notification, NotificationStatus, Order, Status
 from orders.selectors.recommendations import Recommendation
 from shopops import celery as shopops_celery
+from tests.analytics_support import END, START
 from tests.factories import OrderFactory, RefundFactory, staff
-from tests.test_analytics import END, START, known_closes  # noqa: F401  (fixture)
 from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_feedback_is_named_by_order_stars_and_buyer(client):
     assert f"{order.pk} ★1" not in page
 
 
-def test_analytics_show_no_rule_codes_and_no_net_loss(client, known_closes):  # noqa: F811
+def test_analytics_show_no_rule_codes_and_no_net_loss(client, known_closes):
     client.force_login(staff("Analyst"))
     period = {"start": START.isoformat(), "end": END.isoformat()}
     fired = Recommendation("payment_timeout_share", "Send payment reminders sooner", "25% of closes")

@@ -16,7 +16,7 @@ from orders.selectors.evidence import evidence_missing
 from orders.selectors.refunds import refundable
 from shopops.errors import Refused
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
-from tests.test_import_orders import _csv, _row
+from tests.import_support import csv_file, order_row
 
 pytestmark = pytest.mark.django_db
 
@@ -261,7 +261,7 @@ def test_every_page_links_a_favicon_that_answers(client):
 
 @pytest.mark.parametrize("value", ["-5", "-12.50", "US $-5", "−5"])
 def test_an_imported_negative_amount_is_said_to_be_negative(value):
-    result = import_orders(_csv([_row(total_amount=value)]))
+    result = import_orders(csv_file([order_row(total_amount=value)]))
     assert result.invalid
     (issue,) = result.errors
     assert issue.column == "total_amount"
