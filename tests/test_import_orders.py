@@ -183,7 +183,7 @@ def test_every_bad_row_is_reported_not_just_the_first():
         (11, "placed_at"),
     ]
     assert result.error_rows == {3, 7, 11}
-    assert "3 order_row(s)" in result.summary()
+    assert "3 row(s)" in result.summary()
     assert Order.objects.count() == 0
 
 
