@@ -53,7 +53,15 @@ class CommunicationAdmin(StoreScopedAdmin, ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(StoreScopedAdmin, ReadOnlyAdmin):
-    list_display = ("uploaded_at", "order_link", "download", "content_type", "size", "uploaded_by")
+    list_display = (
+        "uploaded_at",
+        "order_link",
+        "download",
+        "content_type",
+        "image_check",
+        "size",
+        "uploaded_by",
+    )
     list_filter = ("content_type",)
     list_select_related = ("order", "uploaded_by")
     search_fields = ("=order__platform_order_id", "original_name", "=sha256")

@@ -40,6 +40,14 @@ class Kind(models.TextChoices):
     REMINDER = "reminder", _("Reminder")
 
 
+class ImageProblem(models.TextChoices):
+    """Why a file that starts like an image is not one we open (``evidence.images``)."""
+
+    UNREADABLE = "unreadable", _("damaged, or not an image of its type")
+    PIXELS = "pixels", _("more pixels than an image may have")
+    MEMORY = "memory", _("would take more memory to open than an image may")
+
+
 class Communication(AppendOnlyModel):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="communications")
     counterparty = models.CharField(_("with"), max_length=32, choices=Counterparty.choices)
@@ -74,6 +82,9 @@ def attachment_path(instance: "Attachment", filename: str) -> str:
     return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{instance.extension}"
 
 
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+
+
 class Attachment(AppendOnlyModel):
     EXTENSIONS = {
         "image/png": ".png",
@@ -92,6 +103,13 @@ class Attachment(AppendOnlyModel):
     content_type = models.CharField(_("type"), max_length=64)
     size = models.PositiveIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    # Set on upload when the bytes start like an image but are not a readable one within the
+    # budget (evidence.images): the file is kept as evidence and never goes into a pack. Empty:
+    # a readable image, another type, or a file uploaded before images were checked (a pack
+    # checks every image again before it goes in).
+    image_check = models.CharField(
+        _("not a readable image"), max_length=16, blank=True, default="", choices=ImageProblem.choices
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("uploaded by"),
@@ -109,6 +127,11 @@ class Attachment(AppendOnlyModel):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        """An image type whose bytes were not found unreadable on upload."""
+        return self.content_type in IMAGE_TYPES and not self.image_check
 
     @property
     def extension(self) -> str:

@@ -19,7 +19,8 @@ from orders import policy
 from shopops import inputs, pgcopy
 from shopops.errors import Refused
 
-from .models import Attachment, Channel, Communication, Counterparty, Direction, Kind
+from . import images
+from .models import IMAGE_TYPES, Attachment, Channel, Communication, Counterparty, Direction, Kind
 
 # How far a communication's time may lie ahead of the server clock (phones drift).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -225,7 +226,9 @@ def attach_file(order, *, by: AbstractBaseUser | None, file, communication: Comm
 
     The type is judged from the bytes (PNG, JPEG, WebP, PDF or plain text), the size is at
     most ``SHOPOPS_ATTACHMENT_MAX_BYTES``, and the file is stored under a generated name with
-    its SHA-256; the uploader's file name is kept only as a label.
+    its SHA-256; the uploader's file name is kept only as a label. An image is decoded in full
+    within the budget (``evidence.images``); one that fails is kept all the same, with why in
+    ``image_check``.
     """
     policy.require(by, "evidence.add_attachment", _("attach files"))
     order = _resolve_order(order, by)
@@ -266,7 +269,11 @@ def attach_file(order, *, by: AbstractBaseUser | None, file, communication: Comm
             % {"name": original_name, "why": _describe_refused(data)},
             field="file",
         )
+    # An image that cannot be read is still evidence (a buyer's broken file proves something):
+    # kept, marked with why, and never put into a pack.
+    image_check = images.problem(data, content_type)[0] if content_type in IMAGE_TYPES else ""
     attachment = Attachment(
+        image_check=image_check,
         order=order,
         communication=communication,
         original_name=original_name,

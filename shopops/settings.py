@@ -13,6 +13,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from shopops.fonts import default_pdf_fonts
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -329,6 +331,13 @@ SHOPOPS_TIMEOUT_SOON_HOURS = env.float("SHOPOPS_TIMEOUT_SOON_HOURS", default=12)
 SHOPOPS_FEEDBACK_THRESHOLD = env.int("SHOPOPS_FEEDBACK_THRESHOLD", default=2)
 SHOPOPS_ATTACHMENT_MAX_BYTES = env.int("SHOPOPS_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
+# Every evidence file that starts like an image is decoded in full on upload and before it goes
+# into a pack (evidence/images.py): at most this many pixels (read from the header, before
+# decoding: 50 MP is a 50-megapixel phone photo), and at most this much memory decoded (a JPEG
+# over it is decoded at 1/2, 1/4 or 1/8 scale; a PNG or WebP over it is not opened). A file over
+# either is kept as evidence, marked as not a readable image, and left out of packs.
+SHOPOPS_IMAGE_MAX_PIXELS = env.int("SHOPOPS_IMAGE_MAX_PIXELS", default=50_000_000)
+SHOPOPS_IMAGE_MAX_MEMORY_MB = env.float("SHOPOPS_IMAGE_MAX_MEMORY_MB", default=256)
 SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
 # The sane window of every date an input names (shopops/inputs.py): not before this day, and a
 # past event not more than this many seconds ahead of the server clock.
@@ -354,15 +363,10 @@ SHOPOPS_EVIDENCE_PACK_INLINE_MAX_MB = env.float("SHOPOPS_EVIDENCE_PACK_INLINE_MA
 SHOPOPS_EVIDENCE_PACK_DIR = env.str("SHOPOPS_EVIDENCE_PACK_DIR", default="evidence-packs")
 SHOPOPS_EVIDENCE_PACK_KEEP_HOURS = env.float("SHOPOPS_EVIDENCE_PACK_KEEP_HOURS", default=24)
 # TrueType fonts of the PDF summary, embedded in it: the first for Latin, Cyrillic, Greek, Arabic
-# and Hebrew, the next ones for what it lacks (Chinese, Japanese, Korean). Debian packages
-# fonts-dejavu-core and fonts-wqy-microhei (.ci/run installs them).
-SHOPOPS_PDF_FONTS = env.list(
-    "SHOPOPS_PDF_FONTS",
-    default=[
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    ],
-)
+# and Hebrew, the next ones for what it lacks (Chinese, Japanese, Korean). By default Debian's
+# DejaVu Sans (fonts-dejavu-core) when installed, then WenQuanYi Micro Hei from the pinned wheel
+# that requirements.txt installs: a fresh machine builds packs with no system font (shopops/fonts.py).
+SHOPOPS_PDF_FONTS = env.list("SHOPOPS_PDF_FONTS", default=default_pdf_fonts())
 
 # Loss ledger (docs/loss-ledger.md): amounts converted to this currency at the ECB's rate of the
 # day; the periodic job fetches the ECB's daily reference rates from SHOPOPS_FX_URL.

@@ -85,10 +85,19 @@ def _browser_missing() -> str | None:
     return None if CHROMIUM.exists() else f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
 
 
+def _dejavu_missing() -> str | None:
+    from shopops.fonts import DEJAVU_SANS
+
+    if DEJAVU_SANS.is_file():
+        return None
+    return f"needs DejaVu Sans at {DEJAVU_SANS} for Arabic and Hebrew (apt-get install fonts-dejavu-core)"
+
+
 SERVICE_PROBES: dict[str, Callable[[], str | None]] = {
     "postgres": _postgres_missing,
     "redis": _redis_missing,
     "browser": _browser_missing,
+    "dejavu": _dejavu_missing,
 }
 
 
@@ -333,3 +342,20 @@ def admin_login(live_server) -> Callable[[Page, str, str], None]:
         page.wait_for_load_state()
 
     return _login
+
+
+# --- the close analytics' known data set (tests/analytics_support.py) -------------------------
+
+
+@pytest.fixture
+def known_closes():
+    from tests import analytics_support
+
+    return analytics_support.known_closes()
+
+
+@pytest.fixture
+def march_rates():
+    from tests import analytics_support
+
+    return analytics_support.march_rates()

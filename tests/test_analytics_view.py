@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from orders.models import Status
 from orders.selectors.ledger import CSV_COLUMNS
+from tests.analytics_support import END, START
 from tests.factories import OrderFactory, SkuFactory, staff
-from tests.test_analytics import END, START, known_closes, march_rates  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_anonymous_is_sent_to_the_login(client):
 
 
 @pytest.mark.parametrize("group", ["Analyst", "Supervisor"])
-def test_analysts_and_supervisors_see_the_numbers(client, known_closes, group):  # noqa: F811
+def test_analysts_and_supervisors_see_the_numbers(client, known_closes, group):
     client.force_login(staff(group))
     response = client.get(URL, PERIOD)
     assert response.status_code == 200
@@ -78,7 +78,7 @@ def test_default_view_is_the_last_30_days(analyst_client):
     assert data.total == 2  # today and 29 days ago; 30 days ago is outside
 
 
-def test_filters_travel_in_the_url_and_into_each_export(analyst_client, known_closes):  # noqa: F811
+def test_filters_travel_in_the_url_and_into_each_export(analyst_client, known_closes):
     response = analyst_client.get(URL, {**PERIOD, "country": "fr"})
     assert response.context["data"].total == 2
     page = response.content.decode()
@@ -90,7 +90,7 @@ def test_filters_travel_in_the_url_and_into_each_export(analyst_client, known_cl
     assert counted["quality_issue"] == "0"
 
 
-def test_each_table_exports(analyst_client, known_closes, march_rates):  # noqa: F811
+def test_each_table_exports(analyst_client, known_closes, march_rates):
     # The loss ledger: the columns of manage.py loss_ledger, one row per close of the view.
     rows = read_csv(analyst_client.get(URL, {**PERIOD, "export": "ledger"}))
     command = io.StringIO()
@@ -154,7 +154,7 @@ def test_bad_filters_are_refused_with_the_reason(analyst_client):
     assert "Nothing exported" in response.content.decode()
 
 
-def test_the_page_costs_a_fixed_number_of_queries(analyst_client, known_closes):  # noqa: F811
+def test_the_page_costs_a_fixed_number_of_queries(analyst_client, known_closes):
     with CaptureQueriesContext(connection) as small:
         analyst_client.get(URL, PERIOD)
     sku = SkuFactory(code="MORE")

@@ -44,7 +44,7 @@ def test_the_button_gives_the_zip(page: Page, live_server, admin_login):
 
     # when: the operator clicks the AliExpress pack
     with page.expect_download() as info:
-        page.click("a.evidence-pack-button[data-pack-target=aliexpress]")
+        page.click("button.evidence-pack-button[data-pack-target=aliexpress]")
     download = info.value
 
     # then: the ZIP, named for the order and target, with the summary, the photo and the manifest
@@ -61,7 +61,7 @@ def test_over_the_count_the_operator_chooses_then_downloads(page: Page, live_ser
     admin_login(page, operator.username, PASSWORD)
     page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
 
-    page.click("a.evidence-pack-button[data-pack-target='1688']")
+    page.click("button.evidence-pack-button[data-pack-target='1688']")
     page.wait_for_selector("#evidence-pack-form")
     for chosen in (photos[5], photos[0]):
         page.check(f"#pack-file-{chosen.pk}")
@@ -88,7 +88,7 @@ def test_a_large_pack_shows_its_progress_then_the_download(
     page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
 
     # when: the operator clicks the pack, the progress page follows the worker until the link shows
-    page.click("a.evidence-pack-button[data-pack-target=aliexpress]")
+    page.click("button.evidence-pack-button[data-pack-target=aliexpress]")
     page.wait_for_selector("#pack-progress")
     page.wait_for_selector("#pack-download:not([hidden])", timeout=60_000)
     assert page.inner_text("#pack-count") == "4 / 4"

@@ -1,42 +1,16 @@
 """Real concurrency on PostgreSQL: threads with their own connections, released together."""
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from orders import workflow
 from orders.models import Order, OrderEvent, Refund, Status
 from shopops.errors import OrderChanged, Refused
+from tests.concurrency_support import race
 from tests.factories import OrderFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(calls: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
-    """Run every call in its own thread (and connection), all released by one barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[tuple[str, Any]] = [("", None)] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = ("ok", call())
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def test_twenty_conflicting_transitions_exactly_one_wins(transactional_db):
@@ -47,7 +21,7 @@ def test_twenty_conflicting_transitions_exactly_one_wins(transactional_db):
     calls += [lambda: workflow.mark_paid(seen, by=None)] * 10
 
     # when
-    results = _race(calls)
+    results = race(calls)
 
     # then
     wins = [value for outcome, value in results if outcome == "ok"]
@@ -73,7 +47,7 @@ def test_ten_refunds_of_twenty_on_a_hundred_exactly_five_succeed(transactional_d
         for n in range(10)
     ]
 
-    results = _race(calls)
+    results = race(calls)
 
     wins = [value for outcome, value in results if outcome == "ok"]
     errors = [value for outcome, value in results if outcome == "error"]
@@ -92,7 +66,7 @@ def test_the_same_refund_key_sent_ten_times_at_once_makes_one_refund(transaction
         lambda: workflow.create_refund(order.pk, by=None, amount="20.00", idempotency_key="retry-1")
     ] * 10
 
-    results = _race(calls)
+    results = race(calls)
 
     assert [outcome for outcome, _value in results] == ["ok"] * 10
     assert len({value.pk for _outcome, value in results}) == 1

@@ -10,32 +10,24 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
 from evidence.models import Attachment, Communication
 from orders.models import OrderEvent, Status
-from orders.packs import store
-from tests.evidence_pack_support import attach, big_photo, photo, say
+from orders.packs import jobs, store
+from tests.evidence_pack_support import attach, big_photo, pack_url, photo, say, unzip
 from tests.factories import OrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
-
-
-def pack_url(order, target: str) -> str:
-    return reverse("admin:orders_order_evidence_pack", args=[order.pk]) + f"?target={target}"
-
-
-def unzip(response) -> zipfile.ZipFile:
-    return zipfile.ZipFile(
-        io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content)
-    )
 
 
 def stored_evidence(order) -> list[tuple]:
@@ -65,8 +57,8 @@ def test_a_small_pack_is_the_zip_itself_with_summary_files_and_manifest(client, 
     attach(order, b"notes taken on the phone\n", "notes.txt")
     before = stored_evidence(order)
 
-    # when: the operator asks for the AliExpress pack
-    response = client.get(pack_url(order, "aliexpress"))
+    # when: the operator asks for the AliExpress pack (the order page's button posts)
+    response = client.post(pack_url(order, "aliexpress"))
 
     # then: a ZIP, summary first, the images numbered in timeline order, the WebP as JPEG
     assert response.status_code == 200
@@ -119,7 +111,7 @@ def test_an_image_over_the_size_limit_is_scaled_down_to_fit(client, operator, se
     order = OrderFactory(status=Status.RETURN_RECEIVED)
     attach(order, big_photo(9.5), "unboxing.png")
 
-    response = client.get(pack_url(order, "1688"))
+    response = client.post(pack_url(order, "1688"))
 
     # then: the photo is in, as a JPEG within 1 MB, and the manifest says it was scaled
     pack = unzip(response)
@@ -134,9 +126,9 @@ def test_a_pdf_goes_to_aliexpress_but_not_to_1688(client, operator):
     order = OrderFactory(status=Status.DISPUTED)
     attach(order, b"%PDF-1.4\n% a courier's statement\n%%EOF\n", "courier statement.pdf")
 
-    ali = unzip(client.get(pack_url(order, "aliexpress")))
+    ali = unzip(client.post(pack_url(order, "aliexpress")))
     assert "01-courier statement.pdf" in ali.namelist()
-    refund = unzip(client.get(pack_url(order, "1688")))
+    refund = unzip(client.post(pack_url(order, "1688")))
     assert [n for n in refund.namelist() if n.startswith("01")] == []
     assert json.loads(refund.read("manifest.json"))["left_out"][0]["why"] == (
         "the platform takes images only, not PDF documents"
@@ -178,12 +170,18 @@ def test_more_files_than_1688_takes_the_operator_chooses(client, operator):
     assert all(e["why"].startswith("not chosen: the platform takes at most 5 files") for e in left)
 
 
-def test_a_script_chooses_with_files_in_the_url(client, operator):
+def test_a_script_chooses_with_files_in_its_post(client, operator):
     order = OrderFactory(status=Status.RETURN_RECEIVED)
     photos = [attach(order, photo(32, 32), f"p{n}.jpg") for n in range(6)]
-    response = client.get(pack_url(order, "1688") + f"&files={photos[0].pk}&files={photos[5].pk}")
+    response = client.post(pack_url(order, "1688"), {"files": [photos[0].pk, photos[5].pk]})
     assert response["Content-Type"] == "application/zip"
     assert [n for n in unzip(response).namelist() if n.endswith(".jpg")] == ["01-p0.jpg", "02-p5.jpg"]
+    # the same files= in a link only tick them on the page
+    page = client.get(pack_url(order, "1688") + f"&files={photos[0].pk}&files={photos[5].pk}")
+    assert page["Content-Type"].startswith("text/html")
+    assert f'value="{photos[5].pk}" id="pack-file-{photos[5].pk}" checked' in page.content.decode()
+    assert f'value="{photos[1].pk}" id="pack-file-{photos[1].pk}">' in page.content.decode()
+    assert OrderEvent.objects.filter(transition="build_evidence_pack").count() == 1
 
 
 def test_a_file_of_another_order_cannot_be_chosen(client, operator):
@@ -218,7 +216,7 @@ def test_limits_are_settings(client, operator, settings):
     order = OrderFactory(status=Status.RETURN_RECEIVED)
     attach(order, photo(40, 40), "only.jpg")
 
-    pack = unzip(client.get(pack_url(order, "1688")))
+    pack = unzip(client.post(pack_url(order, "1688")))
 
     assert pack.namelist()[:2] == ["summary.pdf", "01-only.png"]
     assert "at most 2 files (the summary included), 5 MB each, PNG" in pack.read("manifest.txt").decode()
@@ -230,7 +228,7 @@ def test_a_large_pack_is_handed_to_a_worker_and_the_operator_sees_its_progress(c
     order = OrderFactory(status=Status.SHIPPED)
     attach(order, photo(200, 200, noise=True), "large.jpg")
 
-    response = client.get(pack_url(order, "aliexpress"))
+    response = client.post(pack_url(order, "aliexpress"))
 
     # then: the operator is sent to the pack's progress page; nothing is recorded yet
     assert response.status_code == 302
@@ -265,7 +263,7 @@ def test_a_missing_pdf_font_is_named_and_nothing_is_recorded(client, operator, s
     settings.SHOPOPS_PDF_FONTS = ["/nonexistent/DejaVuSans.ttf"]
     order = OrderFactory(status=Status.SHIPPED)
 
-    response = client.get(pack_url(order, "aliexpress"), follow=True)
+    response = client.post(pack_url(order, "aliexpress"), follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("admin:orders_order_change", args=[order.pk])
     assert "font file /nonexistent/DejaVuSans.ttf is missing" in response.content.decode()
@@ -278,3 +276,70 @@ def test_the_order_list_offers_the_action_only_to_who_may_build_packs(client):
     assert b'value="evidence_pack"' in client.get(changelist).content
     client.force_login(staff("Analyst"))
     assert b'value="evidence_pack"' not in client.get(changelist).content
+
+
+def test_a_link_builds_nothing_only_a_post_with_the_csrf_token_does(operator):
+    # given: an order whose pack needs no choice, and a browser that checks CSRF as a real one does
+    order = OrderFactory(status=Status.DISPUTED)
+    proof = attach(order, photo(64, 64), "proof.jpg")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(operator)
+
+    # when: a page on another site links to the pack (a GET), or posts to it without the token
+    page = browser.get(pack_url(order, "aliexpress"))
+    forged = browser.post(pack_url(order, "aliexpress"), {"target": "aliexpress"})
+
+    # then: the link shows what the pack holds, ticked, with the button; the forged post is refused
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert f'value="{proof.pk}" id="pack-file-{proof.pk}" checked' in page.content.decode()
+    assert 'id="evidence-pack-form"' in page.content.decode()
+    assert forged.status_code == 403
+    assert not OrderEvent.objects.filter(transition="build_evidence_pack").exists()
+
+    # when: the operator presses the button (the form's POST, with its token)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    built = browser.post(
+        pack_url(order, "aliexpress"),
+        {"csrfmiddlewaretoken": token, "target": "aliexpress", "choose": "1", "files": [proof.pk]},
+    )
+
+    # then: the ZIP, and one event
+    assert built["Content-Type"] == "application/zip"
+    assert "01-proof.jpg" in unzip(built).namelist()
+    assert OrderEvent.objects.filter(transition="build_evidence_pack").count() == 1
+
+
+def test_the_order_page_offers_the_packs_as_buttons_that_post(client, operator):
+    order = OrderFactory(status=Status.DISPUTED)
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    for target in ("aliexpress", "1688"):
+        form = re.search(
+            rf'<form method="post" action="{re.escape(pack_url(order, target))}"[^>]*>(.*?)</form>',
+            page,
+            re.S,
+        )
+        assert form is not None, target
+        assert 'name="csrfmiddlewaretoken"' in form.group(1)
+        assert f'data-pack-target="{target}"' in form.group(1)
+    assert '<a class="button evidence-pack-button"' not in page
+
+
+def test_a_pack_of_several_orders_gives_each_order_its_own_folder(operator):
+    # given: order ids that make the same folder name once made safe ("/" is not a file name),
+    # one of them only by case (one folder on Windows and macOS)
+    ids = ["RT/1", "RT_1", "rt_1", "RT:1"]
+    orders = [OrderFactory(status=Status.DISPUTED, platform_order_id=i) for i in ids]
+    token = store.new_job(
+        user_id=operator.pk, target="aliexpress", orders=[o.pk for o in orders], chosen=None
+    )
+
+    assert jobs.run_job(token)["state"] == "done"
+
+    # then: four folders, each with its own summary, and each manifest names its order
+    with store.zip_path(token).open("rb") as f:
+        pack = zipfile.ZipFile(io.BytesIO(f.read()))
+    summaries = [n for n in pack.namelist() if n.endswith("/summary.pdf")]
+    assert len(summaries) == len(set(summaries)) == 4
+    assert len({n.casefold() for n in summaries}) == 4
+    named = {json.loads(pack.read(n.replace("summary.pdf", "manifest.json")))["order"] for n in summaries}
+    assert named == set(ids)

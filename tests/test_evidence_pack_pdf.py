@@ -1,18 +1,20 @@
 """summary.pdf renders every script a case may hold: read back as text (pypdf) and drawn as an
 image (pypdfium2, the PDFium renderer), with fonts the PDF embeds (no viewer font needed)."""
 
+import hashlib
 import io
 import unicodedata
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pypdfium2
 import pytest
-from django.urls import reverse
 from pypdf import PdfReader
 
 from orders.models import Status
-from tests.evidence_pack_support import say
+from shopops import fonts
+from tests.evidence_pack_support import pack_url, say
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
 
@@ -31,8 +33,7 @@ MESSAGES = {
 
 def _summary_pdf(client, order, target: str) -> bytes:
     client.force_login(staff("Operator"))
-    url = reverse("admin:orders_order_evidence_pack", args=[order.pk]) + f"?target={target}"
-    response = client.get(url)
+    response = client.post(pack_url(order, target))
     assert response["Content-Type"] == "application/zip"
     return zipfile.ZipFile(io.BytesIO(response.content)).read("summary.pdf")
 
@@ -50,6 +51,7 @@ def case():
     return order
 
 
+@pytest.mark.dejavu
 @pytest.mark.parametrize("target", ["aliexpress", "1688"])
 def test_every_script_is_text_in_the_summary(client, case, target):
     pdf = PdfReader(io.BytesIO(_summary_pdf(client, case, target)))
@@ -124,3 +126,63 @@ def test_the_summary_speaks_the_reviewers_language(client):
     # then: English for AliExpress's reviewer, Chinese for the 1688 supplier
     assert "Return received" in aliexpress and "已收到退货" not in aliexpress
     assert "已收到退货" in supplier
+
+
+def test_recorded_text_is_printed_as_written_never_as_a_page_count(client):
+    # given: messages that hold fpdf2's default page-count alias, and an order id that does
+    order = OrderFactory(status=Status.DISPUTED, platform_order_id="RT-{nb}")
+    say(order, "refund of {nb} USD, see page {nb}", summary="refund of {nb} USD")
+    say(order, "\n".join(f"line {n}" for n in range(150)), summary="a long chat")
+
+    pdf = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress")))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+
+    # then: the text as written; only the footer counts the pages
+    assert "refund of {nb} USD, see page {nb}" in text
+    assert "Evidence summary — order RT-{nb}" in text
+    pages = len(pdf.pages)
+    assert pages > 1
+    for number, page in enumerate(pdf.pages, start=1):
+        assert f"RT-{{nb}} · {number}/{pages}" in page.extract_text()
+
+
+# --- a fresh machine: no system font -----------------------------------------------------------
+
+
+def test_the_cjk_font_comes_with_the_python_packages_and_is_the_one_pinned():
+    packaged = fonts.packaged_cjk_font()
+    assert packaged is not None, "pip install -r requirements.txt -c constraints.txt installs it"
+    assert hashlib.sha256(packaged.read_bytes()).hexdigest() == fonts.WQY_SHA256
+    assert fonts.default_pdf_fonts()[-1] == str(packaged)
+    assert str(fonts.DEBIAN_WQY) not in fonts.default_pdf_fonts()
+
+
+def test_the_summary_is_written_with_no_system_font(client, settings):
+    # given: no font of the system at all, only what the Python packages installed
+    settings.SHOPOPS_PDF_FONTS = [str(fonts.packaged_cjk_font())]
+    order = OrderFactory(status=Status.DISPUTED, buyer_name="Ли Вэй 李伟")
+    for script in ("chinese", "russian", "korean", "japanese", "spanish"):
+        say(order, MESSAGES[script], summary=f"message in {script}")
+
+    pdf = PdfReader(io.BytesIO(_summary_pdf(client, order, "1688")))
+    text = unicodedata.normalize("NFKC", "\n".join(page.extract_text() for page in pdf.pages))
+
+    # then: every one of those scripts is text in it, in the embedded font
+    assert "Ли Вэй 李伟" in text
+    for script in ("chinese", "russian", "korean", "japanese", "spanish"):
+        assert unicodedata.normalize("NFKC", MESSAGES[script]) in text, script
+    for page in pdf.pages:
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            assert "/FontFile2" in descriptor
+
+
+def test_check_says_what_a_machine_without_dejavu_misses(settings, monkeypatch):
+    monkeypatch.setattr(fonts, "DEJAVU_SANS", Path("/nonexistent/DejaVuSans.ttf"))
+    settings.SHOPOPS_PDF_FONTS = fonts.default_pdf_fonts()
+    fonts_used = settings.SHOPOPS_PDF_FONTS
+    assert fonts_used == [str(fonts.packaged_cjk_font())]
+    assert [m.id for m in fonts.check_pdf_fonts(None)] == ["shopops.W001"]
+    settings.SHOPOPS_PDF_FONTS = ["/nonexistent/font.ttf"]
+    (missing,) = fonts.check_pdf_fonts(None)
+    assert missing.id == "shopops.W002" and "/nonexistent/font.ttf is missing" in missing.msg

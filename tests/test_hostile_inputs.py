@@ -10,8 +10,10 @@ or a BC timestamp that slipped through would be a database error, not a quiet pa
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +23,7 @@ from hypothesis import strategies as st
 from evidence import services as evidence
 from evidence.models import Communication
 from orders import workflow
-from orders.models import Feedback, Order, Status
+from orders.models import CloseReason, Feedback, Order, OrderEvent, Refund, Status, StockMovement
 from orders.workflow import feedback as feedback_flow
 from shopops import inputs
 from shopops.errors import Refused
@@ -104,6 +106,17 @@ odd = st.one_of(
     st.just(Ellipsis),
 )
 anything = st.one_of(texts, numbers, moments, odd)
+# Values a call accepts, mixed in so that the accepted path is checked as often as the refused one.
+recent = st.builds(
+    lambda ago, zone: (datetime.now(UTC) - ago).astimezone(zone),
+    st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(hours=1)),
+    st.sampled_from(ZONES),
+)
+words = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=20)
+
+
+def some(good: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(good, anything)
 
 
 def _refused_naming(call, field: str):
@@ -174,7 +187,35 @@ def test_contact_details_are_valid_or_refused(value, region):
 # --- the workflow API: success, or Refused naming the input and nothing written -----------------
 
 
-def _written_nothing(call, field_names: set[str], order: Order) -> None:
+def _sane(value: Any, where: str) -> None:
+    """A stored value every page can show: text without NUL or lone surrogate, an aware moment
+    in the sane window, a finite amount."""
+    if isinstance(value, str):
+        assert "\x00" not in value, where
+        value.encode("utf-8")  # no lone surrogate
+    elif isinstance(value, datetime):
+        assert value.tzinfo is not None, where
+        assert inputs.earliest() <= value <= datetime.now(UTC) + timedelta(days=400), (where, value)
+    elif isinstance(value, Decimal):
+        assert value.is_finite() and abs(value) < inputs.MAX_AMOUNT, (where, value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _sane(key, where)
+            _sane(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _sane(item, where)
+
+
+def _sane_row(row) -> None:
+    for field in row._meta.concrete_fields:
+        _sane(getattr(row, field.attname), f"{row._meta.label}.{field.name}")
+
+
+def _refused_or_stored(call, field_names: set[str], order: Order, stored) -> None:
+    """``call()`` either raises ``Refused`` naming one of ``field_names`` and writes nothing, or
+    succeeds: then the order and the history it wrote hold only sane values, and ``stored(order)``
+    checks what the call was for (the accepted path is checked too: garbage accepted fails)."""
     before = snapshot(order)
     feedback = Feedback.objects.count()
     try:
@@ -183,47 +224,76 @@ def _written_nothing(call, field_names: set[str], order: Order) -> None:
         assert refused.field in field_names, f"{refused!r} names {refused.field!r}"
         assert snapshot(order) == before
         assert Feedback.objects.count() == feedback
+        return
+    fresh = Order.objects.get(pk=order.pk)
+    _sane_row(fresh)
+    for event in OrderEvent.objects.filter(order=order).exclude(pk__in=before["events"]):
+        _sane_row(event)
+    stored(fresh)
+
+
+def _in_the_past(moment: datetime | None) -> bool:
+    return moment is not None and inputs.earliest() <= moment <= datetime.now(UTC) + inputs.clock_skew()
 
 
 @BOUNDED
-@given(paid_at=anything)
+@given(paid_at=some(recent))
 def test_mark_paid(paid_at):
     order = OrderFactory(status=Status.AWAITING_PAYMENT)
-    _written_nothing(lambda: workflow.mark_paid(order, by=None, paid_at=paid_at), {"paid_at"}, order)
+    _refused_or_stored(
+        lambda: workflow.mark_paid(order, by=None, paid_at=paid_at),
+        {"paid_at"},
+        order,
+        lambda fresh: _expect(fresh.status == Status.PAID and _in_the_past(fresh.paid_at)),
+    )
 
 
 @BOUNDED
-@given(tracking=anything, carrier=anything, shipped_at=anything)
+@given(tracking=some(words), carrier=some(words), shipped_at=some(recent))
 def test_mark_shipped(tracking, carrier, shipped_at):
     order = OrderFactory(status=Status.PAID)
-    _written_nothing(
+    _refused_or_stored(
         lambda: workflow.mark_shipped(
             order, by=None, tracking_number=tracking, carrier=carrier, shipped_at=shipped_at
         ),
         {"tracking_number", "carrier", "shipped_at"},
         order,
+        lambda fresh: _expect(
+            fresh.status == Status.SHIPPED
+            and fresh.tracking_number.strip()
+            and _in_the_past(fresh.shipped_at)
+        ),
     )
 
 
 @BOUNDED
-@given(amount=anything, key=anything, reason=anything, reference=anything)
+@given(
+    amount=some(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100.00"), places=2)),
+    key=some(words),
+    reason=some(words),
+    reference=some(words),
+)
 def test_create_refund(amount, key, reason, reference):
     order = OrderFactory(status=Status.SHIPPED, total_amount=Decimal("100.00"))
-    _written_nothing(
+    _refused_or_stored(
         lambda: workflow.create_refund(
             order, by=None, amount=amount, idempotency_key=key, reason=reason, reference=reference
         ),
         {"amount", "idempotency_key", "reason", "reference"},
         order,
+        lambda fresh: _refund_within(fresh, Decimal("100.00")),
     )
 
 
 @BOUNDED
-@given(reason=st.one_of(st.sampled_from(["other", "buyer_request"]), anything), note=anything)
+@given(reason=some(st.sampled_from(["other", "buyer_request"])), note=some(words))
 def test_close_unpaid(reason, note):
     order = OrderFactory(status=Status.AWAITING_PAYMENT)
-    _written_nothing(
-        lambda: workflow.close_unpaid(order, by=None, reason=reason, note=note), {"reason", "note"}, order
+    _refused_or_stored(
+        lambda: workflow.close_unpaid(order, by=None, reason=reason, note=note),
+        {"reason", "note"},
+        order,
+        lambda fresh: _expect(fresh.status == Status.CLOSED and fresh.close_reason in CloseReason.values),
     )
 
 
@@ -252,16 +322,50 @@ def test_record_communication(summary, body, occurred_at, channel):
 
 
 @BOUNDED
-@given(rating=st.one_of(st.integers(1, 5), anything), comment=anything, received_at=anything)
+@given(rating=some(st.integers(1, 5)), comment=some(words), received_at=some(recent))
 def test_record_feedback(rating, comment, received_at):
     order = OrderFactory(status=Status.COMPLETED)
-    _written_nothing(
+    _refused_or_stored(
         lambda: feedback_flow.record_feedback(
             order, by=None, rating=rating, comment=comment, received_at=received_at
         ),
         {"rating", "comment", "received_at"},
         order,
+        lambda fresh: _feedback_stored(fresh),
     )
+
+
+def _expect(condition) -> None:
+    assert condition
+
+
+def _refund_within(order: Order, total: Decimal) -> None:
+    refund = Refund.objects.get(order=order)
+    _sane_row(refund)
+    assert Decimal("0") < refund.amount <= total and refund.amount == refund.amount.quantize(Decimal("0.01"))
+    assert refund.idempotency_key.strip()
+
+
+def _feedback_stored(order: Order) -> None:
+    feedback = Feedback.objects.get(order=order)
+    _sane_row(feedback)
+    assert 1 <= feedback.rating <= 5 and _in_the_past(feedback.received_at)
+
+
+def _contact_stored(order: Order) -> None:
+    assert order.buyer_name.strip() and len(order.buyer_name) <= 200
+    assert order.buyer_email == "" or (
+        "@" in order.buyer_email and len(order.buyer_email) <= inputs.MAX_EMAIL
+    )
+    assert order.buyer_phone == "" or re.fullmatch(r"\+[1-9]\d{6,14}", order.buyer_phone)
+    assert order.buyer_language == "" or re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", order.buyer_language)
+
+
+def _movement_stored() -> None:
+    movement = StockMovement.objects.latest("pk")  # of whichever SKU was named
+    _sane_row(movement)
+    stock = movement.sku.stock_on_hand
+    assert movement.delta != 0 and movement.note.strip() and movement.stock_after == stock >= 0
 
 
 @pytest.fixture
@@ -270,10 +374,16 @@ def supervisor():
 
 
 @BOUNDED
-@given(email=anything, phone=anything, language=anything, name=anything, note=anything)
+@given(
+    email=some(st.just("ana@example.com")),
+    phone=some(st.just("+34600111222")),
+    language=some(st.sampled_from(["es", "pt-br"])),
+    name=some(words),
+    note=some(words),
+)
 def test_correct_contact(supervisor, email, phone, language, name, note):
     order = OrderFactory(buyer_country="ES")
-    _written_nothing(
+    _refused_or_stored(
         lambda: workflow.correct_contact(
             order,
             by=supervisor,
@@ -286,19 +396,21 @@ def test_correct_contact(supervisor, email, phone, language, name, note):
         # None: "these are already the contact details", when every value was left as it was
         {"buyer_email", "buyer_phone", "buyer_language", "buyer_name", "note", None},
         order,
+        _contact_stored,
     )
 
 
 @BOUNDED
-@given(delta=anything, note=anything, sku=st.one_of(st.none(), anything))
+@given(delta=some(st.integers(1, 50)), note=some(words), sku=st.one_of(st.none(), anything))
 def test_adjust_stock(delta, note, sku):
     real = SkuFactory()
     order = OrderFactory(sku=real)
     target = real if sku is None else sku
-    _written_nothing(
+    _refused_or_stored(
         lambda: workflow.adjust_stock(target, by=None, delta=delta, reason="adjustment", note=note),
         {"delta", "note", "sku", None},
         order,
+        lambda fresh: _movement_stored(),
     )
 
 

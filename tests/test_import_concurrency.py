@@ -15,9 +15,9 @@ from orders.imports import service
 from orders.imports.feedback import import_feedback
 from orders.imports.service import import_orders
 from orders.models import Feedback, Order, OrderEvent, OrderImport
+from tests.concurrency_support import race
 from tests.factories import OrderFactory, default_store, staff
-from tests.test_concurrency import _race
-from tests.test_import_orders import _csv, _row
+from tests.import_support import csv_file, order_row
 
 pytestmark = [pytest.mark.postgres]
 IMPORT_URL = "/admin/orders/order/import/"
@@ -29,11 +29,11 @@ def _private_var(settings, tmp_path):
 
 
 def _rows(count: int, start: int = 0, **overrides: str) -> list[dict[str, str]]:
-    return [_row(order_id=f"81990000{start + i:08d}", **overrides) for i in range(count)]
+    return [order_row(order_id=f"81990000{start + i:08d}", **overrides) for i in range(count)]
 
 
 def _upload(client: Client, rows: list[dict[str, str]]):
-    upload = _csv(rows)
+    upload = csv_file(rows)
     upload.name = "orders.csv"
     return client.post(IMPORT_URL, {"file": upload})
 
@@ -48,7 +48,7 @@ def test_a_confirmation_posted_twice_at_once_imports_once_and_says_so_to_the_oth
     second = Client()
     second.cookies = SimpleCookie(first.cookies)
     # when: both confirm at once
-    results = _race([lambda c=c: c.post(IMPORT_URL, {"token": token}) for c in (first, second)])
+    results = race([lambda c=c: c.post(IMPORT_URL, {"token": token}) for c in (first, second)])
     # then: no error page, one import, and the other is told it is no longer available
     assert [outcome for outcome, _value in results] == ["ok", "ok"], results
     statuses = sorted(response.status_code for _outcome, response in results)
@@ -64,10 +64,10 @@ def test_a_confirmation_posted_twice_at_once_imports_once_and_says_so_to_the_oth
 def test_two_imports_sharing_new_orders_run_one_after_the_other():
     # given: two files naming the same 1,000 new orders (the second with another buyer name)
     default_store()  # flushed by the transactional test before
-    a = _csv(_rows(1000))
-    b = _csv(_rows(1000, buyer_name="Maria G."))
+    a = csv_file(_rows(1000))
+    b = csv_file(_rows(1000, buyer_name="Maria G."))
     # when
-    results = _race([lambda: import_orders(a), lambda: import_orders(b)])
+    results = race([lambda: import_orders(a), lambda: import_orders(b)])
     # then: both done, no unique violation, each order once
     assert [outcome for outcome, _value in results] == ["ok", "ok"], results
     done = [value for _outcome, value in results]
@@ -98,7 +98,7 @@ def test_an_import_waiting_too_long_for_another_is_refused_clearly(monkeypatch):
     assert holding.wait(timeout=30)
     try:
         # when
-        result = import_orders(_csv(_rows(3)))
+        result = import_orders(csv_file(_rows(3)))
     finally:
         release.set()
         holder.join(timeout=30)

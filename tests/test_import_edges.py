@@ -11,7 +11,7 @@ from orders.imports.feedback import import_feedback
 from orders.imports.service import import_orders
 from orders.models import Feedback, Order
 from tests.factories import OrderFactory, staff
-from tests.test_import_orders import _csv, _row
+from tests.import_support import csv_file, order_row
 
 pytestmark = pytest.mark.django_db
 IMPORT_URL = "/admin/orders/order/import/"
@@ -36,7 +36,9 @@ def _private_var(settings, tmp_path):
 def test_a_preview_with_a_date_outside_the_window_names_it_and_leaves_no_upload(client, column, value, words):
     # given
     client.force_login(staff("Supervisor"))
-    upload = _csv([_row(status="shipped", tracking_number="LP1", carrier="Y"), _row(order_id="2")])
+    upload = csv_file(
+        [order_row(status="shipped", tracking_number="LP1", carrier="Y"), order_row(order_id="2")]
+    )
     rows = upload.getvalue().decode().splitlines()
     header = rows[0].split(",")
     cells = rows[1].split(",")
@@ -103,7 +105,7 @@ def test_the_feedback_import_screen_answers_an_over_long_cell_with_the_row(clien
 
 def test_the_order_import_and_the_feedback_import_read_with_one_reader():
     # the same over-long cell, the same words from both
-    long_cell = _csv([_row(notes="x" * 200_000)])
+    long_cell = csv_file([order_row(notes="x" * 200_000)])
     result = import_orders(long_cell)
     assert result.invalid
     assert "not valid CSV here" in result.errors[0].message

@@ -1,7 +1,6 @@
 """CSV import of orders (SPEC section 6): samples, bad values, re-import, forward moves, encodings."""
 
 import codecs
-import csv
 import hashlib
 import io
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from orders.imports.service import import_orders
 from orders.models import Order, OrderEvent, OrderImport, Sku, Status, SupplierOrder
 from orders.resources import COLUMN_NAMES, export_orders_response
 from tests.factories import OrderFactory, staff
+from tests.import_support import csv_file, order_row
 
 pytestmark = pytest.mark.django_db
 
@@ -24,46 +24,6 @@ SAMPLES = Path(__file__).parent / "data"  # copies of the sample files in ../sha
 UTF8 = SAMPLES / "orders_sample.csv"
 ALIEXPRESS = SAMPLES / "orders_sample_aliexpress.csv"
 GBK = SAMPLES / "orders_sample_gbk.csv"
-
-
-def _row(**overrides: str) -> dict[str, str]:
-    row = {
-        "order_id": "8199000000000001",
-        "status": "awaiting_payment",
-        "placed_at": "2026-11-20 10:00:00",
-        "paid_at": "",
-        "shipped_at": "",
-        "buyer_name": "Maria Garcia",
-        "buyer_email": "maria@example.com",
-        "buyer_phone": "+34690810033",
-        "buyer_country": "ES",
-        "buyer_language": "es",
-        "sku": "SKU-PHC-001",
-        "product_title": "硅胶手机壳 Silicone phone case",
-        "quantity": "1",
-        "unit_price": "2.35",
-        "total_amount": "2.35",
-        "currency": "USD",
-        "supplier_name": "义乌市晨光饰品厂",
-        "supplier_contact": "chenguang@example.cn",
-        "supplier_order_id": "3000000000009001",
-        "supplier_amount": "6.00",
-        "tracking_number": "",
-        "carrier": "",
-        "notes": "",
-    }
-    row.update(overrides)
-    return row
-
-
-def _csv(rows: list[dict[str, str]], encoding: str = "utf-8") -> io.BytesIO:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    data = io.BytesIO(buffer.getvalue().encode(encoding))
-    data.name = "test.csv"
-    return data
 
 
 def _snapshot() -> list[tuple]:
@@ -177,13 +137,13 @@ def test_gbk_file_and_its_utf8_twin_give_identical_database_contents():
 def test_each_bad_value_is_reported_with_its_row_and_nothing_is_written(column, value, words):
     # given: three rows, the third (spreadsheet row 4) bad
     rows = [
-        _row(order_id="8199000000000001"),
-        _row(order_id="8199000000000002"),
-        _row(order_id="8199000000000003"),
+        order_row(order_id="8199000000000001"),
+        order_row(order_id="8199000000000002"),
+        order_row(order_id="8199000000000003"),
     ]
     rows[2][column] = value
     # when
-    result = import_orders(_csv(rows))
+    result = import_orders(csv_file(rows))
     # then
     assert result.invalid
     (issue,) = result.errors
@@ -196,8 +156,8 @@ def test_each_bad_value_is_reported_with_its_row_and_nothing_is_written(column, 
 
 
 def test_duplicate_order_id_is_reported_as_such():
-    rows = [_row(), _row(order_id="8199000000000002"), _row()]
-    result = import_orders(_csv(rows))
+    rows = [order_row(), order_row(order_id="8199000000000002"), order_row()]
+    result = import_orders(csv_file(rows))
     (issue,) = result.errors
     assert (issue.row, issue.column) == (4, "order_id")
     assert "appears more than once" in issue.message and "row 2" in issue.message
@@ -205,12 +165,12 @@ def test_duplicate_order_id_is_reported_as_such():
 
 
 def test_every_bad_row_is_reported_not_just_the_first():
-    rows = [_row(order_id=f"81990000000000{n:02d}") for n in range(10)]
+    rows = [order_row(order_id=f"81990000000000{n:02d}") for n in range(10)]
     rows[1]["quantity"] = "two"
     rows[5]["unit_price"] = "12,5元"
     rows[5]["buyer_email"] = "nope"
     rows[9]["placed_at"] = "yesterday"
-    result = import_orders(_csv(rows))
+    result = import_orders(csv_file(rows))
     assert [(i.row, i.column) for i in result.errors] == [
         (3, "quantity"),
         (7, "buyer_email"),
@@ -228,10 +188,10 @@ def test_every_bad_row_is_reported_not_just_the_first():
 
 
 def test_unknown_and_missing_columns_are_named():
-    rows = [_row()]
+    rows = [order_row()]
     rows[0]["colour"] = "red"
     del rows[0]["quantity"]
-    result = import_orders(_csv(rows))
+    result = import_orders(csv_file(rows))
     assert result.file_error
     assert "“colour”" in result.file_error
     assert "“quantity”" in result.file_error and "数量" in result.file_error
@@ -240,7 +200,7 @@ def test_unknown_and_missing_columns_are_named():
 
 def test_values_are_normalised():
     rows = [
-        _row(
+        order_row(
             buyer_phone="690 81 00 33",
             unit_price="US $12.50",
             total_amount="$12.50",
@@ -249,7 +209,7 @@ def test_values_are_normalised():
             currency="usd",
         )
     ]
-    assert import_orders(_csv(rows)).ok
+    assert import_orders(csv_file(rows)).ok
     order = Order.objects.get()
     assert order.buyer_phone == "+34690810033"
     assert (order.unit_price, order.total_amount) == (Decimal("12.50"), Decimal("12.50"))
@@ -319,10 +279,10 @@ def test_the_same_rows_in_other_bytes_are_checked_row_by_row_and_found_unchanged
 def test_cells_with_tabs_newlines_and_backslashes_are_stored_exactly_and_found_unchanged_again():
     # given: cells that PostgreSQL's COPY format must escape (a quoted cell may hold a newline)
     notes = "line one\nline two\twith a tab, C:\\orders\\"
-    tricky = _row(notes=notes, supplier_name="义乌\\晨光\t饰品厂", buyer_name="Maria\tGarcia")
-    plain = _row(order_id="8199000000000002")
+    tricky = order_row(notes=notes, supplier_name="义乌\\晨光\t饰品厂", buyer_name="Maria\tGarcia")
+    plain = order_row(order_id="8199000000000002")
     # when
-    result = import_orders(_csv([tricky, plain]))
+    result = import_orders(csv_file([tricky, plain]))
     # then
     assert result.new == 2
     stored = Order.objects.get(platform_order_id="8199000000000001")
@@ -330,7 +290,7 @@ def test_cells_with_tabs_newlines_and_backslashes_are_stored_exactly_and_found_u
     assert stored.supplier_orders.get().supplier_name == "义乌\\晨光\t饰品厂"
     assert stored.events.get().data["row"] == 2
     # and the same rows in other bytes (columns reversed) are compared and found unchanged
-    again = import_orders(_csv([{k: r[k] for k in reversed(list(r))} for r in (tricky, plain)]))
+    again = import_orders(csv_file([{k: r[k] for k in reversed(list(r))} for r in (tricky, plain)]))
     assert (again.same_as, again.unchanged, again.updated) == (None, 2, 0)
 
 
@@ -338,7 +298,7 @@ def test_every_applied_import_is_recorded_in_the_history():
     supervisor = staff("Supervisor")
     # a dry run and an invalid file record nothing
     import_orders(UTF8, dry_run=True, by=supervisor)
-    import_orders(_csv([_row(quantity="two")]), by=supervisor)
+    import_orders(csv_file([order_row(quantity="two")]), by=supervisor)
     assert not OrderImport.objects.exists()
     # an applied import is recorded: who, which bytes, what it did
     result = import_orders(UTF8, by=supervisor)
@@ -355,8 +315,8 @@ def test_every_applied_import_is_recorded_in_the_history():
 
 def test_an_import_with_refused_rows_vouches_for_nothing_and_refuses_them_again():
     # given: an order already paid, and a file that would move it back
-    assert import_orders(_csv([_row(status="paid", paid_at="2026-11-20 11:00")])).ok
-    backwards = _csv([_row(), _row(order_id="8199000000000002")])
+    assert import_orders(csv_file([order_row(status="paid", paid_at="2026-11-20 11:00")])).ok
+    backwards = csv_file([order_row(), order_row(order_id="8199000000000002")])
     first = import_orders(backwards)
     assert (first.new, first.refused_count) == (1, 1)
     assert OrderImport.objects.order_by("id").last().checksum == ""
@@ -372,23 +332,23 @@ def test_an_import_with_refused_rows_vouches_for_nothing_and_refuses_them_again(
 def test_a_file_whose_orders_are_too_scattered_is_checked_row_by_row_again(monkeypatch):
     # given: at most one run of consecutive order ids vouched for, and a file of two orders
     # with another order created between them
-    monkeypatch.setattr("orders.imports.history._MAX_RUNS", 1)
-    assert import_orders(_csv([_row()])).new == 1
+    monkeypatch.setattr("orders.imports.history.MAX_RUNS", 1)
+    assert import_orders(csv_file([order_row()])).new == 1
     OrderFactory(platform_order_id="8199000000000009")
-    rows = [_row(), _row(order_id="8199000000000002")]
-    assert import_orders(_csv(rows)).new == 1
+    rows = [order_row(), order_row(order_id="8199000000000002")]
+    assert import_orders(csv_file(rows)).new == 1
     assert OrderImport.objects.order_by("id").last().checksum == ""
     # when: the same bytes again
-    result = import_orders(_csv(rows))
+    result = import_orders(csv_file(rows))
     # then: every row compared, still nothing to change
     assert result.same_as is None
     assert (result.new, result.updated, result.unchanged) == (0, 0, 2)
 
 
 def test_the_same_file_under_another_platform_time_zone_is_read_again(settings):
-    assert import_orders(_csv([_row()])).new == 1
+    assert import_orders(csv_file([order_row()])).new == 1
     settings.SHOPOPS_PLATFORM_TZ = "Europe/Madrid"
-    result = import_orders(_csv([_row()]))
+    result = import_orders(csv_file([order_row()]))
     assert result.same_as is None
     assert result.updated == 1
     assert Order.objects.get().placed_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -396,12 +356,12 @@ def test_the_same_file_under_another_platform_time_zone_is_read_again(settings):
 
 def test_a_reimport_recognises_rows_in_any_column_order_and_rows_it_applied():
     # given: imported, then moved forward by a second file
-    assert import_orders(_csv([_row()])).new == 1
-    paid = _row(status="paid", paid_at="2026-11-20 11:00")
-    assert import_orders(_csv([paid])).updated == 1
+    assert import_orders(csv_file([order_row()])).new == 1
+    paid = order_row(status="paid", paid_at="2026-11-20 11:00")
+    assert import_orders(csv_file([paid])).updated == 1
     # when: the second file again, its columns in another order
     shuffled = {name: paid[name] for name in reversed(list(paid))}
-    result = import_orders(_csv([shuffled]))
+    result = import_orders(csv_file([shuffled]))
     # then
     assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 0, 1, 0)
     assert Order.objects.get().events.count() == 2
@@ -409,14 +369,14 @@ def test_a_reimport_recognises_rows_in_any_column_order_and_rows_it_applied():
 
 def test_a_reimport_after_someone_changed_the_order_compares_it_again():
     # given: imported, then edited in Shopops and moved on by a Supervisor
-    assert import_orders(_csv([_row(), _row(order_id="8199000000000002")])).new == 2
+    assert import_orders(csv_file([order_row(), order_row(order_id="8199000000000002")])).new == 2
     edited = Order.objects.get(platform_order_id="8199000000000001")
     edited.buyer_email = "typo@example.com"
     edited.save()
     moved = Order.objects.get(platform_order_id="8199000000000002")
     workflow.mark_paid(moved.pk, by=staff("Supervisor"), paid_at=None)
     # when: the same file again
-    result = import_orders(_csv([_row(), _row(order_id="8199000000000002")]))
+    result = import_orders(csv_file([order_row(), order_row(order_id="8199000000000002")]))
     # then: not taken for the file imported before; the edit is compared (and the file's value
     # applied), the move back refused
     assert result.same_as is None
@@ -437,24 +397,24 @@ def test_an_export_reimports_unchanged():
 def test_import_moves_orders_forward_through_the_workflow_one_event_per_move():
     # given
     supervisor = staff("Supervisor")
-    assert import_orders(_csv([_row(), _row(order_id="8199000000000002")])).new == 2
+    assert import_orders(csv_file([order_row(), order_row(order_id="8199000000000002")])).new == 2
     # when: the first is now shipped (two moves), the second paid (one move) with a new email
     rows = [
-        _row(
+        order_row(
             status="WAIT_BUYER_ACCEPT_GOODS",
             paid_at="2026-11-20 11:00",
             shipped_at="2026-11-21 09:00",
             tracking_number="LP000000001CN",
             carrier="YunExpress",
         ),
-        _row(
+        order_row(
             order_id="8199000000000002",
             status="待发货",
             paid_at="2026-11-20 12:00",
             buyer_email="new@example.com",
         ),
     ]
-    result = import_orders(_csv(rows), by=supervisor)
+    result = import_orders(csv_file(rows), by=supervisor)
     # then
     assert (result.new, result.updated, result.unchanged, result.refused_count) == (0, 2, 0, 0)
     first = Order.objects.get(platform_order_id="8199000000000001")
@@ -487,11 +447,11 @@ def test_closed_order_moved_back_to_paid_is_refused_for_that_row_only():
     shipped = OrderFactory(platform_order_id="8199000000000003", status=Status.SHIPPED)
     # when
     rows = [
-        _row(status="paid", paid_at="2026-11-20 11:00", buyer_email="changed@example.com"),
-        _row(order_id="8199000000000002"),
-        _row(order_id="8199000000000003", status="paid"),
+        order_row(status="paid", paid_at="2026-11-20 11:00", buyer_email="changed@example.com"),
+        order_row(order_id="8199000000000002"),
+        order_row(order_id="8199000000000003", status="paid"),
     ]
-    result = import_orders(_csv(rows))
+    result = import_orders(csv_file(rows))
     # then
     assert (result.new, result.updated, result.refused_count) == (1, 0, 2)
     # the closed order's row is refused for its money (the factory's quantity differs), the
@@ -507,8 +467,8 @@ def test_closed_order_moved_back_to_paid_is_refused_for_that_row_only():
 
 
 def test_a_move_the_workflow_refuses_is_reported_for_that_row():
-    assert import_orders(_csv([_row()])).ok
-    result = import_orders(_csv([_row(status="shipped", paid_at="2026-11-20 11:00")]))
+    assert import_orders(csv_file([order_row()])).ok
+    result = import_orders(csv_file([order_row(status="shipped", paid_at="2026-11-20 11:00")]))
     assert result.refused_count == 1
     assert "tracking number" in result.refused[0].message
     order = Order.objects.get()
@@ -536,7 +496,9 @@ def test_command_prints_a_summary_and_exits_zero(capsys):
 def test_command_exits_non_zero_and_names_every_bad_row(tmp_path, capsys):
     path = tmp_path / "bad.csv"
     path.write_bytes(
-        _csv([_row(quantity="two"), _row(order_id="8199000000000002", currency="XYZ")]).getvalue()
+        csv_file(
+            [order_row(quantity="two"), order_row(order_id="8199000000000002", currency="XYZ")]
+        ).getvalue()
     )
     with pytest.raises(SystemExit) as exit_info:
         call_command("import_orders", str(path))

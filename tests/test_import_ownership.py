@@ -13,13 +13,13 @@ from orders import workflow
 from orders.imports.service import import_orders
 from orders.models import Order, OrderEvent, Status, SupplierOrder
 from tests.factories import RefundFactory, staff
-from tests.test_import_orders import _csv, _row
+from tests.import_support import csv_file, order_row
 
 pytestmark = pytest.mark.django_db
 
 
 def _imported(**overrides: str) -> Order:
-    result = import_orders(_csv([_row(**overrides)]))
+    result = import_orders(csv_file([order_row(**overrides)]))
     assert result.ok and result.new == 1, (result.errors, result.refused)
     return Order.objects.get()
 
@@ -30,7 +30,7 @@ def test_a_staff_correction_survives_a_reimport_of_the_same_bytes_which_says_so(
     workflow.correct_contact(order, by=staff("Supervisor"), buyer_email="maria.garcia@example.com")
     events = OrderEvent.objects.count()
     # when: the very same bytes again
-    result = import_orders(_csv([_row(notes="call before delivery")]))
+    result = import_orders(csv_file([order_row(notes="call before delivery")]))
     # then: nothing changed, and the report names the kept field and what the file says
     order.refresh_from_db()
     assert order.buyer_email == "maria.garcia@example.com"
@@ -47,7 +47,7 @@ def test_a_corrected_field_is_kept_while_the_others_follow_the_file():
     order = _imported()
     workflow.correct_contact(order, by=staff("Supervisor"), buyer_phone="+34690810044")
     # when: the platform now has another name and email, and still the old phone
-    result = import_orders(_csv([_row(buyer_name="María García", buyer_email="mg@example.com")]))
+    result = import_orders(csv_file([order_row(buyer_name="María García", buyer_email="mg@example.com")]))
     # then
     order.refresh_from_db()
     assert (order.buyer_name, order.buyer_email, order.buyer_phone) == (
@@ -61,7 +61,7 @@ def test_a_corrected_field_is_kept_while_the_others_follow_the_file():
 
 def test_the_shops_notes_are_never_overwritten_but_a_blank_one_is_filled():
     order = _imported(notes="fragile: double box")
-    result = import_orders(_csv([_row(notes="platform note")]))
+    result = import_orders(csv_file([order_row(notes="platform note")]))
     order.refresh_from_db()
     assert order.notes == "fragile: double box"
     assert [k.column for k in result.kept] == ["notes"]
@@ -69,7 +69,7 @@ def test_the_shops_notes_are_never_overwritten_but_a_blank_one_is_filled():
     # a blank note is filled from the file: nothing is overwritten
     order.notes = ""
     order.save()
-    import_orders(_csv([_row(notes="platform note")]))
+    import_orders(csv_file([order_row(notes="platform note")]))
     assert Order.objects.get().notes == "platform note"
 
 
@@ -78,8 +78,8 @@ def test_every_change_to_an_existing_order_is_an_event_with_old_and_new_values()
     order = _imported()
     supervisor = staff("Supervisor")
     # when
-    row = _row(buyer_name="Maria G.", total_amount="4.70", quantity="2", sku="SKU-PHC-002")
-    result = import_orders(_csv([row]), by=supervisor)
+    row = order_row(buyer_name="Maria G.", total_amount="4.70", quantity="2", sku="SKU-PHC-002")
+    result = import_orders(csv_file([row]), by=supervisor)
     # then
     assert result.updated == 1
     event = order.events.order_by("id").last()
@@ -97,7 +97,9 @@ def test_money_and_identity_of_an_order_with_a_refund_are_never_changed_by_an_im
     RefundFactory(order=order, amount=Decimal("1.00"))
     before = order.events.count()
     # when: the file says another total and currency
-    result = import_orders(_csv([_row(status="paid", paid_at="2026-11-20 11:00", total_amount="9.99")]))
+    result = import_orders(
+        csv_file([order_row(status="paid", paid_at="2026-11-20 11:00", total_amount="9.99")])
+    )
     # then: the row is refused with the reason, nothing of it applied
     assert (result.updated, result.refused_count) == (0, 1)
     issue = result.refused[0]
@@ -111,7 +113,7 @@ def test_money_and_identity_of_an_order_with_a_refund_are_never_changed_by_an_im
 def test_money_of_an_order_in_a_close_workflow_is_refused_naming_the_fields():
     order = _imported()
     workflow.close_unpaid(order, by=None, reason="buyer_cancelled")
-    result = import_orders(_csv([_row(quantity="3", currency="EUR")]))
+    result = import_orders(csv_file([order_row(quantity="3", currency="EUR")]))
     assert result.refused_count == 1
     assert "never changes quantity, currency" in result.refused[0].message
     assert "close workflow" in result.refused[0].message
@@ -122,7 +124,9 @@ def test_money_of_an_order_in_a_close_workflow_is_refused_naming_the_fields():
 def test_a_changed_1688_order_id_updates_the_supplier_order_with_an_event_never_adds_one():
     order = _imported()
     # when: the file corrects the 1688 order id and the supplier amount
-    result = import_orders(_csv([_row(supplier_order_id="3000000000009002", supplier_amount="6.50")]))
+    result = import_orders(
+        csv_file([order_row(supplier_order_id="3000000000009002", supplier_amount="6.50")])
+    )
     # then
     assert result.updated == 1
     supplier = SupplierOrder.objects.get()  # still one: the supplier-refund cap is unchanged
@@ -139,7 +143,7 @@ def test_a_changed_1688_order_id_updates_the_supplier_order_with_an_event_never_
 def test_a_preview_lists_what_it_would_keep_and_writes_nothing():
     order = _imported()
     workflow.correct_contact(order, by=staff("Supervisor"), buyer_email="fixed@example.com")
-    result = import_orders(_csv([_row(buyer_name="New Name")]), dry_run=True)
+    result = import_orders(csv_file([order_row(buyer_name="New Name")]), dry_run=True)
     assert result.updated == 1
     assert [k.column for k in result.kept] == ["buyer_email"]
     order.refresh_from_db()

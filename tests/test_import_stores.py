@@ -15,7 +15,7 @@ from orders.imports.service import import_orders
 from orders.models import Order, OrderImport
 from orders.resources import export_orders_response
 from tests.factories import OrderFactory, StoreFactory, default_store, staff
-from tests.test_import_orders import _csv, _row
+from tests.import_support import csv_file, order_row
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def _rows(*stores: str, column: str = "store") -> list[dict[str, str]]:
     """One row per store code given (``None``: no store column at all)."""
     rows = []
     for n, code in enumerate(stores, start=1):
-        row = _row(order_id=_order_id(n))
+        row = order_row(order_id=_order_id(n))
         if code is not None:
             row[column] = code
         rows.append(row)
@@ -67,7 +67,7 @@ def _messages(result) -> list[tuple[int, str, str, str]]:
 
 def test_the_store_column_names_each_rows_store_in_any_case(eu, us):
     # when
-    result = import_orders(_csv(_rows("eu", "US", "Eu")))
+    result = import_orders(csv_file(_rows("eu", "US", "Eu")))
     # then
     assert result.ok, _messages(result)
     assert result.new == 3
@@ -77,7 +77,7 @@ def test_the_store_column_names_each_rows_store_in_any_case(eu, us):
 
 def test_the_chinese_header_of_the_store_column(eu, us):
     # when
-    result = import_orders(_csv(_rows("US", "US", column="店铺")))
+    result = import_orders(csv_file(_rows("US", "US", column="店铺")))
     # then
     assert result.ok, _messages(result)
     assert _stores_of_orders() == {_order_id(1): "US", _order_id(2): "US"}
@@ -85,7 +85,7 @@ def test_the_chinese_header_of_the_store_column(eu, us):
 
 
 def test_the_column_wins_over_the_chosen_store_and_fills_its_blank_cells(eu, us):
-    result = import_orders(_csv(_rows("US", "")), store=eu)
+    result = import_orders(csv_file(_rows("US", "")), store=eu)
     assert result.ok, _messages(result)
     assert _stores_of_orders() == {_order_id(1): "US", _order_id(2): "EU"}
 
@@ -94,7 +94,7 @@ def test_a_file_naming_no_store_goes_to_the_only_store():
     # given: a fresh installation, one store
     main = default_store()
     # when
-    result = import_orders(_csv(_rows(None, None)))
+    result = import_orders(csv_file(_rows(None, None)))
     # then
     assert result.ok and result.new == 2
     assert set(_stores_of_orders().values()) == {main.code}
@@ -104,7 +104,7 @@ def test_a_file_naming_no_store_goes_to_the_only_store():
 def test_a_file_naming_no_store_among_several_is_refused_naming_the_choice(eu, us):
     default_store()
     # when: no column, no store chosen
-    result = import_orders(_csv(_rows(None, None)))
+    result = import_orders(csv_file(_rows(None, None)))
     # then
     assert result.invalid
     assert (
@@ -115,7 +115,7 @@ def test_a_file_naming_no_store_among_several_is_refused_naming_the_choice(eu, u
 
 
 def test_a_blank_store_cell_among_several_stores_is_a_row_error_naming_the_choice(eu, us):
-    result = import_orders(_csv(_rows("EU", "")))
+    result = import_orders(csv_file(_rows("EU", "")))
     assert result.invalid
     assert [(i.row, i.column) for i in result.errors] == [(3, "store")]
     assert result.errors[0].message.startswith("Choose the store of this file: EU, US")
@@ -124,7 +124,7 @@ def test_a_blank_store_cell_among_several_stores_is_a_row_error_naming_the_choic
 
 def test_an_unknown_store_is_a_row_error_naming_it_and_nothing_is_written(eu):
     # when
-    result = import_orders(_csv(_rows("EU", "ASIA", "EU")))
+    result = import_orders(csv_file(_rows("EU", "ASIA", "EU")))
     # then
     assert result.invalid
     assert _messages(result) == [(3, "store", "ASIA", "Unknown store “ASIA”.")]
@@ -136,25 +136,27 @@ def test_a_store_the_user_does_not_work_for_is_a_row_error_naming_it(eu, us):
     # given: a Supervisor of the European store only
     supervisor = staff("Supervisor", stores=[eu])
     # when
-    result = import_orders(_csv(_rows("EU", "US")), by=supervisor)
+    result = import_orders(csv_file(_rows("EU", "US")), by=supervisor)
     # then
     assert _messages(result) == [(3, "store", "US", "You do not work for store “US”.")]
     assert not Order.objects.exists()
     # and choosing that store for the whole file is refused as well
-    chosen = import_orders(_csv(_rows(None)), by=supervisor, store="us")
+    chosen = import_orders(csv_file(_rows(None)), by=supervisor, store="us")
     assert chosen.summary() == "You do not work for store “US”."
     assert not Order.objects.exists()
 
 
 def test_the_system_imports_into_every_store(eu, us):
-    assert import_orders(_csv(_rows("EU", "US")), by=None).new == 2
+    assert import_orders(csv_file(_rows("EU", "US")), by=None).new == 2
 
 
 def test_each_store_code_is_looked_up_once_not_once_a_row(eu, us):
-    rows = [{**_row(order_id=_order_id(n)), "store": ["EU", "us", "US", "eu"][n % 4]} for n in range(200)]
+    rows = [
+        {**order_row(order_id=_order_id(n)), "store": ["EU", "us", "US", "eu"][n % 4]} for n in range(200)
+    ]
     supervisor = staff("Supervisor", stores=[eu, us])
     with CaptureQueriesContext(connection) as queries:
-        result = import_orders(_csv(rows), by=supervisor)
+        result = import_orders(csv_file(rows), by=supervisor)
     assert result.new == 200
     by_code = [q["sql"] for q in queries if 'FROM "orders_store" WHERE' in q["sql"]]
     assert len(by_code) == 2, by_code  # EU and US, each once whatever its case
@@ -165,11 +167,11 @@ def test_each_store_code_is_looked_up_once_not_once_a_row(eu, us):
 
 def test_an_existing_order_never_moves_to_another_store(eu, us):
     # given: the order is in the European store; the Supervisor works for both
-    assert import_orders(_csv(_rows("EU"))).new == 1
+    assert import_orders(csv_file(_rows("EU"))).new == 1
     supervisor = staff("Supervisor", stores=[eu, us])
     # when: a file says it is of the American store, beside a new order
     rows = _rows("US", "US")
-    result = import_orders(_csv(rows), by=supervisor)
+    result = import_orders(csv_file(rows), by=supervisor)
     # then: that row is refused, saying why; the rest applied
     assert result.applied and (result.new, result.refused_count) == (1, 1)
     assert _messages(result) == [
@@ -185,8 +187,8 @@ def test_an_existing_order_never_moves_to_another_store(eu, us):
 
 
 def test_an_existing_order_of_another_store_chosen_for_the_file_is_refused(eu, us):
-    assert import_orders(_csv(_rows(None)), store=eu).new == 1
-    result = import_orders(_csv(_rows(None)), store=us)
+    assert import_orders(csv_file(_rows(None)), store=eu).new == 1
+    result = import_orders(csv_file(_rows(None)), store=us)
     assert result.refused_count == 1
     assert result.refused[0].message == (
         f"order {_order_id(1)} belongs to store “EU”; this file is imported into “US”. An order "
@@ -197,10 +199,10 @@ def test_an_existing_order_of_another_store_chosen_for_the_file_is_refused(eu, u
 
 def test_an_order_of_a_store_the_user_does_not_work_for_is_a_row_error_that_names_no_store(eu, us):
     # given: the very row was imported into the European store
-    assert import_orders(_csv(_rows("EU"))).new == 1
+    assert import_orders(csv_file(_rows("EU"))).new == 1
     supervisor = staff("Supervisor", stores=[us])
     # when: a Supervisor of the American store imports it, as theirs
-    result = import_orders(_csv(_rows("US")), by=supervisor)
+    result = import_orders(csv_file(_rows("US")), by=supervisor)
     # then: a row error that says the id is taken, and nothing about the order or its store
     assert result.invalid
     ((row, column, value, message),) = _messages(result)
@@ -215,7 +217,7 @@ def test_an_order_of_a_store_the_user_does_not_work_for_is_a_row_error_that_name
 
 def test_a_file_imported_into_another_store_is_not_recognised_as_unchanged_for_its_outsiders(eu, us):
     # given: a file naming its store, imported by the system
-    data = _csv(_rows("EU")).getvalue()
+    data = csv_file(_rows("EU")).getvalue()
     assert import_orders(io.BytesIO(data)).new == 1
     # when: the very same bytes, by a Supervisor of the other store
     result = import_orders(io.BytesIO(data), by=staff("Supervisor", stores=[us]))
@@ -225,7 +227,7 @@ def test_a_file_imported_into_another_store_is_not_recognised_as_unchanged_for_i
 
 
 def test_a_file_imported_again_into_its_store_changes_nothing(eu, us):
-    data = _csv(_rows("EU", "US")).getvalue()
+    data = csv_file(_rows("EU", "US")).getvalue()
     assert import_orders(io.BytesIO(data)).new == 2
     again = import_orders(io.BytesIO(data))
     assert again.ok and again.unchanged == 2 and again.same_as is not None
@@ -239,14 +241,14 @@ def test_a_file_imported_again_into_its_store_changes_nothing(eu, us):
 def test_a_row_applied_before_is_recognised_whether_its_file_names_the_store_or_not(monkeypatch):
     # given: rows imported from a file without the store column (as before stores existed)
     main = default_store()
-    assert import_orders(_csv(_rows(None, None))).new == 2
+    assert import_orders(csv_file(_rows(None, None))).new == 2
 
     def parse(*args, **kwargs):
         raise AssertionError("a row recognised by its fingerprint is not parsed")
 
     monkeypatch.setattr("orders.imports.rows.RowParser.__call__", parse)
     # when: the same rows, now naming their store
-    result = import_orders(_csv(_rows("MAIN", main.code)))
+    result = import_orders(csv_file(_rows("MAIN", main.code)))
     # then: unchanged at once (the store is compared, not hashed)
     assert result.ok and result.unchanged == 2 and result.same_as is None
 
@@ -257,7 +259,7 @@ def test_a_row_applied_before_is_recognised_whether_its_file_names_the_store_or_
 def test_the_command_takes_the_store_of_a_file_without_the_column(eu, us, tmp_path):
     # given
     path = tmp_path / "orders.csv"
-    path.write_bytes(_csv(_rows(None, None)).getvalue())
+    path.write_bytes(csv_file(_rows(None, None)).getvalue())
     out = io.StringIO()
     # when
     call_command("import_orders", str(path), "--store", "us", stdout=out)
@@ -269,7 +271,7 @@ def test_the_command_takes_the_store_of_a_file_without_the_column(eu, us, tmp_pa
 
 def test_the_command_refuses_an_unknown_store(eu, tmp_path):
     path = tmp_path / "orders.csv"
-    path.write_bytes(_csv(_rows(None)).getvalue())
+    path.write_bytes(csv_file(_rows(None)).getvalue())
     err = io.StringIO()
     with pytest.raises(SystemExit) as exit_:
         call_command("import_orders", str(path), "--store", "ASIA", stderr=err)
@@ -280,7 +282,7 @@ def test_the_command_refuses_an_unknown_store(eu, tmp_path):
 
 def test_the_command_names_the_choice_of_a_file_naming_no_store_among_several(eu, us, tmp_path):
     path = tmp_path / "orders.csv"
-    path.write_bytes(_csv(_rows(None)).getvalue())
+    path.write_bytes(csv_file(_rows(None)).getvalue())
     err = io.StringIO()
     with pytest.raises(SystemExit) as exit_:
         call_command("import_orders", str(path), stderr=err)
@@ -293,7 +295,7 @@ def test_the_command_names_the_choice_of_a_file_naming_no_store_among_several(eu
 
 
 def _upload(client, rows, store=None):
-    data = {"file": _csv(rows)}
+    data = {"file": csv_file(rows)}
     if store is not None:
         data["store"] = store
     return client.post(IMPORT_URL, data)
@@ -397,7 +399,7 @@ def test_the_export_of_a_one_store_user_holds_no_other_stores_order(client, eu, 
 
 def test_an_export_of_several_stores_imports_back_unchanged(eu, us):
     # given: orders of two stores, imported
-    assert import_orders(_csv(_rows("EU", "US", "EU"))).new == 3
+    assert import_orders(csv_file(_rows("EU", "US", "EU"))).new == 3
     # when: exported, and the export imported again
     response = export_orders_response(Order.objects.all())
     rows = _exported(response)

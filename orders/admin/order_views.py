@@ -250,6 +250,7 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
         if files and not policy.may(request.user, "evidence.add_attachment"):
             raise PermissionDenied
         stored: list[str] = []
+        unreadable: list = []  # images kept as evidence that are not readable images
         try:
             # One transaction: a refused file leaves no communication and no other file behind.
             with transaction.atomic():
@@ -269,6 +270,8 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
                         order, by=request.user, file=upload, communication=communication
                     )
                     stored.append(attachment.file.name)
+                    if attachment.image_check:
+                        unreadable.append(attachment)
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
         except Refused as exc:
@@ -287,6 +290,15 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
             else:
                 recorded = _("Recorded “%(summary)s”.")
             messages.success(request, recorded % {"summary": communication.summary, "count": len(files)})
+            for attachment in unreadable:
+                messages.warning(
+                    request,
+                    _(
+                        "“%(name)s” is kept as evidence, but it is not a readable image (%(why)s): "
+                        "it will not go into evidence packs."
+                    )
+                    % {"name": attachment.original_name, "why": attachment.get_image_check_display()},
+                )
             if next_transition and policy.may(request.user, f"orders.{next_transition}", order):
                 return HttpResponseRedirect(transition_url(order, next_transition))
             return HttpResponseRedirect(order_url(order))

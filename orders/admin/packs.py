@@ -2,10 +2,12 @@
 more files than the platform takes, the progress of a pack built in the background, its
 download, and the order list's action for a pack of several orders.
 
-``/admin/orders/order/<pk>/evidence-pack/?target=aliexpress|1688`` (SPEC section 10) answers a
-small pack with the ZIP itself; the chooser when the operator must pick the files; or, for a
-large pack, hands it to a Celery worker (``orders.build_evidence_pack``) and sends the operator
-to its progress page. Building a pack records one history event and changes no evidence.
+``/admin/orders/order/<pk>/evidence-pack/?target=aliexpress|1688`` (SPEC section 10) shows what
+the pack holds, with the chooser when the operator must pick the files; its POST (the order
+page's buttons, the chooser's) answers a small pack with the ZIP itself or, for a large pack,
+hands it to a Celery worker (``orders.build_evidence_pack``) and sends the operator to its
+progress page. Building a pack records one history event and changes no evidence; a GET builds
+nothing, so a link from another site writes no history.
 """
 
 from __future__ import annotations
@@ -70,9 +72,10 @@ def _start_job(
 
 
 def _chosen(request: HttpRequest) -> list[int] | None:
-    """The attachments the operator chose: the chooser's POST, or ``files=`` in a script's URL."""
+    """The attachments chosen: the chooser's ticks (``choose=1``, even none), or ``files=`` from a
+    script (``None``: nobody chose yet). A GET's ``files=`` only ticks them on the page."""
     data = request.POST if request.method == "POST" else request.GET
-    if request.method != "POST" and "files" not in data:
+    if "files" not in data and "choose" not in data:
         return None
     try:
         return [int(v) for v in data.getlist("files")]
@@ -81,22 +84,27 @@ def _chosen(request: HttpRequest) -> list[int] | None:
 
 
 def evidence_pack_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
-    """GET ``?target=``: the ZIP, the chooser, or a background build; POST: the chooser's choice."""
+    """GET ``?target=``: the page of what the pack holds, where the operator chooses the files
+    when there are more than the platform takes; POST: the pack built (the ZIP, or a background
+    build). Never built on a GET: building writes history, and a link from another site must not."""
     order = get_order(model_admin, request, object_id)
     if not policy.may(request.user, PACK_PERMISSION):
         raise PermissionDenied
-    target = (request.POST if request.method == "POST" else request.GET).get("target", "")
+    posted = request.method == "POST"
+    target = (request.POST if posted and "target" in request.POST else request.GET).get("target", "")
     try:
         limits = limits_for(target)
     except Refused as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
     error = ""
     plan = None
+    chosen: list[int] | None = None
     try:
-        plan = plan_pack(order, target, _chosen(request))
+        chosen = _chosen(request)
+        plan = plan_pack(order, target, chosen)
     except Refused as exc:
         error = exc.message
-    if plan is not None and not plan.needs_choice:
+    if posted and plan is not None and not plan.needs_choice:
         if not plan.inline:
             return _start_job(
                 request,
@@ -115,7 +123,10 @@ def evidence_pack_view(model_admin: ModelAdmin, request: HttpRequest, object_id:
         return _zip_response(data, f"evidence-{order.platform_order_id}-{target}.zip")
     if plan is None:
         plan = plan_pack(order, target, None)
-    chosen = set(_chosen(request) or []) if request.method == "POST" else set()
+    if chosen is not None:
+        ticked = set(chosen)
+    else:
+        ticked = set() if plan.needs_choice else {a.pk for a in plan.selected}
     response = _render(
         model_admin,
         request,
@@ -125,7 +136,7 @@ def evidence_pack_view(model_admin: ModelAdmin, request: HttpRequest, object_id:
         plan=plan,
         limits=limits,
         target=target,
-        chosen=chosen,
+        chosen=ticked,
         error=error,
     )
     if error:

@@ -124,7 +124,7 @@ class Fingerprint:
 # import of the same bytes whose orders give the same checksum is counted as unchanged without
 # reading a row; any other is checked row by row.
 
-_MAX_RUNS = 1_000  # a file whose orders are scattered wider is checked row by row when imported again
+MAX_RUNS = 1_000  # a file whose orders are scattered wider is checked row by row when imported again
 
 
 def _runs(pks: Iterable[int]) -> list[list[int]]:
@@ -201,7 +201,7 @@ def record_import(
     if order_pks is not None and not result.refused_count:
         pks = set(order_pks)  # one a row, new, updated or unchanged: else vouch for nothing
         runs = _runs(pks) if len(pks) == result.rows else []
-        checksum = _checksum(runs) if len(runs) <= _MAX_RUNS else ""
+        checksum = _checksum(runs) if len(runs) <= MAX_RUNS else ""
         if not checksum.startswith(f"{len(pks)}:"):
             runs, checksum = [], ""
     OrderImport.objects.create(

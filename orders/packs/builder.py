@@ -73,7 +73,7 @@ def plan_pack(
     attachments = pack_attachments(order)
     candidates, left_out = [], []
     for attachment in attachments:
-        why = why_not(attachment.content_type, attachment.size, limits)
+        why = why_not(attachment.content_type, attachment.size, limits, attachment.image_check)
         if why:
             left_out.append((attachment, why))
         else:
@@ -97,7 +97,7 @@ def plan_pack(
                 % {
                     "name": refused[0].original_name,
                     "target": limits.label,
-                    "why": why_not(refused[0].content_type, refused[0].size, limits),
+                    "why": why_not(refused[0].content_type, refused[0].size, limits, refused[0].image_check),
                 },
                 field="files",
             )

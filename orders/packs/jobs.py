@@ -32,6 +32,22 @@ def _folder(platform_order_id: str) -> str:
     return re.sub(r"[^0-9A-Za-z._-]+", "_", platform_order_id).strip("._") or "order"
 
 
+def folders(platform_order_ids: list[str]) -> list[str]:
+    """A folder name per order, safe on any system and unique even where case is not told apart
+    (``RT/1`` and ``RT_1`` are ``RT_1`` and ``RT_1-2``); each manifest names its order."""
+    taken: set[str] = set()
+    names = []
+    for platform_order_id in platform_order_ids:
+        base = name = _folder(platform_order_id)
+        number = 1
+        while name.casefold() in taken:
+            number += 1
+            name = f"{base}-{number}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
 def run_job(token: str) -> dict[str, Any]:
     """Build the pack of job ``token``; return the job as it ends (``state``: done or failed)."""
     job = store.read_job(token)
@@ -64,9 +80,9 @@ def run_job(token: str) -> dict[str, Any]:
             store.update_job(token, done=done)
 
         results = []
+        names = folders([plan.order.platform_order_id for plan in plans]) if several else [""]
         with zipfile.ZipFile(part, "w") as archive:
-            for plan in plans:
-                folder = _folder(plan.order.platform_order_id) if several else ""
+            for plan, folder in zip(plans, names, strict=True):
                 results.append(write_pack(plan, archive, by=by, folder=folder, progress=tick))
         os.replace(part, store.zip_path(token))
         for plan, result in zip(plans, results, strict=True):

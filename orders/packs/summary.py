@@ -1,8 +1,9 @@
 """``summary.pdf``: the case as a platform's reviewer reads it, in any script the evidence has.
 
-fpdf2 writes the PDF and embeds subsets of TrueType fonts from Debian packages
-(``SHOPOPS_PDF_FONTS``: DejaVu Sans for Latin, Cyrillic, Greek, Arabic and Hebrew; WenQuanYi Micro
-Hei for Chinese, Japanese and Korean, as the fallback for what the first lacks). With its HarfBuzz
+fpdf2 writes the PDF and embeds subsets of TrueType fonts (``SHOPOPS_PDF_FONTS``, by default
+``shopops.fonts``: Debian's DejaVu Sans for Latin, Cyrillic, Greek, Arabic and Hebrew when
+installed; WenQuanYi Micro Hei, from a pinned wheel, for Chinese, Japanese and Korean, as the
+fallback for what the first lacks). With its HarfBuzz
 shaping (uharfbuzz) Arabic letters join and Arabic and Hebrew run right to left. Embedded fonts
 mean the reviewer's viewer needs no Asian font pack, and the text stays text: it can be searched
 and copied. Reads only: the records come from ``orders.selectors.packs``.
@@ -38,6 +39,8 @@ logging.getLogger("fontTools").setLevel(logging.WARNING)
 # Control characters, and the explicit bidi overrides and isolates: a message must not be able
 # to reverse how the text after it reads (the shaper lays out right-to-left scripts by itself).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# fpdf2's alias for the number of pages ("{nb}" by default, which a message may well contain).
+PAGE_COUNT = "\x00pages\x00"
 MARGIN = 15
 LINE = 5.2
 
@@ -77,8 +80,9 @@ class SummaryPDF(FPDF):
         if missing or not fonts:
             raise Refused(
                 _(
-                    "The PDF summary cannot be written: font file %(fonts)s is missing. Install the "
-                    "Debian packages fonts-dejavu-core and fonts-wqy-microhei, or set SHOPOPS_PDF_FONTS."
+                    "The PDF summary cannot be written: font file %(fonts)s is missing. Set "
+                    "SHOPOPS_PDF_FONTS to TrueType files that exist, or leave it unset: DejaVu Sans "
+                    "(Debian's fonts-dejavu-core) and the CJK font that requirements.txt installs."
                 )
                 % {"fonts": ", ".join(missing) or "—"}
             )
@@ -91,13 +95,16 @@ class SummaryPDF(FPDF):
         self.set_text_shaping(True)
         self.font_name = names[0]
         self.set_font(self.font_name, size=10)
+        # Only the footer's count of pages is replaced by the number, never recorded text: the
+        # alias holds a NUL, which _clean takes out of everything else written.
+        self.alias_nb_pages(PAGE_COUNT)
         self.set_title(title)
         self.set_creator("Shopops")
 
     def footer(self) -> None:
         self.set_y(-10)
         self.set_font(self.font_name, size=8)
-        self.cell(0, 5, _clean(f"{self.footer_title} · {self.page_no()}/{{nb}}"), align="C")
+        self.cell(0, 5, f"{_clean(self.footer_title)} · {self.page_no()}/{PAGE_COUNT}", align="C")
         self.set_font(self.font_name, size=10)
 
     def heading(self, text: str, size: int = 13) -> None:

@@ -1,22 +1,27 @@
-"""The bugs seen in the browser walk of issue 13, each as a user noticed it."""
+"""The order page and the order list as a person reads them: the "record it first" notice, what is
+still refundable, the timeline in order and in words, the age column, the way back to the list."""
 
 import re
-from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from evidence import services
-from orders import transitions, workflow
-from orders.forms import TransitionForm
-from orders.imports.service import import_orders
-from orders.models import CloseReason, Order, Outcome, RefundStatus, Status
+from orders import workflow
+from orders.models import (
+    CloseReason,
+    Order,
+    Outcome,
+    RefundStatus,
+    Status,
+)
 from orders.selectors.evidence import evidence_missing
 from orders.selectors.refunds import refundable
 from shopops.errors import Refused
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
-from tests.test_import_orders import _csv, _row
+from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +53,15 @@ def buyer_says(order: Order, kind: str, **extra) -> None:
         summary=f"Buyer: {kind}",
         **extra,
     )
+
+
+LIST = "/admin/orders/order/"
+
+
+@pytest.fixture
+def supervisor_client(client):
+    client.force_login(staff("Supervisor"))
+    return client
 
 
 # --- 1. the "record it first" notice follows the evidence ------------------------------------
@@ -109,59 +123,6 @@ def test_an_unpaid_order_that_was_closed_has_nothing_refundable(client):
     assert refundable(OrderFactory(status=Status.AWAITING_PAYMENT)) == Decimal("0.00")
     # a paid order closed later still has what was paid
     assert refundable(OrderFactory(status=Status.PAID, total_amount=Decimal("9.90"))) == Decimal("9.90")
-
-
-# --- 3. a partial return does not refund everything by default --------------------------------
-
-
-def test_receive_return_form_leaves_the_amount_to_the_quantity_and_says_so(client):
-    # given: 2 items at 50.00 on their way back
-    order = OrderFactory(status=Status.RETURN_IN_TRANSIT, close_reason=CloseReason.BUYER_CANCELLED)
-    client.force_login(staff("Operator"))
-
-    # when: the form is opened
-    response = client.get(transition_of(order, "receive_return"))
-    form = response.context["form"]
-
-    # then: no amount pre-filled, and the form says how it is computed
-    assert form["amount"].value() in (None, "")
-    assert "unit price × quantity received" in response.content.decode()
-
-    # when: 1 of the 2 is received, the amount left empty
-    response = client.post(
-        transition_of(order, "receive_return"),
-        {"seen_status": order.status, "quantity": "1", "condition": "resellable", "amount": ""},
-    )
-
-    # then: the buyer gets back one item's price
-    assert response.status_code == 302
-    (refund,) = order.refunds.all()
-    assert refund.amount == Decimal("50.00")
-
-
-# --- 4. analytics dates in Chinese ------------------------------------------------------------
-
-
-def test_analytics_date_boxes_hold_iso_dates_in_chinese(client):
-    client.force_login(staff("Analyst"))
-    zh = {"accept-language": "zh-hans"}
-
-    # when: a period is asked for in Chinese
-    response = client.get(
-        "/admin/orders/analytics/", {"start": "2026-11-01", "end": "2026-11-30"}, headers=zh
-    )
-    html = response.content.decode()
-
-    # then: the date inputs show what a date input can read, and the period was understood
-    assert 'lang="zh-hans"' in html
-    assert re.search(r'<input type="date" name="start" value="2026-11-01"', html)
-    assert re.search(r'<input type="date" name="end" value="2026-11-30"', html)
-    assert "2026/11/01" not in html
-    assert "errorlist" not in html
-    assert response.context["form"].initial["end"].isoformat() == "2026-11-30"
-    # the default period too
-    html = client.get("/admin/orders/analytics/", headers=zh).content.decode()
-    assert re.search(r'<input type="date" name="end" value="\d{4}-\d\d-\d\d"', html)
 
 
 # --- 5. the timeline speaks the reader's language and tells things in order --------------------
@@ -228,73 +189,27 @@ def test_a_communication_recorded_after_a_step_shows_above_it(client):
     assert consent < step < asked
 
 
-# --- 6. View site, History, favicon -----------------------------------------------------------
+# --- the order list and the order page ------------------------------------------------------
 
 
-def test_no_view_site_link_and_history_opens_the_timeline(client):
-    order = OrderFactory(status=Status.PAID)
-    client.force_login(staff("Operator"))
-
-    index = client.get("/admin/").content.decode()
-    assert "View site" not in index
-
-    response = client.get(f"/admin/orders/order/{order.pk}/history/")
-    assert response.status_code == 302
-    assert response["Location"] == page_of(order) + "#timeline"
-
-
-def test_every_page_links_a_favicon_that_answers(client):
-    client.force_login(staff("Operator"))
-    for url in ("/admin/", "/admin/orders/order/", "logout", "/admin/login/"):
-        if url == "logout":
-            client.logout()
-            continue
-        html = client.get(url).content.decode()
-        href = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
-        icon = client.get(href)
-        assert icon.status_code == 200
-        assert b"<svg" in b"".join(icon.streaming_content if icon.streaming else [icon.content])
-
-
-# --- 7. a negative amount in the import -------------------------------------------------------
-
-
-@pytest.mark.parametrize("value", ["-5", "-12.50", "US $-5", "−5"])
-def test_an_imported_negative_amount_is_said_to_be_negative(value):
-    result = import_orders(_csv([_row(total_amount=value)]))
-    assert result.invalid
-    (issue,) = result.errors
-    assert issue.column == "total_amount"
-    assert "cannot be negative" in issue.message
-    assert "with a dot" not in issue.message
-
-
-# --- 8. the "Other" help only beside a close reason -------------------------------------------
-
-
-def test_the_other_reason_help_is_only_on_forms_with_a_reason(monkeypatch):
-    help_text = "Required when the reason is “Other”."
-    order = OrderFactory(status=Status.PAID)
-    # every declared form: the help shows only where the reason field is
-    for name, declared in transitions.TRANSITIONS.items():
-        form = TransitionForm(transition=name, order=order)
-        has_reason = any(i.kind == "close_reason" for i in declared.inputs)
-        note = form.fields.get("note")
-        if note is not None:
-            assert (help_text in str(note.help_text)) == has_reason, name
-    # a step declared with the reason's note but no reason (as the walk met it) does not show it
-    declared = transitions.TRANSITIONS["request_cancellation"]
-    monkeypatch.setitem(
-        transitions.TRANSITIONS,
-        "request_cancellation",
-        replace(declared, inputs=(transitions.REASON_NOTE,)),
+def test_the_age_column_says_open_for_or_took(supervisor_client):
+    now = timezone.now()
+    OrderFactory(platform_order_id="8100000000000001", placed_at=now - timedelta(days=3))
+    OrderFactory(
+        platform_order_id="8100000000000002",
+        status=Status.CLOSED,
+        close_reason="buyer_cancelled",
+        placed_at=now - timedelta(days=20),
+        closed_at=now - timedelta(days=18),
     )
-    form = TransitionForm(transition="request_cancellation", order=order)
-    assert help_text not in str(form.fields["note"].help_text)
+    html = supervisor_client.get(LIST).content.decode()
+    assert "open for / took" in html.lower()
+    assert "open 3\xa0days" in html  # since ordering, still open
+    assert "took 2\xa0days" in html  # from ordering to closing, not the 20 days since
 
 
-def test_the_bulk_close_form_keeps_the_help_beside_its_reason():
-    from orders.forms import BulkCloseForm
-
-    form = BulkCloseForm()
-    assert "reason" in form.fields and "Other" in str(form.fields["note"].help_text)
+def test_the_read_only_order_page_ends_with_back_to_the_list_not_close(supervisor_client):
+    order = OrderFactory()
+    html = supervisor_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert 'id="back-to-list"' in html and "Back to the list" in html
+    assert ">Close</a>" not in html
