@@ -74,7 +74,7 @@ def _columns(model, values: dict) -> tuple[list[str], list]:
 def load(n_orders: int) -> None:
     from django.db import connection
 
-    from orders.models import Order, Refund, Sku, SupplierOrder
+    from orders.models import Order, Refund, Sku, Store, SupplierOrder
 
     rng = random.Random(20260301)
     now = datetime.now(UTC)
@@ -87,11 +87,17 @@ def load(n_orders: int) -> None:
         cur.execute("ALTER TABLE orders_refund DISABLE TRIGGER USER")  # the per-row limit check
     Sku.objects.bulk_create([Sku(code=f"BENCH-{i:04d}", title=f"Bench product {i}") for i in range(SKUS)])
     sku_ids = list(Sku.objects.values_list("pk", flat=True))
+    # Four stores (issue 20), the orders dealt round them.
+    store_ids = [
+        Store.objects.get_or_create(code=f"bench{k}", defaults={"name": f"Bench store {k}"})[0].pk
+        for k in range(4)
+    ]
     hot_skus = sku_ids[:50]  # a few SKUs carry most of the sales
 
     order_fields = [
-        "platform_order_id", "status", "status_changed_at", "buyer_name", "buyer_email", "buyer_country",
-        "sku_id", "quantity", "unit_price", "total_amount", "currency", "placed_at", "paid_at", "shipped_at",
+        "platform_order_id", "store_id", "status", "status_changed_at", "buyer_name", "buyer_email",
+        "buyer_country", "sku_id", "quantity", "unit_price", "total_amount", "currency", "placed_at",
+        "paid_at", "shipped_at",
         "close_reason", "close_stage", "close_started_at", "closed_at", "outcome", "created_at", "updated_at",
     ]  # fmt: skip
     columns, defaults = _columns(Order, dict.fromkeys(order_fields))
@@ -144,6 +150,7 @@ def load(n_orders: int) -> None:
                 status = rng.choice(("paid", "shipped", "shipped"))
             values = {
                 "platform_order_id": f"B{n:015d}",
+                "store_id": store_ids[n % len(store_ids)],
                 "status": status,
                 "status_changed_at": closed_at or placed,
                 "buyer_name": f"Buyer {n}",

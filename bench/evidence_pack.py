@@ -51,7 +51,8 @@ def main() -> None:
     from django.utils import timezone
 
     from evidence import services
-    from orders.models import Order, Sku, Status
+    from orders.models import Order, Sku, Status, Store
+    from orders.models.store import DEFAULT_CODE
     from orders.packs import jobs, store
     from orders.packs.builder import build_pack, plan_pack, write_pack
     from tests.evidence_pack_support import big_photo, photo
@@ -61,6 +62,7 @@ def main() -> None:
     sku = Sku.objects.create(code="BENCH-1", title="Phone case")
     order = Order.objects.create(
         platform_order_id="8199000000000001",
+        store=Store.objects.get_or_create(code=DEFAULT_CODE, defaults={"name": "Main store"})[0],
         status=Status.DISPUTED,
         buyer_name="Ли Вэй 李伟",
         sku=sku,
@@ -123,6 +125,7 @@ def main() -> None:
 
     small = Order.objects.create(
         platform_order_id="8199000000000002",
+        store=order.store,
         status=Status.SHIPPED,
         buyer_name="Ana",
         sku=sku,

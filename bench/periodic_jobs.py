@@ -60,8 +60,10 @@ def main() -> None:
         RefundDirection,
         Sku,
         Status,
+        Store,
         SupplierOrder,
     )
+    from orders.models.store import DEFAULT_CODE
 
     call_command("migrate", verbosity=0)
     broker = Path(tempfile.mkdtemp(prefix="bench-broker-"))
@@ -80,6 +82,7 @@ def main() -> None:
 
     logging.disable(logging.WARNING)  # one log line per item would be measured too
     sku = Sku.objects.create(code="BENCH-1", title="Benchmark item")
+    store = Store.objects.get_or_create(code=DEFAULT_CODE, defaults={"name": "Main store"})[0]
     serial = iter(range(10**9))
 
     def unpaid_orders(n: int, hours_ago: float) -> None:
@@ -88,6 +91,7 @@ def main() -> None:
             [
                 Order(
                     platform_order_id=f"B{next(serial):012d}",
+                    store=store,
                     buyer_name="Bench Buyer",
                     buyer_email=f"buyer{i}@bench.example",
                     buyer_phone="+34600000001",
@@ -109,6 +113,7 @@ def main() -> None:
             [
                 Order(
                     platform_order_id=f"B{next(serial):012d}",
+                    store=store,
                     status=Status.SUPPLIER_REFUND_PENDING,
                     close_reason="quality_issue",
                     buyer_name="Bench Buyer",
