@@ -131,6 +131,8 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["-placed_at", "-id"], name="order_placed_desc"),
             # The order list of a user of some stores: newest first within their stores.
             models.Index(fields=["store", "-placed_at", "-id"], name="order_store_placed"),
+            # A user of some stores filtering by status: the page and its count from one index.
+            models.Index(fields=["store", "status", "-placed_at", "-id"], name="order_store_status_placed"),
             # Partial: only closed orders have a close date, and every query by it asks for a
             # period (which implies one) — an import of open orders writes nothing here.
             models.Index(
