@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from import_export import fields, resources
 
@@ -229,5 +230,5 @@ def export_orders_response(queryset: QuerySet[Order], file_format: str = "csv") 
         "%Y%m%d-%H%M%S"
     )
     response = HttpResponse(render(_rows(queryset)), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.{file_format}"'
+    response["Content-Disposition"] = content_disposition_header(True, f"orders-{stamp}.{file_format}")
     return response

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -199,7 +200,7 @@ def _safe_cell(value: object) -> object:
 def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]], data: CloseAnalytics):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"close-analytics-{name}-{data.start.isoformat()}-{data.end.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     # A BOM so that Excel on a Chinese system opens the UTF-8 labels correctly.
     response.write("\ufeff")
     writer = csv.writer(response)
