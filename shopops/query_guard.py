@@ -251,7 +251,8 @@ def check_parameters(
             )
         if len(name) > 200 or any(len(value) > MAX_PARAMETER for value in values):
             raise BadQuery(_("The parameter “%(name)s” is too long.") % {"name": name[:50]})
-        if accepted is not None and name not in accepted:
+        # ``status=paid`` is ``status__exact=paid``, which the filter's links write.
+        if accepted is not None and name not in accepted and f"{name}{LOOKUP_SEP}exact" not in accepted:
             raise BadQuery(
                 _("“%(name)s” is not a filter of this list: use the filters, search and ordering it offers.")
                 % {"name": name[:50]}

@@ -45,7 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shopops import inputs
-from shopops.errors import Refused
+from shopops.errors import Refused, Stale
 
 from .. import policy
 from ..models import ExchangeRate, ExchangeRateChange
@@ -463,19 +463,60 @@ def check_correction(current: Decimal, new_rate: Decimal | str, note: str) -> De
     return parsed
 
 
+def rate_version(rate: ExchangeRate) -> str:
+    """The version of a rate as its correction form shows it (its value)."""
+    return f"{rate.rate:f}"
+
+
+def check_rate_version(rate: ExchangeRate, seen: str | None) -> None:
+    """``Stale`` when the rate is no longer the one the form showed (``seen``, from
+    :func:`rate_version`): someone corrected it meanwhile. ``None`` is not checked."""
+    if seen is None or seen == rate_version(rate):
+        return
+    last = rate.changes.select_related("actor").order_by("-created_at", "-id").first()
+    if last is None:
+        raise Stale(
+            _("The rate is now %(rate)s, not the rate this form showed. Nothing was saved.")
+            % {"rate": rate.rate},
+            version=rate_version(rate),
+        )
+    raise Stale(
+        _(
+            "While you had this form open, %(who)s corrected the rate from %(old)s to %(new)s "
+            "(%(when)s). Nothing was saved: the form now shows the current rate; check it and "
+            "save again."
+        )
+        % {
+            "who": last.actor.get_username() if last.actor_id else _("the system"),
+            "old": last.old_rate,
+            "new": last.new_rate,
+            "when": timezone.localtime(last.created_at).strftime("%Y-%m-%d %H:%M"),
+        },
+        version=rate_version(rate),
+        changes={"rate": {"old": f"{last.old_rate:f}", "new": f"{last.new_rate:f}"}},
+    )
+
+
 @transaction.atomic
 def correct_rate(
-    rate: ExchangeRate | int, *, by: AbstractBaseUser | None, new_rate: Decimal | str, note: str = ""
+    rate: ExchangeRate | int,
+    *,
+    by: AbstractBaseUser | None,
+    new_rate: Decimal | str,
+    note: str = "",
+    seen: str | None = None,
 ) -> ExchangeRate:
     """Finance corrects one published rate; the old value is kept as an :class:`ExchangeRateChange`.
 
     Refused without ``orders.correct_exchangerate``, for a value that is not a positive rate or
     is the current one, or without a note saying why (a correction of the bank's figure must be
     explained). The corrected rate converts every ledger movement of its day from then on.
+    ``seen``: the rate the form showed (:func:`rate_version`); a rate corrected since is ``Stale``.
     """
     policy.require(by, "orders.correct_exchangerate", _("correct exchange rates"))
     pk = rate.pk if isinstance(rate, ExchangeRate) else rate
     current = ExchangeRate.objects.select_for_update().get(pk=pk)
+    check_rate_version(current, seen)
     parsed = check_correction(current.rate, new_rate, note)
     ExchangeRateChange.objects.create(
         rate=current,
