@@ -126,12 +126,19 @@ CHAT_MESSAGES: dict[str, tuple[str, ...]] = {
     "resolve_dispute": ("chat.dispute_won", "chat.dispute_partial", "chat.dispute_lost"),
 }
 
-# The longest realistic facts: an SMS must stay within two segments with these filled in.
+# The platforms' longest order id: AliExpress's are 16 digits, 1688's 19. Every SMS text must fit
+# MAX_SMS_SEGMENTS with an id this long; a longer id (the column holds 64 characters) is sent the
+# English text, which must fit with the longest id the column holds (catalogue.render_sms).
+PLATFORM_ORDER_ID_LENGTH = 20
+LONGEST_ORDER_ID_LENGTH = 64  # Order.platform_order_id's max_length
+# The longest facts: the largest amount an order may hold (shopops.inputs.MAX_AMOUNT), the longest
+# name the column holds. The worst case of an SMS (catalogue.sms_problems) also tries every
+# currency an order may have and every month's date.
 LONGEST_FACTS = {
-    "order_id": "8" * 20,
-    "buyer_name": "Maria Fernanda de Albuquerque",
+    "order_id": "8" * PLATFORM_ORDER_ID_LENGTH,
+    "buyer_name": "M" * 200,
     "product": "Wireless Bluetooth Earbuds with Charging Case",
-    "amount": "99999.99",
+    "amount": "9999999999.99",
     "currency": "BRL",
     "refund_expected_days": "3-20",
     "refunded_at": "2026-12-30T23:59:00+00:00",
