@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from shopops import inputs
+from shopops.errors import Refused
+
 FALLBACK = "en"
 
 # The languages a buyer is written to: our code, its name in that language, the Babel locale,
@@ -169,6 +172,10 @@ def problems(message: Message, text: str) -> list[str]:
     if not text.strip():
         return [str(_("The text is empty."))]
     found = []
+    try:  # no control or bidirectional-override character (U+202E would reverse the buyer's text)
+        inputs.text(text, "text", label=str(_("The text")), max_length=len(text) + 1, multiline=True)
+    except Refused as refused:
+        found.append(refused.message)
     if "{" in _PLACEHOLDER.sub("", text) or "}" in _PLACEHOLDER.sub("", text):
         found.append(str(_("A brace is not part of a placeholder: write placeholders as {order_id}.")))
     names = placeholders(text)
