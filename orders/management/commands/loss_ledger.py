@@ -1,11 +1,11 @@
 """``manage.py loss_ledger [--since YYYY-MM-DD] [--until YYYY-MM-DD]``: the loss ledger as CSV."""
 
-import csv
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from orders.selectors.ledger import CSV_COLUMNS, closed_between, ledger
+from shopops import csvout
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -33,7 +33,8 @@ class Command(BaseCommand):
         first, last = _day(since, "--since"), _day(until, "--until")
         if first and last and first > last:
             raise CommandError(f"--since {first} is later than --until {last}.")
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        # Text a spreadsheet would run (an order id "=HYPERLINK(...)") is quoted: shopops.csvout.
+        writer = csvout.writer(self.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for row in ledger(closed_between(first, last)):
             writer.writerow(row.csv_row())
