@@ -218,6 +218,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000  # bulk actions on a long list page
+# All the files of one request together (shopops/uploads.py): evidence screenshots sent at once.
+# An import's page takes one file, within SHOPOPS_IMPORT_MAX_MB.
+SHOPOPS_UPLOAD_REQUEST_MAX_MB = env.float("SHOPOPS_UPLOAD_REQUEST_MAX_MB", default=25)
 
 # --- mail and SMS -----------------------------------------------------------------------------
 
