@@ -59,8 +59,14 @@ def _name(field: str, label: str | None) -> str:
 
 
 def shown(value: Any) -> str:
-    """The value as a message may quote it: short, printable, never a NUL or a surrogate."""
-    text = value if isinstance(value, str) else repr(value)
+    """The value as a message may quote it: short, printable, never a NUL or a surrogate; a date
+    and time as a person writes it (``0001-01-01 00:00``), never Python's ``datetime.datetime(1, …``."""
+    if isinstance(value, datetime):
+        text = value.replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = value if isinstance(value, str) else repr(value)
     text = _SURROGATE.sub("\ufffd", text[:60]).replace("\x00", "\\0")
     return text + ("…" if len(text) >= 60 else "")
 
