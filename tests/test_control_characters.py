@@ -111,3 +111,19 @@ def test_a_pack_whose_response_cannot_be_made_writes_no_event(client, monkeypatc
     url = reverse("admin:orders_order_evidence_pack", args=[order.pk]) + "?target=aliexpress"
     assert client.get(url).status_code == 500
     assert not OrderEvent.objects.filter(order=order, transition="build_evidence_pack").exists()
+
+
+@pytest.mark.django_db
+def test_every_note_kind_input_of_a_transition_is_parsed_as_multi_line_text():
+    """A transition's input of kind "note" is a text box on its form: the workflow must take
+    several lines there (the supplier refund's reason was parsed as one line)."""
+    from orders import workflow
+    from orders.transitions import TRANSITIONS
+
+    notes = {(name, i.name) for name, t in TRANSITIONS.items() for i in t.inputs if i.kind == "note"}
+    assert ("request_supplier_refund", "reason") in notes
+    with pytest.raises(Refused) as refused:
+        workflow.request_supplier_refund(
+            0, by=None, amount="1", reason="line one\nline two", reference="R1", note="a\nb"
+        )
+    assert refused.value.field not in ("reason", "note")  # refused for the missing order, not the lines
