@@ -4,7 +4,6 @@ Both are append-only; both check the acting user's permission (``by=None`` is th
 """
 
 import hashlib
-import os
 import re
 from datetime import datetime, timedelta
 
@@ -234,10 +233,9 @@ def attach_file(order, *, by: AbstractBaseUser | None, file, communication: Comm
     order = _resolve_order(order, by)
     if communication is not None and communication.order_id != order.pk:
         raise Refused(_("That communication belongs to another order."), field="communication")
-    original_name = os.path.basename(str(getattr(file, "name", "") or "").replace("\\", "/")).strip()
     # A label only (files are stored and downloaded under ``Attachment.download_name``), but one
-    # the database can hold: no NUL, no control character, no lone surrogate.
-    original_name = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", "_", original_name)[:255] or "file"
+    # the database and a header can hold: no NUL, control, bidirectional or surrogate character.
+    original_name = inputs.file_name(getattr(file, "name", "") or "")
     limit = settings.SHOPOPS_ATTACHMENT_MAX_BYTES
 
     digest = hashlib.sha256()

@@ -52,17 +52,30 @@ class MomentField(forms.DateTimeField):
         self.future, self.skew = future, skew
 
     def clean(self, value: Any) -> Any:
-        return clean_moment(super().clean(value), self.label, future=self.future, skew=self.skew)
+        typed = value if isinstance(value, str) else None
+        return clean_moment(super().clean(value), self.label, future=self.future, skew=self.skew, typed=typed)
 
 
-def clean_moment(value: Any, label: Any, *, future: bool = False, skew: timedelta | None = None) -> Any:
-    """A form's cleaned date and time through ``shopops.inputs.moment``; ``None`` stays ``None``."""
+def clean_moment(
+    value: Any, label: Any, *, future: bool = False, skew: timedelta | None = None, typed: str | None = None
+) -> Any:
+    """A form's cleaned date and time through ``shopops.inputs.moment``; ``None`` stays ``None``.
+
+    ``typed``: what the person typed; a refusal quotes it (the year 1 was shown as
+    ``datetime.datetime(1, 1, 1, 0, 0, tzinfo=…``).
+    """
     if value is None:
         return None
     try:
         return inputs.moment(value, "value", label=str(label), future=future, skew=skew)
     except Refused as refused:
-        raise forms.ValidationError(refused.message) from None
+        message = refused.message
+        if typed and typed.strip():
+            try:
+                inputs.moment(typed.strip(), "value", label=str(label), future=future, skew=skew)
+            except Refused as again:
+                message = again.message
+        raise forms.ValidationError(message) from None
 
 
 def _datetime_field(

@@ -13,7 +13,6 @@ single quote, in XLSX as a cell typed as a string.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,8 +23,11 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from import_export import fields, resources
+
+from shopops import csvout
 
 from .models import Order, SupplierOrder
 
@@ -68,9 +70,6 @@ COLUMNS: tuple[Column, ...] = (
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
-# Cells a spreadsheet would evaluate: OWASP's list (= + - @, tab, carriage return).
-DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -82,13 +81,6 @@ def platform_time(value: datetime | None) -> str:
     if value is None:
         return ""
     return timezone.localtime(value, ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)).strftime(TIME_FORMAT)
-
-
-def escape_cell(value: object) -> object:
-    """A text cell that starts like a formula gets a leading quote; anything else is returned as is."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _first_supplier_order(order: Order) -> SupplierOrder | None:
@@ -169,20 +161,14 @@ def _rows(queryset: QuerySet[Order]) -> Iterator[list[object]]:
         yield [resource.export_field(field, order) for field in export_fields]
 
 
-def _csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    return str(escape_cell(str(value)))
-
-
 def render_csv(rows: Iterable[list[object]]) -> bytes:
-    """UTF-8 with BOM, so that Excel opens the Chinese text correctly; every text cell escaped."""
+    """UTF-8 with BOM, so that Excel opens the Chinese text correctly; every text cell escaped
+    (``shopops.csvout``)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csvout.writer(buffer, bom=True)
     writer.writerow(COLUMN_NAMES)
-    for row in rows:
-        writer.writerow([_csv_cell(value) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
 
 
 def render_xlsx(rows: Iterable[list[object]]) -> bytes:
@@ -233,5 +219,5 @@ def export_orders_response(queryset: QuerySet[Order], file_format: str = "csv") 
         "%Y%m%d-%H%M%S"
     )
     response = HttpResponse(render(_rows(queryset)), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.{file_format}"'
+    response["Content-Disposition"] = content_disposition_header(True, f"orders-{stamp}.{file_format}")
     return response

@@ -55,6 +55,10 @@ DEFAULT_RULES = {
     "order_close_reason": "the close reason already recorded on the order",
     "order_carrier": "the carrier already recorded on the order",
 }
+# The default rules that show a field of the order which the transition may change: its form
+# carries the version of those fields (orders.workflow.versions), and a submit from a form read
+# before someone else changed them is refused (409) rather than overwrite the change.
+SHOWN_ORDER_FIELDS = {"order_close_reason": "close_reason", "order_carrier": "carrier"}
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,11 @@ class Transition:
     @property
     def optional(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs if not i.required)
+
+    @property
+    def shown_fields(self) -> tuple[str, ...]:
+        """The order's fields its form shows and the transition may change (``SHOWN_ORDER_FIELDS``)."""
+        return tuple(SHOWN_ORDER_FIELDS[i.default] for i in self.inputs if i.default in SHOWN_ORDER_FIELDS)
 
     @property
     def supervisor(self) -> bool:

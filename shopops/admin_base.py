@@ -39,12 +39,22 @@ View = Callable[..., HttpResponse]
 OWN_APPS = frozenset({"orders", "evidence"})
 
 
-def screen(owner: Owner, route: str, view: View, name: str) -> URLPattern:
+def screen(
+    owner: Owner, route: str, view: View, name: str, *, list_query: tuple[str, ...] | None = None
+) -> URLPattern:
     """The URL of one custom screen: ``view(owner, request, **url_kwargs)`` behind the admin login
-    (staff only, CSRF-protected, never cached), like the admin's own pages."""
+    (staff only, CSRF-protected, never cached), like the admin's own pages.
+
+    ``list_query``: the screen reads its owner's list query (its filters, search and ordering, as
+    the order export does), plus these parameters of its own; ``shopops.query_guard`` then accepts
+    on it exactly what it accepts on the list, and these.
+    """
     site = owner if isinstance(owner, admin.AdminSite) else owner.admin_site
     bound = update_wrapper(partial(view, owner), view)
-    return path(route, site.admin_view(bound), name=name)
+    wrapped = site.admin_view(bound)
+    if list_query is not None:
+        wrapped.shopops_list_query = (owner, tuple(list_query))
+    return path(route, wrapped, name=name)
 
 
 class SuperuserOnly:

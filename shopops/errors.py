@@ -20,3 +20,17 @@ class NotPermitted(Refused):
 
 class OrderChanged(Refused):
     """Someone else moved the order first; the requested move is no longer possible."""
+
+
+class Stale(Refused):
+    """The form was read before someone else changed what it shows; nothing was written.
+
+    The screens answer 409 Conflict and show the form again with the current values: ``version``
+    is the version of the values now, ``changes`` what changed since the form was read
+    (``{field: {"old": …, "new": …}}``, empty when the history does not say).
+    """
+
+    def __init__(self, message: str, *, version: str, changes: dict | None = None, field: str | None = None):
+        super().__init__(message, field=field)
+        self.version = version
+        self.changes = changes or {}

@@ -41,8 +41,15 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 _DATETIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")  # what Excel writes back
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
-# Control characters a one-line value never holds (tab is forgiven); NUL is refused everywhere.
-_LINE_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Characters no text holds, one line or several: C0 controls but tab and line breaks, DEL, the
+# C1 controls, and the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069), which make "txt.exe" read "exe.txt" or reorder an amount on screen.
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069"
+_TEXT_CONTROLS = re.compile(f"[{_CONTROLS}]")
+# What a one-line value (an identifier, a name, a reference) never holds either: line breaks
+# (CR, LF, NEL, U+2028, U+2029, which end a mail or HTTP header) and tab.
+_LINE_BREAKS = "\t\n\r\x85\u2028\u2029"
+_LINE_CONTROLS = re.compile(f"[{_CONTROLS}{_LINE_BREAKS}]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MAX_INPUT = 1_000_000  # no parser reads further than this into a value
 
@@ -52,8 +59,14 @@ def _name(field: str, label: str | None) -> str:
 
 
 def shown(value: Any) -> str:
-    """The value as a message may quote it: short, printable, never a NUL or a surrogate."""
-    text = value if isinstance(value, str) else repr(value)
+    """The value as a message may quote it: short, printable, never a NUL or a surrogate; a date
+    and time as a person writes it (``0001-01-01 00:00``), never Python's ``datetime.datetime(1, …``."""
+    if isinstance(value, datetime):
+        text = value.replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = value if isinstance(value, str) else repr(value)
     text = _SURROGATE.sub("\ufffd", text[:60]).replace("\x00", "\\0")
     return text + ("…" if len(text) >= 60 else "")
 
@@ -102,8 +115,11 @@ def text(
 ) -> str:
     """Text, stripped, of at most ``max_length`` characters; ``""`` when empty and not required.
 
-    NUL bytes and lone surrogates are refused (PostgreSQL cannot store them); a one-line value
-    (``multiline=False``) refuses line breaks and other control characters as well.
+    NUL bytes and lone surrogates are refused (PostgreSQL cannot store them), and so are control
+    characters (C0 and C1) and the bidirectional overrides and isolates (U+202A-U+202E,
+    U+2066-U+2069). Only a multi-line value (notes, bodies: ``multiline=True``) may hold line
+    breaks and tabs; an identifier or any one-line value (``multiline=False``) may not: an order
+    id "RT-1\nX" would end a mail or a download's header.
     ``message`` replaces the default "… is required." when a required value is empty.
     """
     cleaned = _as_text(value, field, label).strip()
@@ -113,9 +129,17 @@ def text(
                 message or _("%(field)s is required.") % {"field": _name(field, label)}, field=field
             )
         return ""
-    if not multiline and _LINE_CONTROLS.search(cleaned):
+    found = (_TEXT_CONTROLS if multiline else _LINE_CONTROLS).search(cleaned)
+    if found is not None:
+        if found.group() in _LINE_BREAKS:
+            raise Refused(
+                _("%(field)s must be one line, without line breaks or tabs.")
+                % {"field": _name(field, label)},
+                field=field,
+            )
         raise Refused(
-            _("%(field)s must be one line, without control characters.") % {"field": _name(field, label)},
+            _("%(field)s contains an invisible control character (U+%(code)04X); remove it and try again.")
+            % {"field": _name(field, label), "code": ord(found.group())},
             field=field,
         )
     if len(cleaned) > max_length:
@@ -125,6 +149,16 @@ def text(
             field=field,
         )
     return cleaned
+
+
+def file_name(value: Any, *, default: str = "file", max_length: int = 255) -> str:
+    """The name a person gave a file, as a label the database and a header can hold: its last
+    path part, with every control, line-break, bidirectional control or surrogate character
+    replaced by ``_`` (a file named oddly is still evidence: it is kept, under a clean label)."""
+    raw = value if isinstance(value, str) else str(value or "")
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = re.sub(f"[{_CONTROLS}{_LINE_BREAKS}\ud800-\udfff]", "_", name[: max_length * 4])
+    return name[:max_length] or default
 
 
 # --- numbers -----------------------------------------------------------------------------------

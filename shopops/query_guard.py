@@ -7,15 +7,24 @@ and a 64-bit column at 2**63: a filter link edited by hand (``?close_reason=%00`
 answers **400 with a readable message** naming the parameter when one cannot be right:
 
 - any parameter (name or value, every page) holding a NUL byte, or absurdly long;
-- on a model's list, each lookup parameter (``field``, ``field__exact``, ``fk__id__exact``,
+- on a model's list (and on a screen that reads the list's query, like the order export), **any
+  parameter the list does not offer**: deny by default. A list accepts only what its own links and
+  forms produce — the parameters of its list filters (``expected_parameters()`` of each filter:
+  ``status__exact``, ``assignee__id__exact``, ``created_at__gte`` ..., a custom filter's own name
+  such as ``followup`` or ``placed_from``), the ``store`` filter, its date hierarchy's ``__year`` /
+  ``__month`` / ``__day``, and search, ordering, paging, facets and popups. Any other lookup or field
+  path (``buyer_name__regex``, ``order__buyer_email__startswith``) would reach the database as a
+  condition nobody offered — a regular expression PostgreSQL cannot compile was a 500;
+- on a model's list, each accepted lookup parameter (``field``, ``field__exact``, ``fk__id__exact``,
   ``field__in``, ``field__isnull``, ``date__year`` / ``__month`` / ``__day``, ``__gte`` / ``__lt``
   on a date ...) checked against the model field it names: a choice must be one of the field's
   choices, a number must be a number the column holds, a date a date within years 1000 to 9000,
   a year / month / day a calendar one. Parameters that name no field (a custom filter's own, like
   ``followup`` or ``placed_from``) are left to that filter, which checks its own values.
 
-A new list is covered without any code: the guard reads the model of the list from the admin
-site's registry. ``tests/test_admin_crawl.py`` crawls every page with hostile values.
+A new list is covered without any code: the guard reads the list's admin from the admin site's
+registry, and a new filter brings its own parameters. ``tests/test_admin_crawl.py`` crawls every
+page with hostile values, and every lookup Django knows on every field path a list accepts.
 """
 
 from __future__ import annotations
@@ -25,7 +34,9 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin
-from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
+from django.contrib.admin import FieldListFilter, ListFilter, SimpleListFilter
+from django.contrib.admin.options import IS_FACETS_VAR, IS_POPUP_VAR, TO_FIELD_VAR
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -43,8 +54,12 @@ _CONTROL = {
     ERROR_FLAG,
     IS_POPUP_VAR,
     TO_FIELD_VAR,
+    IS_FACETS_VAR,
     "_changelist_filters",
 }
+# The Store filter of a store-scoped list (``orders.admin.scoped.StoreFilter``): offered to users
+# of several stores, accepted from anyone (it shows nothing outside the user's stores).
+STORE_PARAMETER = "store"
 _DATE_PARTS = {
     "year": (1000, 9000),
     "month": (1, 12),
@@ -175,8 +190,59 @@ def _field_and_lookup(model: type[models.Model], name: str) -> tuple[models.Fiel
     return field, "exact"
 
 
-def check_parameters(request: HttpRequest, model: type[models.Model] | None) -> None:
-    """Raise ``BadQuery`` for the first parameter of ``request`` that cannot be right."""
+_FILTER_PARAMETERS: dict[tuple[int, object], frozenset[str]] = {}
+
+
+def _filter_parameters(
+    model_admin: admin.ModelAdmin, list_filter: object, request: HttpRequest
+) -> frozenset[str]:
+    """The parameters one entry of ``list_filter`` reads, as the change list builds it.
+
+    A filter's parameter names do not depend on the data, so each is worked out once per process
+    (a related field's filter reads its choices when it is built).
+    """
+    key = (id(model_admin), list_filter)
+    if key not in _FILTER_PARAMETERS:
+        model = model_admin.model
+        if isinstance(list_filter, type) and issubclass(list_filter, SimpleListFilter):
+            names = [list_filter.parameter_name]
+        elif isinstance(list_filter, type) and issubclass(list_filter, ListFilter):
+            names = list_filter(request, {}, model, model_admin).expected_parameters()
+        else:
+            if isinstance(list_filter, tuple | list):
+                field_path, filter_class = list_filter
+            else:
+                field_path, filter_class = list_filter, FieldListFilter.create
+            field = field_path
+            if not isinstance(field_path, models.Field):
+                field = get_fields_from_path(model, field_path)[-1]
+            else:
+                field_path = field.name
+            spec = filter_class(field, request, {}, model, model_admin, field_path=field_path)
+            names = spec.expected_parameters()
+        _FILTER_PARAMETERS[key] = frozenset(name for name in names if name)
+    return _FILTER_PARAMETERS[key]
+
+
+def list_parameters(model_admin: admin.ModelAdmin, request: HttpRequest) -> frozenset[str]:
+    """Every parameter the list of ``model_admin`` accepts (see the module docstring)."""
+    names = set(_CONTROL) | {STORE_PARAMETER}
+    for list_filter in model_admin.get_list_filter(request):
+        names |= _filter_parameters(model_admin, list_filter, request)
+    if model_admin.date_hierarchy:
+        names |= {f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")}
+    return frozenset(names)
+
+
+def check_parameters(
+    request: HttpRequest,
+    model: type[models.Model] | None,
+    accepted: frozenset[str] | None = None,
+) -> None:
+    """Raise ``BadQuery`` for the first parameter of ``request`` that cannot be right.
+
+    ``accepted``: on a list, the parameters it accepts (``list_parameters``); any other is refused.
+    """
     for name, values in request.GET.lists():
         if "\x00" in name or any("\x00" in value for value in values):
             raise BadQuery(
@@ -185,6 +251,12 @@ def check_parameters(request: HttpRequest, model: type[models.Model] | None) -> 
             )
         if len(name) > 200 or any(len(value) > MAX_PARAMETER for value in values):
             raise BadQuery(_("The parameter “%(name)s” is too long.") % {"name": name[:50]})
+        # ``status=paid`` is ``status__exact=paid``, which the filter's links write.
+        if accepted is not None and name not in accepted and f"{name}{LOOKUP_SEP}exact" not in accepted:
+            raise BadQuery(
+                _("“%(name)s” is not a filter of this list: use the filters, search and ordering it offers.")
+                % {"name": name[:50]}
+            )
         if model is None or name in _CONTROL:
             continue
         found = _field_and_lookup(model, name)
@@ -195,11 +267,25 @@ def check_parameters(request: HttpRequest, model: type[models.Model] | None) -> 
             _check_value(name, field, lookup, value)
 
 
-def _changelist_models() -> dict[str, type[models.Model]]:
+def _changelist_admins() -> dict[str, admin.ModelAdmin]:
     return {
-        f"{model._meta.app_label}_{model._meta.model_name}_changelist": model
-        for model in admin.site._registry
+        f"{model._meta.app_label}_{model._meta.model_name}_changelist": model_admin
+        for model, model_admin in admin.site._registry.items()
     }
+
+
+def _list_of(request: HttpRequest, view_func) -> tuple[admin.ModelAdmin, frozenset[str]] | None:
+    """The admin whose list query this page reads, and the page's own extra parameters, or None.
+
+    A list; or a screen wired with ``screen(..., list_query=...)`` (the order export).
+    """
+    model_admin = _changelist_admins().get(request.resolver_match.url_name or "")
+    if model_admin is not None:
+        return model_admin, frozenset()
+    declared = getattr(view_func, "shopops_list_query", None)
+    if declared is not None and isinstance(declared[0], admin.ModelAdmin):
+        return declared[0], frozenset(declared[1])
+    return None
 
 
 class AdminQueryGuard:
@@ -215,9 +301,14 @@ class AdminQueryGuard:
         match = request.resolver_match
         if match is None or match.namespace != admin.site.name:
             return None
-        model = _changelist_models().get(match.url_name or "")
+        found = _list_of(request, view_func)
         try:
-            check_parameters(request, model)
+            if found is None:
+                check_parameters(request, None)
+            else:
+                model_admin, own = found
+                accepted = list_parameters(model_admin, request) | own
+                check_parameters(request, model_admin.model, accepted)
         except BadQuery as bad:
             context = {
                 **admin.site.each_context(request),

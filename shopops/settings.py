@@ -220,6 +220,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000  # bulk actions on a long list page
+# All the files of one request together (shopops/uploads.py): evidence screenshots sent at once.
+# An import's page takes one file, within SHOPOPS_IMPORT_MAX_MB.
+SHOPOPS_UPLOAD_REQUEST_MAX_MB = env.float("SHOPOPS_UPLOAD_REQUEST_MAX_MB", default=25)
 
 # --- mail and SMS -----------------------------------------------------------------------------
 
@@ -374,6 +377,14 @@ SHOPOPS_REPORTING_CURRENCY = env.str("SHOPOPS_REPORTING_CURRENCY", default="USD"
 SHOPOPS_FX_URL = env.str(
     "SHOPOPS_FX_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 )
+# Bounds of a rates file (orders/workflow/rates.py, docs/security.md): the text it may unpack to
+# (the ECB's whole history is 2 MB), how many times its packed size a ZIP may unpack to (the
+# history packs 3:1), how many rates it may hold (the history: about 200,000), and how much the
+# daily fetch reads, packed and unpacked.
+SHOPOPS_FX_MAX_UNPACKED_MB = env.float("SHOPOPS_FX_MAX_UNPACKED_MB", default=16)
+SHOPOPS_FX_MAX_RATIO = env.float("SHOPOPS_FX_MAX_RATIO", default=50)
+SHOPOPS_FX_MAX_RATES = env.int("SHOPOPS_FX_MAX_RATES", default=1_000_000)
+SHOPOPS_FX_FETCH_MAX_MB = env.float("SHOPOPS_FX_FETCH_MAX_MB", default=5)
 
 # --- logging ----------------------------------------------------------------------------------
 

@@ -14,7 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.test import Client
 
 from evidence import services as evidence
@@ -93,7 +96,9 @@ def data():
     feedback = feedback_flow.record_feedback(order, by=None, rating=1, comment="bad")
     stock_flow.adjust_stock(order.sku, by=supervisor, delta=5, reason="restock", note="count")
     from django.apps import apps
+    from django.urls import get_resolver
 
+    assert get_resolver().url_patterns  # the admin's models are registered as its URLs load
     pk_of = {}
     for model in admin.site._registry:
         first = apps.get_model(model._meta.label).objects.order_by("pk").values_list("pk", flat=True).first()
@@ -177,7 +182,10 @@ def test_every_parameter_of_every_page_survives_hostile_values(data):
         ("/admin/orders/order/", {"status__exact": "no-such-status"}, "has no choice"),
         ("/admin/orders/notification/", {"created_at__year": "99999999999999999999"}, "whole number"),
         ("/admin/orders/stockmovement/", {"created_at__year": "9999"}, "whole number"),
-        ("/admin/orders/refund/", {"order__id__exact": "99999999999999999999"}, "whole number"),
+        ("/admin/orders/feedback/", {"assignee__id__exact": "99999999999999999999"}, "whole number"),
+        ("/admin/orders/order/", {"buyer_name__regex": "("}, "is not a filter of this list"),
+        ("/admin/orders/refund/", {"order__id__exact": "1"}, "is not a filter of this list"),
+        ("/admin/orders/order/export/", {"buyer_email__startswith": "a"}, "is not a filter of this list"),
         ("/admin/orders/stockmovement/", {"created_at__gte": "0001-01-01"}, "date"),
         ("/admin/orders/order/", {"q": "\x00"}, "NUL"),
     ],
@@ -200,3 +208,59 @@ def test_on_postgresql_nul_and_far_years_in_a_list_filter_are_a_400_not_a_databa
         == 400
     )
     assert client.get("/admin/orders/order/", {"close_reason": "other"}).status_code == 200
+
+
+# --- every lookup Django knows, on every field path a list accepts ------------------------------
+
+# The lookups Django's own list filters and date hierarchy produce: a list may accept these.
+FILTER_LOOKUPS = {"exact", "isnull", "gte", "lt", "year", "month", "day", "id"}
+
+
+def _lookups(field: models.Field) -> set[str]:
+    """Every lookup and transform registered on ``field``: ``regex``, ``year``, ``date``, ``unaccent``
+    or ``search`` on PostgreSQL ... (Django's and any a dependency registers)."""
+    return set(field.get_lookups())
+
+
+def _field_paths(model_admin, offered: set[str]) -> dict[str, models.Field]:
+    """The field paths a list names: its filters' and date hierarchy's (read from the parameters
+    its page offers), and its search fields."""
+    model = model_admin.model
+    paths: dict[str, models.Field] = {}
+    for name in set(offered) | {name.lstrip("^=@") for name in model_admin.search_fields}:
+        parts = name.split("__")
+        for end in range(len(parts), 0, -1):
+            try:
+                field = get_fields_from_path(model, "__".join(parts[:end]))[-1]
+            except (FieldDoesNotExist, NotRelationField):  # not a field path
+                continue
+            paths["__".join(parts[:end])] = field
+            break
+    return paths
+
+
+def test_every_lookup_on_every_field_path_of_a_list_is_a_400_or_an_answer_never_a_500(data):
+    """``?buyer_name__regex=(`` was a 500 (PostgreSQL cannot compile the expression): a list accepts
+    only what its filters and links produce; any other lookup is a 400 naming the parameter."""
+    root = _client(get_user_model().objects.create_superuser("crawl-lookups", "l@example.com", "x"))
+    tried = refused = 0
+    for model, model_admin in admin.site._registry.items():
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        page = root.get(url)
+        if page.status_code != 200:
+            continue
+        offered = _parameters(page.content.decode()) | set(LIST_CONTROLS)
+        for path, field in sorted(_field_paths(model_admin, offered).items()):
+            for lookup in sorted(_lookups(field)):
+                name = f"{path}__{lookup}"
+                response = root.get(url, {name: "("})
+                assert response.status_code < 500, f"{url}?{name}=( → {response.status_code}"
+                tried += 1
+                if name in offered:
+                    continue
+                if not set(lookup.split("__")) <= FILTER_LOOKUPS:
+                    # No filter produces it: refused before the list's query, naming it.
+                    assert response.status_code == 400, f"{url}?{name}=( → {response.status_code}"
+                    assert name in response.content.decode()
+                    refused += 1
+    assert tried > 1000 and refused > 900

@@ -316,3 +316,44 @@ def test_the_admin_rule_finds_a_default_save(rf):
         "ModelAdmin.delete_model is Django's default: it writes outside the owners",
         "ModelAdmin.delete_queryset is Django's default: it writes outside the owners",
     ]
+
+
+# --- one CSV writer ---------------------------------------------------------------------------
+
+# The one module that writes CSV (every cell a spreadsheet would run is quoted there).
+CSV_WRITER = "shopops/csvout.py"
+# What writes CSV without it: the csv module's writers, tablib (django-import-export's exports),
+# and import-export's admin mixins that export through tablib.
+_CSV_CALLS = {("csv", "writer"), ("csv", "DictWriter")}
+_CSV_NAMES = {"tablib", "ExportMixin", "ExportActionMixin", "ImportExportMixin", "ImportExportModelAdmin"}
+
+
+def _csv_writers(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(_tree(path)):
+        where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) in _CSV_CALLS
+        ):
+            found.append(f"{where} {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "csv":
+            found += [
+                f"{where} from csv import {a.name}" for a in node.names if a.name in ("writer", "DictWriter")
+            ]
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{where} {name}" for name in names if name and name.split(".")[0] in _CSV_NAMES]
+        elif isinstance(node, ast.Name) and node.id in _CSV_NAMES:
+            found.append(f"{where} {node.id}")
+    return found
+
+
+def test_every_csv_the_project_writes_goes_through_the_one_writer():
+    """``manage.py loss_ledger`` printed an order id ``=HYPERLINK(…)`` unescaped while the admin's
+    CSVs were escaped: one writer, ``shopops/csvout.py``, for every CSV (benchmarks and tests write
+    the raw files they feed the import, and are not the project's output)."""
+    writers = [w for p in _modules() if p.relative_to(ROOT).as_posix() != CSV_WRITER for w in _csv_writers(p)]
+    assert writers == []
+    assert _csv_writers(ROOT / CSV_WRITER)  # the rule sees a writer where there is one

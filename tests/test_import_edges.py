@@ -57,6 +57,37 @@ def test_a_preview_with_a_date_outside_the_window_names_it_and_leaves_no_upload(
     assert not list(import_dir().iterdir())
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("order_id", "RT-NL-1\nX", "must be one line"),
+        ("order_id", "RT-NL-1\rX", "must be one line"),
+        ("buyer_name", "Maria\tGarcia", "must be one line"),
+        ("supplier_order_id", "3000\u20289001", "must be one line"),
+        ("product_title", "case \u202egnp.exe", "U+202E"),
+        ("tracking_number", "LP\u20661", "U+2066"),
+        ("carrier", "Yun\u202dExpress", "U+202D"),
+        ("notes", "first line\nsecond \u202eline", "U+202E"),
+    ],
+)
+def test_a_control_or_bidi_character_in_a_one_line_column_is_a_row_error(column, value, words):
+    """An order id "RT-NL-1\nX" was imported, and its evidence pack then answered 500. (Other C0 and
+    C1 controls refuse the whole file, as a sign of a wrong encoding: ``orders.imports.reading``.)"""
+    # when
+    result = import_orders(csv_file([order_row(**{column: value}), order_row(order_id="8199000000000002")]))
+    # then
+    assert [(i.row, i.column) for i in result.errors] == [(2, column)]
+    assert words in result.errors[0].message
+    assert Order.objects.count() == 0
+
+
+def test_a_line_break_and_a_tab_stay_allowed_in_the_notes():
+    from orders.imports.columns import full_parsers
+
+    notes = "line one\nline two\twith a tab"
+    assert full_parsers()["notes"](notes, "notes") == notes
+
+
 def _feedback_csv(*lines: str) -> bytes:
     return ("order_id,rating,comment,date\n" + "\n".join(lines) + "\n").encode()
 

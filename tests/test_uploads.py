@@ -139,3 +139,43 @@ def test_a_file_within_the_limit_goes_through_to_the_page(supervisor, settings):
     assert status == 200
     assert read > len(body)  # all of it (with the real CSRF token in place of "CSRF")
     assert "header row cannot be read" in page
+
+
+def _multipart_files(fields: dict[str, str], file_field: str, sizes: list[int]) -> bytes:
+    """A form with one file of each size, all under the same field (an <input multiple>)."""
+    body = _multipart(fields, file_field, "scan-1.png", sizes[0])
+    parts = [body[: -len(f"--{BOUNDARY}--\r\n")]]
+    for number, size in enumerate(sizes[1:], start=2):
+        disposition = f'form-data; name="{file_field}"; filename="scan-{number}.png"'
+        parts.append(
+            f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+        )
+        parts.append(b"a" * size + b"\r\n")
+    parts.append(f"--{BOUNDARY}--\r\n".encode())
+    return b"".join(parts)
+
+
+def test_files_each_within_the_limit_but_over_the_request_total_are_refused_unread(supervisor):
+    """12 × 9.5 MB (114 MB) was accepted in one evidence POST; three of them already pass 25 MB."""
+    order = OrderFactory()
+    sizes = [int(9.5 * 1024 * 1024)] * 3
+    body = _multipart_files({"csrfmiddlewaretoken": "CSRF", "kind": "note"}, "files", sizes)
+    status, page, read = _post(supervisor, f"/admin/orders/order/{order.pk}/evidence/", body)
+    assert status == 413
+    assert "The files sent together are larger than 25 MB, the limit for one upload" in page
+    assert read == 0
+    assert order.attachments.count() == 0 and order.communications.count() == 0
+
+
+def test_files_over_the_request_total_are_stopped_while_they_arrive(supervisor, settings):
+    # given: a body announced within the total and its slack, whose files go over the total
+    settings.SHOPOPS_UPLOAD_REQUEST_MAX_MB = 1
+    order = OrderFactory()
+    body = _multipart_files({"csrfmiddlewaretoken": "CSRF", "kind": "note"}, "files", [350 * 1024] * 3)
+    # when
+    status, page, _read = _post(supervisor, f"/admin/orders/order/{order.pk}/evidence/", body)
+    # then
+    assert status == 413
+    assert "The files sent together are larger than 1 MB" in page
+    assert order.attachments.count() == 0 and order.communications.count() == 0

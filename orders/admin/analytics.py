@@ -12,7 +12,6 @@ refused like an unknown one, with the form's error and no figures.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,14 +22,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shopops import csvout
 from shopops.admin_base import ShopopsAdminSite
 
 from .. import policy
 from ..models import Store
-from ..resources import escape_cell
 from ..selectors.analytics import CloseAnalytics, close_analytics, closed_orders
 from ..selectors.costs import CostOfCloses, CostRow, cost_of_closes
 from ..selectors.ledger import CSV_COLUMNS, ledger
@@ -214,24 +214,16 @@ def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: 
     }
 
 
-def _safe_cell(value: object) -> object:
-    """Numbers go out as numbers; text that a spreadsheet would run is quoted (as in order exports)."""
-    if isinstance(value, int | Decimal):
-        return value
-    return escape_cell(str(value))
-
-
 def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]], data: CloseAnalytics):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     store = f"{data.store.code}-" if data.store else ""
     filename = f"close-analytics-{name}-{store}{data.start.isoformat()}-{data.end.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # A BOM so that Excel on a Chinese system opens the UTF-8 labels correctly.
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow([_safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in row])
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    # A BOM so that Excel on a Chinese system opens the UTF-8 labels correctly; numbers stay
+    # numbers, text that a spreadsheet would run is quoted (shopops.csvout, as in order exports).
+    writer = csvout.writer(response, bom=True)
+    writer.writerow(header)
+    writer.writerows(rows)
     return response
 
 

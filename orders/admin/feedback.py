@@ -44,7 +44,13 @@ class FeedbackAddForm(forms.ModelForm):
 
     def clean_received_at(self):
         # Between SHOPOPS_EARLIEST_DATE and now (shopops.inputs): the year 1 would break the list.
-        return clean_moment(self.cleaned_data["received_at"], self.fields["received_at"].label)
+        # What was typed, for the message: the admin's date and time inputs, or one text.
+        typed = " ".join(
+            part for part in (self.data.get("received_at_0"), self.data.get("received_at_1")) if part
+        ) or self.data.get("received_at")
+        return clean_moment(
+            self.cleaned_data["received_at"], self.fields["received_at"].label, typed=typed or None
+        )
 
 
 class ContactForm(forms.Form):

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from evidence import services
-from shopops.errors import NotPermitted, OrderChanged, Refused
+from shopops.errors import NotPermitted, OrderChanged, Refused, Stale
 
 from .. import policy, workflow
 from ..buyer_messages.chat import ready_texts
@@ -41,9 +41,10 @@ from ..selectors.evidence import evidence_missing
 from ..selectors.queues import next_steps, step_owner
 from ..selectors.refunds import refundable
 from ..transitions import OPERATOR, SUPERVISOR, TRANSITIONS
-from ..workflow.contacts import CONTACT_FIELDS
-from ..workflow.core import check_source, status_label
+from ..workflow.contacts import CONTACT_FIELDS, contact_version
+from ..workflow.core import as_seen, check_source, status_label
 from ..workflow.events import event_label
+from ..workflow.versions import version_of
 from .timeline import build_timeline, render_timeline
 
 CORRECT_CONTACT_PERMISSION = "orders.change_order"
@@ -143,12 +144,15 @@ def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
 # --- transition forms -------------------------------------------------------------------------
 
 
-def _as_seen(order: Order, seen_status: str) -> Order:
-    """The order as the operator's form showed it. Given to the workflow, which tells a move made
-    meanwhile by someone else (``OrderChanged``) from a step that was never possible."""
-    if not seen_status:
-        return order
-    return Order(pk=order.pk, platform_order_id=order.platform_order_id, status=seen_status)
+def _after_stale(data, stale: Stale, version_field: str):
+    """The submitted data again, with each value someone else changed meanwhile shown as it is now
+    (unless this user typed another one) and the current version: what a 409 shows."""
+    data = data.copy()
+    for field, change in stale.changes.items():
+        if field in data and data.get(field) == change["old"]:
+            data[field] = change["new"]
+    data[version_field] = stale.version
+    return data
 
 
 def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
@@ -162,7 +166,12 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     if not policy.may(request.user, declared.permission, order):
         raise PermissionDenied
     label = event_label(name)
-    seen = _as_seen(order, request.POST.get("seen_status", ""))
+    seen = order
+    if request.method == "POST":
+        # The order as the form showed it: its status, and the version of the values it showed.
+        seen = as_seen(
+            order, status=request.POST.get("seen_status", ""), version=request.POST.get("seen_version")
+        )
     try:
         # The workflow's own source rule and message: no form for a step that cannot run now.
         check_source(name, order, seen)
@@ -170,6 +179,9 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
         messages.error(request, exc.message)
         return HttpResponseRedirect(order_url(order))
     form = TransitionForm(request.POST or None, transition=name, order=order)
+    shown = declared.shown_fields
+    seen_version = version_of(order, shown) if shown else ""
+    status = 200
     if request.method == "POST" and form.is_valid():
         run = getattr(workflow, name)
         try:
@@ -183,6 +195,14 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
         except OrderChanged as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(order_url(order))
+        except Stale as exc:
+            # 409: the form again, with what changed and the current values and version.
+            form = TransitionForm(
+                _after_stale(request.POST, exc, "seen_version"), transition=name, order=order
+            )
+            form.is_valid()
+            form.add_error(None, exc.message)
+            seen_version, status = exc.version, 409
         except Refused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -204,7 +224,7 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
             + "?"
             + urlencode({"next_transition": name})
         )
-    return _render(
+    response = _render(
         model_admin,
         request,
         "admin/orders/order/transition_form.html",
@@ -213,8 +233,11 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
         form=form,
         transition=name,
         evidence_url=evidence_url,
+        seen_version=seen_version,
         **ready_text_context(request, order, name),
     )
+    response.status_code = status
+    return response
 
 
 def ready_text_context(request: HttpRequest, order: Order, transition: str) -> dict[str, Any]:
@@ -343,6 +366,8 @@ class ContactForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Why, or where the right details come from."),
     )
+    # The version of the details the form showed (workflow.contacts.contact_version).
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
 def contact_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -351,12 +376,25 @@ def contact_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) 
     if not policy.may(request.user, CORRECT_CONTACT_PERMISSION):
         raise PermissionDenied
     initial = {name: getattr(order, name) for name in CONTACT_FIELDS}
+    initial["seen"] = contact_version(order)
     form = ContactForm(request.POST or None, initial=initial)
+    status = 200
     if request.method == "POST" and form.is_valid():
+        values = {**form.cleaned_data, "seen": form.cleaned_data["seen"] or None}
         try:
-            updated = workflow.correct_contact(order, by=request.user, **form.cleaned_data)
+            updated = workflow.correct_contact(order, by=request.user, **values)
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
+        except Stale as exc:
+            # 409: what changed and by whom; the form shows the current details (and this
+            # user's own edits), with the current version.
+            if exc.changes:
+                form = ContactForm(_after_stale(request.POST, exc, "seen"), initial=initial)
+                form.is_valid()
+            else:
+                form = ContactForm(initial=initial)
+            form.add_error(None, exc.message)
+            status = 409
         except Refused as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -364,7 +402,7 @@ def contact_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) 
                 request, _("Order %(order)s: the buyer's contact details are corrected.") % {"order": updated}
             )
             return HttpResponseRedirect(order_url(updated))
-    return _render(
+    response = _render(
         model_admin,
         request,
         "admin/orders/order/contact_form.html",
@@ -372,3 +410,5 @@ def contact_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str) 
         _("Correct contact details"),
         form=form,
     )
+    response.status_code = status
+    return response

@@ -147,7 +147,7 @@ class OrderAdmin(StoreScopedAdmin):
     def get_urls(self):
         return [
             screen(self, "import/", imports.import_view, "orders_order_import"),
-            screen(self, "export/", imports.export_view, "orders_order_export"),
+            screen(self, "export/", imports.export_view, "orders_order_export", list_query=("_format",)),
             screen(
                 self,
                 "<path:object_id>/transition/<str:name>/",

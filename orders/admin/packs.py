@@ -17,10 +17,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import ModelAdmin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -48,9 +50,12 @@ def pack_urls(order: Order) -> list[dict[str, str]]:
 
 
 def _zip_response(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    # RFC 6266 / 5987, as Django's FileResponse writes it: any order id stays a file name.
+    return HttpResponse(
+        data,
+        content_type="application/zip",
+        headers={"Content-Disposition": content_disposition_header(True, filename)},
+    )
 
 
 def _progress_url(token: str) -> str:
@@ -114,13 +119,16 @@ def evidence_pack_view(model_admin: ModelAdmin, request: HttpRequest, object_id:
                 back=order_url(order),
             )
         try:
-            data = build_pack(plan, by=request.user)
+            # The pack's event is written with the response it records: a response that cannot
+            # be made leaves no event behind.
+            with transaction.atomic():
+                data = build_pack(plan, by=request.user)
+                return _zip_response(data, f"evidence-{order.platform_order_id}-{target}.zip")
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
         except Refused as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(order_url(order))
-        return _zip_response(data, f"evidence-{order.platform_order_id}-{target}.zip")
     if plan is None:
         plan = plan_pack(order, target, None)
     if chosen is not None:

@@ -9,12 +9,12 @@ or deleted here: ``manage.py load_fx_rates`` and the daily fetch load them.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy
 
 from shopops.admin_base import ReadOnlyInline
-from shopops.errors import Refused
+from shopops.errors import Refused, Stale
 
 from .. import policy
 from ..models import ExchangeRate, ExchangeRateChange
@@ -34,6 +34,14 @@ class CorrectRateForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
+    # The rate the form showed (workflow.rates.rate_version): a correction made since is a 409.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stale = False
+        if self.instance.pk:
+            self.fields["seen"].initial = rates.rate_version(self.instance)
 
     class Meta:
         model = ExchangeRate
@@ -47,6 +55,14 @@ class CorrectRateForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
+        try:
+            rates.check_rate_version(self.instance, data.get("seen") or None)
+        except Stale as exc:
+            self.stale = True
+            self.data = self.data.copy()
+            self.data["seen"] = exc.version  # sent again, the form corrects the current rate
+            self.add_error(None, exc.message)
+            return data
         if "rate" in data:
             try:
                 data["rate"] = rates.check_correction(
@@ -65,7 +81,7 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     search_fields = ["currency"]
     date_hierarchy = "date"
     readonly_fields = ["date", "currency", "source", "corrected", "updated_at"]
-    fields = ["date", "currency", "rate", "note", "source", "corrected", "updated_at"]
+    fields = ["date", "currency", "rate", "note", "seen", "source", "corrected", "updated_at"]
     inlines = [ExchangeRateChangeInline]
     list_per_page = 100
     show_full_result_count = False
@@ -84,6 +100,23 @@ class ExchangeRateAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+        except Stale as exc:  # corrected between the form's check and the save: said, not a 500
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.path)
+        form = getattr(getattr(response, "context_data", {}).get("adminform"), "form", None)
+        if getattr(form, "stale", False):
+            response.status_code = 409  # corrected by someone else since the form was read
+        return response
+
     def save_model(self, request: HttpRequest, obj: ExchangeRate, form, change: bool) -> None:
         # The form checked the correction; the workflow writes it and keeps the old value.
-        rates.correct_rate(obj.pk, by=request.user, new_rate=obj.rate, note=form.cleaned_data.get("note", ""))
+        rates.correct_rate(
+            obj.pk,
+            by=request.user,
+            new_rate=obj.rate,
+            note=form.cleaned_data.get("note", ""),
+            seen=form.cleaned_data.get("seen") or None,
+        )

@@ -16,15 +16,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pycountry
+
 from ..selectors.buyer_messages import edited_texts
-from ..sms import segments
-from .formatting import format_facts
+from ..sms import Segments, segments
+from .formatting import format_amount, format_facts, format_moment, gsm_spaces
 from .spec import (
     FALLBACK,
     LANGUAGES,
     LONGEST_FACTS,
+    LONGEST_ORDER_ID_LENGTH,
     MAX_SMS_SEGMENTS,
     MESSAGES,
+    PLATFORM_ORDER_ID_LENGTH,
     SMS,
     braced,
     is_rtl,
@@ -108,10 +112,19 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 
 def render_text(message_id: str, language: str, facts: dict[str, Any]) -> tuple[Text, str]:
-    """``(which text, the text with the facts filled in for its language)``."""
+    """``(which text, the text with the facts filled in for its language)``.
+
+    An SMS longer than ``MAX_SMS_SEGMENTS`` in the buyer's language (an order id longer than the
+    platforms' own: the column holds 64 characters) is the English text, which fits any id.
+    """
     found = text_for(message_id, language)
-    values = format_facts(facts, found.language, sms=MESSAGES[message_id].kind == SMS)
-    return found, fill(found.text, values).strip()
+    is_sms = MESSAGES[message_id].kind == SMS
+    rendered = fill(found.text, format_facts(facts, found.language, sms=is_sms)).strip()
+    if is_sms and found.language != FALLBACK and segments(rendered).count > MAX_SMS_SEGMENTS:
+        english = text_for(message_id, FALLBACK)
+        found = Text(message_id, english.language, language, english.text)
+        rendered = fill(found.text, format_facts(facts, FALLBACK, sms=True)).strip()
+    return found, rendered
 
 
 def html_document(body: str, *, language: str, subject: str = "") -> str:
@@ -145,14 +158,50 @@ class Problem:
         return f"{self.message} [{self.language}]: {self.what}"
 
 
+@cache
+def sms_currencies() -> tuple[str, ...]:
+    """Every currency an order may have (the import accepts any ISO 4217 code)."""
+    return tuple(sorted(currency.alpha_3 for currency in pycountry.currencies))
+
+
+@cache
+def _worst_values(language: str, id_length: int) -> tuple[dict[str, str], ...]:
+    """The facts of an SMS in ``language`` at their longest: an order id of ``id_length``
+    characters, the largest amount in every currency, and every month's last minute."""
+    base = format_facts({**LONGEST_FACTS, "order_id": "8" * id_length}, language, sms=True)
+    amounts = {
+        format_amount(LONGEST_FACTS["amount"], currency, language, sms=True) for currency in sms_currencies()
+    }
+    moments = {
+        gsm_spaces(format_moment(f"2026-{month:02d}-28T23:59:00+00:00", language)) for month in range(1, 13)
+    }
+    return tuple(
+        {**base, "amount": amount, "pay_by": moment}
+        for amount in sorted(amounts)
+        for moment in sorted(moments)
+    )
+
+
+def sms_worst_case(text: str, language: str, *, id_length: int = PLATFORM_ORDER_ID_LENGTH) -> Segments:
+    """The most segments ``text`` takes in ``language`` with any currency, amount, date or id."""
+    return max(
+        (segments(fill(text, values).strip()) for values in _worst_values(language, id_length)),
+        key=lambda counted: (counted.count, counted.units),
+    )
+
+
 def _sms_problems(message_id: str, language: str, text: str) -> list[str]:
-    values = format_facts(LONGEST_FACTS, language, sms=True)
-    counted = segments(fill(text, values).strip())
-    if counted.count > MAX_SMS_SEGMENTS:
-        return [
-            f"{counted.count} SMS segments ({counted.encoding}, {counted.units} units) with the longest "
-            f"order id and amount; at most {MAX_SMS_SEGMENTS}."
-        ]
+    # Every language with the platforms' longest id; English, which an SMS falls back to when an
+    # id is longer (render_text), with the longest id the column holds.
+    lengths = [PLATFORM_ORDER_ID_LENGTH] + ([LONGEST_ORDER_ID_LENGTH] if language == FALLBACK else [])
+    for length in lengths:
+        counted = sms_worst_case(text, language, id_length=length)
+        if counted.count > MAX_SMS_SEGMENTS:
+            return [
+                f"{counted.count} SMS segments ({counted.encoding}, {counted.units} units) at worst: an "
+                f"order id of {length} characters, the largest amount, every currency and date; "
+                f"at most {MAX_SMS_SEGMENTS}."
+            ]
     return []
 
 

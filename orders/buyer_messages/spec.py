@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from shopops import inputs
+from shopops.errors import Refused
+
 FALLBACK = "en"
 
 # The languages a buyer is written to: our code, its name in that language, the Babel locale,
@@ -126,12 +129,19 @@ CHAT_MESSAGES: dict[str, tuple[str, ...]] = {
     "resolve_dispute": ("chat.dispute_won", "chat.dispute_partial", "chat.dispute_lost"),
 }
 
-# The longest realistic facts: an SMS must stay within two segments with these filled in.
+# The platforms' longest order id: AliExpress's are 16 digits, 1688's 19. Every SMS text must fit
+# MAX_SMS_SEGMENTS with an id this long; a longer id (the column holds 64 characters) is sent the
+# English text, which must fit with the longest id the column holds (catalogue.render_sms).
+PLATFORM_ORDER_ID_LENGTH = 20
+LONGEST_ORDER_ID_LENGTH = 64  # Order.platform_order_id's max_length
+# The longest facts: the largest amount an order may hold (shopops.inputs.MAX_AMOUNT), the longest
+# name the column holds. The worst case of an SMS (catalogue.sms_problems) also tries every
+# currency an order may have and every month's date.
 LONGEST_FACTS = {
-    "order_id": "8" * 20,
-    "buyer_name": "Maria Fernanda de Albuquerque",
+    "order_id": "8" * PLATFORM_ORDER_ID_LENGTH,
+    "buyer_name": "M" * 200,
     "product": "Wireless Bluetooth Earbuds with Charging Case",
-    "amount": "99999.99",
+    "amount": "9999999999.99",
     "currency": "BRL",
     "refund_expected_days": "3-20",
     "refunded_at": "2026-12-30T23:59:00+00:00",
@@ -162,6 +172,10 @@ def problems(message: Message, text: str) -> list[str]:
     if not text.strip():
         return [str(_("The text is empty."))]
     found = []
+    try:  # no control or bidirectional-override character (U+202E would reverse the buyer's text)
+        inputs.text(text, "text", label=str(_("The text")), max_length=len(text) + 1, multiline=True)
+    except Refused as refused:
+        found.append(refused.message)
     if "{" in _PLACEHOLDER.sub("", text) or "}" in _PLACEHOLDER.sub("", text):
         found.append(str(_("A brace is not part of a placeholder: write placeholders as {order_id}.")))
     names = placeholders(text)

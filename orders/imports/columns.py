@@ -89,9 +89,12 @@ def _max_length(model: type[models.Model], name: str) -> int:
     return model._meta.get_field(name).max_length
 
 
-def _text(max_length: int) -> Callable[[str, str], str]:
+def _text(max_length: int, *, multiline: bool = False) -> Callable[[str, str], str]:
+    """A text column: one line (an id, a name, a title), or several (``notes``); no control
+    character, no bidirectional override (``shopops.inputs.text``)."""
+
     def parse(value: str, column: str) -> str:
-        return _checked(inputs.text, value, column, max_length=max_length, multiline=True)
+        return _checked(inputs.text, value, column, max_length=max_length, multiline=multiline)
 
     return parse
 
@@ -214,7 +217,7 @@ def full_parsers() -> dict[str, Callable[[str, str], Any]]:
         "supplier_amount": parse_amount,
         "tracking_number": _text(_max_length(Order, "tracking_number")),
         "carrier": _text(_max_length(Order, "carrier")),
-        "notes": _text(10_000),
+        "notes": _text(10_000, multiline=True),
         "store": _text(_max_length(Store, "code")),  # which store: orders.imports.stores
     }
 
@@ -251,7 +254,8 @@ def cached(fast: Callable[[str], Any]) -> Callable[[str], Any]:
 def fast_parsers() -> dict[str, Callable[[str], Any] | int]:
     """The fast path of each column: the parsed value, or ``MISS`` for the full parser.
 
-    For a text column, its maximum length: a value within it is taken as it is.
+    For a text column, its maximum length: a value within it that is all printable characters
+    (``str.isprintable``: no control, format or line-break character) is taken as it is.
     """
     zone = ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)
     earliest, latest = inputs.earliest(), timezone.now() + FUTURE_SKEW

@@ -18,7 +18,9 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from ..resources import COLUMNS, DANGEROUS_PREFIXES
+from shopops.csvout import DANGEROUS_PREFIXES
+
+from ..resources import COLUMNS
 
 SAVE_AS_HINT = (
     "Save the file as “CSV UTF-8 (Comma delimited)” in Excel (or as CSV in GBK on a Chinese system) "

@@ -71,7 +71,8 @@ class RowParser:
             if value[0] == "'":
                 value = clean_cell(value)
             if fast.__class__ is int:
-                if len(value) <= fast:
+                # Printable (no control, format or line-break character) and short: as it is.
+                if len(value) <= fast and value.isprintable():
                     values[column] = value
                     continue
                 parsed = MISS

@@ -7,6 +7,7 @@ Everything is importable from ``orders.models``, as Django and the rest of the c
 """
 
 from .buyer_message import BuyerMessageTemplate as BuyerMessageTemplate
+from .buyer_message import BuyerMessageTemplateVersion as BuyerMessageTemplateVersion
 from .choices import FORWARD_PATH as FORWARD_PATH
 from .choices import MONEY as MONEY
 from .choices import REFUND_RELEASED_STATUSES as REFUND_RELEASED_STATUSES

@@ -16,11 +16,17 @@ from shopops.errors import Refused
 from .. import policy
 from ..models import Order
 from .core import operation
+from .versions import check_order_version, version_of
 
 # The fields a correction may change, in the order the event lists them.
 CONTACT_FIELDS = ("buyer_name", "buyer_email", "buyer_phone", "buyer_language")
 NAME_MAX_LENGTH = Order._meta.get_field("buyer_name").max_length
 LANGUAGE_MAX_LENGTH = Order._meta.get_field("buyer_language").max_length
+
+
+def contact_version(order: Order) -> str:
+    """The version of the order's contact details, as the correction form shows them."""
+    return version_of(order, CONTACT_FIELDS)
 
 
 def _checked(field: str, value: object, order: Order) -> str:
@@ -55,8 +61,14 @@ def correct_contact(
     buyer_language: str | None = None,
     buyer_name: str | None = None,
     note: str = "",
+    seen: str | None = None,
 ) -> Order:
     """Correct the buyer's contact details; ``None`` leaves a field as it is.
+
+    ``seen``: the version of the contact details the form showed (:func:`contact_version`); when
+    someone changed them since, the correction is refused (``Stale``, naming what changed and
+    who changed it) rather than put back the values the form showed. ``None`` (a script) is not
+    checked.
 
     Needs ``orders.change_order`` (Supervisors). Under the order lock, each given value is
     checked (email address, phone number in E.164 — other forms are read with the buyer's
@@ -73,6 +85,7 @@ def correct_contact(
         "buyer_language": buyer_language,
     }
     with operation("correct_contact", order, by=by) as t:
+        check_order_version(t.order, CONTACT_FIELDS, seen)
         changes = {}
         for field in CONTACT_FIELDS:
             if given[field] is None:

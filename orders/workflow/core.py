@@ -21,6 +21,10 @@ with ``t.event(...)``. When the body ends, the one ``OrderEvent`` is written; wh
 raises, nothing at all is written and the caller's ``order`` instance is untouched (the frame
 works on its own locked copy, ``t.order``).
 
+A screen passes the order as its form showed it (``as_seen``: the status, and the version of
+the values it showed that the transition may change): a move meanwhile is ``OrderChanged``, a
+change of those values meanwhile ``Stale`` (``orders.workflow.versions``).
+
 ``operation`` is the same frame for what does not move the order (a refund requested, a
 reminder sent): lock, body, and one event if the body called ``t.event``.
 """
@@ -44,7 +48,7 @@ from .. import policy
 from ..models import Order, Status
 from ..selectors.evidence import evidence_missing
 from ..transitions import TRANSITIONS
-from . import events
+from . import events, versions
 
 
 def status_label(status: str) -> str:
@@ -74,6 +78,15 @@ def lock_order(order: Order | int | str, *, by: AbstractBaseUser | None = None) 
         return rows.get(pk=order_pk(order))
     except Order.DoesNotExist:
         raise policy.not_found(Order, order) from None
+
+
+def as_seen(order: Order, *, status: str, version: str | None) -> Order:
+    """The order as an operator's form showed it: its status and the version of the fields it
+    showed (``versions.version_of`` of the transition's ``shown_fields``). Given to the workflow,
+    which tells a move or a change made meanwhile by someone else from a step never possible."""
+    seen = Order(pk=order.pk, platform_order_id=order.platform_order_id, status=status or order.status)
+    seen.shown_version = version or None
+    return seen
 
 
 def check_source(name: str, order: Order, seen: Order | None = None) -> None:
@@ -179,6 +192,10 @@ def transition(name: str, order: Order | int | str, *, by: AbstractBaseUser | No
     with transaction.atomic():
         locked = lock_order(order, by=by)
         check_source(name, locked, seen)
+        # A form that showed the close reason or the carrier says which version it showed.
+        versions.check_order_version(
+            locked, TRANSITIONS[name].shown_fields, getattr(seen, "shown_version", None)
+        )
         check_evidence(name, locked)
         step = Step(name, locked, by, moves=True)
         yield step

@@ -37,7 +37,8 @@ def request_supplier_refund(
     """
     note = inputs.note(note)
     amount = inputs.money(amount, "amount", _("Supplier refund amount"))
-    reason_text = inputs.required_text(reason, "reason", _("Say why the supplier should refund."), 2000)
+    # A note (its form field is a text box): several lines are allowed, control characters are not.
+    reason_text = inputs.note(reason, "reason", required=_("Say why the supplier should refund."))
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
     deadline = inputs.deadline(respond_by, "respond_by", default=None)
     with transition("request_supplier_refund", order, by=by) as t:

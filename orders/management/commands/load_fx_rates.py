@@ -3,10 +3,11 @@ history or daily XML."""
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.workflow.rates import load_rates_file, shipped_history_path
+from orders.workflow.rates import load_rates_file, max_unpacked_bytes, shipped_history_path
 from shopops.errors import Refused
 
 
@@ -37,7 +38,10 @@ class Command(BaseCommand):
                 raise CommandError(f"No active user “{by}”.") from None
         path = file or shipped_history_path()
         try:
-            content = path.read_bytes()
+            # Never more than a rates file may hold (SHOPOPS_FX_MAX_UNPACKED_MB): the load refuses
+            # the rest, and a ZIP is unpacked within the same bound.
+            with path.open("rb") as handle:
+                content = handle.read(max_unpacked_bytes() + 1)
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
         try:
@@ -47,9 +51,15 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing loaded from {path}: {exc.message}{hint}") from exc
         span = f" ({result.first} to {result.last})" if result.first else ""
         credit = f" by {user.get_username()}" if user and result.corrected else ""
+        left_out = (
+            f" {result.left_out} rates before {settings.SHOPOPS_EARLIEST_DATE} left out"
+            " (SHOPOPS_EARLIEST_DATE: no order is dated before it)."
+            if result.left_out
+            else ""
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {path.name}{span}: {result.added} rates added, {result.unchanged} unchanged, "
-                f"{result.corrected} corrected{credit}."
+                f"{result.corrected} corrected{credit}.{left_out}"
             )
         )

@@ -1,13 +1,13 @@
 """``manage.py loss_ledger [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--store CODE]``: the loss
 ledger as CSV. The command runs as the system: every store, or the one ``--store`` names."""
 
-import csv
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from orders import policy
 from orders.selectors.ledger import CSV_COLUMNS, closed_between, ledger
+from shopops import csvout
 from shopops.errors import Refused
 
 
@@ -43,7 +43,8 @@ class Command(BaseCommand):
                 chosen = policy.store_for(None, store)  # the system works for every store
             except Refused as refused:
                 raise CommandError(f"--store: {refused.message}") from None
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        # Text a spreadsheet would run (an order id "=HYPERLINK(...)") is quoted: shopops.csvout.
+        writer = csvout.writer(self.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for row in ledger(closed_between(first, last, user=None, store=chosen)):
             writer.writerow(row.csv_row())
