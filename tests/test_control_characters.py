@@ -83,8 +83,8 @@ def test_the_pack_of_an_order_id_with_a_line_break_and_quotes_is_a_download(clie
     attach(order, photo(200, 100), "damage.jpg")
     client.force_login(staff("Operator"))
     url = reverse("admin:orders_order_evidence_pack", args=[order.pk]) + "?target=aliexpress"
-    # when
-    response = client.get(url)
+    # when: the pack is built (a POST: a GET only shows what it would hold)
+    response = client.post(url)
     # then: a ZIP under a name encoded by RFC 5987, one event
     assert response.status_code == 200
     disposition = response["Content-Disposition"]
@@ -109,7 +109,7 @@ def test_a_pack_whose_response_cannot_be_made_writes_no_event(client, monkeypatc
     client.force_login(staff("Operator"))
     client.raise_request_exception = False
     url = reverse("admin:orders_order_evidence_pack", args=[order.pk]) + "?target=aliexpress"
-    assert client.get(url).status_code == 500
+    assert client.post(url).status_code == 500
     assert not OrderEvent.objects.filter(order=order, transition="build_evidence_pack").exists()
 
 

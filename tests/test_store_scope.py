@@ -185,9 +185,12 @@ def test_a_one_store_supervisor_cannot_act_on_the_other_stores_order_by_post(sto
     evidence_url = f"/admin/orders/order/{b_order.pk}/evidence/"
     before = b_order.communications.count()
     assert client.post(evidence_url, {"counterparty": "buyer", "summary": "x"}).status_code == 404
+    pack_url = f"/admin/orders/order/{b_order.pk}/evidence-pack/?target=aliexpress"
+    assert client.post(pack_url).status_code == 404
     b_order.refresh_from_db()
     assert b_order.status == Status.SHIPPED
     assert b_order.communications.count() == before
+    assert not b_order.events.filter(transition="build_evidence_pack").exists()
     # The list's actions run on the list's (scoped) rows: B's id among the selected is ignored.
     response = client.post("/admin/orders/order/", {"action": "export", "_selected_action": [b_order.pk]})
     assert _shows_b(response) is None
