@@ -75,6 +75,9 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "orders.BuyerMessageTemplate": (WORKFLOW,),
     "orders.OrderImport": (IMPORT_HISTORY,),
     "orders.Store": (WORKFLOW, DEMO),
+    "orders.StoreConnection": (WORKFLOW,),
+    "orders.SyncState": (WORKFLOW,),
+    "orders.PlatformDispute": (WORKFLOW,),
     "evidence.Communication": (EVIDENCE,),
     "evidence.Attachment": (EVIDENCE,),
 }
