@@ -54,9 +54,22 @@ def _insert(
 class Writer:
     """Writes one file's chunks of checked rows, counting what it did in ``result``."""
 
-    def __init__(self, result: ImportResult, by: AbstractBaseUser | None):
+    def __init__(
+        self,
+        result: ImportResult,
+        by: AbstractBaseUser | None,
+        *,
+        source: dict[str, Any] | None = None,
+        track: bool = False,
+    ):
         self.result = result
         self.by = by
+        # What the history events say the values came from: the file and row (a CSV import), or
+        # ``source`` (the AliExpress pull: the platform and the store).
+        self.source = source
+        # With ``track``: (order pk, row values, what changed — None for a new order) of each row
+        # written, for the pull's follow-ups (orders.platforms.sync).
+        self.written: list[tuple[int, dict[str, Any], Changes | None]] | None = [] if track else None
         self.now = timezone.now()
         self.sku_ids: dict[str, int] = {}
         self.probe_table = False  # the temporary table of ``_probe_postgresql`` exists
@@ -242,6 +255,7 @@ class Writer:
         actor_id = self.by.pk if self.by is not None else None
         file_name = self.result.file_name
         for (row, values), order_id in zip(rows, order_ids, strict=True):
+            where = self.source if self.source is not None else {"file": file_name, "row": row}
             events.append(
                 event_values(
                     order_id,
@@ -250,9 +264,11 @@ class Writer:
                     to_status=values["status"],
                     actor_id=actor_id,
                     created_at=self.now,
-                    data={"file": file_name, "row": row, "platform_status": values.get("platform_status")},
+                    data={**where, "platform_status": values.get("platform_status")},
                 )
             )
+            if self.written is not None:
+                self.written.append((order_id, values, None))
             supplier = {
                 field: values[column] for column, field in SUPPLIER_FIELDS.items() if column in values
             }
@@ -309,6 +325,7 @@ class Writer:
                     sku_id=self.sku_ids[values["sku"]],
                     changes=changes,
                     file=(self.result.file_name, row),
+                    source=self.source,
                 )
         except Refused as refused:
             self._refused(row, refused, shown, values)
@@ -319,6 +336,8 @@ class Writer:
             return
         self.result.updated += 1
         self.result.moves += len(applied.moves)
+        if self.written is not None:
+            self.written.append((record["id"], values, applied))
 
     def _refused(self, row: int, refused: Refused, shown: str, values: dict[str, Any]) -> None:
         column = refused.field or "status"

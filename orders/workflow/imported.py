@@ -33,6 +33,7 @@ def apply_import_changes(
     sku_id: int,
     changes: Changes,
     file: tuple[str, int] = ("", 0),
+    source: dict[str, Any] | None = None,
 ) -> Changes:
     """Apply ``changes``, planned from ``seen`` (the order as the import read it), to the order.
 
@@ -42,7 +43,8 @@ def apply_import_changes(
     history event listing each field's old and new value (the supplier order's too), then the
     forward moves, each through its own transition. Returns what was applied. Raises
     ``Refused`` (nothing written) when the row may not be applied; the caller runs each row in
-    its own savepoint. ``file``: the file's name and the row, for the event.
+    its own savepoint. ``file``: the file's name and the row, for the event; ``source``: what the
+    event says instead when the values came from a platform (the AliExpress pull).
     """
     locked = Order.objects.select_for_update().filter(pk=order_id).values(*COMPARED).get()
     if locked["updated_at"] != seen["updated_at"]:
@@ -76,7 +78,10 @@ def apply_import_changes(
             Order(pk=order_id, status=locked["status"]),
             IMPORT_EVENT,
             by=by,
-            data={**changes.event_data(locked, values, fields), "file": file[0], "row": file[1] or None},
+            data={
+                **changes.event_data(locked, values, fields),
+                **(source if source is not None else {"file": file[0], "row": file[1] or None}),
+            },
         )
     kept = {k.field for k in changes.kept}  # a corrected value is used by the moves too
 
