@@ -88,6 +88,11 @@ def connected_stores(code: str | None = None) -> list[Store]:
     return list(found)
 
 
+def connected_stores_by_id(ids: list[int]) -> list[Store]:
+    """Those of the stores ``ids`` that have an AliExpress connection."""
+    return list(Store.objects.filter(pk__in=ids, connections__platform=Platform.ALIEXPRESS).distinct())
+
+
 def run_all(code: str | None = None, *, transport: Transport | None = None) -> list[StoreReport]:
     """One pass for each connected store (or the one ``code`` names), one after the other; one
     store's failure never stops the others."""

@@ -35,7 +35,6 @@ from .disputes import open_buyer_dispute
 from .events import record_event
 from .unpaid import close_unpaid
 
-DISPUTE_EVENT = "platform_dispute"
 # Where Shopops opens a buyer dispute from (the transition's sources).
 DISPUTE_SOURCES = (Status.SHIPPED, Status.RETURN_REQUESTED)
 
@@ -208,7 +207,7 @@ def record_dispute(
         if before[0] != dispute.status:
             record_event(
                 order,
-                DISPUTE_EVENT,
+                "platform_dispute",
                 by=None,
                 data={"dispute": dispute_id, "dispute_status": {"was": before[0], "now": dispute.status}},
             )
