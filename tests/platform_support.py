@@ -18,11 +18,16 @@ KEY_1688, SECRET_1688, TOKEN_1688 = "1688123", "aop-test-secret-0001", "aop-toke
 
 def quick_transport(*, retries: int = 2, timeout: float = 2.0) -> Transport:
     """Real HTTP, but no waiting between retries (the back-off is asserted on its own)."""
-    return Transport(Limits(timeout=timeout, retries=retries, backoff=0.0, max_bytes=20 * 1024 * 1024), sleep=lambda s: None)
+    return Transport(
+        Limits(timeout=timeout, retries=retries, backoff=0.0, max_bytes=20 * 1024 * 1024),
+        sleep=lambda s: None,
+    )
 
 
-@pytest.fixture
-def fake(settings) -> Iterator[FakeGateways]:
+@pytest.fixture(name="fake")
+def fake_gateways(settings) -> Iterator[FakeGateways]:
+    """The fake gateways, the settings pointing at them, a seller and a buyer known to them.
+    Import ``fake_gateways`` into a test module to use the fixture, named ``fake``."""
     with FakeGateways() as gateways:
         settings.SHOPOPS_AE_GATEWAY = gateways.aliexpress_gateway
         settings.SHOPOPS_1688_GATEWAY = gateways.alibaba_prefix
@@ -32,7 +37,9 @@ def fake(settings) -> Iterator[FakeGateways]:
 
 
 def connect(store, *, secret: str = AE_SECRET, token: str = AE_TOKEN) -> None:
-    stores.connect_store(store, by=None, platform="aliexpress", app_key=AE_KEY, app_secret=secret, access_token=token)
+    stores.connect_store(
+        store, by=None, platform="aliexpress", app_key=AE_KEY, app_secret=secret, access_token=token
+    )
 
 
 def run(store, **options) -> sync.StoreReport:

@@ -20,7 +20,7 @@ from orders.models import Order, OrderEvent, PlatformDispute, Status, SyncState
 from orders.platforms.common import pacific_text
 from orders.platforms.fake import fake_order
 from tests.factories import default_store
-from tests.platform_support import AE_TOKEN, connect, fake, run  # noqa: F401 (fake: a fixture)
+from tests.platform_support import AE_TOKEN, connect, fake_gateways, run  # noqa: F401 (the fixture "fake")
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,11 @@ def test_a_pass_creates_the_orders_changed_since_the_last_pass_with_one_imported
     assert report.ok, report.error
     assert (report.counts["new"], report.counts["invalid"]) == (2, 0)
     order = Order.objects.get(platform_order_id=ID)
-    assert (order.store, order.status, order.platform_status) == (store, Status.PAID, "WAIT_SELLER_SEND_GOODS")
+    assert (order.store, order.status, order.platform_status) == (
+        store,
+        Status.PAID,
+        "WAIT_SELLER_SEND_GOODS",
+    )
     assert (order.total_amount, order.currency, order.sku.code, order.buyer_name) == (
         Decimal("11.99"),
         "USD",
@@ -79,7 +83,13 @@ def test_a_change_is_one_imported_event_with_old_and_new_values_and_the_mark_mov
     # given
     fake.put_order(AE_TOKEN, fake_order(ID, modified=ago(30)))
     run(store)
-    fake.change_order(AE_TOKEN, ID, at=ago(3), order_status="WAIT_BUYER_ACCEPT_GOODS", gmt_send_goods_time=pacific_text(ago(4)))
+    fake.change_order(
+        AE_TOKEN,
+        ID,
+        at=ago(3),
+        order_status="WAIT_BUYER_ACCEPT_GOODS",
+        gmt_send_goods_time=pacific_text(ago(4)),
+    )
     # when
     report = run(store)
     # then
@@ -88,7 +98,10 @@ def test_a_change_is_one_imported_event_with_old_and_new_values_and_the_mark_mov
     assert order.status == Status.SHIPPED
     assert order.tracking_number == f"LP{ID}"  # from the order's detail
     imported = order.events.filter(transition="imported").order_by("id").last()
-    assert imported.data["platform_status"] == {"old": "WAIT_SELLER_SEND_GOODS", "new": "WAIT_BUYER_ACCEPT_GOODS"}
+    assert imported.data["platform_status"] == {
+        "old": "WAIT_SELLER_SEND_GOODS",
+        "new": "WAIT_BUYER_ACCEPT_GOODS",
+    }
     assert order.events.filter(transition="mark_shipped").count() == 1
     # and a third pass over the same data changes nothing
     events = OrderEvent.objects.count()
@@ -106,7 +119,13 @@ def test_a_staff_correction_is_kept_and_frozen_money_is_refused_in_words(fake, s
     workflow.create_refund(
         order, by=None, direction="to_buyer", amount="1.00", reason="goodwill", idempotency_key="test-refund"
     )
-    fake.change_order(AE_TOKEN, ID, at=ago(3), buyer_signer_fullname="M. Garcia", pay_amount={"amount": "9.99", "currency_code": "USD"})
+    fake.change_order(
+        AE_TOKEN,
+        ID,
+        at=ago(3),
+        buyer_signer_fullname="M. Garcia",
+        pay_amount={"amount": "9.99", "currency_code": "USD"},
+    )
     # when
     report = run(store)
     # then
@@ -129,12 +148,20 @@ def test_a_buyers_cancellation_request_arrives_as_one(fake, store):
     assert order.status == Status.CANCEL_REQUESTED, report.problems
     assert report.counts["cancellations"] == 1
     message = Communication.objects.get(order=order)
-    assert (message.counterparty, message.direction, message.channel) == ("buyer", "inbound", "aliexpress_message")
+    assert (message.counterparty, message.direction, message.channel) == (
+        "buyer",
+        "inbound",
+        "aliexpress_message",
+    )
     # and the next change of that order (still IN_CANCEL) neither refuses the row nor asks again
     fake.change_order(AE_TOKEN, ID, at=ago(2), buyer_signer_fullname="Maria G.")
     report = run(store)
     order.refresh_from_db()
-    assert (order.status, order.buyer_name, report.counts["refused"]) == (Status.CANCEL_REQUESTED, "Maria G.", 0)
+    assert (order.status, order.buyer_name, report.counts["refused"]) == (
+        Status.CANCEL_REQUESTED,
+        "Maria G.",
+        0,
+    )
     assert order.events.filter(transition="request_cancellation").count() == 1
 
 
