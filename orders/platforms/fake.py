@@ -325,7 +325,8 @@ def main(argv: list[str] | None = None) -> None:
             fake.add_aliexpress_seller(DEMO_AE_APP_KEY, DEMO_AE_SECRET, token, seller=f"demo-{code}")
         for code, token in DEMO_1688_TOKENS.items():
             fake.add_1688_buyer(DEMO_1688_APP_KEY, DEMO_1688_SECRET, token, buyer=f"demo-buyer-{code}")
-        threading.Thread(target=_demo, args=(fake, options.every, random.Random(8765)), daemon=True)  # noqa: S311 (demo data).start()
+        rng = random.Random(8765)  # noqa: S311 (demo data, repeatable)
+        threading.Thread(target=_demo, args=(fake, options.every, rng), daemon=True).start()
     print(f"fake gateways: AliExpress {fake.aliexpress_gateway}, 1688 {fake.alibaba_prefix}", flush=True)
     try:
         fake.server.serve_forever()
