@@ -183,10 +183,11 @@ class Writer:
             ]
             corrected = corrected_fields(candidates, TRACKED_FIELDS)
             with_refund = refunded(candidates)
+            fields_only: list[tuple[int, dict[str, Any], dict[str, Any], Changes]] = []
             for row, values in old_rows:
                 record = existing[values["order_id"]]
                 self.order_pks.append(record["id"])
-                self._update(
+                changes = self._plan(
                     row,
                     values,
                     record,
@@ -194,6 +195,13 @@ class Writer:
                     corrected.get(record["id"], set()),
                     record["id"] in with_refund,
                 )
+                if changes is None:
+                    continue
+                if changes.moves or changes.supplier:
+                    self._update(row, values, record, changes)
+                else:
+                    fields_only.append((row, values, record, changes))
+            self._update_fields(fields_only)
 
     def _differs(self, values: dict[str, Any], record: dict[str, Any], suppliers: dict) -> bool:
         try:
@@ -288,7 +296,7 @@ class Writer:
             found.setdefault(record["order_id"], []).append(record)
         return found
 
-    def _update(
+    def _plan(
         self,
         row: int,
         values: dict[str, Any],
@@ -296,8 +304,8 @@ class Writer:
         supplier_orders: list[dict[str, Any]],
         corrected: set[str],
         has_refund: bool,
-    ) -> None:
-        shown = values.get("platform_status") or values["status"]
+    ) -> Changes | None:
+        """What the row changes; ``None`` when it changes nothing or is refused (both reported)."""
         try:
             changes = plan_changes(
                 values,
@@ -308,12 +316,39 @@ class Writer:
                 has_refund=has_refund,
             )
         except Refused as refused:
-            self._refused(row, refused, shown, values)
-            return
+            self._refused(row, refused, values.get("platform_status") or values["status"], values)
+            return None
         if not changes:
             self._kept(row, changes)
             self.result.unchanged += 1  # the common case on a re-import: no write, no lock
+            return None
+        return changes
+
+    def _update_fields(self, rows: list[tuple[int, dict[str, Any], dict[str, Any], Changes]]) -> None:
+        """Rows that only change fields of their order: applied together (a constant number of
+        statements, ``workflow.apply_import_changes_batch``); an order changed since it was read
+        is applied on its own, planned again under its lock."""
+        if not rows:
             return
+        stale = workflow.apply_import_changes_batch(
+            [
+                (record["id"], values, record, changes, (self.result.file_name, row))
+                for row, values, record, changes in rows
+            ],
+            by=self.by,
+            source=self.source,
+        )
+        for row, values, record, changes in rows:
+            if record["id"] in stale:
+                self._update(row, values, record, changes)
+                continue
+            self._kept(row, changes)
+            self.result.updated += 1
+            if self.written is not None:
+                self.written.append((record["id"], values, changes))
+
+    def _update(self, row: int, values: dict[str, Any], record: dict[str, Any], changes: Changes) -> None:
+        shown = values.get("platform_status") or values["status"]
         try:
             # A savepoint per changed row: a refusal undoes this row only.
             with transaction.atomic():
