@@ -1,4 +1,6 @@
-"""Stores change only here: a new store, its code, name and settings, and who works for it.
+"""Stores change only here: a new store, its code, name and settings, who works for it, and its
+connections to the platforms (``connect_store``: app keys, and app secrets and access tokens
+stored encrypted by ``shopops.secrets``, never returned or logged).
 
 ``manage.py store`` and the Store admin page call these; so does ``seed_demo``. Each takes the
 acting user as ``by=`` (``None``: the system, a command run by the machine's operator), asks the
