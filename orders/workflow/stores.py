@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from shopops import inputs, secrets
 from shopops.errors import Refused
@@ -329,9 +329,9 @@ def revoke_stores(
 
 # What each credential is called where a person sees it, and its longest value.
 CREDENTIALS = {
-    "app_key": (_lazy("App key"), 64),
-    "app_secret": (_lazy("App secret"), 256),
-    "access_token": (_lazy("Access token"), 1024),
+    "app_key": (gettext_lazy("App key"), 64),
+    "app_secret": (gettext_lazy("App secret"), 256),
+    "access_token": (gettext_lazy("Access token"), 1024),
 }
 
 
