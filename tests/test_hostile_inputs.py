@@ -361,3 +361,25 @@ def test_add_store(code, name, hours, days, address, sender):
         store.refresh_from_db()  # what was written reads back
         assert store.code and store.name
         store.delete()
+
+
+@BOUNDED
+@given(platform=anything, key=anything, secret=anything, token=anything)
+def test_connect_store(platform, key, secret, token):
+    from orders.models import StoreConnection
+    from orders.workflow import stores
+    from shopops import secrets
+    from tests.factories import default_store
+
+    store = default_store()
+    try:
+        connection = stores.connect_store(
+            store, by=None, platform=platform, app_key=key, app_secret=secret, access_token=token
+        )
+    except Refused as refused:
+        assert refused.field in {"platform", "app_key", "app_secret", "access_token"}, refused
+        assert not StoreConnection.objects.exists()
+    else:
+        connection.refresh_from_db()  # what was written reads back, the secret as it was given
+        assert secrets.decrypt(connection.app_secret) == inputs.text(secret, "s", max_length=256)
+        StoreConnection.objects.filter(pk=connection.pk).delete()
