@@ -114,6 +114,21 @@ def test_a_pass_that_fails_part_way_keeps_its_pages_and_the_next_resumes_without
     assert state.cursor == {} and state.mark is not None and state.last_error == ""
 
 
+def test_a_pass_that_fails_reading_disputes_resumes_with_the_disputes(fake):
+    store = default_store()
+    connect(store)
+    orders(fake, 3)
+    fake.fail("aliexpress", kind="http500", api="aliexpress.issue.issuelist.get", times=10)
+    assert "HTTP 500" in run(store).error
+    assert SyncState.objects.get(store=store).cursor["phase"] == "disputes"
+    fake.state.faults.clear()
+    calls = fake.calls("aliexpress", LIST)
+    report = run(store)
+    assert report.ok, report.error
+    assert fake.calls("aliexpress", LIST) == calls  # the orders were all written: not read again
+    assert SyncState.objects.get(store=store).mark is not None
+
+
 @pytest.mark.parametrize("kind", ["http500", "slow", "throttle"])
 def test_a_500_a_timeout_or_throttling_is_retried_with_no_duplicate(fake, kind):
     store = default_store()

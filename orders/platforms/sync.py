@@ -173,7 +173,8 @@ class Pass:
     def run(self, cursor: dict[str, Any]) -> None:
         start, end = datetime.fromisoformat(cursor["start"]), datetime.fromisoformat(cursor["end"])
         resumed = not cursor.get("fresh")
-        first = PHASES.index(cursor["phase"])
+        # A pass that failed reading disputes resumes there: its orders are all written.
+        first = PHASES.index(cursor["phase"]) if cursor["phase"] in PHASES else len(PHASES)
         for phase in PHASES[first:]:
             page = int(cursor["page"]) if phase == cursor["phase"] else 1
             if resumed and phase == cursor["phase"]:
