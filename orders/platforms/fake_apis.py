@@ -55,6 +55,7 @@ class FakeState:
         self.alibaba_orders: dict[str, dict[str, dict[str, Any]]] = {}
         self.alibaba_refunds: dict[str, dict[str, dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        self._listed: tuple[tuple, list] | None = None  # the last order query and its rows
         self.calls: dict[str, int] = {}  # "platform api" → how many answered
 
     # --- orders, by modified time -------------------------------------------------------------
@@ -70,23 +71,28 @@ class FakeState:
                 index.remove(((from_pacific(old.get("gmt_update", "")) or updated).timestamp(), order_id))
             orders[order_id] = order
             insort(index, (updated.timestamp(), order_id))
+            self._listed = None
 
     def ae_orders_in(
         self, seller: str, start: datetime | None, end: datetime | None, statuses: tuple
     ) -> list:
         """The seller's orders modified in [start, end], newest ``gmt_create`` first; ``FINISH``
         ones only when ``statuses`` asks for them (aliexpress.md §5.1 [1])."""
+        key = (seller, start, end, statuses)
         with self.lock:
+            if self._listed is not None and self._listed[0] == key:
+                return self._listed[1]  # the next page of the same query: nothing changed since
             index = self._ae_index.get(seller, [])
             orders = self.ae_orders.get(seller, {})
             low = start.timestamp() if start else float("-inf")
             high = end.timestamp() if end else float("inf")
             chosen = [orders[oid] for stamp, oid in index if low <= stamp <= high]
-        if statuses:
-            chosen = [o for o in chosen if o.get("order_status") in statuses]
-        else:
-            chosen = [o for o in chosen if o.get("order_status") != "FINISH"]
-        chosen.sort(key=lambda o: (str(o.get("gmt_create", "")), str(o["order_id"])), reverse=True)
+            if statuses:
+                chosen = [o for o in chosen if o.get("order_status") in statuses]
+            else:
+                chosen = [o for o in chosen if o.get("order_status") != "FINISH"]
+            chosen.sort(key=lambda o: (str(o.get("gmt_create", "")), str(o["order_id"])), reverse=True)
+            self._listed = (key, chosen)
         return chosen
 
     # --- faults ---------------------------------------------------------------------------------
