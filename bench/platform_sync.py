@@ -15,14 +15,18 @@ seller, changed five minutes ago. With production settings (DEBUG off), it then 
 
 For each it prints the wall time, the time spent waiting for the fake's answers (its own work:
 JSON, paging, HTTP), Shopops' own time (wall − waiting: the client's parsing, the import's rules,
-the database) and its orders/s, and the process's RSS after every 50 pages: flat in the number
-of pages. Target: ≥ 1,000 orders/s of Shopops' own work; RSS growth from page 50 to the last
-page ≤ 20 MB.
+the database) and its orders/s, this process's CPU seconds, and its RSS after every 50 pages:
+flat in the number of pages. On a loaded machine the fake, PostgreSQL and the pass share the
+two cores, and time moves between "waiting" and "own": compare runs at the same load.
+``BENCH_PROFILE=a|b|c`` profiles a pass (``BENCH_SORT``: the pstats order), ``BENCH_SQL=a|b|c``
+prints its statements by time. Target: ≥ 1,000 orders/s of Shopops' own work; RSS growth from
+page 50 to the last page ≤ 20 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -86,6 +90,8 @@ def start_fake(port: int) -> subprocess.Popen:
 
 
 def measure(label: str, store, count: int, page_size: int) -> None:
+    from django.db import connection
+
     from orders.platforms import sync
     from orders.platforms.common import Limits, Transport
 
@@ -102,17 +108,35 @@ def measure(label: str, store, count: int, page_size: int) -> None:
     sync.Pass.apply_page = sampled
     transport = Transport(Limits(timeout=60, retries=0, backoff=0, max_bytes=50 * 1024 * 1024))
     profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") == label[0] else None
-    started = time.perf_counter()
+    timings: dict[str, list[float]] = {}
+
+    def timed(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.setdefault(" ".join(sql.split())[:70], []).append(time.perf_counter() - began)
+
+    wrapper = (
+        connection.execute_wrapper(timed)
+        if os.environ.get("BENCH_SQL") == label[0]
+        else contextlib.nullcontext()
+    )
+    started, cpu = time.perf_counter(), time.process_time()
     try:
+        wrapper.__enter__()
         if profiler is not None:
             profiler.enable()
         report = sync.run_pass(store, transport=transport)
     finally:
         if profiler is not None:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(35)
         sync.Pass.apply_page = original
-    wall = time.perf_counter() - started
+        wrapper.__exit__(None, None, None)
+    for sql, spent in sorted(timings.items(), key=lambda item: -sum(item[1]))[:15]:
+        print(f"    {sum(spent):6.2f} s {len(spent):6d}x  {sql}")
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     own = wall - transport.waited
     assert report.ok, report.error
     c = report.counts
@@ -123,7 +147,8 @@ def measure(label: str, store, count: int, page_size: int) -> None:
     )
     print(
         f"    wall {wall:6.2f} s   waiting for the fake {transport.waited:6.2f} s   "
-        f"Shopops' own {own:6.2f} s = {c['orders'] / own:7.0f} orders/s  (target ≥ 1,000)"
+        f"Shopops' own {own:6.2f} s = {c['orders'] / own:7.0f} orders/s  (target ≥ 1,000); "
+        f"this process's CPU {cpu:5.2f} s"
     )
     rss = "  ".join(f"p{pages}: {mb:.0f} MB" for pages, mb in samples)
     growth = samples[-1][1] - samples[min(1, len(samples) - 1)][1]

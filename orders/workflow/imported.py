@@ -116,53 +116,79 @@ def apply_import_changes_batch(
     items: list[BatchItem], *, by: AbstractBaseUser | None, source: dict[str, Any] | None = None
 ) -> set[int]:
     """:func:`apply_import_changes` for many rows that only change fields of their order (no
-    forward move, no supplier order), in a constant number of statements: the orders locked,
-    their fields and fingerprints written in one ``UPDATE``, one ``imported`` event each (old and
-    new values) written at once. Returns the orders changed since the import read them: none of
+    forward move, no supplier order), in a constant number of statements: their fields and
+    fingerprints written in one ``UPDATE`` of the orders still as the import read them (their
+    ``updated_at`` unchanged; the update locks them), one ``imported`` event each (old and new
+    values) written at once. Returns the orders changed since the import read them: none of
     theirs is written here, the caller applies each on its own (planned again under its lock).
     Runs in the caller's transaction.
     """
     if not items:
         return set()
-    pks = [pk for pk, *_rest in items]
-    locked = {r["id"]: r for r in Order.objects.select_for_update().filter(pk__in=pks).values(*COMPARED)}
-    fresh = [item for item in items if locked[item[0]]["updated_at"] == item[2]["updated_at"]]
-    stale = {item[0] for item in items} - {item[0] for item in fresh}
-    if not fresh:
-        return stale
     now = timezone.now()
-    names = sorted({name for _pk, _v, _s, changes, _f in fresh for name in changes.order})
-    rows, events = [], []
-    for pk, values, _seen, changes, (file_name, row) in fresh:
-        record = locked[pk]
-        order = Order(pk=pk, status=record["status"])
-        for name in names:
-            setattr(order, name, changes.order.get(name, record[name]))
-        order.import_hash, order.updated_at = stamped(values[FINGERPRINT], now), now
-        rows.append(order)
-        where = source if source is not None else {"file": file_name, "row": row or None}
-        events.append((order, {**changes.event_data(record, values, changes.order), **where}))
-    _set_fields(rows, [*names, "import_hash", "updated_at"])
+    names = sorted({name for _pk, _v, _s, changes, _f in items for name in changes.order})
+    rows = [
+        (
+            pk,
+            seen["updated_at"],
+            [changes.order.get(name, seen[name]) for name in names],
+            stamped(values[FINGERPRINT], now),
+        )
+        for pk, values, seen, changes, _file in items
+    ]
+    written = _set_fields(rows, names, now)
+    events = []
+    for pk, values, seen, changes, (file_name, row) in items:
+        if pk in written:
+            where = source if source is not None else {"file": file_name, "row": row or None}
+            data = {**changes.event_data(seen, values, changes.order), **where}
+            events.append((_Written(pk, seen["status"]), data))
     record_events(IMPORT_EVENT, events, by=by)
-    return stale
+    return {pk for pk, *_rest in items} - written
 
 
-def _set_fields(orders: list[Order], names: list[str]) -> None:
-    """Write fields ``names`` (attnames) of each of ``orders``, each its own values: on
-    PostgreSQL one ``UPDATE … FROM unnest(…)`` (a column array each), elsewhere ``bulk_update``."""
+class _Written:
+    """An order as ``record_events`` reads it: its pk and status."""
+
+    __slots__ = ("pk", "status")
+
+    def __init__(self, pk: int, status: str):
+        self.pk, self.status = pk, status
+
+
+def _set_fields(rows: list[tuple[int, Any, list[Any], str]], names: list[str], now) -> set[int]:
+    """Write, for each (pk, ``updated_at`` as read, values of ``names``, fingerprint), the order's
+    fields ``names`` (attnames), its fingerprint and ``updated_at`` = ``now`` — only if its
+    ``updated_at`` is still the one read. Returns the orders written. On PostgreSQL one
+    ``UPDATE … FROM unnest(…) … RETURNING``; elsewhere the orders locked and ``bulk_update``."""
     fields = [Order._meta.get_field({"sku_id": "sku"}.get(name, name)) for name in names]
     if connection.vendor != "postgresql":
-        Order.objects.bulk_update(orders, [field.name for field in fields], batch_size=500)
-        return
-    columns = [(field.column, field.db_type(connection), field.attname) for field in fields]
-    assigned = ", ".join(f'"{column}" = v."{column}"' for column, _type, _attname in columns)
-    arrays = ", ".join(f'unnest(%s::{db_type}[]) AS "{column}"' for column, db_type, _attname in columns)
-    parameters = [[order.pk for order in orders]]
-    parameters += [[getattr(order, attname) for order in orders] for _column, _type, attname in columns]
+        pks = [pk for pk, *_rest in rows]
+        current = dict(Order.objects.select_for_update().filter(pk__in=pks).values_list("pk", "updated_at"))
+        orders = []
+        for pk, read, values, fingerprint in rows:
+            if current.get(pk) == read:
+                order = Order(pk=pk, import_hash=fingerprint, updated_at=now)
+                for field, value in zip(fields, values, strict=True):
+                    setattr(order, field.attname, value)
+                orders.append(order)
+        names = [field.name for field in fields]
+        Order.objects.bulk_update(orders, [*names, "import_hash", "updated_at"], batch_size=500)
+        return {order.pk for order in orders}
+    columns = [(field.column, field.db_type(connection)) for field in fields]
+    columns += [("import_hash", Order._meta.get_field("import_hash").db_type(connection))]
+    assigned = ", ".join(f'"{column}" = v."{column}"' for column, _type in columns)
+    arrays = ", ".join(f'unnest(%s::{db_type}[]) AS "{column}"' for column, db_type in columns)
+    parameters: list[Any] = [[pk for pk, *_rest in rows], [read for _pk, read, *_rest in rows]]
+    parameters += [[values[n] for _pk, _read, values, _f in rows] for n in range(len(fields))]
+    parameters += [[fingerprint for *_rest, fingerprint in rows], now]
     # Names and types are the model's own; every value is a parameter.
     with connection.cursor() as cursor:
         cursor.execute(
-            f'UPDATE "{Order._meta.db_table}" AS o SET {assigned} '  # noqa: S608
-            f"FROM (SELECT unnest(%s::bigint[]) AS id, {arrays}) AS v WHERE o.id = v.id",
-            parameters,
+            "UPDATE orders_order AS o SET "  # noqa: S608
+            f'{assigned}, "updated_at" = %s '
+            "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::timestamptz[]) AS read, "
+            f"{arrays}) AS v WHERE o.id = v.id AND o.updated_at = v.read RETURNING o.id",
+            [parameters[-1], *parameters[:-1]],
         )
+        return {pk for (pk,) in cursor.fetchall()}
