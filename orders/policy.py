@@ -53,6 +53,9 @@ STORE_PATHS: dict[str, str] = {
     "orders.feedbackevent": "feedback__order__store",
     "orders.stockmovement": "order__store",
     "orders.orderimport": "store",
+    "orders.storeconnection": "store",
+    "orders.syncstate": "store",
+    "orders.platformdispute": "store",
     "evidence.communication": "order__store",
     "evidence.attachment": "order__store",
 }

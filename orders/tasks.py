@@ -26,6 +26,7 @@ from celery import shared_task
 
 from . import delivery, jobs
 from .packs import jobs as pack_jobs
+from .platforms import sync
 from .workflow import outbox, rates
 
 
@@ -116,3 +117,25 @@ def fetch_fx_rates() -> dict:
     row's (a row given arguments fails with ``TypeError`` instead of being followed).
     """
     return rates.fetch_daily_rates().as_dict()
+
+
+@shared_task(name="orders.sync_platforms", ignore_result=True)
+def sync_platforms() -> int:
+    """Beat's pass over the platforms: one ``orders.sync_store`` task per connected store, so that
+    one store's outage (its retries, its timeouts) never holds up another. Takes no argument:
+    the gateways are the deployment's settings, never a schedule row's."""
+    stores = sync.connected_stores()
+    expires = 5 * 60  # a store's task left in the queue longer than the schedule's interval is dropped
+    for store in stores:
+        sync_store.apply_async(args=(store.pk,), expires=expires)
+    return len(stores)
+
+
+@shared_task(name="orders.sync_store")
+def sync_store(store_id: int) -> dict:
+    """One pass of the store ``store_id`` (docs/platforms.md); a store another pass holds is skipped."""
+    found = sync.connected_stores_by_id([store_id])
+    if not found:
+        return {"store": store_id, "skipped": "not connected"}
+    report = sync.run_pass(found[0])
+    return {"store": report.store, "ok": report.ok, "skipped": report.skipped, "counts": dict(report.counts)}

@@ -1,4 +1,11 @@
-"""Run the web server, a Celery worker and Celery beat together; stop all of them on Ctrl-C.
+"""Run the web server, a Celery worker, Celery beat and the fake platform gateways together; stop
+all of them on Ctrl-C.
+
+The fake (``orders/platforms/fake.py``, on ``SHOPOPS_FAKE_PORT``, default 8765) knows the demo
+stores' credentials (``seed_demo`` connects them) and keeps new AliExpress orders coming, so the
+platform sync shows orders arriving without any real credentials. The three others are pointed at
+it (``SHOPOPS_AE_GATEWAY``, ``SHOPOPS_1688_GATEWAY``) unless those are set already;
+``SHOPOPS_FAKE_PLATFORMS=0`` leaves the fake out.
 
 `make run` prepares the database first and then hands over to this script. Each process gets
 its own process group, so Ctrl-C (or SIGTERM) reaches it once, through us, as a SIGINT to the
@@ -19,13 +26,24 @@ BIN_DIR = Path(sys.executable).parent
 STOP_GRACE_SECONDS = 15
 
 
-def commands(address: str) -> dict[str, list[str]]:
+def commands(address: str, fake_port: int | None = None) -> dict[str, list[str]]:
     celery = str(BIN_DIR / "celery")
-    return {
+    found = {
         "web": [sys.executable, "manage.py", "runserver", address],
         "worker": [celery, "-A", "shopops", "worker", "--concurrency", "2", "--loglevel", "INFO"],
         "beat": [celery, "-A", "shopops", "beat", "--loglevel", "INFO"],
     }
+    if fake_port is not None:
+        found["fake"] = [sys.executable, "-m", "orders.platforms.fake", "--port", str(fake_port), "--demo"]
+    return found
+
+
+def fake_environment(fake_port: int) -> dict[str, str]:
+    """The environment of the processes when the fake runs: the gateways are the fake's, unless set."""
+    environment = dict(os.environ)
+    environment.setdefault("SHOPOPS_AE_GATEWAY", f"http://127.0.0.1:{fake_port}/sync")
+    environment.setdefault("SHOPOPS_1688_GATEWAY", f"http://127.0.0.1:{fake_port}/openapi/")
+    return environment
 
 
 def signal_all(processes: dict[str, subprocess.Popen], signum: int) -> None:
@@ -45,12 +63,19 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    fake_port = (
+        None
+        if os.environ.get("SHOPOPS_FAKE_PLATFORMS") == "0"
+        else int(os.environ.get("SHOPOPS_FAKE_PORT", "8765"))
+    )
+    environment = fake_environment(fake_port) if fake_port is not None else None
     processes = {
-        name: subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True)
-        for name, argv in commands(address).items()
+        name: subprocess.Popen(argv, cwd=BASE_DIR, start_new_session=True, env=environment)
+        for name, argv in commands(address, fake_port).items()
     }
+    fake = f", fake platforms on 127.0.0.1:{fake_port}" if fake_port is not None else ""
     print(
-        f"devserver: http://{address}/admin/ with worker and beat (another address: SHOPOPS_ADDRESS);"
+        f"devserver: http://{address}/admin/ with worker and beat{fake} (another address: SHOPOPS_ADDRESS);"
         " Ctrl-C stops all.",
         flush=True,
     )

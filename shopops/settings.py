@@ -386,6 +386,33 @@ SHOPOPS_FX_MAX_RATIO = env.float("SHOPOPS_FX_MAX_RATIO", default=50)
 SHOPOPS_FX_MAX_RATES = env.int("SHOPOPS_FX_MAX_RATES", default=1_000_000)
 SHOPOPS_FX_FETCH_MAX_MB = env.float("SHOPOPS_FX_FETCH_MAX_MB", default=5)
 
+# --- the platforms: AliExpress (we sell) and 1688 (we buy) — docs/platforms.md -------------------
+# Each store's app keys, app secrets and access tokens are stored encrypted with a key derived from
+# SHOPOPS_SECRETS_KEY (at least 32 characters; shopops/secrets.py). Changing it makes them
+# unreadable: connect the stores again. A development machine and the tests use a fixed key.
+SHOPOPS_SECRETS_KEY = env.str("SHOPOPS_SECRETS_KEY", default="")
+if not SHOPOPS_SECRETS_KEY and (DEBUG or TESTING):
+    SHOPOPS_SECRETS_KEY = "development-only-secrets-key-never-use-in-production-5d1c"
+if SHOPOPS_SECRETS_KEY and len(SHOPOPS_SECRETS_KEY) < 32:
+    raise ImproperlyConfigured("SHOPOPS_SECRETS_KEY must be at least 32 characters long.")
+# The full URL of AliExpress's /sync endpoint, and the prefix 1688's
+# param2/1/com.alibaba.trade/<api>/<appKey> is appended to (SPEC section 11).
+SHOPOPS_AE_GATEWAY = env.str("SHOPOPS_AE_GATEWAY", default="https://api-sg.aliexpress.com/sync")
+SHOPOPS_1688_GATEWAY = env.str("SHOPOPS_1688_GATEWAY", default="https://gw.open.1688.com/openapi/")
+# One request: seconds to connect and to read; retries (network errors, HTTP 5xx, throttling) with
+# a back-off doubling from SHOPOPS_PLATFORM_BACKOFF_SECONDS; the largest answer read.
+SHOPOPS_PLATFORM_TIMEOUT_SECONDS = env.float("SHOPOPS_PLATFORM_TIMEOUT_SECONDS", default=20)
+SHOPOPS_PLATFORM_RETRIES = env.int("SHOPOPS_PLATFORM_RETRIES", default=3)
+SHOPOPS_PLATFORM_BACKOFF_SECONDS = env.float("SHOPOPS_PLATFORM_BACKOFF_SECONDS", default=1)
+SHOPOPS_PLATFORM_MAX_RESPONSE_MB = env.float("SHOPOPS_PLATFORM_MAX_RESPONSE_MB", default=20)
+# The order pull (orders/platforms/sync.py): how far back a store's first pass reads, how much of
+# the last pass each pass reads again (the platform's clocks and late writes), rows per page, and
+# how long one pass of a store holds it before another may start one.
+SHOPOPS_SYNC_FIRST_DAYS = env.float("SHOPOPS_SYNC_FIRST_DAYS", default=30)
+SHOPOPS_SYNC_OVERLAP_MINUTES = env.float("SHOPOPS_SYNC_OVERLAP_MINUTES", default=10)
+SHOPOPS_SYNC_PAGE_SIZE = env.int("SHOPOPS_SYNC_PAGE_SIZE", default=50)
+SHOPOPS_SYNC_LEASE_MINUTES = env.float("SHOPOPS_SYNC_LEASE_MINUTES", default=15)
+
 # --- logging ----------------------------------------------------------------------------------
 
 LOGGING = {
@@ -394,5 +421,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # httpx logs each request's URL at INFO: the platforms' gateways are never logged (docs/platforms.md).
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -73,8 +73,12 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "orders.ExchangeRate": (WORKFLOW,),
     "orders.ExchangeRateChange": (WORKFLOW,),
     "orders.BuyerMessageTemplate": (WORKFLOW,),
+    "orders.BuyerMessageTemplateVersion": (WORKFLOW,),
     "orders.OrderImport": (IMPORT_HISTORY,),
     "orders.Store": (WORKFLOW, DEMO),
+    "orders.StoreConnection": (WORKFLOW,),
+    "orders.SyncState": (WORKFLOW,),
+    "orders.PlatformDispute": (WORKFLOW,),
     "evidence.Communication": (EVIDENCE,),
     "evidence.Attachment": (EVIDENCE,),
 }

@@ -3,14 +3,19 @@
 Part of the demo orders are in each, and the demo users are granted one, the other or both
 (``users.DEMO_USERS``), so the back office shows what a user of one store sees and does not
 see. Made through ``orders.workflow.stores`` like any store; an existing store is left as it is.
+
+Each demo store is connected to the platforms with the fake gateways' demo credentials
+(``orders.platforms.fake``: ``make run`` starts the fake and points the gateways at it), unless it
+is connected already: new AliExpress orders then arrive without real credentials.
 """
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from ..models import Store
+from ..models import Platform, Store, StoreConnection
 from ..models.store import DEFAULT_CODE
+from ..platforms import fake
 from ..workflow import stores
 
 EU = "eu"
@@ -40,7 +45,26 @@ def ensure_demo_stores(stdout: TextIO | None = None) -> dict[str, Store]:
             if stdout is not None:
                 stdout.write(f"Created store {store.code} ({store.name})")
         found[code] = store
+        _connect_to_the_fake(store, code, stdout)
     return found
+
+
+def _connect_to_the_fake(store: Store, code: str, stdout: TextIO | None) -> None:
+    demo = {
+        Platform.ALIEXPRESS: (fake.DEMO_AE_APP_KEY, fake.DEMO_AE_SECRET, fake.DEMO_TOKENS.get(code)),
+        Platform.ALIBABA_1688: (
+            fake.DEMO_1688_APP_KEY,
+            fake.DEMO_1688_SECRET,
+            fake.DEMO_1688_TOKENS.get(code),
+        ),
+    }
+    for platform, (key, secret, token) in demo.items():
+        if token and not StoreConnection.objects.filter(store=store, platform=platform).exists():
+            stores.connect_store(
+                store, by=None, platform=platform, app_key=key, app_secret=secret, access_token=token
+            )
+            if stdout is not None:
+                stdout.write(f"Connected store {store.code} to the fake {Platform(platform).label} gateway")
 
 
 def demo_store_of(serial: int, found: dict[str, Store]) -> Store:

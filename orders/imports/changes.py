@@ -71,6 +71,11 @@ SUPPLIER_MONEY_FIELDS = ("amount",)
 TRACKED_FIELDS = (*ORDER_FIELDS.values(), "sku")
 
 _FORWARD_INDEX = {str(status): index for index, status in enumerate(FORWARD_PATH)}
+# A row's optional set of close-workflow states its status agrees with (never a CSV's: the
+# AliExpress pull's, docs/platforms.md): a buyer's cancellation request (IN_CANCEL) agrees with
+# the order being in Shopops' cancellation, a dispute (IN_ISSUE) with its dispute or return. An
+# order in one of them keeps its state, and the row's other fields are applied as usual.
+STATUS_AGREES = "status_agrees"
 MOVES = {Status.PAID: "mark_paid", Status.SHIPPED: "mark_shipped", Status.COMPLETED: "mark_completed"}
 
 
@@ -156,8 +161,8 @@ def _label(status: str) -> str:
     return str(Status(status).label) if status in Status.values else status
 
 
-def _moves(order_id: str, current: str, target: str) -> list[str]:
-    if current == target:
+def _moves(order_id: str, current: str, target: str, agrees: Collection[str] = ()) -> list[str]:
+    if current == target or current in agrees:
         return []
     if current not in _FORWARD_INDEX:
         raise Refused(
@@ -227,7 +232,9 @@ def plan_changes(
         money = [name for name in MONEY_FIELDS if name in changes.order]
         if money:
             _refuse_money(values["order_id"], record["status"], money, has_refund)
-    changes.moves = _moves(values["order_id"], record["status"], values["status"])
+    changes.moves = _moves(
+        values["order_id"], record["status"], values["status"], values.get(STATUS_AGREES, ())
+    )
     supplier = {name: values[column] for column, name in SUPPLIER_FIELDS.items() if column in values}
     if not supplier:
         return changes

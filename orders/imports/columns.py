@@ -89,8 +89,13 @@ def _max_length(model: type[models.Model], name: str) -> int:
     return model._meta.get_field(name).max_length
 
 
+# Columns whose value may span lines; every other text is one line (an order id, a SKU or a
+# tracking number with a line break in it is refused, whether from a file or a platform).
+MULTILINE = frozenset({"notes", "product_title"})
+
+
 def _text(max_length: int, *, multiline: bool = False) -> Callable[[str, str], str]:
-    """A text column: one line (an id, a name, a title), or several (``notes``); no control
+    """A text column: one line (an id, a name), or several (``MULTILINE``); no control
     character, no bidirectional override (``shopops.inputs.text``)."""
 
     def parse(value: str, column: str) -> str:
@@ -191,9 +196,13 @@ def parse_status(value: str, column: str) -> str:
     return status
 
 
-def full_parsers() -> dict[str, Callable[[str, str], Any]]:
-    """The full parser of each column: ``parse(value, column)`` → value, or raises ``BadValue``."""
-    times = _time_parser(ZoneInfo(settings.SHOPOPS_PLATFORM_TZ))
+def full_parsers(zone: ZoneInfo | None = None) -> dict[str, Callable[[str, str], Any]]:
+    """The full parser of each column: ``parse(value, column)`` → value, or raises ``BadValue``.
+
+    ``zone``: the zone of times written without one (default ``SHOPOPS_PLATFORM_TZ``, the CSV's;
+    the AliExpress pull passes US Pacific).
+    """
+    times = _time_parser(zone or ZoneInfo(settings.SHOPOPS_PLATFORM_TZ))
     return {
         "order_id": _text(_max_length(Order, "platform_order_id")),
         "status": parse_status,
@@ -206,7 +215,7 @@ def full_parsers() -> dict[str, Callable[[str, str], Any]]:
         "buyer_country": parse_country,
         "buyer_language": parse_language,
         "sku": _text(_max_length(Sku, "code")),
-        "product_title": _text(_max_length(Order, "product_title")),
+        "product_title": _text(_max_length(Order, "product_title"), multiline=True),
         "quantity": parse_quantity,
         "unit_price": parse_amount,
         "total_amount": parse_amount,
@@ -219,6 +228,8 @@ def full_parsers() -> dict[str, Callable[[str, str], Any]]:
         "carrier": _text(_max_length(Order, "carrier")),
         "notes": _text(10_000, multiline=True),
         "store": _text(_max_length(Store, "code")),  # which store: orders.imports.stores
+        # Not a CSV column: the platform's own status, when the pull gives it beside ours.
+        "platform_status": _text(_max_length(Order, "platform_status")),
     }
 
 
@@ -251,13 +262,13 @@ def cached(fast: Callable[[str], Any]) -> Callable[[str], Any]:
     return lookup
 
 
-def fast_parsers() -> dict[str, Callable[[str], Any] | int]:
+def fast_parsers(zone: ZoneInfo | None = None) -> dict[str, Callable[[str], Any] | int]:
     """The fast path of each column: the parsed value, or ``MISS`` for the full parser.
 
     For a text column, its maximum length: a value within it that is all printable characters
     (``str.isprintable``: no control, format or line-break character) is taken as it is.
     """
-    zone = ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)
+    zone = zone or ZoneInfo(settings.SHOPOPS_PLATFORM_TZ)
     earliest, latest = inputs.earliest(), timezone.now() + FUTURE_SKEW
     countries, currencies = _countries(), _currencies()
 
@@ -322,4 +333,5 @@ def fast_parsers() -> dict[str, Callable[[str], Any] | int]:
         "carrier": text(_max_length(Order, "carrier")),
         "notes": text(10_000),
         "store": text(_max_length(Store, "code")),
+        "platform_status": text(_max_length(Order, "platform_status")),
     }

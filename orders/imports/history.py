@@ -88,15 +88,16 @@ class Fingerprint:
     hashing a row.
     """
 
-    def __init__(self, header: list[str]):
+    def __init__(self, header: list[str], columns: tuple[str, ...] = FINGERPRINTED):
+        # ``columns``: what is hashed; the AliExpress pull adds the platform's own status.
         position = {column: i for i, column in enumerate(header)}
         self.blank = len(header)  # the index of the "" appended to each row while joining
-        self.pick = operator.itemgetter(*(position.get(name, self.blank) for name in FINGERPRINTED))
+        self.pick = operator.itemgetter(*(position.get(name, self.blank) for name in columns))
         self.seed = rules()
         # A file with every column in the contract's order (our export, the template), with the
         # store last or without it: its cells are already in fingerprint order.
-        self.in_order = header == list(FINGERPRINTED)
-        self.in_order_then_store = header == [*FINGERPRINTED, "store"]
+        self.in_order = header == list(columns)
+        self.in_order_then_store = header == [*columns, "store"]
 
     def text(self, cells: list[str]) -> str:
         if self.in_order:

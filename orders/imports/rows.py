@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
-from .columns import E164, MISS, OWN_STATUS_CODES, BadValue, cached, fast_parsers, full_parsers, parse_phone
+from .columns import (
+    E164,
+    MISS,
+    OWN_STATUS_CODES,
+    BadValue,
+    cached,
+    fast_parsers,
+    full_parsers,
+    parse_phone,
+)
 from .reading import clean_cell
 from .result import RowIssue
 from .stores import FileStores
@@ -36,15 +46,27 @@ class RowParser:
     Each cell goes through its column's fast path first, and to the full parser only when that
     does not recognise it (about a fifth of the time of the full parsers alone on a typical file).
     The row's store (``orders.imports.stores``) is its values' ``store_id``.
+
+    The AliExpress pull (``orders.platforms.sync``) uses the same parser on the values of a
+    platform order (``orders.imports.values``): ``zone`` is then US Pacific, and ``required`` leaves
+    out what the platform's order list does not carry (the buyer's country).
     """
 
-    def __init__(self, header: list[str], stores: FileStores):
+    def __init__(
+        self,
+        header: list[str],
+        stores: FileStores,
+        *,
+        zone: ZoneInfo | None = None,
+        required: tuple[str, ...] = REQUIRED_VALUES,
+    ):
         self.header = header
         self.width = len(header)
         self.index = {column: i for i, column in enumerate(header)}
         self.stores = stores
         self.store_index = self.index.get("store")
-        fast, full = fast_parsers(), full_parsers()
+        self.required = required
+        fast, full = fast_parsers(zone), full_parsers(zone)
         self.plan = [(i, column, fast[column], full[column]) for i, column in enumerate(header)]
         self._phone_ok = cached(lambda value: value if E164.match(value) else MISS)
 
@@ -87,7 +109,7 @@ class RowParser:
                     continue
             values[column] = parsed
         ok = self._store(values, cells, row, report) and ok
-        for column in REQUIRED_VALUES:
+        for column in self.required:
             if column not in values:
                 cell = cells[self.index[column]]
                 if not clean_cell(cell):

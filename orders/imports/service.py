@@ -108,12 +108,31 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-class _FileRows:
-    """Checks a file's rows a chunk at a time and hands the valid ones to the writer."""
+class FileRows:
+    """Checks a file's rows a chunk at a time and hands the valid ones to the writer.
 
-    def __init__(self, header: list[str], writer: Writer, result: ImportResult, stores: FileStores):
-        self.parse = RowParser(header, stores)
-        self.fingerprint = Fingerprint(header)
+    A file is all or nothing: after one invalid row, the rows are only checked, never written.
+    The AliExpress pull (``orders.imports.values``) runs the same rules on each page of platform
+    orders with ``all_or_nothing=False``: an invalid order is reported and left out, the others
+    are written. ``prepare(values)`` completes each checked row before it is planned.
+    """
+
+    def __init__(
+        self,
+        header: list[str],
+        writer: Writer,
+        result: ImportResult,
+        stores: FileStores,
+        *,
+        parse: RowParser | None = None,
+        fingerprint: Fingerprint | None = None,
+        all_or_nothing: bool = True,
+        prepare: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        self.parse = parse or RowParser(header, stores)
+        self.fingerprint = fingerprint or Fingerprint(header)
+        self.all_or_nothing = all_or_nothing
+        self.prepare = prepare
         self.width = len(header)
         self.id_index, self.status_index = header.index("order_id"), header.index("status")
         self.store_index = header.index("store") if "store" in header else None
@@ -143,6 +162,8 @@ class _FileRows:
                 if values is None:
                     continue
                 values[FINGERPRINT] = digest(texts[position])
+                if self.prepare is not None:
+                    self.prepare(values)
                 order_id = values["order_id"]
             first = seen.get(order_id)
             if first is not None:
@@ -168,7 +189,7 @@ class _FileRows:
                 self._conflict(row, values, current)
                 continue
             parsed.append((row, values))
-        if not result.error_count:
+        if not (self.all_or_nothing and result.error_count):
             self.writer.apply(parsed, known)  # after an error, rows are only checked, never written
 
     def _look_up_stores(self, chunk: list[tuple[int, list[str]]]) -> None:
@@ -297,7 +318,7 @@ def _import_file(
         if "store" not in header and stores.default is None:
             raise ImportFileError(stores.choose_message())
         writer = Writer(result, by)
-        file_rows = _FileRows(header, writer, result, stores)
+        file_rows = FileRows(header, writer, result, stores)
         with transaction.atomic(), _no_cyclic_gc():
             _one_import_at_a_time()
             try:

@@ -54,9 +54,22 @@ def _insert(
 class Writer:
     """Writes one file's chunks of checked rows, counting what it did in ``result``."""
 
-    def __init__(self, result: ImportResult, by: AbstractBaseUser | None):
+    def __init__(
+        self,
+        result: ImportResult,
+        by: AbstractBaseUser | None,
+        *,
+        source: dict[str, Any] | None = None,
+        track: bool = False,
+    ):
         self.result = result
         self.by = by
+        # What the history events say the values came from: the file and row (a CSV import), or
+        # ``source`` (the AliExpress pull: the platform and the store).
+        self.source = source
+        # With ``track``: (order pk, row values, what changed — None for a new order) of each row
+        # written, for the pull's follow-ups (orders.platforms.sync).
+        self.written: list[tuple[int, dict[str, Any], Changes | None]] | None = [] if track else None
         self.now = timezone.now()
         self.sku_ids: dict[str, int] = {}
         self.probe_table = False  # the temporary table of ``_probe_postgresql`` exists
@@ -170,10 +183,11 @@ class Writer:
             ]
             corrected = corrected_fields(candidates, TRACKED_FIELDS)
             with_refund = refunded(candidates)
+            fields_only: list[tuple[int, dict[str, Any], dict[str, Any], Changes]] = []
             for row, values in old_rows:
                 record = existing[values["order_id"]]
                 self.order_pks.append(record["id"])
-                self._update(
+                changes = self._plan(
                     row,
                     values,
                     record,
@@ -181,6 +195,13 @@ class Writer:
                     corrected.get(record["id"], set()),
                     record["id"] in with_refund,
                 )
+                if changes is None:
+                    continue
+                if changes.moves or changes.supplier:
+                    self._update(row, values, record, changes)
+                else:
+                    fields_only.append((row, values, record, changes))
+            self._update_fields(fields_only)
 
     def _differs(self, values: dict[str, Any], record: dict[str, Any], suppliers: dict) -> bool:
         try:
@@ -242,6 +263,7 @@ class Writer:
         actor_id = self.by.pk if self.by is not None else None
         file_name = self.result.file_name
         for (row, values), order_id in zip(rows, order_ids, strict=True):
+            where = self.source if self.source is not None else {"file": file_name, "row": row}
             events.append(
                 event_values(
                     order_id,
@@ -250,9 +272,11 @@ class Writer:
                     to_status=values["status"],
                     actor_id=actor_id,
                     created_at=self.now,
-                    data={"file": file_name, "row": row, "platform_status": values.get("platform_status")},
+                    data={**where, "platform_status": values.get("platform_status")},
                 )
             )
+            if self.written is not None:
+                self.written.append((order_id, values, None))
             supplier = {
                 field: values[column] for column, field in SUPPLIER_FIELDS.items() if column in values
             }
@@ -272,7 +296,7 @@ class Writer:
             found.setdefault(record["order_id"], []).append(record)
         return found
 
-    def _update(
+    def _plan(
         self,
         row: int,
         values: dict[str, Any],
@@ -280,8 +304,8 @@ class Writer:
         supplier_orders: list[dict[str, Any]],
         corrected: set[str],
         has_refund: bool,
-    ) -> None:
-        shown = values.get("platform_status") or values["status"]
+    ) -> Changes | None:
+        """What the row changes; ``None`` when it changes nothing or is refused (both reported)."""
         try:
             changes = plan_changes(
                 values,
@@ -292,12 +316,39 @@ class Writer:
                 has_refund=has_refund,
             )
         except Refused as refused:
-            self._refused(row, refused, shown, values)
-            return
+            self._refused(row, refused, values.get("platform_status") or values["status"], values)
+            return None
         if not changes:
             self._kept(row, changes)
             self.result.unchanged += 1  # the common case on a re-import: no write, no lock
+            return None
+        return changes
+
+    def _update_fields(self, rows: list[tuple[int, dict[str, Any], dict[str, Any], Changes]]) -> None:
+        """Rows that only change fields of their order: applied together (a constant number of
+        statements, ``workflow.apply_import_changes_batch``); an order changed since it was read
+        is applied on its own, planned again under its lock."""
+        if not rows:
             return
+        stale = workflow.apply_import_changes_batch(
+            [
+                (record["id"], values, record, changes, (self.result.file_name, row))
+                for row, values, record, changes in rows
+            ],
+            by=self.by,
+            source=self.source,
+        )
+        for row, values, record, changes in rows:
+            if record["id"] in stale:
+                self._update(row, values, record, changes)
+                continue
+            self._kept(row, changes)
+            self.result.updated += 1
+            if self.written is not None:
+                self.written.append((record["id"], values, changes))
+
+    def _update(self, row: int, values: dict[str, Any], record: dict[str, Any], changes: Changes) -> None:
+        shown = values.get("platform_status") or values["status"]
         try:
             # A savepoint per changed row: a refusal undoes this row only.
             with transaction.atomic():
@@ -309,6 +360,7 @@ class Writer:
                     sku_id=self.sku_ids[values["sku"]],
                     changes=changes,
                     file=(self.result.file_name, row),
+                    source=self.source,
                 )
         except Refused as refused:
             self._refused(row, refused, shown, values)
@@ -319,6 +371,8 @@ class Writer:
             return
         self.result.updated += 1
         self.result.moves += len(applied.moves)
+        if self.written is not None:
+            self.written.append((record["id"], values, applied))
 
     def _refused(self, row: int, refused: Refused, shown: str, values: dict[str, Any]) -> None:
         column = refused.field or "status"

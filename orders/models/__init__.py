@@ -33,6 +33,10 @@ from .order import Order as Order
 from .order import OrderEvent as OrderEvent
 from .order import Sku as Sku
 from .order import SupplierOrder as SupplierOrder
+from .platform import Platform as Platform
+from .platform import PlatformDispute as PlatformDispute
+from .platform import StoreConnection as StoreConnection
+from .platform import SyncState as SyncState
 from .refund import Refund as Refund
 from .stock import StockMovement as StockMovement
 from .store import Store as Store

@@ -32,7 +32,7 @@ from .contacts import correct_contact as correct_contact
 from .core import status_label
 from .disputes import open_buyer_dispute, resolve_dispute
 from .fulfilment import mark_completed, mark_paid, mark_shipped
-from .imported import apply_import_changes
+from .imported import apply_import_changes, apply_import_changes_batch
 from .refunds import cancel_refund, create_refund, mark_refund_received
 from .returns import propose_return, receive_return, record_return_agreement, record_return_refusal
 from .stock import adjust_stock, mark_out_of_stock, record_movement
@@ -43,6 +43,7 @@ __all__ = [
     "TRANSITIONS",
     "adjust_stock",
     "apply_import_changes",
+    "apply_import_changes_batch",
     "cancel_refund",
     "close_unpaid",
     "confirm_refund",

@@ -28,7 +28,8 @@ from ..transitions import TRANSITIONS
 # orders/transitions.py), by the name they are written under. An event without a label here or
 # there shows its raw name: tests/test_transitions.py finds every name written and checks it.
 OTHER_EVENT_LABELS = {
-    "imported": gettext_noop("Imported from a CSV file"),
+    "imported": gettext_noop("Imported (a CSV file or the platform)"),
+    "platform_dispute": gettext_noop("Platform dispute changed"),
     "send_payment_reminder": gettext_noop("Payment reminder sent"),
     "create_refund": gettext_noop("Refund requested"),
     "mark_refund_received": gettext_noop("Refund marked received"),

@@ -1,4 +1,6 @@
-"""Stores change only here: a new store, its code, name and settings, and who works for it.
+"""Stores change only here: a new store, its code, name and settings, who works for it, and its
+connections to the platforms (``connect_store``: app keys, and app secrets and access tokens
+stored encrypted by ``shopops.secrets``, never returned or logged).
 
 ``manage.py store`` and the Store admin page call these; so does ``seed_demo``. Each takes the
 acting user as ``by=`` (``None``: the system, a command run by the machine's operator), asks the
@@ -23,15 +25,18 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from shopops import inputs
+from shopops import inputs, secrets
 from shopops.errors import Refused
 
 from .. import policy
-from ..models import Store
+from ..models import Platform, Store, StoreConnection
 from ..models.store import CODE_PATTERN
 
 logger = logging.getLogger(__name__)
@@ -318,3 +323,86 @@ def revoke_stores(
             _actor(by),
         )
     return removed
+
+
+# --- connections to the platforms (SPEC section 11, docs/platforms.md) -------------------------
+
+# What each credential is called where a person sees it, and its longest value.
+CREDENTIALS = {
+    "app_key": (gettext_lazy("App key"), 64),
+    "app_secret": (gettext_lazy("App secret"), 256),
+    "access_token": (gettext_lazy("Access token"), 1024),
+}
+
+
+def _credential(value: Any, name: str, platform: str) -> str:
+    label, longest = CREDENTIALS[name]
+    what = f"{Platform(platform).label} {str(label).lower()}"
+    return inputs.text(value, name, max_length=longest, label=what)
+
+
+@transaction.atomic
+def connect_store(
+    store: Store | int,
+    *,
+    by: AbstractBaseUser | None,
+    platform: str,
+    app_key: Any = None,
+    app_secret: Any = None,
+    access_token: Any = None,
+) -> StoreConnection:
+    """Connect ``store`` to ``platform`` (``aliexpress`` or ``1688``) with its app key, app secret
+    and access token (``manage.py store connect``, the Store admin page).
+
+    A first connection needs all three; a later one changes those given and keeps the others
+    (blank: keep). The secret and the token are stored encrypted (``shopops.secrets``) and are
+    never returned, logged or recorded in a history. Needs ``orders.change_store`` and the store's
+    own (superusers). Refused, naming the input, for a missing, multi-line or overlong value, or
+    when ``SHOPOPS_SECRETS_KEY`` is not set.
+    """
+    policy.require(by, "orders.change_store", _("change stores"))
+    locked = _get(store, lock=True)
+    policy.require(by, "orders.change_store", _("change stores"), obj=locked)
+    platform = inputs.choice(platform, "platform", Platform, label=_("Platform"))
+    given = {
+        "app_key": _credential(app_key, "app_key", platform),
+        "app_secret": _credential(app_secret, "app_secret", platform),
+        "access_token": _credential(access_token, "access_token", platform),
+    }
+    current = StoreConnection.objects.select_for_update().filter(store=locked, platform=platform).first()
+    for name, value in given.items():
+        if not value and current is None:
+            raise Refused(
+                _("%(what)s is required to connect the store.")
+                % {"what": f"{Platform(platform).label} {str(CREDENTIALS[name][0]).lower()}"},
+                field=name,
+            )
+    connection = current or StoreConnection(store=locked, platform=platform)
+    try:
+        if given["app_key"]:
+            connection.app_key = given["app_key"]
+        if given["app_secret"]:
+            connection.app_secret = secrets.encrypt(given["app_secret"])
+        if given["access_token"]:
+            connection.access_token = secrets.encrypt(given["access_token"])
+    except ImproperlyConfigured as error:
+        raise Refused(str(error)) from None
+    connection.connected_at = timezone.now()
+    connection.save()
+    changed = ", ".join(name for name, value in given.items() if value) or "nothing"
+    logger.info("Store %s connected to %s (%s set) by %s", locked.code, platform, changed, _actor(by))
+    return connection
+
+
+def connection_status(store: Store) -> dict[str, dict[str, bool | str]]:
+    """For each platform, what is set (never a secret's value): the app key as it is, and whether
+    the secret and the token are set — what the Store admin page and ``store list`` show."""
+    found = {c.platform: c for c in StoreConnection.objects.filter(store=store)}
+    return {
+        platform: {
+            "app_key": found[platform].app_key if platform in found else "",
+            "app_secret": platform in found and bool(found[platform].app_secret),
+            "access_token": platform in found and bool(found[platform].access_token),
+        }
+        for platform in Platform.values
+    }

@@ -4,6 +4,10 @@
 - ``store grant USERNAME CODE [CODE …]`` (adds to the stores the user works for)
 - ``store revoke USERNAME CODE [CODE …]``
 - ``store list``: code, name, order count, staff with their groups
+- ``store connect CODE --ae-app-key K --ae-app-secret S --ae-session TOKEN
+  [--1688-app-key K --1688-app-secret S --1688-token TOKEN]`` (SPEC §11): the store's platform
+  credentials, stored encrypted; a value ``-`` is read from standard input instead (it then
+  stays out of the shell's history and the process list)
 
 The writes are ``orders.workflow.stores``' (run as the system: whoever runs the command runs
 the machine). Every refusal is a ``CommandError`` naming what is wrong (exit status 1).
@@ -11,10 +15,13 @@ the machine). Every refusal is a ``CommandError`` naming what is wrong (exit sta
 
 from __future__ import annotations
 
+import getpass
+import sys
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orders.models import Store
+from orders.models import Platform, Store
 from orders.selectors.stores import store_overview, superusers
 from orders.workflow import stores
 from shopops.errors import Refused
@@ -38,11 +45,27 @@ SETTING_FLAGS = {
 }
 
 
+# store connect: --flag, destination, help (SPEC section 11).
+CONNECT_FLAGS = (
+    ("--ae-app-key", "ae_key", "The AliExpress app key."),
+    ("--ae-app-secret", "ae_secret", "The AliExpress app secret (stored encrypted; - : read it from stdin)."),
+    ("--ae-session", "ae_session", "The store's AliExpress access token, its session (stored encrypted)."),
+    ("--1688-app-key", "key_1688", "The 1688 app key."),
+    ("--1688-app-secret", "secret_1688", "The 1688 app secret (stored encrypted)."),
+    ("--1688-token", "token_1688", "The 1688 buying account's access token (stored encrypted)."),
+)
+
+
 class Command(BaseCommand):
-    help = "Stores: add one, grant or revoke them to a staff user, list them with their staff and orders."
+    help = (
+        "Stores: add one, grant or revoke them to a staff user, list them with their staff and orders, "
+        "connect one to the platforms."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{add,grant,revoke,list}")
+        actions = parser.add_subparsers(
+            dest="action", required=True, metavar="{add,grant,revoke,list,connect}"
+        )
         add = actions.add_parser("add", help="Add a store.")
         add.add_argument("code", help="Short and unique (regardless of case): 1–32 letters, digits, - or _.")
         add.add_argument("--name", required=True, help="The store's name, as staff see it.")
@@ -56,6 +79,15 @@ class Command(BaseCommand):
             sub.add_argument("username")
             sub.add_argument("codes", nargs="+", metavar="CODE")
         actions.add_parser("list", help="Every store: code, name, orders, staff with their groups.")
+        connect = actions.add_parser(
+            "connect",
+            help="Connect a store to AliExpress (and 1688): its app keys, app secrets and access tokens.",
+            description="Secrets are stored encrypted (SHOPOPS_SECRETS_KEY) and never shown again. "
+            "Give - as a value to type it on standard input instead.",
+        )
+        connect.add_argument("code", help="The store's code.")
+        for flag, dest, text in CONNECT_FLAGS:
+            connect.add_argument(flag, dest=dest, default=None, required=flag.startswith("--ae-"), help=text)
 
     def handle(self, *args, action: str, **options) -> None:
         try:
@@ -117,6 +149,53 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Superusers work for every store: {', '.join(names)}." if names else "No active superuser."
         )
+
+    def _connect(self, options: dict) -> None:
+        (store,) = self._stores([options["code"]])
+        given = {dest: self._secret(dest, options[dest]) for _flag, dest, _text in CONNECT_FLAGS}
+        alibaba = [given[dest] for dest in ("key_1688", "secret_1688", "token_1688")]
+        if any(value is not None for value in alibaba) and not all(alibaba):
+            raise CommandError(
+                "Give all three of --1688-app-key, --1688-app-secret and --1688-token, or none."
+            )
+        stores.connect_store(
+            store,
+            by=None,
+            platform=Platform.ALIEXPRESS,
+            app_key=given["ae_key"],
+            app_secret=given["ae_secret"],
+            access_token=given["ae_session"],
+        )
+        self.stdout.write(
+            self.style.SUCCESS(f"{store.code} is connected to AliExpress (app key {given['ae_key']}).")
+        )
+        if all(alibaba):
+            stores.connect_store(
+                store,
+                by=None,
+                platform=Platform.ALIBABA_1688,
+                app_key=given["key_1688"],
+                app_secret=given["secret_1688"],
+                access_token=given["token_1688"],
+            )
+            self.stdout.write(
+                self.style.SUCCESS(f"{store.code} is connected to 1688 (app key {given['key_1688']}).")
+            )
+        self.stdout.write(
+            "The secrets are stored encrypted. Pull now with: manage.py sync_platforms --store " + store.code
+        )
+
+    def _secret(self, dest: str, value: str | None) -> str | None:
+        if value != "-":
+            return value
+        label = next(flag for flag, name, _text in CONNECT_FLAGS if name == dest)
+        if self.stdin.isatty():
+            return getpass.getpass(f"{label}: ")
+        return self.stdin.readline().rstrip("\r\n")
+
+    @property
+    def stdin(self):
+        return sys.stdin
 
     # --- lookups ---------------------------------------------------------------------------
 
