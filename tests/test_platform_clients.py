@@ -273,9 +273,7 @@ def test_1688_calls_are_signed_and_read_in_their_three_envelopes(gateways):
     assert client.buyer_view("2202100000000001")["baseInfo"]["status"] == "waitbuyerreceive"
     reasons = client.refund_reasons("2202100000000001", ["2202100000000101"], "refundWaitBuyerReceive")
     assert reasons[0]["id"] == 20021
-    assert alibaba1688.business_failure(
-        {"errorCode": "500", "errorMessage": "refund data error"}
-    ) == (  # (c)
+    assert alibaba1688.business_failure({"errorCode": "500", "errorMessage": "refund data error"}) == (  # (c)
         "500",
         "refund data error",
     )
