@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
+from evidence.models import Communication
 from orders.models import Status
 from shopops import fonts
 from tests.evidence_pack_support import pack_url, say
@@ -106,9 +108,18 @@ def test_a_communication_of_several_pages_flows_onto_more_pages(client):
 
 
 def test_a_bidi_override_in_a_message_cannot_reverse_the_summary(client):
-    # given: a message that hides a right-to-left override before Latin text
+    # given: a message that hides a right-to-left override before Latin text, recorded before
+    # shopops.inputs refused such characters (written as it was then, not through the service)
     order = OrderFactory(status=Status.DISPUTED)
-    say(order, "refund \u202e0.01 USD only\u202c agreed", summary="override")
+    Communication.objects.create(
+        order=order,
+        counterparty="buyer",
+        channel="aliexpress_message",
+        direction="inbound",
+        summary="override",
+        body="refund \u202e0.01 USD only\u202c agreed",
+        occurred_at=timezone.now(),
+    )
 
     text = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress"))).pages[0].extract_text()
 
