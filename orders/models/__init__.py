@@ -7,21 +7,29 @@ Everything is importable from ``orders.models``, as Django and the rest of the c
 """
 
 from .buyer_message import BuyerMessageTemplate as BuyerMessageTemplate
+from .choices import BOUGHT_STATUSES as BOUGHT_STATUSES
 from .choices import FORWARD_PATH as FORWARD_PATH
+from .choices import GOODS_BACK_REASONS as GOODS_BACK_REASONS
 from .choices import MONEY as MONEY
+from .choices import PURCHASE_MOVES as PURCHASE_MOVES
+from .choices import REFUND_KIND_1688 as REFUND_KIND_1688
 from .choices import REFUND_RELEASED_STATUSES as REFUND_RELEASED_STATUSES
 from .choices import CloseReason as CloseReason
 from .choices import CloseStage as CloseStage
+from .choices import DisputeWith as DisputeWith
 from .choices import FollowupStatus as FollowupStatus
 from .choices import MovementReason as MovementReason
 from .choices import NotificationChannel as NotificationChannel
 from .choices import NotificationStatus as NotificationStatus
 from .choices import NotificationTemplate as NotificationTemplate
 from .choices import Outcome as Outcome
+from .choices import PurchaseOnClose as PurchaseOnClose
+from .choices import PurchaseStatus as PurchaseStatus
 from .choices import RefundDirection as RefundDirection
 from .choices import RefundStatus as RefundStatus
 from .choices import ReturnCondition as ReturnCondition
 from .choices import Status as Status
+from .choices import SupplierRefundKind as SupplierRefundKind
 from .feedback import Feedback as Feedback
 from .feedback import FeedbackEvent as FeedbackEvent
 from .fx import ExchangeRate as ExchangeRate
@@ -31,7 +39,7 @@ from .notification import Notification as Notification
 from .order import Order as Order
 from .order import OrderEvent as OrderEvent
 from .order import Sku as Sku
-from .order import SupplierOrder as SupplierOrder
+from .purchase import SupplierOrder as SupplierOrder
 from .refund import Refund as Refund
 from .stock import StockMovement as StockMovement
 from .store import Store as Store

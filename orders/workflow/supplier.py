@@ -15,6 +15,7 @@ from ..models import Order, Refund, RefundDirection
 from ..selectors.refunds import refund_limit
 from ..selectors.stores import default_respond_by
 from . import inputs
+from . import purchase as purchase_flow
 from .core import transition
 from .refunds import create_refund_locked, requested_refunds, succeed_refund
 
@@ -27,16 +28,29 @@ def request_supplier_refund(
     reason: str,
     reference: str,
     respond_by: datetime | str | None = None,
+    kind: str = "",
+    units: int | str | None = None,
     note: str = "",
 ) -> Order:
     """Return received → awaiting supplier. Creates the supplier refund with its deadline.
 
-    The amount (CNY) must be more than 0 and at most the supplier order amount not yet
-    refunded; the respond-by deadline defaults to the store's supplier respond-by days from now
-    (``SHOPOPS_SUPPLIER_RESPOND_DAYS`` when the store sets none).
+    The amount (CNY) must be more than 0, at most the supplier order amount not yet refunded and
+    at most what the ``units`` asked for cost; the respond-by deadline defaults to the store's
+    supplier respond-by days from now (``SHOPOPS_SUPPLIER_RESPOND_DAYS`` when the store sets none).
+
+    ``kind`` is 1688's: ``return_refund`` covers units sent back to the supplier, ``refund``
+    (money only) units neither in our stock nor sent back; default ``return_refund`` when units
+    were sent back and not yet asked for. ``units`` defaults to all the kind may still cover.
+    A request that would count a unit twice (or goods in our stock) is refused.
     """
     note = inputs.note(note)
     amount = inputs.money(amount, "amount", _("Supplier refund amount"))
+    kind = purchase_flow.supplier_kind(kind)
+    wanted_units = (
+        None
+        if units is None or units == ""
+        else inputs.quantity(units, "units", label=_("Units the refund covers"))
+    )
     reason_text = inputs.required_text(reason, "reason", _("Say why the supplier should refund."), 2000)
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
     deadline = inputs.deadline(respond_by, "respond_by", default=None)
@@ -47,6 +61,7 @@ def request_supplier_refund(
             raise Refused(
                 _("Record the 1688 supplier order and its amount before asking the supplier for a refund.")
             )
+        kind, covered = purchase_flow.check_supplier_request(t.order, kind, wanted_units, amount)
         t.apply()
         refund, _created = create_refund_locked(
             t.order,
@@ -57,9 +72,13 @@ def request_supplier_refund(
             reference=reference,
             respond_by=deadline,
             idempotency_key=t.idempotency_key,
+            kind=kind,
+            units=covered,
         )
         t.event(
             amount=amount,
+            kind=kind,
+            units=covered,
             reason=reason_text,
             reference=reference,
             respond_by=deadline,
