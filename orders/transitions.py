@@ -434,6 +434,23 @@ _DECLARATIONS = [
         ),
     ),
     Transition(
+        "close_return",
+        gettext_noop("Close without a supplier refund"),
+        gettext_noop("Can close a return without a supplier refund"),
+        BY_SUPERVISORS,
+        (
+            Input(
+                "note",
+                "note",
+                gettext_noop("Note"),
+                help=gettext_noop(
+                    "The goods are in our stock: the supplier owes nothing. Required when units "
+                    "that are not in our stock could still be asked of the supplier: say why not."
+                ),
+            ),
+        ),
+    ),
+    Transition(
         "record_supplier_approval",
         gettext_noop("Supplier approved"),
         gettext_noop("Can record the supplier's approval"),

@@ -279,6 +279,23 @@ CASES = [
         ],
     ),
     Case(
+        "close_return",
+        Status.RETURN_RECEIVED,
+        Status.CLOSED,
+        "Supervisor",
+        {"note": "Not worth a claim: 2 units, the supplier is far"},
+        setup=_supplier_order,
+        order_kwargs={"close_reason": "quality_issue"},
+        bad_inputs=[
+            (
+                {"note": ""},
+                "note",
+                "2 unit(s) not in our stock could still be asked of the supplier: ask for the refund, "
+                "or say in the note why not.",
+            ),
+        ],
+    ),
+    Case(
         "record_supplier_approval",
         Status.SUPPLIER_REFUND_PENDING,
         Status.CLOSED,

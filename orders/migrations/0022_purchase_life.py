@@ -7,7 +7,8 @@ was placed. A supplier refund belongs to the order's first purchase, of kind ``r
 paid, not shipped close and ``return_refund`` after a return (its units are not known: left
 empty). A dispute is the supplier's when the order got there by "Supplier refused", the buyer's
 when by "Buyer opened a dispute". Operators and Supervisors may now update a purchase
-(``orders.change_supplierorder``).
+(``orders.change_supplierorder``); Supervisors may close a return without a supplier refund
+(``orders.close_return``: the goods came back into our stock).
 """
 
 import django.db.models.deletion
@@ -165,6 +166,40 @@ class Migration(migrations.Migration):
                 condition=models.Q(("quantity__isnull", True), ("quantity__gte", 1), _connector="OR"),
                 name="supplierorder_quantity_positive",
             ),
+        ),
+        migrations.AlterModelOptions(
+            name="order",
+            options={
+                "ordering": ["-placed_at", "-id"],
+                "permissions": [
+                    ("mark_paid", "Can mark an order paid"),
+                    ("mark_shipped", "Can mark an order shipped"),
+                    ("mark_completed", "Can mark an order completed"),
+                    ("close_unpaid", "Can close an unpaid order"),
+                    ("request_cancellation", "Can ask the buyer to cancel"),
+                    ("record_buyer_refusal", "Can record the buyer's refusal to cancel"),
+                    ("record_buyer_consent", "Can record the buyer's consent to cancel"),
+                    ("escalate_to_support", "Can escalate to platform support"),
+                    ("confirm_refund", "Can confirm the buyer refund"),
+                    ("propose_return", "Can propose a return"),
+                    ("record_return_refusal", "Can record the buyer's refusal to return"),
+                    ("record_return_agreement", "Can record the buyer's agreement to return"),
+                    ("receive_return", "Can receive returned goods"),
+                    ("request_supplier_refund", "Can ask the supplier for a refund"),
+                    ("close_return", "Can close a return without a supplier refund"),
+                    ("record_supplier_approval", "Can record the supplier's approval"),
+                    ("record_supplier_refusal", "Can record the supplier's refusal"),
+                    ("open_buyer_dispute", "Can record a buyer dispute"),
+                    ("resolve_dispute", "Can resolve a dispute"),
+                    ("bulk_close", "Can close unpaid orders in bulk"),
+                    ("send_payment_reminder", "Can send payment reminders"),
+                    ("import_orders", "Can import orders from CSV"),
+                    ("export_orders", "Can export orders"),
+                    ("view_analytics", "Can see close analytics"),
+                ],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+            },
         ),
         migrations.RunPython(fill_in, migrations.RunPython.noop),
         migrations.RunPython(orders.groups.resync_groups, migrations.RunPython.noop),

@@ -266,6 +266,10 @@ class Order(FSMModelMixin, models.Model):
     def request_supplier_refund(self):
         pass
 
+    @declared(field=status, source=Status.RETURN_RECEIVED, target=Status.CLOSED)
+    def close_return(self):
+        self.outcome = Outcome.REFUNDED
+
     @declared(field=status, source=Status.SUPPLIER_REFUND_PENDING, target=Status.CLOSED)
     def record_supplier_approval(self):
         self.outcome = Outcome.SUPPLIER_REFUNDED

@@ -38,7 +38,12 @@ from .purchase import record_purchase_refund_approval, record_purchase_refund_re
 from .refunds import cancel_refund, create_refund, mark_refund_received
 from .returns import propose_return, receive_return, record_return_agreement, record_return_refusal
 from .stock import adjust_stock, mark_out_of_stock, record_movement
-from .supplier import record_supplier_approval, record_supplier_refusal, request_supplier_refund
+from .supplier import (
+    close_return,
+    record_supplier_approval,
+    record_supplier_refusal,
+    request_supplier_refund,
+)
 from .unpaid import close_unpaid, send_payment_reminder
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "adjust_stock",
     "apply_import_changes",
     "cancel_refund",
+    "close_return",
     "close_unpaid",
     "confirm_refund",
     "create_refund",

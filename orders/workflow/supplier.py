@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from shopops.errors import Refused
 
 from ..models import Order, Refund, RefundDirection
+from ..selectors.purchase import purchase_units
 from ..selectors.refunds import refund_limit
 from ..selectors.stores import default_respond_by
 from . import inputs
@@ -85,6 +86,28 @@ def request_supplier_refund(
             note=note,
             refund=refund.pk,
         )
+    return t.order
+
+
+def close_return(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
+    """Return received → closed, asking the supplier for nothing: the goods came back into our
+    stock (never the supplier's to refund), or the Supervisor decides not to claim the rest —
+    then the note must say why. The buyer was refunded when the goods arrived."""
+    note = inputs.note(note)
+    with transition("close_return", order, by=by) as t:
+        counted = purchase_units(t.order)
+        claimable = counted.returnable + counted.money_refundable
+        if claimable and refund_limit(t.order, RefundDirection.FROM_SUPPLIER) > 0 and not note:
+            raise Refused(
+                _(
+                    "%(n)d unit(s) not in our stock could still be asked of the supplier: ask for the "
+                    "refund, or say in the note why not."
+                )
+                % {"n": claimable},
+                field="note",
+            )
+        t.apply()
+        t.event(note=note, in_stock=counted.in_stock, not_claimed=claimable)
     return t.order
 
 
