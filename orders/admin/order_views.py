@@ -127,12 +127,14 @@ def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     refunds = list(Refund.objects.filter(order=order))
     can_correct = policy.may(request.user, CORRECT_CONTACT_PERMISSION)
     buttons = available_transitions(order, request.user)
+    entries = build_timeline(order, refunds)
     return {
         "transition_buttons": buttons,
         "waiting_for": waiting_for(order, buttons),
         "refundable": refundable(order),
         "refunds": refunds,
-        "timeline": render_timeline(build_timeline(order, refunds)),
+        "timeline": render_timeline(entries),
+        "timeline_entries": entries,
         "can_record_evidence": policy.may(request.user, "evidence.add_communication"),
         "evidence_url": reverse("admin:orders_order_evidence", args=[order.pk]),
         "contact_url": reverse("admin:orders_order_contact", args=[order.pk]) if can_correct else "",
