@@ -315,7 +315,7 @@ def update_purchase(
             locked.save(update_fields=list(changed))
         recorded = {k: v for k, v in changed.items() if k != "status_changed_at"}
         if recorded or note:
-            t.event(purchase=locked.pk, supplier_order_id=locked.supplier_order_id, note=note, **recorded)
+            t.event(**{"purchase": locked.pk, "supplier_order_id": locked.supplier_order_id, **recorded, "note": note})
     return locked
 
 
