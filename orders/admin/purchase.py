@@ -41,6 +41,7 @@ from ..workflow.purchase import APPROVAL_PERMISSION, REFUSAL_PERMISSION, UPDATE_
 from .order_views import get_order, order_url
 from .timeline import TimelineEntry, render_timeline
 
+
 def _when(value) -> str:
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
@@ -63,7 +64,9 @@ def waits(order: Order, block: PurchaseBlock) -> list[str]:
                 "%(amount)s (%(kind)s), due by %(when)s."
             )
         else:
-            text = _("The 1688 purchase waits for the supplier's answer: %(amount)s (%(kind)s), due by %(when)s.")
+            text = _(
+                "The 1688 purchase waits for the supplier's answer: %(amount)s (%(kind)s), due by %(when)s."
+            )
         found.append(text % values)
     return found
 
@@ -83,7 +86,9 @@ def purchase_context(request: HttpRequest, order: Order, entries: list[TimelineE
         "purchase_rows": [
             {
                 "purchase": p,
-                "update_url": reverse("admin:orders_order_purchase", args=[order.pk, p.pk]) if can_update else "",
+                "update_url": reverse("admin:orders_order_purchase", args=[order.pk, p.pk])
+                if can_update
+                else "",
             }
             for p in block.purchases
         ],
@@ -137,7 +142,9 @@ class PurchaseForm(forms.Form):
     return_tracking_number = forms.CharField(
         label=gettext_lazy("Return tracking number (to the supplier)"), required=False, max_length=64
     )
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, purchase: SupplierOrder, **kwargs: Any):
         kwargs.setdefault(
@@ -163,7 +170,9 @@ def _purchase_of(order: Order, purchase_id: str) -> SupplierOrder:
         raise Http404(_("This order has no such purchase.")) from None
 
 
-def purchase_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str, purchase_id: str) -> HttpResponse:
+def purchase_view(
+    model_admin: ModelAdmin, request: HttpRequest, object_id: str, purchase_id: str
+) -> HttpResponse:
     """GET: the purchase in a form; POST: ``workflow.update_purchase``."""
     order = get_order(model_admin, request, object_id)
     if not policy.may(request.user, UPDATE_PERMISSION, order):
@@ -191,12 +200,17 @@ def purchase_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str,
         else:
             messages.success(request, _("Order %(order)s: the 1688 purchase is updated.") % {"order": order})
             return HttpResponseRedirect(order_url(order) + "#purchase")
-    return _render(model_admin, request, order, _("Update the 1688 purchase"), form=form, form_id="purchase-form")
+    return _render(
+        model_admin, request, order, _("Update the 1688 purchase"), form=form, form_id="purchase-form"
+    )
 
 
 # --- the supplier's answer to a purchase refund ------------------------------------------------
 
-ANSWERS = [("approved", gettext_lazy("The supplier approved")), ("refused", gettext_lazy("The supplier refused"))]
+ANSWERS = [
+    ("approved", gettext_lazy("The supplier approved")),
+    ("refused", gettext_lazy("The supplier refused")),
+]
 
 
 class PurchaseRefundAnswerForm(forms.Form):
@@ -210,7 +224,9 @@ class PurchaseRefundAnswerForm(forms.Form):
         help_text=gettext_lazy("Leave empty: all that was asked."),
     )
     reference = forms.CharField(label=gettext_lazy("1688 refund reference"), required=False, max_length=100)
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 def purchase_refund_view(
@@ -223,7 +239,8 @@ def purchase_refund_view(
     except (Refund.DoesNotExist, ValueError, OverflowError):
         raise Http404(_("This order has no such supplier refund.")) from None
     if not (
-        policy.may(request.user, APPROVAL_PERMISSION, order) or policy.may(request.user, REFUSAL_PERMISSION, order)
+        policy.may(request.user, APPROVAL_PERMISSION, order)
+        or policy.may(request.user, REFUSAL_PERMISSION, order)
     ):
         raise PermissionDenied
     form = PurchaseRefundAnswerForm(request.POST or None, initial={"reference": refund.reference})
@@ -232,7 +249,11 @@ def purchase_refund_view(
         try:
             if data["answer"] == "approved":
                 workflow.record_purchase_refund_approval(
-                    refund, by=request.user, amount=data["amount"], reference=data["reference"], note=data["note"]
+                    refund,
+                    by=request.user,
+                    amount=data["amount"],
+                    reference=data["reference"],
+                    note=data["note"],
                 )
             else:
                 workflow.record_purchase_refund_refusal(

@@ -141,7 +141,10 @@ def is_purchase_event(name: str, data: dict | None) -> bool:
     if name in PURCHASE_EVENTS:
         return True
     if name == "resolve_dispute":
-        return data.get("counterparty") == DisputeWith.SUPPLIER or data.get("direction") == RefundDirection.FROM_SUPPLIER
+        return (
+            data.get("counterparty") == DisputeWith.SUPPLIER
+            or data.get("direction") == RefundDirection.FROM_SUPPLIER
+        )
     return data.get("direction") == RefundDirection.FROM_SUPPLIER
 
 

@@ -63,8 +63,7 @@ SUPPLIER_MESSAGES: dict[str, SupplierMessage] = {
         SupplierMessage(
             "supplier.dispute_partial",
             _("1688 chat: dispute decided with a partial refund"),
-            "您好，关于1688订单 {supplier_order_id} 的退款纠纷，平台已裁定部分退款，"
-            "请按平台结果处理，谢谢。",
+            "您好，关于1688订单 {supplier_order_id} 的退款纠纷，平台已裁定部分退款，请按平台结果处理，谢谢。",
             "Hello, 1688 has decided the refund dispute on order {supplier_order_id} with a partial "
             "refund: please refund as the platform decided. Thank you.",
         ),

@@ -69,7 +69,10 @@ def resolve_dispute(
             raise Refused(_("Choose the close reason of this dispute."), field="reason")
         who = dispute_with(t.order)
         if wanted and wanted != who:
-            phrases = {DisputeWith.BUYER: _("the buyer on AliExpress"), DisputeWith.SUPPLIER: _("the supplier on 1688")}
+            phrases = {
+                DisputeWith.BUYER: _("the buyer on AliExpress"),
+                DisputeWith.SUPPLIER: _("the supplier on 1688"),
+            }
             raise Refused(
                 _("This dispute is with %(who)s, not %(wanted)s: record the outcome of that dispute.")
                 % {"who": phrases[who], "wanted": phrases[wanted]},

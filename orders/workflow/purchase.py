@@ -315,7 +315,14 @@ def update_purchase(
             locked.save(update_fields=list(changed))
         recorded = {k: v for k, v in changed.items() if k != "status_changed_at"}
         if recorded or note:
-            t.event(**{"purchase": locked.pk, "supplier_order_id": locked.supplier_order_id, **recorded, "note": note})
+            t.event(
+                **{
+                    "purchase": locked.pk,
+                    "supplier_order_id": locked.supplier_order_id,
+                    **recorded,
+                    "note": note,
+                }
+            )
     return locked
 
 
@@ -346,7 +353,7 @@ def _refund_for_answer(refund: Refund | int, by: AbstractBaseUser | None) -> tup
 
 
 def _locked_requested(t: Step, pk: int) -> Refund:
-    locked = Refund.objects.select_for_update().select_related("supplier_order").get(pk=pk)
+    locked = Refund.objects.select_for_update(of=("self",)).select_related("supplier_order").get(pk=pk)
     if locked.status != RefundStatus.REQUESTED:
         raise Refused(
             _("This supplier refund is “%(status)s”: it was answered already.")
