@@ -37,6 +37,7 @@ from .display import status_badge
 from .filters import (
     ClosedDateFilter,
     PlacedDateFilter,
+    PurchaseStatusFilter,
     QueueFilter,
     SupplierFilter,
     UnpaidTimingOutSoonFilter,
@@ -84,6 +85,7 @@ class OrderAdmin(StoreScopedAdmin):
         "status",
         "close_reason",
         SupplierFilter,
+        PurchaseStatusFilter,
         PlacedDateFilter,
         ClosedDateFilter,
         UnpaidTimingOutSoonFilter,

@@ -49,23 +49,24 @@ def _when(value) -> str:
 def waits(order: Order, block: PurchaseBlock) -> list[str]:
     """What the order still waits for on the purchase's side, one sentence each (shown even when
     the sale is closed: a 1688 refund may still be running)."""
+    kinds = {"refund": _("money only"), "return_refund": _("goods sent back")}
     found = []
     for refund in block.refunds:
         if refund.status != RefundStatus.REQUESTED:
             continue
         values = {
             "amount": format_money(refund.amount, refund.currency),
-            "kind": refund.get_kind_display() or _("refund"),
+            "kind": kinds.get(refund.kind, _("refund")),
             "when": _when(refund.respond_by) if refund.respond_by else "—",
         }
         if order.status == Status.CLOSED:
             text = _(
-                "The sale is closed; the 1688 purchase still waits for the supplier's answer: "
-                "%(amount)s (%(kind)s), due by %(when)s."
+                "The sale is closed; the 1688 purchase still waits for the supplier's answer on "
+                "%(amount)s (%(kind)s), due by %(when)s"
             )
         else:
             text = _(
-                "The 1688 purchase waits for the supplier's answer: %(amount)s (%(kind)s), due by %(when)s."
+                "The 1688 purchase waits for the supplier's answer on %(amount)s (%(kind)s), due by %(when)s"
             )
         found.append(text % values)
     return found
