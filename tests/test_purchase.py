@@ -207,8 +207,9 @@ def test_a_paid_close_cancels_the_purchase_on_1688_and_counts_it_only_once_its_m
     # the page says the sale is closed and what the purchase still waits for
     html = page(client, sup, order)
     assert (
-        "The sale is closed; the 1688 purchase still waits for the supplier&#x27;s answer: 70.00 CNY" in html
-    )
+        "The sale is closed; the 1688 purchase still waits for the supplier&#x27;s answer on 70.00 CNY "
+        "(money only), due by"
+    ) in html
     # the ledger does not book the purchase as lost while its money may come back
     ledger = order_ledger(order)
     assert ledger.cost_of_close is None
