@@ -366,3 +366,48 @@ def test_the_purchase_keeps_1688_ids_as_text_and_moves_only_forward(team, client
     # an analyst may look, not change
     client.force_login(staff("Analyst"))
     assert client.get(url).status_code == 403
+
+
+# --- the rows that were there before -----------------------------------------------------------
+
+
+def test_the_migration_gives_existing_rows_what_their_sale_tells():
+    import importlib
+
+    from django.apps import apps
+
+    from orders.models import OrderEvent
+
+    migration = importlib.import_module("orders.migrations.0022_purchase_life")
+    # given: rows as they were before the purchase had a life (model defaults, no kind, no link)
+    placed = SupplierOrderFactory(order=OrderFactory(status=Status.PAID))
+    never = SupplierOrderFactory(order=OrderFactory(status=Status.PAID), supplier_order_id="", amount=None)
+    now = timezone.now()
+    returned_close = OrderFactory(
+        status=Status.CLOSED, close_stage="shipped", close_reason="quality_issue", closed_at=now
+    )
+    received = SupplierOrderFactory(order=returned_close)
+    refused = RefundFactory(order=returned_close, supplier=True, rejected=True)
+    OrderEvent.objects.create(
+        order=returned_close, transition="record_supplier_refusal", from_status="supplier_refund_pending"
+    )
+    paid_close = OrderFactory(
+        status=Status.CLOSED, close_stage="paid", close_reason="out_of_stock", closed_at=now
+    )
+    SupplierOrderFactory(order=paid_close)
+    cancelled = RefundFactory(order=paid_close, supplier=True, succeeded=True)
+    Refund.objects.filter(pk__in=[refused.pk, cancelled.pk]).update(supplier_order=None, kind="")
+    # when
+    migration.fill_in(apps, None)
+    # then
+    statuses = dict(SupplierOrder.objects.values_list("pk", "status"))
+    assert (statuses[placed.pk], statuses[never.pk], statuses[received.pk]) == (
+        "placed",
+        "not_bought",
+        "received",
+    )
+    refused.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert (refused.kind, refused.supplier_order_id) == ("return_refund", received.pk)
+    assert cancelled.kind == "refund"
+    assert Order.objects.get(pk=returned_close.pk).dispute_with == "supplier"
