@@ -411,3 +411,21 @@ def test_the_migration_gives_existing_rows_what_their_sale_tells():
     assert (refused.kind, refused.supplier_order_id) == ("return_refund", received.pk)
     assert cancelled.kind == "refund"
     assert Order.objects.get(pk=returned_close.pk).dispute_with == "supplier"
+
+
+def test_the_purchase_block_and_its_history_speak_the_readers_language_with_labels_not_codes(team, client):
+    order = paid_with_purchase("placed")
+    cancelled_with_consent(order, team)
+    sup = team["Supervisor"]
+    workflow.confirm_refund(order, by=sup, reference="AE-RF-7")
+    client.force_login(sup)
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    english = client.get(url).content.decode()
+    assert "<dd>Cancel on 1688: ask the supplier to refund the unshipped goods</dd>" in english
+    assert "<dd>70.00 CNY</dd>" in english  # what was asked of the supplier, with its currency
+    chinese = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "1688采购" in chinese and "已下单，供应商未发货" in chinese
+    assert "销售订单已关闭；1688采购仍在等待供应商对 70.00 CNY（仅退款）的答复" in chinese
+    for page_text in (english, chinese):
+        for code in ("cancel_on_1688", "refund", "placed", "supplier"):
+            assert f"<dd>{code}</dd>" not in page_text, code
