@@ -429,3 +429,38 @@ def test_the_purchase_block_and_its_history_speak_the_readers_language_with_labe
     for page_text in (english, chinese):
         for code in ("cancel_on_1688", "refund", "placed", "supplier"):
             assert f"<dd>{code}</dd>" not in page_text, code
+
+
+def test_an_imported_purchase_starts_where_its_sale_says_and_is_bought_once_the_file_names_it():
+    from orders.imports.service import import_orders
+    from tests.import_support import csv_file, order_row
+
+    # given: a paid sale with its 1688 order, a shipped one, and an unpaid one with no purchase yet
+    rows = [
+        order_row(order_id="8199000000000101", status="paid", paid_at="2026-11-20 11:00:00"),
+        order_row(
+            order_id="8199000000000102",
+            status="shipped",
+            paid_at="2026-11-20 11:00:00",
+            shipped_at="2026-11-21 11:00:00",
+            tracking_number="LP1CN",
+        ),
+        order_row(order_id="8199000000000103", supplier_order_id="", supplier_amount=""),
+    ]
+    # when
+    assert not import_orders(csv_file(rows)).errors
+    # then
+    status = dict(SupplierOrder.objects.values_list("order__platform_order_id", "status"))
+    assert status == {
+        "8199000000000101": "placed",
+        "8199000000000102": "received",
+        "8199000000000103": "not_bought",
+    }
+    # when: a later file names the unpaid order's 1688 order
+    later = order_row(
+        order_id="8199000000000103", supplier_order_id="2202100000000103", supplier_amount="6.00"
+    )
+    assert not import_orders(csv_file([later])).errors
+    # then: it was bought (and costs what it cost in the loss ledger)
+    purchase = SupplierOrder.objects.get(order__platform_order_id="8199000000000103")
+    assert (purchase.status, purchase.supplier_order_id) == ("placed", "2202100000000103")

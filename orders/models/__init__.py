@@ -30,6 +30,7 @@ from .choices import RefundStatus as RefundStatus
 from .choices import ReturnCondition as ReturnCondition
 from .choices import Status as Status
 from .choices import SupplierRefundKind as SupplierRefundKind
+from .choices import purchase_status_for as purchase_status_for
 from .feedback import Feedback as Feedback
 from .feedback import FeedbackEvent as FeedbackEvent
 from .fx import ExchangeRate as ExchangeRate

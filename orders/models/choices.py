@@ -123,6 +123,26 @@ PURCHASE_MOVES = {
 }
 
 
+# The sale's statuses in which the goods have left us.
+SHIPPED_SALES = (
+    "shipped",
+    "completed",
+    "return_requested",
+    "return_in_transit",
+    "return_received",
+    "supplier_refund_pending",
+    "disputed",
+)
+
+
+def purchase_status_for(sale_status: str, *, bought: bool) -> str:
+    """The status of a purchase that arrives with its sale (an import): not bought without a 1688
+    id or amount; received in our warehouse behind a sale that shipped; placed otherwise."""
+    if not bought:
+        return PurchaseStatus.NOT_BOUGHT
+    return PurchaseStatus.RECEIVED if sale_status in SHIPPED_SALES else PurchaseStatus.PLACED
+
+
 class PurchaseOnClose(models.TextChoices):
     """What a paid, not shipped close does with the purchase (``record_buyer_consent``'s ``purchase``)."""
 
