@@ -61,112 +61,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="order",
-            name="dispute_with",
-            field=models.CharField(
-                blank=True,
-                choices=[("buyer", "The buyer, on AliExpress"), ("supplier", "The supplier, on 1688")],
-                max_length=16,
-                verbose_name="dispute with",
-            ),
-        ),
-        migrations.AddField(
-            model_name="refund",
-            name="kind",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("refund", "Money only (goods not shipped, or not back with us)"),
-                    ("return_refund", "Goods sent back"),
-                ],
-                max_length=16,
-                verbose_name="kind",
-            ),
-        ),
-        migrations.AddField(
-            model_name="refund",
-            name="supplier_order",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="refunds",
-                to="orders.supplierorder",
-                verbose_name="purchase",
-            ),
-        ),
-        migrations.AddField(
-            model_name="refund",
-            name="units",
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="units covered"),
-        ),
-        migrations.AddField(
-            model_name="supplierorder",
-            name="entry_ids",
-            field=models.JSONField(blank=True, default=list, verbose_name="1688 order entry ids"),
-        ),
-        migrations.AddField(
-            model_name="supplierorder",
-            name="quantity",
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="units bought"),
-        ),
-        migrations.AddField(
-            model_name="supplierorder",
-            name="return_tracking_number",
-            field=models.CharField(
-                blank=True, max_length=64, verbose_name="return tracking number (to the supplier)"
-            ),
-        ),
-        migrations.AddField(
-            model_name="supplierorder",
-            name="returned_quantity",
-            field=models.PositiveIntegerField(default=0, verbose_name="units sent back to the supplier"),
-        ),
-        migrations.AddField(
-            model_name="supplierorder",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("not_bought", "Not bought yet"),
-                    ("placed", "Placed, not shipped by the supplier"),
-                    ("shipped", "Shipped by the supplier"),
-                    ("received", "Received in our warehouse"),
-                    ("forwarded", "Sent straight on to the buyer"),
-                    ("cancelled", "Cancelled on 1688"),
-                ],
-                default="placed",
-                max_length=16,
-                verbose_name="purchase status",
-            ),
-        ),
-        migrations.AddField(
-            model_name="supplierorder",
-            name="status_changed_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="status since"),
-        ),
-        migrations.AlterField(
-            model_name="stockmovement",
-            name="reason",
-            field=models.CharField(
-                choices=[
-                    ("out_of_stock", "Closed for out of stock"),
-                    ("return_resellable", "Resellable return"),
-                    ("adjustment", "Stock count adjustment"),
-                    ("restock", "Goods received from supplier"),
-                    ("purchase_kept", "Sale cancelled, its goods kept in stock"),
-                ],
-                max_length=32,
-                verbose_name="reason",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="supplierorder",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("quantity__isnull", True), ("quantity__gte", 1), _connector="OR"),
-                name="supplierorder_quantity_positive",
-            ),
-        ),
         migrations.AlterModelOptions(
             name="order",
             options={
@@ -200,6 +94,128 @@ class Migration(migrations.Migration):
                 "verbose_name": "order",
                 "verbose_name_plural": "orders",
             },
+        ),
+        migrations.AddField(
+            model_name="order",
+            name="dispute_with",
+            field=models.CharField(
+                blank=True,
+                choices=[("buyer", "The buyer, on AliExpress"), ("supplier", "The supplier, on 1688")],
+                db_default="",
+                default="",
+                max_length=16,
+                verbose_name="dispute with",
+            ),
+        ),
+        migrations.AddField(
+            model_name="refund",
+            name="kind",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("refund", "Money only (goods not shipped, or not back with us)"),
+                    ("return_refund", "Goods sent back"),
+                ],
+                db_default="",
+                default="",
+                max_length=16,
+                verbose_name="kind",
+            ),
+        ),
+        migrations.AddField(
+            model_name="refund",
+            name="supplier_order",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="refunds",
+                to="orders.supplierorder",
+                verbose_name="purchase",
+            ),
+        ),
+        migrations.AddField(
+            model_name="refund",
+            name="units",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="units covered"),
+        ),
+        migrations.AddField(
+            model_name="supplierorder",
+            name="entry_ids",
+            field=models.JSONField(
+                blank=True,
+                db_default=models.Value([], output_field=models.JSONField()),
+                default=list,
+                verbose_name="1688 order entry ids",
+            ),
+        ),
+        migrations.AddField(
+            model_name="supplierorder",
+            name="quantity",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="units bought"),
+        ),
+        migrations.AddField(
+            model_name="supplierorder",
+            name="return_tracking_number",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                max_length=64,
+                verbose_name="return tracking number (to the supplier)",
+            ),
+        ),
+        migrations.AddField(
+            model_name="supplierorder",
+            name="returned_quantity",
+            field=models.PositiveIntegerField(
+                db_default=0, default=0, verbose_name="units sent back to the supplier"
+            ),
+        ),
+        migrations.AddField(
+            model_name="supplierorder",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("not_bought", "Not bought yet"),
+                    ("placed", "Placed, not shipped by the supplier"),
+                    ("shipped", "Shipped by the supplier"),
+                    ("received", "Received in our warehouse"),
+                    ("forwarded", "Sent straight on to the buyer"),
+                    ("cancelled", "Cancelled on 1688"),
+                ],
+                db_default="placed",
+                default="placed",
+                max_length=16,
+                verbose_name="purchase status",
+            ),
+        ),
+        migrations.AddField(
+            model_name="supplierorder",
+            name="status_changed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="status since"),
+        ),
+        migrations.AlterField(
+            model_name="stockmovement",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("out_of_stock", "Closed for out of stock"),
+                    ("return_resellable", "Resellable return"),
+                    ("adjustment", "Stock count adjustment"),
+                    ("restock", "Goods received from supplier"),
+                    ("purchase_kept", "Sale cancelled, its goods kept in stock"),
+                ],
+                max_length=32,
+                verbose_name="reason",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="supplierorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__isnull", True), ("quantity__gte", 1), _connector="OR"),
+                name="supplierorder_quantity_positive",
+            ),
         ),
         migrations.RunPython(fill_in, migrations.RunPython.noop),
         migrations.RunPython(orders.groups.resync_groups, migrations.RunPython.noop),

@@ -119,7 +119,9 @@ class Order(FSMModelMixin, models.Model):
         _("platform ticket / dispute reference"), max_length=100, blank=True
     )
     # Whose dispute the order is (or was) in: the buyer on AliExpress, or the supplier on 1688.
-    dispute_with = models.CharField(_("dispute with"), max_length=16, choices=DisputeWith.choices, blank=True)
+    dispute_with = models.CharField(
+        _("dispute with"), max_length=16, choices=DisputeWith.choices, blank=True, default="", db_default=""
+    )
     payment_reminded_at = models.DateTimeField(_("payment reminder sent"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)

@@ -9,7 +9,7 @@ tracking number. Its refunds (``Refund`` with ``supplier_order``) say their kind
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,17 +26,24 @@ class SupplierOrder(models.Model):
     # Indexed below (exact, non-blank lookups only: no LIKE index beside it).
     supplier_order_id = models.CharField(_("1688 order id"), max_length=64, blank=True)
     amount = models.DecimalField(_("amount (CNY)"), **MONEY, null=True, blank=True)
+    # Database defaults too: bulk writers that name their columns (the benches' COPY) keep working.
     status = models.CharField(
-        _("purchase status"), max_length=16, choices=PurchaseStatus.choices, default=PurchaseStatus.PLACED
+        _("purchase status"),
+        max_length=16,
+        choices=PurchaseStatus.choices,
+        default=PurchaseStatus.PLACED,
+        db_default=PurchaseStatus.PLACED.value,
     )
     # 1688's order entry (sub-order) ids, as strings: createRefund's ``orderEntryIds``.
-    entry_ids = models.JSONField(_("1688 order entry ids"), default=list, blank=True)
+    entry_ids = models.JSONField(
+        _("1688 order entry ids"), default=list, db_default=Value([], output_field=models.JSONField()), blank=True
+    )
     # Units bought; empty: the order's quantity (an import names no purchase quantity).
     quantity = models.PositiveIntegerField(_("units bought"), null=True, blank=True)
     # Units of the sale's return sent back to the supplier (never in our stock).
-    returned_quantity = models.PositiveIntegerField(_("units sent back to the supplier"), default=0)
+    returned_quantity = models.PositiveIntegerField(_("units sent back to the supplier"), default=0, db_default=0)
     return_tracking_number = models.CharField(
-        _("return tracking number (to the supplier)"), max_length=64, blank=True
+        _("return tracking number (to the supplier)"), max_length=64, blank=True, default="", db_default=""
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     status_changed_at = models.DateTimeField(_("status since"), null=True, blank=True)

@@ -41,7 +41,9 @@ class Refund(FSMModelMixin, models.Model):
         on_delete=models.PROTECT,
         related_name="refunds",
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=SupplierRefundKind.choices, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=SupplierRefundKind.choices, blank=True, default="", db_default=""
+    )
     units = models.PositiveIntegerField(_("units covered"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     reference = models.CharField(_("platform reference"), max_length=100, blank=True)
