@@ -36,12 +36,17 @@ class SupplierOrder(models.Model):
     )
     # 1688's order entry (sub-order) ids, as strings: createRefund's ``orderEntryIds``.
     entry_ids = models.JSONField(
-        _("1688 order entry ids"), default=list, db_default=Value([], output_field=models.JSONField()), blank=True
+        _("1688 order entry ids"),
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
     )
     # Units bought; empty: the order's quantity (an import names no purchase quantity).
     quantity = models.PositiveIntegerField(_("units bought"), null=True, blank=True)
     # Units of the sale's return sent back to the supplier (never in our stock).
-    returned_quantity = models.PositiveIntegerField(_("units sent back to the supplier"), default=0, db_default=0)
+    returned_quantity = models.PositiveIntegerField(
+        _("units sent back to the supplier"), default=0, db_default=0
+    )
     return_tracking_number = models.CharField(
         _("return tracking number (to the supplier)"), max_length=64, blank=True, default="", db_default=""
     )
