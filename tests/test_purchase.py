@@ -57,7 +57,13 @@ def team():
 
 def shipped_with_purchase(amount: str = "90.00") -> Order:
     order = OrderFactory(status=Status.SHIPPED, quantity=2, total_amount=Decimal("100.00"), buyer_phone="")
-    SupplierOrderFactory(order=order, amount=Decimal(amount), status="received")
+    SupplierOrderFactory(
+        order=order,
+        amount=Decimal(amount),
+        status="received",
+        supplier_order_id="2202100000000001",
+        entry_ids=["2202100000000101"],
+    )
     return order
 
 
@@ -137,6 +143,12 @@ def test_goods_sent_back_to_the_supplier_are_asked_back_as_such_and_are_not_good
     # then: the refund says its kind and units; the ledger counts the money back, no goods back
     refund = Refund.objects.get(order=order, direction="from_supplier")
     assert (refund.kind, refund.units, refund.supplier_order.order_id) == ("return_refund", 2, order.pk)
+    # what 1688's own refund request (createRefund) needs is at hand: ids as text, amounts in fen
+    request = refund_request(refund)
+    assert (request["orderId"], request["orderEntryIds"]) == ("2202100000000001", ["2202100000000101"])
+    assert (request["disputeRequest"], request["applyPayment"]) == ("returnRefund", 9000)
+    assert request["goodsStatus"] == "aftersaleBuyerReceived"
+    assert request["orderEntryCountList"] == [{"id": "2202100000000101", "count": 2}]
     ledger = order_ledger(order)
     assert (ledger.goods_back_cny, ledger.goods_lost_cny) == (Decimal("0.00"), Decimal("0.00"))
     assert (ledger.recovered_from_supplier_cny, ledger.cost_of_close) == (Decimal("90.00"), Decimal("0.00"))
