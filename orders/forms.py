@@ -23,7 +23,22 @@ from shopops import inputs
 from shopops.errors import Refused
 from shopops.money import money
 
-from .models import CloseReason, Order, Outcome, RefundDirection, ReturnCondition
+from .models import (
+    CloseReason,
+    DisputeWith,
+    Order,
+    Outcome,
+    PurchaseOnClose,
+    RefundDirection,
+    ReturnCondition,
+    SupplierRefundKind,
+)
+from .selectors.purchase import (
+    default_purchase_on_close,
+    dispute_currency,
+    dispute_with,
+    supplier_request_default,
+)
 from .selectors.refunds import refundable, requested_refunds
 from .selectors.stores import default_respond_by
 from .transitions import REASON_NOTE, TRANSITIONS, Input
@@ -107,11 +122,31 @@ def _note_field(label, *, required: bool, help_text: str = "") -> forms.CharFiel
     )
 
 
+def input_currency(spec: Input, order: Order) -> str:
+    """The currency of a money input on ``order``'s form ("" when it declares none)."""
+    if spec.currency == "order":
+        return order.currency
+    if spec.currency == "dispute":
+        return dispute_currency(order)
+    return spec.currency
+
+
+def input_wording(spec: Input, order: Order) -> tuple[str, str]:
+    """(label, help) of ``spec`` on ``order``'s form, translated: the supplier's wording when the
+    order's dispute is with the supplier, and an amount's currency after its label."""
+    supplier = (spec.supplier_label or spec.supplier_help) and dispute_with(order) == DisputeWith.SUPPLIER
+    label = _(spec.supplier_label if supplier and spec.supplier_label else spec.label)
+    help_source = spec.supplier_help if supplier and spec.supplier_help else spec.help
+    currency = input_currency(spec, order)
+    if currency:
+        label = f"{label} ({currency})"
+    return str(label), str(_(help_source)) if help_source else ""
+
+
 def _field_for(spec: Input, order: Order, *, has_close_reason: bool) -> forms.Field:
     """The form field of one declared input (``orders.transitions.Input``). The note's help about
     the reason "Other" is shown only on a form that asks for a close reason."""
-    label = _(spec.label)
-    help_text = _(spec.help) if spec.help else ""
+    label, help_text = input_wording(spec, order)
     if spec.kind == "note" and spec.help == REASON_NOTE.help and not has_close_reason:
         help_text = ""
     required = spec.required
@@ -140,6 +175,9 @@ def _field_for(spec: Input, order: Order, *, has_close_reason: bool) -> forms.Fi
         "close_reason": _close_reason_choices,
         "condition": lambda: [("", "—"), *ReturnCondition.choices],
         "outcome": lambda: [("", "—"), *DISPUTE_OUTCOMES],
+        "purchase_on_close": lambda: PurchaseOnClose.choices,
+        "refund_kind": lambda: SupplierRefundKind.choices,
+        "counterparty": lambda: DisputeWith.choices,
     }
     if spec.kind in choices:
         return forms.ChoiceField(
@@ -157,12 +195,16 @@ def _pending_supplier_amount(order: Order) -> Decimal | None:
 # order -> initial value (None: none).
 INITIAL_BY_RULE: dict[str, Callable[[Order], Any]] = {
     "refundable": lambda order: refundable(order),
-    "supplier_refundable": lambda order: refundable(order, RefundDirection.FROM_SUPPLIER),
+    "supplier_refundable": lambda order: supplier_request_default(order)[2],
     "pending_supplier_amount": _pending_supplier_amount,
     "respond_by": lambda order: default_respond_by(order),
     "order_quantity": lambda order: order.quantity,
     "order_close_reason": lambda order: order.close_reason or None,
     "order_carrier": lambda order: order.carrier,
+    "purchase_on_close": default_purchase_on_close,
+    "supplier_refund_kind": lambda order: supplier_request_default(order)[0],
+    "supplier_refund_units": lambda order: supplier_request_default(order)[1] or None,
+    "dispute_with": dispute_with,
 }
 
 

@@ -40,6 +40,8 @@ _OPERATOR_OTHER = [
     "orders.change_feedback",
     "evidence.add_communication",
     "evidence.add_attachment",
+    # The 1688 purchase's progress: placed, shipped by the supplier, received (workflow.purchase).
+    "orders.change_supplierorder",
 ]
 _OTHER = {
     "Operator": _OPERATOR_OTHER,

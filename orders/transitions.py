@@ -43,17 +43,34 @@ KINDS = {
     "outcome": "won, partial or lost",
     "condition": "resellable, damaged or missing",
     "quantity": "a whole number from 0 to the order's quantity",
+    "purchase_on_close": "not_bought, to_stock or cancel_on_1688: what a paid, not shipped close does "
+    "with the 1688 purchase (docs/purchase.md)",
+    "refund_kind": "refund (money only) or return_refund (goods sent back): 1688's two kinds of refund",
+    "counterparty": "buyer (on AliExpress, in the sale's currency) or supplier (on 1688, in CNY)",
+}
+
+# What an amount's currency is (``Input.currency``), shown after its label on the form.
+CURRENCY_RULES = {
+    "order": "the sale's currency",
+    "dispute": "the sale's currency for a buyer's dispute, CNY for a supplier's",
 }
 
 # Default rules: an input's initial value on the form (orders.forms.transition_initial).
 DEFAULT_RULES = {
     "refundable": "what may still be refunded to the buyer",
-    "supplier_refundable": "what may still be asked of the supplier",
+    "supplier_refundable": "what the units asked for cost, within what may still be asked of the supplier",
     "pending_supplier_amount": "the amount of the supplier refund waiting for an answer",
     "respond_by": "now + the store's supplier respond-by days (`SHOPOPS_SUPPLIER_RESPOND_DAYS`)",
     "order_quantity": "the order's quantity",
     "order_close_reason": "the close reason already recorded on the order",
     "order_carrier": "the carrier already recorded on the order",
+    "purchase_on_close": "from the purchase: placed or on its way → cancel_on_1688; received → to_stock; "
+    "none bought → not_bought",
+    "supplier_refund_kind": "return_refund when units went back to the supplier and are not asked for yet, "
+    "else refund",
+    "supplier_refund_units": "all the units the kind may still cover (never units in our stock)",
+    "dispute_with": "whose dispute the order is in: the supplier after “Supplier refused”, the buyer "
+    "after “Buyer opened a dispute”",
 }
 # The default rules that show a field of the order which the transition may change: its form
 # carries the version of those fields (orders.workflow.versions), and a submit from a form read
@@ -73,6 +90,10 @@ class Input:
     max_length: int | None = None
     default: str = ""  # a DEFAULT_RULES name, or "" for no initial value
     allow_zero: bool = False  # money: 0.00 is a valid amount
+    currency: str = ""  # money: a CURRENCY_RULES name, shown after the label ("Refund (USD)")
+    # The label and help when the order's dispute is with the supplier (resolve_dispute).
+    supplier_label: str = ""
+    supplier_help: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,8 +190,8 @@ def _close_reason(*, required: bool = True, help: str = "") -> Input:
     )
 
 
-def _reference(label: str, *, required: bool = True) -> Input:
-    return Input("reference", "text", label, required=required, max_length=100)
+def _reference(label: str, *, required: bool = True, name: str = "reference") -> Input:
+    return Input(name, "text", label, required=required, max_length=100)
 
 
 def _buyer_evidence(kind: str, sentence: str, message: str) -> Evidence:
@@ -256,7 +277,25 @@ _DECLARATIONS = [
         BY_OPERATORS,
         (
             _close_reason(help=OUT_OF_STOCK_HELP),
-            Input("amount", "money", gettext_noop("Refund to the buyer"), default="refundable"),
+            Input(
+                "amount", "money", gettext_noop("Refund to the buyer"), default="refundable", currency="order"
+            ),
+            Input(
+                "purchase",
+                "purchase_on_close",
+                gettext_noop("The 1688 purchase"),
+                default="purchase_on_close",
+                help=gettext_noop(
+                    "Not bought yet: nothing to undo. Goods in our warehouse: they go to our stock. "
+                    "Cancel on 1688: the supplier is asked to refund the whole purchase (chased until "
+                    "it answers, even after the sale is closed)."
+                ),
+            ),
+            _reference(
+                gettext_noop("1688 refund reference (cancellation)"),
+                required=False,
+                name="purchase_reference",
+            ),
             REASON_NOTE,
         ),
         _buyer_evidence(
@@ -349,9 +388,20 @@ _DECLARATIONS = [
                 "amount",
                 "money",
                 gettext_noop("Refund to the buyer"),
+                currency="order",
                 help=gettext_noop(
                     "Leave empty to refund what the items received are worth: unit price × "
                     "quantity received, or all that remains refundable when every item came back."
+                ),
+            ),
+            Input(
+                "to_supplier",
+                "quantity",
+                gettext_noop("Units sent back to the supplier"),
+                help=gettext_noop(
+                    "Of the units received, how many go back to the 1688 supplier; the others of a "
+                    "resellable return go to our stock. Leave empty: resellable units to our stock, "
+                    "damaged ones back to the supplier."
                 ),
             ),
             NOTE,
@@ -373,7 +423,40 @@ _DECLARATIONS = [
             Input("reason", "note", gettext_noop("Why the supplier should refund"), required=True),
             _reference(gettext_noop("1688 refund reference")),
             Input("respond_by", "datetime", gettext_noop("Supplier must answer by"), default="respond_by"),
+            Input(
+                "kind",
+                "refund_kind",
+                gettext_noop("Kind of refund"),
+                default="supplier_refund_kind",
+                help=gettext_noop(
+                    "Goods sent back: covers only units sent back to the supplier. Money only: units "
+                    "neither in our stock nor sent back. Goods in our stock are never refunded."
+                ),
+            ),
+            Input(
+                "units",
+                "quantity",
+                gettext_noop("Units the refund covers"),
+                default="supplier_refund_units",
+            ),
             NOTE,
+        ),
+    ),
+    Transition(
+        "close_return",
+        gettext_noop("Close without a supplier refund"),
+        gettext_noop("Can close a return without a supplier refund"),
+        BY_SUPERVISORS,
+        (
+            Input(
+                "note",
+                "note",
+                gettext_noop("Note"),
+                help=gettext_noop(
+                    "The goods are in our stock: the supplier owes nothing. Required when units "
+                    "that are not in our stock could still be asked of the supplier: say why not."
+                ),
+            ),
         ),
     ),
     Transition(
@@ -416,8 +499,34 @@ _DECLARATIONS = [
         gettext_noop("Can resolve a dispute"),
         BY_SUPERVISORS,
         (
-            Input("outcome", "outcome", gettext_noop("Outcome"), required=True),
-            Input("amount", "money", gettext_noop("Amount recovered"), allow_zero=True),
+            Input(
+                "outcome",
+                "outcome",
+                gettext_noop("Outcome"),
+                required=True,
+                help=gettext_noop(
+                    "Won: the buyer gets nothing more back. Lost: the buyer gets back all that remains. "
+                    "Partly won: the amount below."
+                ),
+                supplier_help=gettext_noop(
+                    "Won: the supplier refunds all that remains asked. Lost: the supplier refunds "
+                    "nothing. Partly won: the amount below."
+                ),
+            ),
+            Input(
+                "counterparty",
+                "counterparty",
+                gettext_noop("Dispute with"),
+                default="dispute_with",
+            ),
+            Input(
+                "amount",
+                "money",
+                gettext_noop("Refunded to the buyer"),
+                allow_zero=True,
+                currency="dispute",
+                supplier_label=gettext_noop("Refunded by the supplier"),
+            ),
             _close_reason(
                 required=False,
                 help=gettext_noop(

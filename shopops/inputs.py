@@ -480,6 +480,40 @@ def language(
     return code
 
 
+# A platform's numeric id: 1688's order and entry ids have up to 18 digits (beyond JavaScript's
+# 2^53, so they stay text); room for 20.
+_PLATFORM_ID = re.compile(r"^[0-9]{1,20}$")
+MAX_PLATFORM_IDS = 50
+
+
+def platform_ids(value: Any, field: str, *, label: str | None = None) -> list[str]:
+    """Numeric platform ids as text, in the order given, each once: a list, or text with the ids
+    separated by commas, spaces or line breaks. ``[]`` when empty."""
+    items = value if isinstance(value, list | tuple) else re.split(r"[\s,;]+", _as_text(value, field, label))
+    found: list[str] = []
+    for item in items:
+        raw = item if isinstance(item, str) else (str(item) if isinstance(item, int) and item >= 0 else None)
+        if raw is None:
+            raise Refused(_("%(field)s must be numbers.") % {"field": _name(field, label)}, field=field)
+        raw = _as_text(raw, field, label).strip()
+        if not raw:
+            continue
+        if not _PLATFORM_ID.match(raw):
+            raise Refused(
+                _("%(field)s: “%(value)s” is not an id (digits only, at most 20).")
+                % {"field": _name(field, label), "value": shown(raw)},
+                field=field,
+            )
+        if raw not in found:
+            found.append(raw)
+    if len(found) > MAX_PLATFORM_IDS:
+        raise Refused(
+            _("%(field)s: at most %(n)d ids.") % {"field": _name(field, label), "n": MAX_PLATFORM_IDS},
+            field=field,
+        )
+    return found
+
+
 def choice(value: Any, field: str, choices: Any, *, label: str | None = None) -> str:
     """One of ``choices`` (a Django ``TextChoices`` class or an iterable of values)."""
     allowed = list(getattr(choices, "values", choices))

@@ -271,7 +271,9 @@ def test_form_defaults_refund_amount_and_supplier_deadline(client, operator, sup
     assert form["amount"].value() == Decimal("300.00")
     due = timezone.make_aware(form["respond_by"].value())  # shown in the operator's time zone
     assert abs(due - (timezone.now() + timedelta(days=3))) < timedelta(minutes=1)
-    assert set(form.fields) == {"amount", "reason", "reference", "respond_by", "note"}
+    # no return recorded (an imported order): nothing in our stock, so money only for both units
+    assert (form["kind"].value(), form["units"].value()) == ("refund", 2)
+    assert set(form.fields) == {"amount", "reason", "reference", "respond_by", "kind", "units", "note"}
 
 
 def test_refused_transition_shows_the_workflows_message_on_the_form(client, operator):

@@ -170,7 +170,7 @@ def test_the_page_costs_a_fixed_number_of_queries(analyst_client, known_closes):
     with CaptureQueriesContext(connection) as large:
         analyst_client.get(URL, PERIOD)
     assert len(large) == len(small)
-    assert len(small) <= 20
+    assert len(small) <= 21  # issue 21 added one: the disputes by counterparty
 
 
 @pytest.mark.parametrize(

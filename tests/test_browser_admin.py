@@ -147,27 +147,32 @@ def test_shipped_order_return_and_supplier_refund(new_page, live_server, admin_l
     page.wait_for_selector("#order-status")
     expect(page.locator("#order-status")).to_have_text("Awaiting returned goods")
 
-    run_step(page, "receive_return", fill={"quantity": "2"}, select={"condition": "resellable"})
+    # one unit back into our stock, the other back to the supplier
+    run_step(
+        page, "receive_return", fill={"quantity": "2", "to_supplier": "1"}, select={"condition": "resellable"}
+    )
     expect(page.locator("#order-status")).to_have_text("Return received")
-    expect(page.locator("#timeline .timeline-entry.stock")).to_contain_text("+2")
-    assert Sku.objects.get(pk=order.sku_id).stock_on_hand == stock_before + 2
+    expect(page.locator("#timeline .timeline-entry.stock")).to_contain_text("+1")
+    assert Sku.objects.get(pk=order.sku_id).stock_on_hand == stock_before + 1
 
     boss = new_page()
     admin_login(boss, supervisor.username, PASSWORD)
     open_order(boss, live_server, order)
     boss.click('a[data-transition="request_supplier_refund"]')
     boss.wait_for_selector("#transition-form")
-    expect(boss.locator("#id_amount")).to_have_value("300.00")
+    # the supplier is asked for the unit sent back only: goods in our stock are not its to refund
+    expect(boss.locator("#id_amount")).to_have_value("150.00")
+    expect(boss.locator("#id_kind")).to_have_value("return_refund")
     boss.fill("#id_reason", "Wrong colour shipped by the supplier")
     boss.fill("#id_reference", "1688-RF-77")
     boss.click("#transition-form input[type=submit]")
     boss.wait_for_selector("#order-status")
     expect(boss.locator("#order-status")).to_have_text("Awaiting supplier")
 
-    run_step(boss, "record_supplier_approval", fill={"amount": "280.00"})
+    run_step(boss, "record_supplier_approval", fill={"amount": "140.00"})
     expect(boss.locator("#order-status")).to_have_text("Closed")
     supplier_refund = Refund.objects.get(order=order, direction=RefundDirection.FROM_SUPPLIER)
-    assert (supplier_refund.status, supplier_refund.amount) == (RefundStatus.SUCCEEDED, Decimal("280.00"))
+    assert (supplier_refund.status, supplier_refund.amount) == (RefundStatus.SUCCEEDED, Decimal("140.00"))
 
 
 def test_operator_sees_no_supervisor_buttons_and_a_crafted_post_is_403(

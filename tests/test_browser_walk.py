@@ -44,6 +44,8 @@ BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
     "paid_escalated": {"operator": (11, 4), "supervisor": (8, 2), "finance": (3, 1)},
     "shipped_supplier_approval": {"operator": (13, 5), "supervisor": (9, 2), "finance": (3, 1)},
     "supplier_refusal_dispute": {"operator": (13, 5), "supervisor": (15, 4)},
+    # issue 21: a paid order whose 1688 purchase is cancelled; the supplier answers after the close
+    "paid_cancelled_on_1688": {"operator": (12, 4), "supervisor": (8, 2)},
 }
 
 # The admin index's worklist rows (data-key) where each hand-off shows up, best first; when
@@ -54,7 +56,8 @@ RETURNS_TO_CLAIM = ("returns_to_claim",)
 # A supplier's answer can come before it is due: then it is in no queue, and the supervisor
 # finds the order in the list by its status.
 SUPPLIER_ANSWERED: tuple[str, ...] = ()
-DISPUTES_TO_RESOLVE = ("disputes_to_resolve",)
+SUPPLIER_DISPUTES_TO_RESOLVE = ("supplier_disputes_to_resolve",)
+PURCHASE_REFUNDS_OPEN = ("purchase_refunds_open",)
 
 
 @pytest.fixture
@@ -121,13 +124,13 @@ def _operator_cancels_with_consent(operator: Walker, files: list[Path] | None = 
     operator.open_orders()
     operator.filter_status("Paid, not shipped")
     order_id = operator.first_order()
-    operator.transition("request_cancellation", evidence="Asked the buyer to cancel: out of stock")
+    operator.transition("request_cancellation", evidence="Asked the buyer to cancel: we cannot ship in time")
     expect(operator.page.locator("#order-status")).to_have_text("Cancellation under negotiation")
     operator.transition(
         "record_buyer_consent",
         evidence="Buyer agrees to cancel",
         files=files,
-        select={"reason": "out_of_stock"},
+        select={"reason": "buyer_cancelled"},
     )
     expect(operator.page.locator("#order-status")).to_have_text("Refund in progress")
     operator.expect_handed_to("supervisor")
@@ -182,7 +185,8 @@ def _operator_takes_a_return(operator: Walker) -> str:
         select={"reason": "quality_issue"},
     )
     expect(operator.page.locator("#order-status")).to_have_text("Awaiting returned goods")
-    operator.transition("receive_return", select={"condition": "resellable"})
+    # damaged goods go back to the supplier (the form's default for them)
+    operator.transition("receive_return", select={"condition": "damaged"})
     expect(operator.page.locator("#order-status")).to_have_text("Return received")
     operator.expect_handed_to("supervisor")
     return order_id
@@ -225,12 +229,63 @@ def supplier_refusal_dispute(walk, files: list[Path]) -> None:
     expect(supervisor.page.locator("#order-status")).to_have_text("In dispute")
     # the platform decides the dispute later
     supervisor = walk("supplier_refusal_dispute", "supervisor")
-    supervisor.find_order(order_id, DISPUTES_TO_RESOLVE, "In dispute")
-    supervisor.transition("resolve_dispute", fill={"amount": "5.00"}, select={"outcome": "partial"})
+    supervisor.find_order(order_id, SUPPLIER_DISPUTES_TO_RESOLVE, "In dispute")
+    # the dispute is with the supplier on 1688: decided in CNY, with the supplier's texts only
+    supervisor.transition(
+        "resolve_dispute",
+        fill={"amount": "5.00"},
+        select={"outcome": "partial"},
+        expect_on_form={
+            "label[for=id_amount]": "Refunded by the supplier (CNY)",
+            "#ready-texts h2": "Ready text for the supplier",
+        },
+    )
     expect(supervisor.page.locator("#order-status")).to_have_text("Closed")
+    expect(supervisor.page.locator("#purchase-history")).to_contain_text("5.00 CNY")
 
 
-FLOWS = [unpaid_close, paid_consent, paid_escalated, shipped_supplier_approval, supplier_refusal_dispute]
+def paid_cancelled_on_1688(walk, files: list[Path]) -> None:
+    """A paid order whose 1688 purchase is placed: the buyer agrees to cancel, the purchase is
+    cancelled on 1688, the buyer's refund closes the sale, the supplier's answer comes after."""
+    operator = walk("paid_cancelled_on_1688", "operator")
+    operator.open_orders()
+    operator.filter_status("Paid, not shipped")
+    operator.filter_purchase("Placed, not shipped by the supplier")
+    order_id = operator.first_order()
+    operator.transition("request_cancellation", evidence="Asked the buyer to cancel: supplier delay")
+    operator.transition(
+        "record_buyer_consent",
+        evidence="Buyer agrees to cancel",
+        select={"reason": "shipping_issue", "purchase": "cancel_on_1688"},
+        fill={"purchase_reference": "TQ8000012340000042"},
+        expect_on_form={"#ready-texts h2": "Ready text for the supplier"},
+    )
+    expect(operator.page.locator("#purchase-refunds")).to_contain_text("Money only")
+    operator.expect_handed_to("supervisor")
+
+    supervisor = walk("paid_cancelled_on_1688", "supervisor")
+    supervisor.find_order(order_id, REFUNDS_TO_CONFIRM, "Refund in progress")
+    supervisor.transition("confirm_refund", fill={"reference": "AE-RF-WALK-6"})
+    expect(supervisor.page.locator("#order-status")).to_have_text("Closed")
+    expect(supervisor.page.locator("[data-purchase-waits]").first).to_contain_text(
+        "still waits for the supplier"
+    )
+    # the supplier agrees days later: the supervisor finds the purchase refund from the index
+    supervisor = walk("paid_cancelled_on_1688", "supervisor")
+    supervisor.find_order(order_id, PURCHASE_REFUNDS_OPEN, "Closed")
+    supervisor.answer_purchase_refund("approved")
+    expect(supervisor.page.locator("#purchases")).to_contain_text("Cancelled on 1688")
+    expect(supervisor.page.locator("[data-purchase-waits]")).to_have_count(0)
+
+
+FLOWS = [
+    unpaid_close,
+    paid_consent,
+    paid_escalated,
+    shipped_supplier_approval,
+    supplier_refusal_dispute,
+    paid_cancelled_on_1688,
+]
 
 
 def test_every_article_flow_within_its_budget_and_1366_px(walk, consent_screenshot):

@@ -12,7 +12,17 @@ from django.core.management import call_command
 from evidence.models import Attachment, Communication
 from orders.demo import DEMO_PREFIX, HISTORY_PREFIX
 from orders.demo.history import HISTORY_ORDERS
-from orders.models import Notification, Order, OrderEvent, Refund, Status, StockMovement, Store
+from orders.models import (
+    Notification,
+    Order,
+    OrderEvent,
+    PurchaseStatus,
+    Refund,
+    Status,
+    StockMovement,
+    Store,
+    SupplierOrder,
+)
 from orders.workflow import stores
 from tests.workflow_support import private_media  # noqa: F401
 
@@ -56,6 +66,7 @@ def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
     assert set(Attachment.objects.values_list("content_type", flat=True)) >= {"image/png", "text/plain"}
     assert Notification.objects.filter(template="refund_confirmation").exists()
     assert StockMovement.objects.filter(reason="return_resellable").exists()
+    _assert_purchases_in_each_state(orders)
     placed = sorted(orders.values_list("placed_at", flat=True))
     assert (placed[-1] - placed[0]).days >= 45
     _assert_two_stores_share_the_orders(orders)
@@ -77,6 +88,27 @@ def test_seed_demo_spreads_orders_over_every_state_and_is_idempotent():
     assert Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX).count() == orders.count()
     assert Order.objects.filter(platform_order_id__startswith=HISTORY_PREFIX).count() == HISTORY_ORDERS
     assert Store.objects.count() == 2
+
+
+def _assert_purchases_in_each_state(orders) -> None:
+    """Issue 21: the 1688 purchases in every state, a paid close cancelled on 1688 (and one still
+    waiting for the supplier after the sale closed), goods kept in stock, a supplier's dispute."""
+    purchases = SupplierOrder.objects.filter(order__in=orders)
+    assert set(purchases.values_list("status", flat=True)) == set(PurchaseStatus.values)
+    supplier_refunds = Refund.objects.filter(order__in=orders, direction="from_supplier")
+    assert set(supplier_refunds.values_list("kind", flat=True)) == {"refund", "return_refund"}
+    cancelled = orders.filter(status="closed", close_stage="paid", supplier_orders__status="cancelled")
+    assert cancelled.filter(refunds__kind="refund", refunds__status__in=["succeeded", "received"]).exists()
+    assert orders.filter(
+        status="closed", refunds__direction="from_supplier", refunds__status="requested"
+    ).exists()
+    assert StockMovement.objects.filter(order__in=orders, reason="purchase_kept").exists()
+    assert purchases.filter(returned_quantity__gt=0).exists()
+    assert orders.filter(status="disputed", dispute_with="supplier").exists()
+    assert orders.filter(
+        status="closed", dispute_with="supplier", outcome__in=["won", "partial", "lost"]
+    ).exists()
+    assert orders.filter(status="closed", outcome="refunded", close_stage="shipped").exists()  # close_return
 
 
 def _assert_two_stores_share_the_orders(orders) -> None:
@@ -132,10 +164,14 @@ def test_seed_demo_gives_a_complete_believable_loss_ledger():
     today = timezone.localdate()
     assert ExchangeRate.objects.filter(currency="CNY", date__gte=today - timedelta(days=7)).exists()
     rows = ledger(closed_between(today - timedelta(days=90), today, user=None))
-    assert rows and all(row.cost_of_close is not None for row in rows), [
+    # complete, but for the sales closed while their 1688 cancellation still waits for the
+    # supplier (issue 21): their cost is known once the supplier answers
+    waiting = ["supplier refund not yet received"]
+    assert rows and all(row.cost_of_close is not None or row.missing == waiting for row in rows), [
         r.missing for r in rows if r.missing
     ][:3]
+    assert 0 < sum(row.missing == waiting for row in rows) < 10
     assert {row.currency for row in rows} >= {"USD", "EUR", "BRL"}
     assert any(row.goods_back_cny for row in rows) and any(row.goods_lost_cny for row in rows)
     assert StockMovement.objects.filter(reason=MovementReason.RETURN_RESELLABLE).exists()
-    assert sum(row.cost_of_close for row in rows) > 0
+    assert sum(row.cost_of_close for row in rows if row.cost_of_close is not None) > 0

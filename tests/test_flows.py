@@ -112,13 +112,13 @@ def test_paid_order_buyer_consents_escalated_refunded_and_closed(team):
     assert refund.status == "received"
 
 
-def _to_return_received(order: Order, team) -> Refund:
+def _to_return_received(order: Order, team, *, to_supplier: int = 2) -> Refund:
     op = team["Operator"]
     say(order, by=op)
     workflow.propose_return(order, by=op)
     say(order, kind="consent", by=op)
     workflow.record_return_agreement(order, by=op, reason="quality_issue", tracking_number="RT998CN")
-    workflow.receive_return(order, by=op, quantity=2, condition="resellable")
+    workflow.receive_return(order, by=op, quantity=2, condition="resellable", to_supplier=to_supplier)
     return Refund.objects.get(order=order, direction="to_buyer")
 
 
@@ -128,29 +128,33 @@ def test_shipped_order_returned_and_the_supplier_refunds(team):
     SupplierOrderFactory(order=order, amount=Decimal("300.00"))
     sku_stock = order.sku.stock_on_hand
 
-    buyer_refund = _to_return_received(order, team)
+    # one of the two units received goes to our stock, the other back to the supplier
+    buyer_refund = _to_return_received(order, team, to_supplier=1)
 
-    # the buyer is refunded when the goods arrive, and resellable goods go back into stock
+    # the buyer is refunded when the goods arrive, and the unit we keep goes back into stock
     assert (buyer_refund.status, buyer_refund.amount) == ("succeeded", Decimal("100.00"))
     assert list(Notification.objects.filter(order=order).values_list("channel", flat=True)) == ["email"]
     order.sku.refresh_from_db()
-    assert order.sku.stock_on_hand == sku_stock + 2
-    assert order.sku.movements.filter(reason="return_resellable", delta=2, order=order).exists()
+    assert order.sku.stock_on_hand == sku_stock + 1
+    assert order.sku.movements.filter(reason="return_resellable", delta=1, order=order).exists()
     order.refresh_from_db()
     assert (order.status, order.return_tracking_number) == ("return_received", "RT998CN")
+    assert order.supplier_orders.get().returned_quantity == 1
 
     workflow.request_supplier_refund(
-        order, by=sup, amount="250.00", reason="Stitching defects", reference="1688-RF-1"
+        order, by=sup, amount="120.00", reason="Stitching defects", reference="1688-RF-1"
     )
     supplier_refund = Refund.objects.get(order=order, direction="from_supplier")
     assert (supplier_refund.status, supplier_refund.currency, supplier_refund.amount) == (
         "requested",
         "CNY",
-        Decimal("250.00"),
+        Decimal("120.00"),
     )
+    # 1688's kind: the unit sent back, and only it
+    assert (supplier_refund.kind, supplier_refund.units) == ("return_refund", 1)
     assert supplier_refund.respond_by > supplier_refund.requested_at
 
-    workflow.record_supplier_approval(order, by=sup, amount="200.00", reference="1688-OK-1")
+    workflow.record_supplier_approval(order, by=sup, amount="100.00", reference="1688-OK-1")
 
     order.refresh_from_db()
     supplier_refund.refresh_from_db()
@@ -160,7 +164,7 @@ def test_shipped_order_returned_and_the_supplier_refunds(team):
         "quality_issue",
         "shipped",
     )
-    assert (supplier_refund.status, supplier_refund.amount) == ("succeeded", Decimal("200.00"))
+    assert (supplier_refund.status, supplier_refund.amount) == ("succeeded", Decimal("100.00"))
     assert _history(order) == [
         ("propose_return", "shipped", "return_requested"),
         ("record_return_agreement", "return_requested", "return_in_transit"),

@@ -13,6 +13,7 @@ SUPERVISOR_ONLY = {
     "escalate_to_support",
     "confirm_refund",
     "request_supplier_refund",
+    "close_return",  # issue 21: a return whose goods are in our stock closes without a claim
     "record_supplier_approval",
     "record_supplier_refusal",
     "resolve_dispute",

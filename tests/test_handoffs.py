@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from orders.models import RefundStatus, Status
+from orders.models import Order, RefundStatus, Status
 from orders.selectors.queues import QUEUES
 from tests.factories import OrderFactory, RefundFactory, staff
 
@@ -51,13 +51,23 @@ def queued():
 
     disputes = [in_status(Status.DISPUTED, age=age) for age in (timedelta(days=7), timedelta(days=1))]
     OrderFactory(status=Status.CLOSED, close_reason="other", closed_at=timezone.now())  # missed: closed
+    # a dispute with the supplier on 1688 is in the supplier's queue, not the buyer's
+    supplier_disputes = [in_status(Status.DISPUTED, age=timedelta(days=3))]
+    Order.objects.filter(pk=supplier_disputes[0].pk).update(dispute_with="supplier")
+    # a closed sale whose 1688 cancellation still waits for the supplier
+    cancelled = OrderFactory(status=Status.CLOSED, close_reason="out_of_stock", closed_at=timezone.now())
+    RefundFactory(order=cancelled, supplier=True, respond_by=timezone.now() + timedelta(days=2))
+    Order.objects.filter(pk=cancelled.pk).update(status_changed_at=timezone.now() - timedelta(days=1))
+    cancelled.refresh_from_db()
 
     return {
         "refunds_to_confirm": [refund_pending, *escalated],
         "escalations_open": escalated,
         "returns_to_claim": returns,
         "supplier_answers_due": answers,
-        "disputes_to_resolve": disputes,
+        "buyer_disputes_to_resolve": disputes,
+        "supplier_disputes_to_resolve": supplier_disputes,
+        "purchase_refunds_open": [cancelled],
     }
 
 
@@ -90,7 +100,8 @@ def test_each_queue_counts_its_orders_gives_the_oldest_age_and_links_to_exactly_
         assert f'href="{LIST}?queue={key}"' in page
         assert listed(client, item.url) == {order.pk for order in orders}, key
     assert "Refunds to confirm" in page
-    assert "Disputes to resolve" in page
+    assert "Buyer disputes to resolve (AliExpress)" in page
+    assert "Supplier disputes to resolve (1688, in CNY)" in page
 
 
 def test_queues_are_shown_to_the_supervisor_only(client, queued):
@@ -131,7 +142,7 @@ def test_the_index_query_count_does_not_grow_with_the_orders(client, queued):
         items = index(client)
     # then: the same queries, the larger counts
     assert len(after) == len(before), [q["sql"] for q in after]
-    assert items["disputes_to_resolve"].count == 4
+    assert items["buyer_disputes_to_resolve"].count == 4
 
 
 # --- the order page: who the order waits on ---------------------------------------------------

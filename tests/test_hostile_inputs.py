@@ -500,3 +500,75 @@ def test_connect_store(platform, key, secret, token):
         connection.refresh_from_db()  # what was written reads back, the secret as it was given
         assert secrets.decrypt(connection.app_secret) == inputs.text(secret, "s", max_length=256)
         StoreConnection.objects.filter(pk=connection.pk).delete()
+
+
+ids = st.from_regex(r"[0-9]{1,18}", fullmatch=True)
+
+
+@BOUNDED
+@given(
+    status=some(st.sampled_from(["shipped", "received", ""])),
+    supplier_order_id=some(ids),
+    entry_ids=some(st.lists(ids, max_size=3)),
+    quantity=some(st.integers(1, 5)),
+    tracking=some(words),
+)
+def test_update_purchase(status, supplier_order_id, entry_ids, quantity, tracking):
+    from orders.models import SupplierOrder
+    from tests.factories import SupplierOrderFactory
+
+    order = OrderFactory(status=Status.PAID)
+    purchase = SupplierOrderFactory(order=order, amount=Decimal("35.00"), status="placed")
+    before = SupplierOrder.objects.filter(pk=purchase.pk).values().get()
+    events = OrderEvent.objects.filter(order=order).count()
+    try:
+        workflow.update_purchase(
+            purchase,
+            by=None,
+            status=status,
+            supplier_order_id=supplier_order_id,
+            entry_ids=entry_ids,
+            quantity=quantity,
+            return_tracking_number=tracking,
+        )
+    except Refused as refused:
+        assert refused.field in {
+            "status",
+            "supplier_order_id",
+            "entry_ids",
+            "quantity",
+            "return_tracking_number",
+        }
+        assert SupplierOrder.objects.filter(pk=purchase.pk).values().get() == before
+        assert OrderEvent.objects.filter(order=order).count() == events
+        return
+    row = SupplierOrder.objects.get(pk=purchase.pk)
+    _sane_row(row)
+    # 1688's ids stay text of digits (18 digits: beyond JavaScript's 2^53), whatever was given
+    assert all(isinstance(e, str) and e.isdigit() and len(e) <= 20 for e in row.entry_ids)
+    assert row.supplier_order_id == "" or row.supplier_order_id.isdigit()
+    assert row.status in ("placed", "shipped", "received") and (row.quantity or 1) >= 1
+
+
+@BOUNDED
+@given(
+    amount=some(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("70.00"), places=2)), ref=some(words)
+)
+def test_record_purchase_refund_approval(amount, ref):
+    from tests.factories import SupplierOrderFactory
+
+    order = OrderFactory(status=Status.CLOSED, close_reason="buyer_cancelled", closed_at=datetime.now(UTC))
+    SupplierOrderFactory(order=order, amount=Decimal("70.00"))
+    refund = workflow.create_refund(
+        order, by=None, amount="70.00", idempotency_key=f"cancel-{order.pk}", direction="from_supplier"
+    )
+    before = snapshot(order)
+    try:
+        workflow.record_purchase_refund_approval(refund, by=None, amount=amount, reference=ref)
+    except Refused as refused:
+        assert refused.field in {"amount", "reference"}, refused
+        assert snapshot(order) == before
+        return
+    refund.refresh_from_db()
+    _sane_row(refund)
+    assert refund.status == "succeeded" and Decimal("0") < refund.amount <= Decimal("70.00")

@@ -52,7 +52,7 @@ def test_amounts_are_stored_as_two_place_decimals(shipped):
 def test_buyer_refunds_never_exceed_what_was_paid(shipped):
     workflow.create_refund(shipped, by=None, amount="60.00", idempotency_key="a")
     before = snapshot(shipped)
-    with pytest.raises(Refused, match=r"at most 40\.00 can still be refunded"):
+    with pytest.raises(Refused, match=r"at most 40\.00 USD can still be refunded"):
         workflow.create_refund(shipped, by=None, amount="40.01", idempotency_key="b")
     assert snapshot(shipped) == before
     workflow.create_refund(shipped, by=None, amount="40.00", idempotency_key="c")

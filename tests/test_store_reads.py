@@ -81,6 +81,10 @@ def open_work(store, n: int) -> None:
             RefundFactory(order=order(status, status_changed_at=now - timedelta(days=1)))
         order(Status.RETURN_RECEIVED, status_changed_at=now - timedelta(days=2))
         order(Status.DISPUTED, status_changed_at=now - timedelta(days=4))
+        # a dispute with the supplier on 1688, and a closed sale whose 1688 refund still waits
+        order(Status.DISPUTED, status_changed_at=now - timedelta(days=4), dispute_with="supplier")
+        cancelled = order(Status.CLOSED, close_reason="out_of_stock", closed_at=now)
+        RefundFactory(order=cancelled, supplier=True, respond_by=now + timedelta(days=2))
 
 
 def closes(store, sku, ids: list[str]) -> None:
@@ -151,7 +155,9 @@ WORK = (
     "escalations_open",
     "returns_to_claim",
     "supplier_answers_due",
-    "disputes_to_resolve",
+    "purchase_refunds_open",
+    "buyer_disputes_to_resolve",
+    "supplier_disputes_to_resolve",
 )
 
 
@@ -213,8 +219,8 @@ def test_waiting_on_me_lists_only_the_users_stores(client, stores):
     response = client.get("/admin/orders/order/", {"waiting_on": "me"})
     rows = response.context["cl"].result_list
     # the supervisor's own steps: refund pending, escalated, return received, supplier refund
-    # pending and disputed, one each in NORTH
-    assert len(rows) == 5
+    # pending, one each in NORTH, and two disputes (the buyer's, the supplier's)
+    assert len(rows) == 6
     assert {row.store_id for row in rows} == {north.pk}
 
 

@@ -16,10 +16,10 @@ from django.utils import translation
 
 from evidence.models import Channel, Counterparty, Direction, Kind
 from orders import workflow
-from orders.forms import EVIDENCE_DEFAULTS, INITIAL_BY_RULE, TransitionForm, transition_initial
+from orders.forms import EVIDENCE_DEFAULTS, INITIAL_BY_RULE, TransitionForm, input_wording, transition_initial
 from orders.groups import GROUPS, OPERATOR_TRANSITIONS, SUPERVISOR_TRANSITIONS
 from orders.models import Order, Status
-from orders.transitions import DEFAULT_RULES, KINDS, TRANSITIONS
+from orders.transitions import CURRENCY_RULES, DEFAULT_RULES, KINDS, TRANSITIONS
 from orders.workflow.events import OTHER_EVENT_LABELS, event_label
 from tests.factories import OrderFactory
 
@@ -108,6 +108,10 @@ def test_the_workflow_api_is_the_declarations():
 
 def test_inputs_use_known_kinds_and_default_rules():
     assert set(DEFAULT_RULES) == set(INITIAL_BY_RULE)
+    money_inputs = [i for t in TRANSITIONS.values() for i in t.inputs if i.kind == "money"]
+    for i in money_inputs:
+        # an amount says its currency: declared (the sale's, the dispute's) or in its label (CNY)
+        assert i.currency in CURRENCY_RULES or "(CNY)" in i.label, i.name
     for t in TRANSITIONS.values():
         names = [i.name for i in t.inputs]
         assert len(names) == len(set(names)), t.name
@@ -128,7 +132,10 @@ def test_each_form_has_exactly_the_declared_inputs(name):
     for i in t.inputs:
         field = form.fields[i.name]
         assert field.required == i.required, (name, i.name)
-        assert str(field.label) == i.label, (name, i.name)
+        # the declared label, with the amount's currency after it when it declares one
+        label = f"{i.label} ({order.currency})" if i.currency else i.label
+        assert str(field.label) == label, (name, i.name)
+        assert (str(field.label), str(field.help_text)) == input_wording(i, order), (name, i.name)
         assert str(field.help_text) == i.help, (name, i.name)
         if i.max_length:
             assert field.max_length == i.max_length

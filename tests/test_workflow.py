@@ -155,8 +155,8 @@ CASES = [
             (
                 {"amount": "100.01"},
                 "amount",
-                "A refund of 100.01 would exceed what was paid by the buyer: "
-                "at most 100.00 can still be refunded.",
+                "A refund of 100.01 USD would exceed what was paid by the buyer: "
+                "at most 100.00 USD can still be refunded.",
             ),  # more than was paid
         ],
     ),
@@ -242,8 +242,8 @@ CASES = [
             (
                 {"amount": "100.01"},
                 "amount",
-                "A refund of 100.01 would exceed what was paid by the buyer: "
-                "at most 100.00 can still be refunded.",
+                "A refund of 100.01 USD would exceed what was paid by the buyer: "
+                "at most 100.00 USD can still be refunded.",
             ),
         ],
     ),
@@ -261,8 +261,8 @@ CASES = [
             (
                 {"amount": "300.01"},
                 "amount",
-                "A refund of 300.01 would exceed what was the supplier order: "
-                "at most 300.00 can still be refunded.",
+                "300.01 CNY is more than the 2 unit(s) asked for cost: at most 300.00 CNY "
+                "(the purchase's 300.00 CNY for 2 unit(s)).",
             ),  # more than the supplier order
             ({"reason": ""}, "reason", "Say why the supplier should refund."),
             ({"reference": ""}, "reference", "Enter the 1688 refund reference."),
@@ -275,6 +275,23 @@ CASES = [
                 {"respond_by": "next week"},
                 "respond_by",
                 "respond_by “next week” is not a date and time (write it like 2026-03-01 14:30).",
+            ),
+        ],
+    ),
+    Case(
+        "close_return",
+        Status.RETURN_RECEIVED,
+        Status.CLOSED,
+        "Supervisor",
+        {"note": "Not worth a claim: 2 units, the supplier is far"},
+        setup=_supplier_order,
+        order_kwargs={"close_reason": "quality_issue"},
+        bad_inputs=[
+            (
+                {"note": ""},
+                "note",
+                "2 unit(s) not in our stock could still be asked of the supplier: ask for the refund, "
+                "or say in the note why not.",
             ),
         ],
     ),
@@ -321,7 +338,7 @@ CASES = [
             ({"outcome": "draw"}, "outcome", "Choose the outcome: won, partial or lost."),
             ({"outcome": "partial", "amount": ""}, "amount", "Enter the amount of a partial outcome."),
             ({"amount": "-1"}, "amount", "Amount cannot be negative."),
-            ({"amount": "100.01"}, "amount", "The amount cannot exceed 100.00."),
+            ({"amount": "100.01"}, "amount", "The amount cannot exceed 100.00 USD."),
             (
                 {"reason": ""},
                 "reason",

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from orders.management.commands.workflow_diagram import DOC_PATH, render
 from orders.models import Order
-from orders.transitions import TRANSITIONS
+from orders.transitions import CURRENCY_RULES, TRANSITIONS
 
 
 def test_docs_workflow_md_is_the_generated_text():
@@ -50,4 +50,9 @@ def test_each_transition_is_documented_from_its_declaration():
         rows = [line for line in part.splitlines() if line.startswith("| `")]
         assert [row.split("`")[1] for row in rows] == [i.name for i in t.inputs]
         for row, i in zip(rows, t.inputs, strict=True):
-            assert f"| {'yes' if i.required else 'no'} | {i.label} |" in row
+            assert f"| {'yes' if i.required else 'no'} | {i.label}" in row
+            # an amount's currency and a supplier's wording are documented with the label
+            if i.currency:
+                assert f"{i.label} (in {CURRENCY_RULES[i.currency]})" in row
+            if i.supplier_label:
+                assert f"a supplier's dispute: {i.supplier_label}" in row

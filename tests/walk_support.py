@@ -172,6 +172,10 @@ class Walker:
         link = self.page.locator("#changelist-filter").get_by_role("link", name=label, exact=True)
         self.go(f"filter {label}", lambda: link.first.click(), "#changelist")
 
+    def filter_purchase(self, label: str) -> None:
+        """The order list's "1688 purchase" filter, by the purchase status's label."""
+        self.filter_status(label)
+
     def queue(self, keys: tuple[str, ...]) -> bool:
         """Follow the first of the index's worklist ``keys`` that has work; False if none does."""
         for key in keys:
@@ -222,9 +226,11 @@ class Walker:
         files: list[Path] | None = None,
         fill: dict[str, str] | None = None,
         select: dict[str, str] | None = None,
+        expect_on_form: dict[str, str] | None = None,
     ) -> None:
         """The order page's button for ``name``, its form (recording the evidence first if the
-        form asks for it), submitted; back on the order page with a success message."""
+        form asks for it), submitted; back on the order page with a success message.
+        ``expect_on_form``: selector → text the form must show before it is filled in."""
         self.click(name, f'a[data-transition="{name}"]', "#transition-form")
         if self.page.locator("#record-evidence-first").count():
             self.click(f"{name} record first", "#record-evidence-first", "#evidence-form")
@@ -232,6 +238,8 @@ class Walker:
             if files:
                 self.page.set_input_files("#id_files", [str(f) for f in files])
             self.click(f"{name} evidence saved", "#evidence-form [type=submit]", "#transition-form")
+        for selector, text in (expect_on_form or {}).items():
+            expect(self.page.locator(selector).first).to_contain_text(text)
         for input_name, value in (fill or {}).items():
             self.page.fill(f"#id_{input_name}", value)
         for input_name, value in (select or {}).items():
@@ -240,6 +248,14 @@ class Walker:
         self.click(f"{name} done", "#transition-form [type=submit]", "#order-status, #transition-form")
         refused = self.page.locator("#transition-form .errornote, #transition-form .errorlist")
         assert not refused.count(), f"{name} refused: {' '.join(refused.all_inner_texts())}"
+        expect(self.page.locator(".messagelist .success").first).to_be_visible()
+
+    def answer_purchase_refund(self, answer: str) -> None:
+        """The purchase block's "Record the supplier's answer", ``approved`` or ``refused``,
+        submitted; back on the order page with a success message."""
+        self.click("purchase refund answer", "a.purchase-answer", "#purchase-refund-form")
+        self.page.select_option("#id_answer", answer)
+        self.click("purchase refund answered", "#purchase-refund-form [type=submit]", "#order-status")
         expect(self.page.locator(".messagelist .success").first).to_be_visible()
 
     # --- finance's refund list ------------------------------------------------------------

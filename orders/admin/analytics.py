@@ -30,7 +30,7 @@ from shopops import csvout
 from shopops.admin_base import ShopopsAdminSite
 
 from .. import policy
-from ..models import Store
+from ..models import DisputeWith, Outcome, Store
 from ..selectors.analytics import CloseAnalytics, close_analytics, closed_orders
 from ..selectors.costs import CostOfCloses, CostRow, cost_of_closes
 from ..selectors.ledger import CSV_COLUMNS, ledger
@@ -167,6 +167,21 @@ def _cost_tables(costs: CostOfCloses, bucket: str) -> dict:
     }
 
 
+def _dispute_rows(data: CloseAnalytics) -> list[tuple]:
+    """Whose dispute, its outcome, how many, and the currency it was decided in."""
+    who = dict(DisputeWith.choices)
+    outcomes = dict(Outcome.choices)
+    return [
+        (
+            str(who.get(counterparty, _("(not recorded)"))),
+            str(outcomes.get(outcome, outcome)),
+            n,
+            "CNY" if counterparty == DisputeWith.SUPPLIER else _("the sale's currency"),
+        )
+        for counterparty, outcome, n in data.disputes
+    ]
+
+
 def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: CostOfCloses) -> dict:
     """Each exportable table: (title, header, rows). The page and the CSV show the same rows."""
     return {
@@ -205,6 +220,11 @@ def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: 
             _("SKUs with repeated out-of-stock closes"),
             [_("SKU"), _("Out-of-stock closes")],
             data.repeated("out_of_stock", 2),
+        ),
+        "disputes": (
+            _("Disputes by counterparty and outcome"),
+            [_("Dispute with"), _("Outcome"), _("Closes"), _("Decided in")],
+            _dispute_rows(data),
         ),
         "recommendations": (
             _("Recommended actions"),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
-from ..models import SupplierOrder
+from ..models import PurchaseStatus, SupplierOrder
 from ..selectors import queues
 
 # --- typed-in filters -------------------------------------------------------------------------
@@ -78,6 +78,23 @@ class SupplierFilter(InputFilter):
         return queryset.filter(
             Exists(SupplierOrder.objects.filter(order=OuterRef("pk"), supplier_name__icontains=name))
         )
+
+
+class PurchaseStatusFilter(admin.SimpleListFilter):
+    """Orders whose 1688 purchase is in a given state (placed, shipped by the supplier, …)."""
+
+    title = _("1688 purchase")
+    parameter_name = "purchase"
+
+    def lookups(self, request, model_admin):
+        return PurchaseStatus.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in PurchaseStatus.values:
+            return queryset
+        # EXISTS, not a join: an order with two purchases must not appear twice.
+        return queryset.filter(Exists(SupplierOrder.objects.filter(order=OuterRef("pk"), status=value)))
 
 
 class DateRangeFilter(InputFilter):

@@ -33,8 +33,7 @@ from evidence import services
 from shopops.errors import NotPermitted, OrderChanged, Refused, Stale
 
 from .. import policy, workflow
-from ..buyer_messages.chat import ready_texts
-from ..buyer_messages.spec import CHAT_MESSAGES
+from ..buyer_messages.chat import audience, ready_texts
 from ..forms import CommunicationForm, TransitionForm
 from ..models import Order, Refund, Status
 from ..selectors.evidence import evidence_missing
@@ -128,12 +127,14 @@ def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     refunds = list(Refund.objects.filter(order=order))
     can_correct = policy.may(request.user, CORRECT_CONTACT_PERMISSION)
     buttons = available_transitions(order, request.user)
+    entries = build_timeline(order, refunds)
     return {
         "transition_buttons": buttons,
         "waiting_for": waiting_for(order, buttons),
         "refundable": refundable(order),
         "refunds": refunds,
-        "timeline": render_timeline(build_timeline(order, refunds)),
+        "timeline": render_timeline(entries),
+        "timeline_entries": entries,
         "can_record_evidence": policy.may(request.user, "evidence.add_communication"),
         "evidence_url": reverse("admin:orders_order_evidence", args=[order.pk]),
         "contact_url": reverse("admin:orders_order_contact", args=[order.pk]) if can_correct else "",
@@ -243,10 +244,11 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
 def ready_text_context(request: HttpRequest, order: Order, transition: str) -> dict[str, Any]:
     """What the transition form shows of the ready texts (nothing for other steps, or for a user
     who may not record communications)."""
-    if transition not in CHAT_MESSAGES or not policy.may(request.user, "evidence.add_communication"):
+    if not audience(transition, order) or not policy.may(request.user, "evidence.add_communication"):
         return {}
     return {
         "ready_texts": ready_texts(transition, order, ui_language=translation.get_language()),
+        "ready_audience": audience(transition, order),
         "ready_text_url": reverse("admin:orders_order_ready_text", args=[order.pk]),
         "return_address_missing": transition == "propose_return" and not order.store.option("return_address"),
     }

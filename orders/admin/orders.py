@@ -31,11 +31,12 @@ from ..selectors.ledger import order_ledger
 from ..selectors.search import order_search
 from ..workflow.events import event_label
 from ..workflow.packs import PACK_PERMISSION
-from . import imports, order_actions, order_views, packs, ready_texts
+from . import imports, order_actions, order_views, packs, purchase, ready_texts
 from .display import status_badge
 from .filters import (
     ClosedDateFilter,
     PlacedDateFilter,
+    PurchaseStatusFilter,
     QueueFilter,
     SupplierFilter,
     UnpaidTimingOutSoonFilter,
@@ -50,10 +51,19 @@ def _when(value: datetime) -> str:
 
 
 class SupplierOrderInline(ReadOnlyInline):
-    """The 1688 purchase orders behind the sale. Imported, not edited here."""
+    """The 1688 purchase orders behind the sale. Imported, and updated from the purchase block
+    (``orders.admin.purchase``), not edited here."""
 
     model = SupplierOrder
-    fields = ("supplier_name", "supplier_contact", "supplier_order_id", "amount")
+    fields = (
+        "supplier_name",
+        "supplier_contact",
+        "supplier_order_id",
+        "status",
+        "quantity",
+        "amount",
+        "returned_quantity",
+    )
 
 
 @admin.register(Order)
@@ -74,6 +84,7 @@ class OrderAdmin(StoreScopedAdmin):
         "status",
         "close_reason",
         SupplierFilter,
+        PurchaseStatusFilter,
         PlacedDateFilter,
         ClosedDateFilter,
         UnpaidTimingOutSoonFilter,
@@ -157,6 +168,18 @@ class OrderAdmin(StoreScopedAdmin):
             screen(self, "<path:object_id>/evidence/", order_views.evidence_view, "orders_order_evidence"),
             screen(self, "<path:object_id>/contact/", order_views.contact_view, "orders_order_contact"),
             screen(
+                self,
+                "<path:object_id>/purchase/<str:purchase_id>/",
+                purchase.purchase_view,
+                "orders_order_purchase",
+            ),
+            screen(
+                self,
+                "<path:object_id>/purchase-refund/<str:refund_id>/",
+                purchase.purchase_refund_view,
+                "orders_order_purchase_refund",
+            ),
+            screen(
                 self, "<path:object_id>/ready-text/", ready_texts.ready_text_view, "orders_order_ready_text"
             ),
             screen(
@@ -183,6 +206,7 @@ class OrderAdmin(StoreScopedAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(order_views.order_page_context(request, obj))
+            context.update(purchase.purchase_context(request, obj, context.pop("timeline_entries")))
             can_pack = policy.may(request.user, PACK_PERMISSION)
             context["evidence_pack_urls"] = packs.pack_urls(obj) if can_pack else []
             context["ledger"] = order_ledger(obj)  # the loss ledger of a closed order, else None

@@ -24,6 +24,7 @@ from shopops.money import format_money
 
 from ..models import (
     CloseReason,
+    DisputeWith,
     MovementReason,
     NotificationChannel,
     NotificationStatus,
@@ -31,10 +32,13 @@ from ..models import (
     Order,
     OrderEvent,
     Outcome,
+    PurchaseOnClose,
+    PurchaseStatus,
     Refund,
     RefundDirection,
     RefundStatus,
     ReturnCondition,
+    SupplierRefundKind,
 )
 from ..packs.limits import TARGET_LABELS
 from ..selectors.timeline import order_history
@@ -54,6 +58,8 @@ class TimelineEntry:
     # When it was written down, to order what ``at`` cannot: a communication's time is typed to
     # the minute, so within that minute the order of recording tells what came first.
     recorded: datetime | None = None
+    # Whose half of the order it is: "sale" (AliExpress) or "purchase" (1688).
+    side: str = "sale"
 
     @property
     def sort_key(self) -> tuple[datetime, datetime]:
@@ -76,10 +82,13 @@ class TimelineEntry:
             )
             parts.append(format_html("<dl>{}</dl>", rows))
         local = timezone.localtime(self.at)
+        if self.side == "purchase":
+            parts.insert(0, format_html('<span class="side-badge">{}</span> ', _("1688")))
         return format_html(
-            '<li class="timeline-entry {}"><time datetime="{}">{}</time>'
+            '<li class="timeline-entry {} side-{}"><time datetime="{}">{}</time>'
             '<div class="timeline-body">{}</div></li>',
             self.kind,
+            self.side,
             local.isoformat(),
             formats.date_format(local, "DATETIME_FORMAT"),
             mark_safe("".join(parts)),  # noqa: S308 — every part above is format_html output
@@ -109,6 +118,36 @@ class _Labels:
         return table.get(value, value)
 
 
+# The history events that are the purchase's own (its requests, answers, disputes, reminders).
+PURCHASE_EVENTS = frozenset(
+    {
+        "request_supplier_refund",
+        "record_supplier_approval",
+        "record_supplier_refusal",
+        "close_return",
+        "chase_supplier",
+        "supplier_refund_overdue",
+        "update_purchase",
+        "purchase_refund_approved",
+        "purchase_refund_refused",
+    }
+)
+
+
+def is_purchase_event(name: str, data: dict | None) -> bool:
+    """Whether a history event belongs to the purchase's half of the order: its own steps, a
+    supplier's dispute resolved, or any event that moved money from the supplier."""
+    data = data or {}
+    if name in PURCHASE_EVENTS:
+        return True
+    if name == "resolve_dispute":
+        return (
+            data.get("counterparty") == DisputeWith.SUPPLIER
+            or data.get("direction") == RefundDirection.FROM_SUPPLIER
+        )
+    return data.get("direction") == RefundDirection.FROM_SUPPLIER
+
+
 # The inputs of SPEC section 7 as they are stored in OrderEvent.data, named for a person.
 EVENT_INPUT_LABELS = {
     "paid_at": gettext_noop("Paid at"),
@@ -124,6 +163,21 @@ EVENT_INPUT_LABELS = {
     "outcome": gettext_noop("Outcome"),
     "direction": gettext_noop("Direction"),
     "reason": gettext_noop("Reason"),
+    # the 1688 purchase (issue 21)
+    "purchase": gettext_noop("The 1688 purchase"),
+    "purchase_refund": gettext_noop("Supplier refund"),
+    "purchase_amount": gettext_noop("Asked of the supplier"),
+    "kind": gettext_noop("Kind of refund"),
+    "units": gettext_noop("Units"),
+    "to_supplier": gettext_noop("Units sent back to the supplier"),
+    "counterparty": gettext_noop("Dispute with"),
+    "currency": gettext_noop("Currency"),
+    "in_stock": gettext_noop("Units in our stock"),
+    "not_claimed": gettext_noop("Units not claimed"),
+    "status": gettext_noop("Status"),
+    "supplier_order_id": gettext_noop("1688 order id"),
+    "entry_ids": gettext_noop("1688 order entry ids"),
+    "return_tracking_number": gettext_noop("Return tracking number"),
     # a Supervisor's correction of the buyer's contact details (orders.workflow.contacts)
     "buyer_email": gettext_noop("Buyer email"),
     "buyer_phone": gettext_noop("Buyer phone"),
@@ -141,10 +195,15 @@ EVENT_INPUT_CHOICES: dict[str, type[models.TextChoices]] = {
     "direction": RefundDirection,
     "outcome": Outcome,
     "condition": ReturnCondition,
+    "counterparty": DisputeWith,
+    "kind": SupplierRefundKind,
+    "status": PurchaseStatus,
 }
+# ``purchase`` is a choice on a close (what it did with the purchase), an id elsewhere.
+CLOSE_PURCHASE_CHOICES = PurchaseOnClose
 # Stored inputs that are internal ids (the refunds a step created or answered): the refunds are
 # entries of their own on the timeline.
-EVENT_INTERNAL_KEYS = frozenset({"refund", "refunds"})
+EVENT_INTERNAL_KEYS = frozenset({"refund", "refunds", "purchase_refund", "currency"})
 
 
 def _event_value(value: Any) -> str:
@@ -180,12 +239,18 @@ def _event_entry(event: OrderEvent, labels: _Labels, currency: str) -> TimelineE
         if key in EVENT_INTERNAL_KEYS or value in (None, "", []):
             continue
         label = EVENT_INPUT_LABELS.get(key)
-        if key in EVENT_INPUT_CHOICES and isinstance(value, str):
+        if key == "purchase" and not isinstance(value, str):
+            continue  # the purchase's id: the purchase block names it
+        if key == "purchase" and isinstance(value, str):
+            shown = labels(CLOSE_PURCHASE_CHOICES, value)
+        elif key in EVENT_INPUT_CHOICES and isinstance(value, str):
             shown = labels(EVENT_INPUT_CHOICES[key], value)
         elif key == "target" and value in TARGET_LABELS:
             shown = _(TARGET_LABELS[value])
         elif key == "amount":
             shown = _amount(value, _event_currency(event, currency))
+        elif key == "purchase_amount":
+            shown = _amount(value, "CNY")
         else:
             shown = _event_value(value)
         lines.append((_(label) if label else key.replace("_", " "), shown))
@@ -195,6 +260,7 @@ def _event_entry(event: OrderEvent, labels: _Labels, currency: str) -> TimelineE
         title=event_label(event.transition),
         actor=_actor(event.actor),
         lines=lines,
+        side="purchase" if is_purchase_event(event.transition, data) else "sale",
     )
 
 
@@ -223,6 +289,7 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
                 detail=comm.summary,
                 actor=_actor(comm.recorded_by),
                 lines=[(_("Full text"), comm.body)] if comm.body else [],
+                side="purchase" if comm.counterparty == Counterparty.SUPPLIER else "sale",
             )
         )
     for attachment in history.attachments:
@@ -238,8 +305,13 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
         )
     for refund in history.refunds:
         lines = [(_("Reference"), refund.reference)] if refund.reference else []
+        if refund.kind:
+            lines.append((_("Kind of refund"), labels(SupplierRefundKind, refund.kind)))
+        if refund.units:
+            lines.append((_("Units"), str(refund.units)))
         if refund.respond_by:
             lines.append((_("Respond by"), _format_when(refund.respond_by)))
+        supplier = refund.direction == RefundDirection.FROM_SUPPLIER
         entries.append(
             TimelineEntry(
                 at=refund.requested_at,
@@ -252,6 +324,7 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
                     "status": labels(RefundStatus, refund.status),
                 },
                 lines=lines,
+                side="purchase" if supplier else "sale",
             )
         )
     for note in history.notifications:
@@ -293,14 +366,25 @@ def _format_when(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
-# The steps whose amount is the supplier's refund, in CNY (SPEC 1).
-SUPPLIER_AMOUNT_STEPS = frozenset({"request_supplier_refund", "record_supplier_approval"})
+# The steps whose amount is the supplier's refund, in CNY (SPEC 1), or the purchase's.
+SUPPLIER_AMOUNT_STEPS = frozenset(
+    {
+        "request_supplier_refund",
+        "record_supplier_approval",
+        "update_purchase",
+        "purchase_refund_approved",
+        "purchase_refund_refused",
+    }
+)
 
 
 def _event_currency(event: OrderEvent, currency: str) -> str:
-    """A supplier refund's amount is in CNY; a buyer's in the order's currency."""
-    direction = (event.data or {}).get("direction")
-    if event.transition in SUPPLIER_AMOUNT_STEPS or direction == RefundDirection.FROM_SUPPLIER:
+    """A supplier refund's amount is in CNY; a buyer's in the order's currency; a dispute's
+    outcome in the currency recorded with it."""
+    data = event.data or {}
+    if data.get("currency"):
+        return str(data["currency"])
+    if event.transition in SUPPLIER_AMOUNT_STEPS or data.get("direction") == RefundDirection.FROM_SUPPLIER:
         return "CNY"
     return currency
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Order
+from ..models import DisputeWith, Order, PurchaseOnClose
+from ..selectors.purchase import default_purchase_on_close, dispute_with
+from ..selectors.refunds import refundable
+from . import supplier_chat
 from .catalogue import render_text
 from .spec import CHAT_MESSAGES, FALLBACK, LANGUAGES, MESSAGES, buyer_language, is_rtl
+
+BUYER, SUPPLIER = "buyer", "supplier"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class ReadyText:
     meaning_language: str
     meaning: str  # the same text in the operator's language ("" when it is the same language)
     fell_back: bool  # the buyer's language had no text: this one is English
+    audience: str = BUYER  # who it is for: the buyer (AliExpress chat) or the supplier (1688 Wangwang)
 
     @property
     def dom_id(self) -> str:
@@ -35,8 +41,10 @@ class ReadyText:
     @property
     def outcome(self) -> str:
         """The dispute outcome (won, partial, lost) this text is for; "" for other texts."""
-        prefix = "chat.dispute_"
-        return self.message.removeprefix(prefix) if self.message.startswith(prefix) else ""
+        for prefix in ("chat.dispute_", "supplier.dispute_"):
+            if self.message.startswith(prefix):
+                return self.message.removeprefix(prefix)
+        return ""
 
 
 def order_facts(order: Order) -> dict[str, Any]:
@@ -56,10 +64,30 @@ def operator_language(ui_language: str | None) -> str:
     return "zh-hans" if (ui_language or "").lower().startswith("zh") else FALLBACK
 
 
+def audience(transition: str, order: Order) -> str:
+    """Whom the ready texts of ``transition`` on ``order`` are for: a dispute's counterparty, the
+    supplier for the 1688 steps, the buyer otherwise ("" for a step with none)."""
+    if transition == "resolve_dispute":
+        return SUPPLIER if dispute_with(order) == DisputeWith.SUPPLIER else BUYER
+    if transition == "record_buyer_consent":
+        # Only when there is a 1688 purchase to cancel.
+        return SUPPLIER if default_purchase_on_close(order) == PurchaseOnClose.CANCEL_ON_1688 else ""
+    if transition in supplier_chat.SUPPLIER_CHAT:
+        return SUPPLIER
+    return BUYER if transition in CHAT_MESSAGES else ""
+
+
 def ready_texts(transition: str, order: Order, *, ui_language: str | None) -> list[ReadyText]:
-    """The ready texts the form of ``transition`` offers for ``order`` (none for other steps)."""
+    """The ready texts the form of ``transition`` offers for ``order`` (none for other steps): the
+    buyer's in their language, or the supplier's in Chinese (a dispute with the supplier on 1688
+    offers only the supplier's)."""
+    if audience(transition, order) == SUPPLIER:
+        return _supplier_texts(transition, order, ui_language)
     # Where the goods go back: the order's store's return address (SHOPOPS_RETURN_ADDRESS by default).
     facts = {**order_facts(order), "return_address": order.store.option("return_address")}
+    if transition == "resolve_dispute":
+        # What the buyer still gets back, not what they paid: part may be back already.
+        facts["amount"] = str(refundable(order))
     asked = buyer_language(order.buyer_language)
     meaning_language = operator_language(ui_language)
     found = []
@@ -79,6 +107,30 @@ def ready_texts(transition: str, order: Order, *, ui_language: str | None) -> li
                 meaning_language=LANGUAGES[meaning_language][0],
                 meaning=meaning,
                 fell_back=text.fell_back,
+            )
+        )
+    return found
+
+
+def _supplier_texts(transition: str, order: Order, ui_language: str | None) -> list[ReadyText]:
+    language = supplier_chat.SUPPLIER_LANGUAGE
+    meaning_language = operator_language(ui_language)
+    facts = supplier_chat.supplier_facts(order)
+    found = []
+    for message_id in supplier_chat.SUPPLIER_CHAT.get(transition, ()):
+        text, meaning = supplier_chat.render(message_id, facts)
+        found.append(
+            ReadyText(
+                message=message_id,
+                label=str(supplier_chat.SUPPLIER_MESSAGES[message_id].label),
+                language=language,
+                language_name=LANGUAGES[language][0],
+                rtl=False,
+                text=text,
+                meaning_language=LANGUAGES[meaning_language][0],
+                meaning="" if meaning_language == language else meaning,
+                fell_back=False,
+                audience=SUPPLIER,
             )
         )
     return found

@@ -25,12 +25,15 @@ from django.utils import timezone
 
 from ..models import (
     CloseStage,
+    DisputeWith,
     Feedback,
     FollowupStatus,
     MovementReason,
     Order,
     OrderEvent,
     Outcome,
+    PurchaseOnClose,
+    PurchaseStatus,
     Refund,
     RefundDirection,
     RefundStatus,
@@ -38,6 +41,7 @@ from ..models import (
     Status,
     StockMovement,
     SupplierOrder,
+    SupplierRefundKind,
 )
 from ..models.store import DEFAULT_CODE
 from ..workflow.events import event_values
@@ -127,6 +131,18 @@ def _restock_returns(returns: list[tuple[Order, int]]) -> None:
     for sku in Sku.objects.filter(pk__in={order.sku_id for order, _q in returns}):
         sku.stock_on_hand = stock[sku.pk]
         sku.save(update_fields=["stock_on_hand"])
+
+
+def _event_data(name: str, order: Order, back: int, condition: str, sent_back: int, cancelled: bool) -> dict:
+    """The inputs a history event of the demo's past records, as the workflow would have."""
+    data: dict = {"demo_history": True}
+    if name == "receive_return":
+        data.update(quantity=back if back else order.quantity, condition=condition, to_supplier=sent_back)
+    if name == "record_buyer_consent":
+        data["purchase"] = PurchaseOnClose.CANCEL_ON_1688 if cancelled else PurchaseOnClose.NOT_BOUGHT
+    if name in ("record_supplier_refusal", "resolve_dispute"):
+        data["counterparty"] = DisputeWith.SUPPLIER
+    return data
 
 
 def _user(username: str):
@@ -248,17 +264,30 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
                 returns.append((order, back))
         if refused:
             order.outcome = Outcome.LOST
+            order.dispute_with = DisputeWith.SUPPLIER
+        # The 1688 purchase: a paid close found it not bought yet, or cancelled it on 1688 (the
+        # supplier refunded it all); a shipped one had it received, and the goods of the return
+        # not back on our shelf went back to the supplier (none when they went missing).
+        cancelled = stage == CloseStage.PAID and rng.random() < 0.5
+        sent_back = order.quantity - back if stage == CloseStage.SHIPPED and condition != "missing" else 0
         if stage != CloseStage.UNPAID:
-            supplier_orders.append(
-                SupplierOrder(
-                    order=order,
-                    supplier_name=supplier,
-                    supplier_contact=contact,
-                    supplier_order_id=f"3198{order.platform_order_id[-12:]}",
-                    amount=cost,
-                    created_at=order.paid_at,
-                )
+            not_bought = stage == CloseStage.PAID and not cancelled
+            purchase = SupplierOrder(
+                order=order,
+                supplier_name=supplier,
+                supplier_contact=contact,
+                supplier_order_id="" if not_bought else f"2202{order.platform_order_id[-14:]}",
+                amount=cost,
+                quantity=order.quantity,
+                status=(
+                    PurchaseStatus.NOT_BOUGHT
+                    if not_bought
+                    else (PurchaseStatus.CANCELLED if cancelled else PurchaseStatus.RECEIVED)
+                ),
+                returned_quantity=sent_back,
+                created_at=order.paid_at,
             )
+            supplier_orders.append(purchase)
         path = PATH_REFUSED if refused else PATHS[stage]
         span = order.closed_at - order.close_started_at
         for i, (name, source, target) in enumerate(path):
@@ -271,13 +300,7 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
                 actor_id=actor.pk if actor else None,
                 created_at=at,
                 reason=reason,
-                data={"demo_history": True}
-                if name != "receive_return"
-                else {
-                    "demo_history": True,
-                    "quantity": back if back else order.quantity,
-                    "condition": condition,
-                },
+                data=_event_data(name, order, back, condition, sent_back, cancelled),
             )
             events.append(OrderEvent(**values))
         if stage == CloseStage.UNPAID:
@@ -299,7 +322,27 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
                 received_at=None if recent else order.closed_at + timedelta(days=rng.uniform(3, 9)),
             )
         )
-        # Goods back on the shelf are not the supplier's to refund: only the rest is asked for.
+        if cancelled:
+            refunds.append(
+                Refund(
+                    order=order,
+                    supplier_order=purchase,
+                    direction=RefundDirection.FROM_SUPPLIER,
+                    kind=SupplierRefundKind.REFUND,
+                    units=order.quantity,
+                    status=RefundStatus.RECEIVED,
+                    amount=cost,
+                    currency="CNY",
+                    reason=reason,
+                    reference=f"TQ{order.platform_order_id[-16:]}",
+                    idempotency_key=f"history-{order.platform_order_id}-purchase",
+                    requested_at=order.close_started_at,
+                    succeeded_at=order.closed_at,
+                    received_at=order.closed_at + timedelta(days=rng.uniform(1, 5)),
+                )
+            )
+        # Goods back on the shelf are not the supplier's to refund: only the rest is asked for,
+        # as goods sent back (or money only, for goods that went missing).
         asked = (cost * (order.quantity - back) / order.quantity).quantize(Decimal("0.01"))
         if stage == CloseStage.SHIPPED and asked > 0:
             # Suppliers seldom refund in full: often part, sometimes all of the purchase.
@@ -307,7 +350,12 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
             refunds.append(
                 Refund(
                     order=order,
+                    supplier_order=purchase,
                     direction=RefundDirection.FROM_SUPPLIER,
+                    kind=SupplierRefundKind.REFUND
+                    if condition == "missing"
+                    else SupplierRefundKind.RETURN_REFUND,
+                    units=order.quantity - back,
                     status=RefundStatus.REJECTED if refused else RefundStatus.RECEIVED,
                     amount=(asked * share).quantize(Decimal("0.01")),
                     currency="CNY",
@@ -323,7 +371,9 @@ def seed_demo_history(stdout=None, *, orders: int = HISTORY_ORDERS, now: datetim
     SupplierOrder.objects.bulk_create(supplier_orders, batch_size=1000)
     OrderEvent.objects.bulk_create(events, batch_size=1000)
     Refund.objects.bulk_create(refunds, batch_size=1000)
-    Order.objects.bulk_update([o for o in created if o.outcome == Outcome.LOST], ["outcome"], batch_size=1000)
+    Order.objects.bulk_update(
+        [o for o in created if o.outcome == Outcome.LOST], ["outcome", "dispute_with"], batch_size=1000
+    )
     _restock_returns(returns)
 
     feedback = []

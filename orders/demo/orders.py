@@ -32,10 +32,13 @@ from evidence import services as evidence
 
 from .. import workflow
 from ..models import (
+    PURCHASE_MOVES,
     MovementReason,
     Notification,
     NotificationStatus,
     Order,
+    PurchaseOnClose,
+    PurchaseStatus,
     Refund,
     Sku,
     Status,
@@ -44,6 +47,7 @@ from ..models import (
 )
 from ..models.store import DEFAULT_CODE
 from ..notifications import render_notification
+from ..selectors.purchase import default_purchase_on_close, supplier_request_default
 from .catalogue import (
     BUYER_CANCEL_ASK,
     BUYER_NO,
@@ -79,6 +83,7 @@ SCENARIOS = {
     "closed_unpaid": 44,
     "closed_refunded": 24,
     "closed_supplier_refunded": 12,
+    "closed_return_kept": 6,
     "closed_dispute": 10,
 }
 UNPAID_REASONS = (
@@ -158,14 +163,39 @@ class _Seeder:
             notes=self.rng.choice(["", "", "", "请尽快发货", "Gift, no invoice please"]),
         )
         supplier, contact = self.rng.choice(SUPPLIERS)
+        # Not bought until the buyer pays (``bought``); its price is known from the listing.
         SupplierOrder.objects.create(
             order=order,
             supplier_name=supplier,
             supplier_contact=contact,
-            supplier_order_id=f"3000{self.serial:012d}",
+            status=PurchaseStatus.NOT_BOUGHT,
+            quantity=quantity,
             amount=(cost * quantity).quantize(Decimal("0.01")),
         )
         return order
+
+    def bought(self, order: Order, how: str) -> None:
+        """The 1688 purchase placed (18-digit ids, as 1688 gives them), then shipped by the supplier
+        or received in our warehouse or sent straight on, as ``how`` says."""
+        purchase = order.supplier_orders.get()
+        by = self.actors.operator
+        if purchase.status == PurchaseStatus.NOT_BOUGHT:
+            workflow.update_purchase(
+                purchase,
+                by=by,
+                status=PurchaseStatus.PLACED,
+                supplier_order_id=f"2202{self.serial:014d}",
+                entry_ids=[f"2202{self.serial:012d}01"],
+            )
+        steps = {
+            PurchaseStatus.SHIPPED: [PurchaseStatus.SHIPPED],
+            PurchaseStatus.RECEIVED: [PurchaseStatus.SHIPPED, PurchaseStatus.RECEIVED],
+            PurchaseStatus.FORWARDED: [PurchaseStatus.FORWARDED],
+        }.get(how, [])
+        for status in steps:
+            purchase.refresh_from_db()
+            if status in PURCHASE_MOVES[purchase.status]:
+                workflow.update_purchase(purchase, by=by, status=status)
 
     @staticmethod
     def _mailbox(name: str) -> str:
@@ -206,12 +236,23 @@ class _Seeder:
     # --- the paths of the article ----------------------------------------------------------
 
     def paid(self, order: Order) -> Order:
-        return workflow.mark_paid(
+        done = workflow.mark_paid(
             order, by=self.actors.operator, paid_at=self.at(order, self.rng.uniform(0.2, 20))
         )
+        # Paid, not shipped: the purchase not bought yet, placed, shipped by the supplier or in
+        # our warehouse.
+        how = self.rng.choices(
+            ["", PurchaseStatus.PLACED, PurchaseStatus.SHIPPED, PurchaseStatus.RECEIVED],
+            weights=[15, 50, 15, 20],
+        )[0]
+        if how:
+            self.bought(order, how)
+        return done
 
     def shipped(self, order: Order) -> Order:
         self.paid(order)
+        # The goods went through our warehouse, or the supplier sent them straight on.
+        self.bought(order, PurchaseStatus.FORWARDED if self.rng.random() < 0.15 else PurchaseStatus.RECEIVED)
         return workflow.mark_shipped(
             order,
             by=self.actors.operator,
@@ -230,11 +271,17 @@ class _Seeder:
         self.say(order, "consent", BUYER_YES[self.lang(order)], hours=40)
         partial = self.rng.random() < 0.15 and order.total_amount > Decimal("5.00")
         amount = (order.total_amount / 2).quantize(Decimal("0.01")) if partial else None
+        reason = self.rng.choice(PAID_REASONS)
+        # Goods in our warehouse go back to stock: such a close is not for "out of stock".
+        if reason == "out_of_stock" and default_purchase_on_close(order) == PurchaseOnClose.TO_STOCK:
+            reason = "buyer_cancelled"
+        # The purchase: its default (cancel on 1688 what is placed, keep what is here).
         return workflow.record_buyer_consent(
             order,
             by=self.actors.operator,
-            reason=(reason := self.rng.choice(PAID_REASONS)),
+            reason=reason,
             amount=amount,
+            purchase_reference=f"TQ80000{self.rng.randint(10**10, 10**11 - 1)}",
             note="Buyer asked for the refund by message" if reason == "other" else "",
         )
 
@@ -264,10 +311,17 @@ class _Seeder:
             note="Colour differs from the listing photo" if reason == "other" else "",
         )
 
-    def return_received(self, order: Order) -> Order:
+    def return_received(self, order: Order, *, claim: bool = False, keep: bool = False) -> Order:
+        """The goods back: resellable ones into our stock or (to claim, or one in two) back to
+        the supplier, damaged ones back to the supplier, missing ones nowhere."""
         self.return_in_transit(order)
         condition = self.rng.choices(["resellable", "damaged", "missing"], weights=[60, 35, 5])[0]
+        if keep:
+            condition = "resellable"
         quantity = 0 if condition == "missing" else order.quantity
+        back = None
+        if condition == "resellable" and not keep and (claim or self.rng.random() < 0.5):
+            back = quantity
         if condition != "resellable":
             self.attach_text(
                 order,
@@ -275,12 +329,21 @@ class _Seeder:
                 f"Return inspection {order.platform_order_id}: {condition}, {quantity} received.\n"
                 "退货检验记录：外包装破损。\n",
             )
-        return workflow.receive_return(order, by=self.actors.operator, quantity=quantity, condition=condition)
+        return workflow.receive_return(
+            order, by=self.actors.operator, quantity=quantity, condition=condition, to_supplier=back
+        )
 
     def supplier_refund_pending(self, order: Order) -> Order:
-        self.return_received(order)
-        limit = workflow.refundable(order, "from_supplier")
+        self.return_received(order, claim=True)
+        _kind, _units, limit = supplier_request_default(order)
         amount = limit if self.rng.random() < 0.6 else (limit * Decimal("0.7")).quantize(Decimal("0.01"))
+        if self.rng.random() < 0.5:
+            purchase = order.supplier_orders.get()
+            workflow.update_purchase(
+                purchase,
+                by=self.actors.operator,
+                return_tracking_number=f"SF{self.rng.randint(10**11, 10**12 - 1)}",
+            )
         return workflow.request_supplier_refund(
             order,
             by=self.actors.supervisor,
@@ -369,6 +432,16 @@ class _Seeder:
         workflow.confirm_refund(
             order, by=self.actors.supervisor, reference=f"ALI-RF-{self.rng.randint(10**8, 10**9 - 1)}"
         )
+        # A purchase cancelled on 1688: the supplier mostly agrees, sometimes refuses, and some
+        # answers are still to come after the sale closed.
+        for refund in Refund.objects.filter(order=order, direction="from_supplier", status="requested"):
+            answer = self.rng.choices(["approved", "refused", "waiting"], weights=[70, 15, 15])[0]
+            if answer == "approved":
+                workflow.record_purchase_refund_approval(refund, by=self.actors.supervisor)
+            elif answer == "refused":
+                workflow.record_purchase_refund_refusal(
+                    refund, by=self.actors.supervisor, note="供应商：已发货，不同意取消。"
+                )
         self.backdate.append((order, self.at(order, self.rng.uniform(50, 200))))
 
     def _scenario_closed_supplier_refunded(self, order: Order) -> None:
@@ -382,6 +455,12 @@ class _Seeder:
             reference=f"1688-OK-{self.rng.randint(10**6, 10**7 - 1)}",
         )
         self.backdate.append((order, self.at(order, self.rng.uniform(250, 500))))
+
+    def _scenario_closed_return_kept(self, order: Order) -> None:
+        # The goods came back resellable into our stock: nothing to ask of the supplier.
+        self.return_received(order, keep=True)
+        workflow.close_return(order, by=self.actors.supervisor)
+        self.backdate.append((order, self.at(order, self.rng.uniform(200, 400))))
 
     def _scenario_closed_dispute(self, order: Order) -> None:
         outcome = self.rng.choice(["won", "won", "partial", "lost"])

@@ -22,7 +22,7 @@ from shopops import pgcopy
 from shopops.errors import Refused
 
 from .. import workflow
-from ..models import Order, OrderEvent, Sku, SupplierOrder
+from ..models import Order, OrderEvent, Sku, SupplierOrder, purchase_status_for
 from ..workflow.events import event_values
 from .changes import COMPARED, ORDER_FIELDS, SUPPLIER_FIELDS, TRACKED_FIELDS, Changes, plan_changes
 from .history import FINGERPRINT, Entry, Fingerprint, corrected_fields, refunded, stamped
@@ -281,7 +281,11 @@ class Writer:
                 field: values[column] for column, field in SUPPLIER_FIELDS.items() if column in values
             }
             if supplier:
-                supplier_orders.append({"order_id": order_id, "created_at": self.now, **supplier})
+                bought = bool(supplier.get("supplier_order_id")) or supplier.get("amount") is not None
+                status = purchase_status_for(values["status"], bought=bought)
+                supplier_orders.append(
+                    {"order_id": order_id, "created_at": self.now, "status": status, **supplier}
+                )
         _insert(OrderEvent, events, self.now, returning=False, plain=self.plain)
         _insert(SupplierOrder, supplier_orders, self.now, returning=False, plain=self.plain)
         self.result.new += len(rows)

@@ -55,6 +55,13 @@ class Outcome(models.TextChoices):
     LOST = "lost", _("Dispute lost")
 
 
+class DisputeWith(models.TextChoices):
+    """Whose dispute an order is in: it says where it is decided and in which currency."""
+
+    BUYER = "buyer", _("The buyer, on AliExpress")
+    SUPPLIER = "supplier", _("The supplier, on 1688")
+
+
 class ReturnCondition(models.TextChoices):
     RESELLABLE = "resellable", _("Resellable")
     DAMAGED = "damaged", _("Damaged")
@@ -74,6 +81,76 @@ class RefundStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class SupplierRefundKind(models.TextChoices):
+    """1688's own two kinds of refund request (``disputeRequest`` of ``createRefund``)."""
+
+    REFUND = "refund", _("Money only (goods not shipped, or not back with us)")
+    RETURN_REFUND = "return_refund", _("Goods sent back")
+
+
+# 1688's name for each kind (``disputeRequest``).
+REFUND_KIND_1688 = {SupplierRefundKind.REFUND: "refund", SupplierRefundKind.RETURN_REFUND: "returnRefund"}
+
+
+class PurchaseStatus(models.TextChoices):
+    """Where the 1688 purchase behind a sale stands (``SupplierOrder.status``)."""
+
+    NOT_BOUGHT = "not_bought", _("Not bought yet")
+    PLACED = "placed", _("Placed, not shipped by the supplier")
+    SHIPPED = "shipped", _("Shipped by the supplier")
+    RECEIVED = "received", _("Received in our warehouse")
+    FORWARDED = "forwarded", _("Sent straight on to the buyer")
+    CANCELLED = "cancelled", _("Cancelled on 1688")
+
+
+# Purchases whose money was paid to the supplier (a purchase not bought yet cost nothing).
+BOUGHT_STATUSES = (
+    PurchaseStatus.PLACED,
+    PurchaseStatus.SHIPPED,
+    PurchaseStatus.RECEIVED,
+    PurchaseStatus.FORWARDED,
+    PurchaseStatus.CANCELLED,
+)
+# The moves a purchase may make by hand (``workflow.purchase.update_purchase``); the closes make
+# their own (goods kept → received; a cancellation refunded → cancelled).
+PURCHASE_MOVES = {
+    PurchaseStatus.NOT_BOUGHT: (PurchaseStatus.PLACED, PurchaseStatus.CANCELLED),
+    PurchaseStatus.PLACED: (PurchaseStatus.SHIPPED, PurchaseStatus.RECEIVED, PurchaseStatus.FORWARDED),
+    PurchaseStatus.SHIPPED: (PurchaseStatus.RECEIVED, PurchaseStatus.FORWARDED),
+    PurchaseStatus.RECEIVED: (),
+    PurchaseStatus.FORWARDED: (),
+    PurchaseStatus.CANCELLED: (),
+}
+
+
+# The sale's statuses in which the goods have left us.
+SHIPPED_SALES = (
+    "shipped",
+    "completed",
+    "return_requested",
+    "return_in_transit",
+    "return_received",
+    "supplier_refund_pending",
+    "disputed",
+)
+
+
+def purchase_status_for(sale_status: str, *, bought: bool) -> str:
+    """The status of a purchase that arrives with its sale (an import): not bought without a 1688
+    id or amount; received in our warehouse behind a sale that shipped; placed otherwise."""
+    if not bought:
+        return PurchaseStatus.NOT_BOUGHT
+    return PurchaseStatus.RECEIVED if sale_status in SHIPPED_SALES else PurchaseStatus.PLACED
+
+
+class PurchaseOnClose(models.TextChoices):
+    """What a paid, not shipped close does with the purchase (``record_buyer_consent``'s ``purchase``)."""
+
+    NOT_BOUGHT = "not_bought", _("Not bought yet: nothing to undo")
+    TO_STOCK = "to_stock", _("Goods in our warehouse: they go to our stock")
+    CANCEL_ON_1688 = "cancel_on_1688", _("Cancel on 1688: ask the supplier to refund the unshipped goods")
+
+
 # Refunds in these states no longer count against what may still be refunded.
 REFUND_RELEASED_STATUSES = (RefundStatus.REJECTED, RefundStatus.CANCELLED)
 
@@ -83,6 +160,11 @@ class MovementReason(models.TextChoices):
     RETURN_RESELLABLE = "return_resellable", _("Resellable return")
     ADJUSTMENT = "adjustment", _("Stock count adjustment")
     RESTOCK = "restock", _("Goods received from supplier")
+    PURCHASE_KEPT = "purchase_kept", _("Sale cancelled, its goods kept in stock")
+
+
+# The movements that put an order's goods in our stock: the loss ledger's "goods back".
+GOODS_BACK_REASONS = (MovementReason.RETURN_RESELLABLE, MovementReason.PURCHASE_KEPT)
 
 
 class NotificationChannel(models.TextChoices):

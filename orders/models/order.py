@@ -1,4 +1,4 @@
-"""The order, its SKU, its 1688 supplier orders and its history events.
+"""The order, its SKU and its history events (the 1688 purchase: ``orders.models.purchase``).
 
 The django-fsm transitions of ``Order`` only declare the rules (source, target, permission) and
 set fields in memory; the whole operation lives in ``orders.workflow``.
@@ -21,6 +21,7 @@ from .choices import (
     MONEY,
     CloseReason,
     CloseStage,
+    DisputeWith,
     Outcome,
     Status,
 )
@@ -116,6 +117,10 @@ class Order(FSMModelMixin, models.Model):
     outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices, blank=True)
     platform_reference = models.CharField(
         _("platform ticket / dispute reference"), max_length=100, blank=True
+    )
+    # Whose dispute the order is (or was) in: the buyer on AliExpress, or the supplier on 1688.
+    dispute_with = models.CharField(
+        _("dispute with"), max_length=16, choices=DisputeWith.choices, blank=True, default="", db_default=""
     )
     payment_reminded_at = models.DateTimeField(_("payment reminder sent"), null=True, blank=True)
 
@@ -265,6 +270,10 @@ class Order(FSMModelMixin, models.Model):
     def request_supplier_refund(self):
         pass
 
+    @declared(field=status, source=Status.RETURN_RECEIVED, target=Status.CLOSED)
+    def close_return(self):
+        self.outcome = Outcome.REFUNDED
+
     @declared(field=status, source=Status.SUPPLIER_REFUND_PENDING, target=Status.CLOSED)
     def record_supplier_approval(self):
         self.outcome = Outcome.SUPPLIER_REFUNDED
@@ -272,46 +281,17 @@ class Order(FSMModelMixin, models.Model):
     @declared(field=status, source=Status.SUPPLIER_REFUND_PENDING, target=Status.DISPUTED)
     def record_supplier_refusal(self, reference):
         self.platform_reference = reference
+        self.dispute_with = DisputeWith.SUPPLIER
 
     @declared(field=status, source=[Status.SHIPPED, Status.RETURN_REQUESTED], target=Status.DISPUTED)
     def open_buyer_dispute(self, reference):
         self.platform_reference = reference
         self.close_stage = CloseStage.SHIPPED
+        self.dispute_with = DisputeWith.BUYER
 
     @declared(field=status, source=Status.DISPUTED, target=Status.CLOSED)
     def resolve_dispute(self, outcome):
         self.outcome = outcome
-
-
-class SupplierOrder(models.Model):
-    """The 1688 purchase order that sourced an AliExpress order. Amounts in CNY."""
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="supplier_orders")
-    supplier_name = models.CharField(_("supplier"), max_length=200, blank=True)
-    supplier_contact = models.EmailField(_("supplier contact"), blank=True)
-    # Indexed below (exact, non-blank lookups only: no LIKE index beside it).
-    supplier_order_id = models.CharField(_("1688 order id"), max_length=64, blank=True)
-    amount = models.DecimalField(_("amount (CNY)"), **MONEY, null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
-
-    class Meta:
-        verbose_name = _("supplier order")
-        verbose_name_plural = _("supplier orders")
-        ordering = ["id"]
-        indexes = [
-            models.Index(fields=["supplier_name"], name="supplierorder_name"),
-            models.Index(
-                fields=["supplier_order_id"], condition=~Q(supplier_order_id=""), name="supplierorder_1688_id"
-            ),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="supplierorder_amount_not_negative"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.supplier_order_id or f"{self.supplier_name} #{self.pk}"
 
 
 class OrderEvent(AppendOnlyModel):

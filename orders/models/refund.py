@@ -11,8 +11,10 @@ from .choices import (
     MONEY,
     RefundDirection,
     RefundStatus,
+    SupplierRefundKind,
 )
 from .order import Order
+from .purchase import SupplierOrder
 
 
 class Refund(FSMModelMixin, models.Model):
@@ -29,6 +31,20 @@ class Refund(FSMModelMixin, models.Model):
     )
     amount = models.DecimalField(_("amount"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3)
+    # A supplier refund: the purchase it asks money back on, 1688's kind of request, and the
+    # units it covers (a unit is covered once: orders.selectors.purchase). Blank for a buyer's.
+    supplier_order = models.ForeignKey(
+        SupplierOrder,
+        verbose_name=_("purchase"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+    )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=SupplierRefundKind.choices, blank=True, default="", db_default=""
+    )
+    units = models.PositiveIntegerField(_("units covered"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     reference = models.CharField(_("platform reference"), max_length=100, blank=True)
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)

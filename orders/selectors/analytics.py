@@ -35,7 +35,9 @@ from .. import policy
 from ..models import (
     CloseReason,
     CloseStage,
+    DisputeWith,
     Order,
+    Outcome,
     Sku,
     Status,
     Store,
@@ -48,6 +50,7 @@ from ..models import (
 # (closed_at, close_reason) index, so the page costs the same on 1,000 or 1,000,000 orders.
 
 TOP_N = 10
+DISPUTE_OUTCOMES = [Outcome.WON, Outcome.PARTIAL, Outcome.LOST]
 
 # The flow an order went through, named by the stage it had reached when its close began.
 FLOW_BY_STAGE = {
@@ -107,6 +110,9 @@ class CloseAnalytics:
     supplier_quality: dict[str, tuple[int, int]] = field(default_factory=dict)
     # The one store the view is narrowed to (``None``: every store of the user).
     store: Store | None = None
+    # Disputes closed in the view: (whose dispute, outcome, closes). A buyer's dispute is decided
+    # on AliExpress in the sale's currency, a supplier's on 1688 in CNY.
+    disputes: list[tuple[str, str, int]] = field(default_factory=list)
 
     def reason_count(self, reason: str) -> int:
         return next((row.count for row in self.by_reason if row.key == reason), 0)
@@ -314,6 +320,14 @@ def close_analytics(
         .filter(n__gte=2)
     }
 
+    disputes = sorted(
+        qs.order_by()
+        .filter(outcome__in=DISPUTE_OUTCOMES)
+        .values_list("dispute_with", "outcome")
+        .annotate(n=Count("pk")),
+        key=lambda row: (row[0] != DisputeWith.BUYER, DISPUTE_OUTCOMES.index(row[1])),
+    )
+
     return CloseAnalytics(
         start=start,
         end=end,
@@ -331,6 +345,7 @@ def close_analytics(
         sku_reason_counts=sku_reason_counts,
         supplier_quality=supplier_quality,
         store=store,
+        disputes=disputes,
     )
 
 

@@ -7,13 +7,17 @@ working day's rate; an older or absent rate is *missing*, never 0 or 1):
 
 - ``paid``: received from the buyer (the amount paid, on the day of payment);
 - ``refunded``: refunded to the buyer (each refund that succeeded, on its day);
-- ``supplier``: paid to the supplier (the 1688 orders' amounts, CNY, on the day they were placed);
+- ``supplier``: paid to the supplier (the amounts of the 1688 purchases bought — a purchase not
+  bought yet cost nothing —, CNY, on the day they were placed);
 - ``recovered``: recovered from the supplier (each supplier refund that succeeded);
-- ``back``: goods back on the shelf (resellable returned quantity × unit cost, on the return day);
-- ``lost``: goods lost (shipped quantity not back on the shelf × unit cost, on the close day).
+- ``back``: goods back in our stock (the units this order put in stock: a resellable return, or
+  a cancelled sale's goods kept, × unit cost, on that day). Units sent back to the supplier are
+  not goods back: the supplier's refund of them is "recovered";
+- ``lost``: goods lost (shipped units neither in our stock nor sent back × unit cost, on the
+  close day).
 
-The unit cost is derived: the supplier orders' amount ÷ the order's quantity (the model has no
-unit cost of its own; the 1688 order is what the goods cost).
+The unit cost is derived: the purchases' amount ÷ their units (their quantities, else the
+order's quantity; the 1688 order is what the goods cost).
 
 **Cost of the close** = (refunded − paid) + (supplier − recovered − back). Goods lost are shown
 but not added again: they are the part of the supplier cost that did not come back.
@@ -44,7 +48,7 @@ from django.utils.translation import gettext as _
 from shopops.money import money
 
 from .. import policy
-from ..models import Order, Status, Store
+from ..models import GOODS_BACK_REASONS, Order, PurchaseStatus, Status, Store
 from .analytics import period_bounds
 
 # A rate older than this (before the day) is not the day's rate: the currency is missing.
@@ -187,14 +191,15 @@ def ledger_cte(orders: QuerySet[Order], *, totals_only: bool = False) -> tuple[s
     back_day, p4 = local_day("bk.at")
     lost_day, p5 = local_day("o.closed_at")
     rep = reporting_currency()
+    back_reasons = ", ".join(f"'{reason}'" for reason in GOODS_BACK_REASONS)
     # Totals need neither goods lost (they do not count) nor the sums in each currency.
     native = "".join(f"SUM(CASE WHEN kind = '{k}' THEN amount ELSE 0 END) AS {k}, " for k in KINDS)
     lost = f"""UNION ALL
-        SELECT o.id, 'lost', 'CNY', ROUND((o.quantity - COALESCE(bk.qty, 0)) * so.amount / o.quantity, 2),
-               {lost_day}
+        SELECT o.id, 'lost', 'CNY',
+               ROUND((so.units - COALESCE(bk.qty, 0) - so.sent) * so.amount / so.units, 2), {lost_day}
         FROM o JOIN so ON so.order_id = o.id LEFT JOIN bk ON bk.order_id = o.id
         WHERE so.n_amount = so.n AND (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped')
-              AND o.quantity > COALESCE(bk.qty, 0)"""  # noqa: S608
+              AND so.units > COALESCE(bk.qty, 0) + so.sent"""  # noqa: S608
     if totals_only:
         native, lost, p5 = "", "", []
     # Only constants and this module's own fragments are interpolated; values go as parameters.
@@ -202,13 +207,17 @@ def ledger_cte(orders: QuerySet[Order], *, totals_only: bool = False) -> tuple[s
     WITH o ({", ".join(ORDER_COLUMNS)}) AS ({orders_sql}),
     so AS (
         SELECT s.order_id, SUM(s.amount) AS amount, COUNT(*) AS n, COUNT(s.amount) AS n_amount,
-               MIN(s.created_at) AS at, MIN(s.supplier_name) AS supplier
-        FROM orders_supplierorder s JOIN o ON o.id = s.order_id GROUP BY s.order_id
+               MIN(s.created_at) AS at, MIN(s.supplier_name) AS supplier,
+               CASE WHEN COUNT(s.quantity) = COUNT(*) THEN SUM(s.quantity) ELSE MAX(o.quantity) END
+                   AS units,
+               SUM(s.returned_quantity) AS sent
+        FROM orders_supplierorder s JOIN o ON o.id = s.order_id
+        WHERE s.status <> '{PurchaseStatus.NOT_BOUGHT.value}' GROUP BY s.order_id
     ),
     bk AS (
         SELECT m.order_id, SUM(m.delta) AS qty, MAX(m.created_at) AS at
         FROM orders_stockmovement m JOIN o ON o.id = m.order_id
-        WHERE m.reason = 'return_resellable' GROUP BY m.order_id
+        WHERE m.reason IN ({back_reasons}) GROUP BY m.order_id
     ),
     rf AS (
         SELECT r.order_id,
@@ -232,7 +241,7 @@ def ledger_cte(orders: QuerySet[Order], *, totals_only: bool = False) -> tuple[s
         SELECT so.order_id, 'supplier', 'CNY', so.amount, {supplier_day}
         FROM so WHERE so.n_amount = so.n
         UNION ALL
-        SELECT o.id, 'back', 'CNY', ROUND(bk.qty * so.amount / o.quantity, 2), {back_day}
+        SELECT o.id, 'back', 'CNY', ROUND(bk.qty * so.amount / so.units, 2), {back_day}
         FROM o JOIN bk ON bk.order_id = o.id JOIN so ON so.order_id = o.id
         WHERE so.n_amount = so.n AND bk.qty > 0
         {lost}

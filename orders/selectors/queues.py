@@ -24,7 +24,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from .. import policy
-from ..models import Order, Refund, RefundDirection, RefundStatus, Status
+from ..models import DisputeWith, Order, Refund, RefundDirection, RefundStatus, Status
 from ..transitions import TRANSITIONS
 
 # A supplier answer is "due" from this long before its respond-by deadline.
@@ -73,9 +73,33 @@ def supplier_answers_due(now: datetime, user: Any) -> QuerySet[Order]:
     )
 
 
-def disputes_to_resolve(now: datetime, user: Any) -> QuerySet[Order]:
-    """Orders in a platform dispute, waiting for its outcome to be recorded."""
-    return _orders(user).filter(status=Status.DISPUTED)
+def _supplier_dispute() -> Q:
+    """The dispute is the supplier's: recorded so, or (an order that got there before it was
+    recorded) a supplier refund was refused (``selectors.purchase.dispute_with``)."""
+    return Q(dispute_with=DisputeWith.SUPPLIER) | Q(
+        Exists(
+            Refund.objects.filter(
+                order=OuterRef("pk"), direction=RefundDirection.FROM_SUPPLIER, status=RefundStatus.REJECTED
+            )
+        ),
+        dispute_with="",
+    )
+
+
+def buyer_disputes_to_resolve(now: datetime, user: Any) -> QuerySet[Order]:
+    """Orders in a buyer's dispute on AliExpress, waiting for its outcome to be recorded."""
+    return _orders(user).filter(status=Status.DISPUTED).exclude(_supplier_dispute())
+
+
+def supplier_disputes_to_resolve(now: datetime, user: Any) -> QuerySet[Order]:
+    """Orders in a dispute with the supplier on 1688 (after its refusal), waiting for its outcome."""
+    return _orders(user).filter(_supplier_dispute(), status=Status.DISPUTED)
+
+
+def purchase_refunds_open(now: datetime, user: Any) -> QuerySet[Order]:
+    """Closed sales whose 1688 purchase still waits for the supplier's answer to a refund (a
+    cancellation on 1688 answered after the buyer's refund went through)."""
+    return _orders(user).filter(_with_requested_refund(RefundDirection.FROM_SUPPLIER), status=Status.CLOSED)
 
 
 @dataclass(frozen=True)
@@ -106,7 +130,24 @@ QUEUES: tuple[Queue, ...] = (
         "record_supplier_approval",
         supplier_answers_due,
     ),
-    Queue("disputes_to_resolve", _("Disputes to resolve"), "resolve_dispute", disputes_to_resolve),
+    Queue(
+        "purchase_refunds_open",
+        _("1688 purchase refunds waiting, sale closed"),
+        "record_supplier_approval",
+        purchase_refunds_open,
+    ),
+    Queue(
+        "buyer_disputes_to_resolve",
+        _("Buyer disputes to resolve (AliExpress)"),
+        "resolve_dispute",
+        buyer_disputes_to_resolve,
+    ),
+    Queue(
+        "supplier_disputes_to_resolve",
+        _("Supplier disputes to resolve (1688, in CNY)"),
+        "resolve_dispute",
+        supplier_disputes_to_resolve,
+    ),
 )
 QUEUES_BY_KEY = {queue.key: queue for queue in QUEUES}
 

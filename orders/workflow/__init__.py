@@ -13,7 +13,8 @@ in one transaction (``core.transition``), and returns the updated order. A refus
 ``shopops.errors.Refused`` with a message for an operator, and writes nothing.
 
 The modules follow the order's life: ``fulfilment`` (paid, shipped, completed), ``unpaid``,
-``cancellation``, ``returns``, ``supplier``, ``disputes``; ``refunds`` and ``stock`` are the
+``cancellation``, ``returns``, ``supplier``, ``disputes``; ``purchase`` is the 1688 purchase's
+own life (what each close does with it, its refunds' answers); ``refunds`` and ``stock`` are the
 money and goods those transitions move; ``inputs`` parses what operators type; ``events``
 writes history rows.
 """
@@ -33,10 +34,16 @@ from .core import status_label
 from .disputes import open_buyer_dispute, resolve_dispute
 from .fulfilment import mark_completed, mark_paid, mark_shipped
 from .imported import apply_import_changes, apply_import_changes_batch
+from .purchase import record_purchase_refund_approval, record_purchase_refund_refusal, update_purchase
 from .refunds import cancel_refund, create_refund, mark_refund_received
 from .returns import propose_return, receive_return, record_return_agreement, record_return_refusal
 from .stock import adjust_stock, mark_out_of_stock, record_movement
-from .supplier import record_supplier_approval, record_supplier_refusal, request_supplier_refund
+from .supplier import (
+    close_return,
+    record_supplier_approval,
+    record_supplier_refusal,
+    request_supplier_refund,
+)
 from .unpaid import close_unpaid, send_payment_reminder
 
 __all__ = [
@@ -45,6 +52,7 @@ __all__ = [
     "apply_import_changes",
     "apply_import_changes_batch",
     "cancel_refund",
+    "close_return",
     "close_unpaid",
     "confirm_refund",
     "create_refund",
@@ -60,6 +68,8 @@ __all__ = [
     "record_buyer_consent",
     "record_buyer_refusal",
     "record_movement",
+    "record_purchase_refund_approval",
+    "record_purchase_refund_refusal",
     "record_return_agreement",
     "record_return_refusal",
     "record_supplier_approval",
@@ -70,4 +80,5 @@ __all__ = [
     "resolve_dispute",
     "send_payment_reminder",
     "status_label",
+    "update_purchase",
 ]

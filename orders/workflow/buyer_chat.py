@@ -26,6 +26,7 @@ from shopops.errors import Refused, Stale
 from .. import policy
 from ..buyer_messages.catalogue import text_problems
 from ..buyer_messages.spec import LANGUAGES, MESSAGES
+from ..buyer_messages.supplier_chat import SUPPLIER_MESSAGES
 from ..models import BuyerMessageTemplate, BuyerMessageTemplateVersion, Order
 from .versions import version_of
 
@@ -86,12 +87,15 @@ def check_template_version(message: str, language: str, seen: str | None) -> Non
 def record_chat_message(
     order: Order | int, *, by: AbstractBaseUser | None, message: str, text: str, language: str
 ) -> Communication:
-    """Record that the operator sent ``text`` (a ready text, maybe retouched) to the buyer.
+    """Record that the operator sent ``text`` (a ready text, maybe retouched) to the buyer, or to
+    the supplier (a ``supplier.*`` text, ``orders.buyer_messages.supplier_chat``).
 
-    One outbound communication with the buyer on the AliExpress chat, its full text as sent.
-    Requires ``evidence.add_communication``. Refused for an unknown message or an empty text.
+    One outbound communication with the buyer on the AliExpress chat (with the supplier on 1688
+    Wangwang), its full text as sent. Requires ``evidence.add_communication``. Refused for an
+    unknown message or an empty text.
     """
-    if message not in MESSAGES or MESSAGES[message].kind != "chat":
+    supplier = message in SUPPLIER_MESSAGES
+    if not supplier and (message not in MESSAGES or MESSAGES[message].kind != "chat"):
         raise Refused(_("“%(message)s” is not a ready text for the buyer.") % {"message": message})
     # A browser posts a textarea's line breaks as CRLF; the text kept is the one the chat shows.
     text = inputs.text(
@@ -106,15 +110,15 @@ def record_chat_message(
     if len(text) > MAX_CHAT_TEXT:
         raise Refused(_("Keep the text under %(max)d characters.") % {"max": MAX_CHAT_TEXT}, field="text")
     language_name = LANGUAGES.get(language, LANGUAGES["en"])[0]
+    label = SUPPLIER_MESSAGES[message].label if supplier else MESSAGES[message].label
     return services.record_communication(
         order,
         by=by,
-        counterparty=Counterparty.BUYER,
-        channel=Channel.ALIEXPRESS_MESSAGE,
+        counterparty=Counterparty.SUPPLIER if supplier else Counterparty.BUYER,
+        channel=Channel.WANGWANG if supplier else Channel.ALIEXPRESS_MESSAGE,
         direction=Direction.OUTBOUND,
         kind=Kind.MESSAGE,
-        summary=_("Ready text sent: %(label)s (%(language)s)")
-        % {"label": MESSAGES[message].label, "language": language_name},
+        summary=_("Ready text sent: %(label)s (%(language)s)") % {"label": label, "language": language_name},
         body=text,
     )
 

@@ -18,6 +18,7 @@ from shopops.errors import Refused
 from ..models import CloseReason, Order, RefundDirection
 from ..selectors.refunds import refundable
 from . import inputs, stock
+from . import purchase as purchase_flow
 from .core import transition
 from .refunds import create_refund_locked, requested_refunds, succeed_refund
 
@@ -46,21 +47,33 @@ def record_buyer_consent(
     by: AbstractBaseUser | None,
     reason: str,
     amount: Decimal | str | None = None,
+    purchase: str = "",
+    purchase_reference: str = "",
     note: str = "",
 ) -> Order:
-    """Cancellation under negotiation → refund in progress. Creates the buyer refund.
+    """Cancellation under negotiation → refund in progress. Creates the buyer refund, and says
+    what happens to the 1688 purchase.
 
     Requires the buyer's consent recorded and a close reason; the refund amount defaults to all
     that may still be refunded and must be more than 0 and at most the amount paid. A close
     for ``out_of_stock`` also zeroes and flags the SKU.
+
+    ``purchase`` (``PurchaseOnClose``; default from the purchase's status): ``not_bought``
+    (nothing to undo; the purchase costs nothing in the loss ledger), ``to_stock`` (the goods
+    are in our warehouse: they go to our stock) or ``cancel_on_1688`` (a money-only supplier
+    refund of the whole purchase, with ``purchase_reference`` when 1688 gave one; chased like
+    any supplier refund, answered even after the sale has closed).
     """
     note = inputs.note(note)
     reason = inputs.close_reason(reason, note)
     wanted = inputs.optional_money(amount, "amount", _("Refund amount"))
+    choice = purchase_flow.purchase_choice(purchase)
+    purchase_reference = inputs.optional_text(purchase_reference, "purchase_reference", 100)
     with transition("record_buyer_consent", order, by=by) as t:
         amount = wanted if wanted is not None else refundable(t.order)
         if amount <= 0:
             raise Refused(_("Nothing is left to refund on this order."), field="amount")
+        choice = purchase_flow.check_unshipped_close(t.order, choice, reason)
         t.apply(reason, note or "")
         refund, _created = create_refund_locked(
             t.order,
@@ -72,7 +85,8 @@ def record_buyer_consent(
         )
         if reason == CloseReason.OUT_OF_STOCK:
             stock.mark_out_of_stock(t.order.sku_id, by=by, order=t.order)
-        t.event(amount=amount, note=note, refund=refund.pk)
+        done = purchase_flow.close_unshipped_purchase(t, choice, reference=purchase_reference, note=note)
+        t.event(amount=amount, note=note, refund=refund.pk, **done)
     return t.order
 
 

@@ -38,6 +38,9 @@ OTHER_EVENT_LABELS = {
     "chase_supplier": gettext_noop("Supplier reminded"),
     "supplier_refund_overdue": gettext_noop("Supplier refund overdue"),
     "build_evidence_pack": gettext_noop("Evidence pack built"),
+    "update_purchase": gettext_noop("1688 purchase updated"),
+    "purchase_refund_approved": gettext_noop("Supplier approved the purchase refund"),
+    "purchase_refund_refused": gettext_noop("Supplier refused the purchase refund"),
 }
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ..imports.changes import COMPARED, SUPPLIER_FIELDS, TRACKED_FIELDS, Changes, plan_changes
 from ..imports.history import FINGERPRINT, IMPORT_EVENT, corrected_fields, refunded, stamped
-from ..models import Order, SupplierOrder
+from ..models import Order, PurchaseStatus, SupplierOrder, purchase_status_for
 from .events import record_event, record_events
 from .fulfilment import mark_completed, mark_paid, mark_shipped
 
@@ -72,9 +72,19 @@ def apply_import_changes(
         if fields:
             Order.objects.filter(pk=order_id).update(**fields, updated_at=timezone.now())
         if changes.supplier_order_id is None and changes.supplier:
-            SupplierOrder.objects.create(order_id=order_id, **changes.supplier)
+            bought = (
+                bool(changes.supplier.get("supplier_order_id")) or changes.supplier.get("amount") is not None
+            )
+            status = purchase_status_for(values["status"], bought=bought)
+            SupplierOrder.objects.create(order_id=order_id, status=status, **changes.supplier)
         elif changes.supplier:
             SupplierOrder.objects.filter(pk=changes.supplier_order_id).update(**changes.supplier)
+            # A purchase not bought that the file now gives a 1688 id or an amount was bought.
+            SupplierOrder.objects.filter(
+                pk=changes.supplier_order_id, status=PurchaseStatus.NOT_BOUGHT
+            ).exclude(supplier_order_id="", amount__isnull=True).update(
+                status=purchase_status_for(values["status"], bought=True), status_changed_at=timezone.now()
+            )
         record_event(
             Order(pk=order_id, status=locked["status"]),
             IMPORT_EVENT,

@@ -21,8 +21,9 @@ from django_fsm import can_proceed
 from shopops.errors import Refused
 
 from .. import policy
-from ..models import Order, Refund, RefundDirection, Status
+from ..models import Order, Refund, RefundDirection, Status, SupplierOrder
 from ..selectors import refunds as refund_reads
+from ..selectors.purchase import main_purchase
 from ..selectors.refunds import refundable
 from . import inputs, outbox
 from .core import operation, status_label
@@ -44,23 +45,31 @@ def create_refund_locked(
     idempotency_key: str,
     reference: str = "",
     respond_by: datetime | None = None,
+    kind: str = "",
+    units: int | None = None,
+    supplier_order: SupplierOrder | None = None,
 ) -> tuple[Refund, bool]:
-    """Create a refund under the order lock the caller holds. Returns (refund, created)."""
+    """Create a refund under the order lock the caller holds. Returns (refund, created).
+
+    A supplier refund names its purchase (default: the order's main one, ``selectors.purchase``),
+    its kind and the units it covers (checked by ``workflow.purchase.check_supplier_request``)."""
     existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_refund(existing, order, direction, amount), False
     remaining = refundable(order, direction)
+    currency = order.currency if direction == RefundDirection.TO_BUYER else "CNY"
     if amount > remaining:
         what = _("paid by the buyer") if direction == RefundDirection.TO_BUYER else _("the supplier order")
         raise Refused(
             _(
-                "A refund of %(amount)s would exceed what was %(what)s: at most %(remaining)s can "
-                "still be refunded."
+                "A refund of %(amount)s %(currency)s would exceed what was %(what)s: at most "
+                "%(remaining)s %(currency)s can still be refunded."
             )
-            % {"amount": amount, "what": what, "remaining": remaining},
+            % {"amount": amount, "what": what, "remaining": remaining, "currency": currency},
             field="amount",
         )
-    currency = order.currency if direction == RefundDirection.TO_BUYER else "CNY"
+    if direction == RefundDirection.FROM_SUPPLIER and supplier_order is None:
+        supplier_order = main_purchase(order)
     try:
         with transaction.atomic():
             refund = Refund.objects.create(
@@ -72,6 +81,9 @@ def create_refund_locked(
                 reference=reference,
                 idempotency_key=idempotency_key,
                 respond_by=respond_by,
+                kind=kind if direction == RefundDirection.FROM_SUPPLIER else "",
+                units=units if direction == RefundDirection.FROM_SUPPLIER else None,
+                supplier_order=supplier_order if direction == RefundDirection.FROM_SUPPLIER else None,
                 requested_at=timezone.now(),
                 requested_by=by,
             )

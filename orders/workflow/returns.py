@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 from shopops.errors import Refused
 from shopops.money import CENT
 
-from ..models import MovementReason, Order, RefundDirection, ReturnCondition
+from ..models import BOUGHT_STATUSES, MovementReason, Order, RefundDirection, ReturnCondition
+from ..selectors.purchase import purchases
 from ..selectors.refunds import refundable
 from . import inputs, stock
+from . import purchase as purchase_flow
 from .core import transition
 from .refunds import create_refund_locked, succeed_refund
 
@@ -75,9 +77,17 @@ def receive_return(
     quantity: int | str,
     condition: str,
     amount: Decimal | str | None = None,
+    to_supplier: int | str | None = None,
     note: str = "",
 ) -> Order:
-    """Awaiting returned goods → return received. Refunds the buyer; resellable goods restock.
+    """Awaiting returned goods → return received. Refunds the buyer; each unit received goes to
+    our stock or back to the supplier.
+
+    ``to_supplier``: how many of the units received go back to the 1688 supplier (they can then
+    be asked back as a "goods sent back" refund); the others of a resellable return go to our
+    stock (never the supplier's to refund). Left empty: a resellable return all to stock, a
+    damaged one all back to the supplier when a purchase was bought (else kept), a missing one
+    nothing.
 
     Confirming receipt on AliExpress releases the buyer's refund, so the refund is created as
     succeeded and the buyer is sent the confirmation. The amount defaults to what remains
@@ -92,6 +102,13 @@ def receive_return(
         )
     qty = inputs.quantity(quantity, "quantity", label=_("Quantity received"), minimum=0)
     wanted = inputs.optional_money(amount, "amount", _("Refund amount"))
+    back = (
+        None
+        if to_supplier is None or to_supplier == ""
+        else inputs.quantity(
+            to_supplier, "to_supplier", label=_("Units sent back to the supplier"), minimum=0
+        )
+    )
     with transition("receive_return", order, by=by) as t:
         low = 0 if condition == ReturnCondition.MISSING else 1
         if not low <= qty <= t.order.quantity:
@@ -100,9 +117,20 @@ def receive_return(
                 % {"low": low, "high": t.order.quantity},
                 field="quantity",
             )
+        if back is None:
+            bought = any(p.status in BOUGHT_STATUSES for p in purchases(t.order))
+            back = qty if condition == ReturnCondition.DAMAGED and bought else 0
+        if back > qty:
+            raise Refused(
+                _("Only %(qty)d unit(s) were received: %(back)d cannot go back to the supplier.")
+                % {"qty": qty, "back": back},
+                field="to_supplier",
+            )
         refund_amount = _return_refund(t.order, qty, wanted)
         t.apply()
-        t.event(quantity=qty, condition=condition, amount=refund_amount, note=note)
+        t.event(quantity=qty, condition=condition, amount=refund_amount, to_supplier=back, note=note)
+        if back:
+            purchase_flow.send_back(t.order, back)
         if refund_amount > 0:
             refund, created = create_refund_locked(
                 t.order,
@@ -115,10 +143,10 @@ def receive_return(
             if created:
                 succeed_refund(refund)
             t.event(refund=refund.pk)
-        if condition == ReturnCondition.RESELLABLE and qty > 0:
+        if condition == ReturnCondition.RESELLABLE and qty > back:
             stock.record_movement(
                 t.order.sku_id,
-                delta=qty,
+                delta=qty - back,
                 reason=MovementReason.RETURN_RESELLABLE,
                 by=by,
                 order=t.order,

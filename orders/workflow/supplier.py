@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from shopops.errors import Refused
 
 from ..models import Order, Refund, RefundDirection
+from ..selectors.purchase import purchase_units
 from ..selectors.refunds import refund_limit
 from ..selectors.stores import default_respond_by
 from . import inputs
+from . import purchase as purchase_flow
 from .core import transition
 from .refunds import create_refund_locked, requested_refunds, succeed_refund
 
@@ -27,17 +29,29 @@ def request_supplier_refund(
     reason: str,
     reference: str,
     respond_by: datetime | str | None = None,
+    kind: str = "",
+    units: int | str | None = None,
     note: str = "",
 ) -> Order:
     """Return received → awaiting supplier. Creates the supplier refund with its deadline.
 
-    The amount (CNY) must be more than 0 and at most the supplier order amount not yet
-    refunded; the respond-by deadline defaults to the store's supplier respond-by days from now
-    (``SHOPOPS_SUPPLIER_RESPOND_DAYS`` when the store sets none).
+    The amount (CNY) must be more than 0, at most the supplier order amount not yet refunded and
+    at most what the ``units`` asked for cost; the respond-by deadline defaults to the store's
+    supplier respond-by days from now (``SHOPOPS_SUPPLIER_RESPOND_DAYS`` when the store sets none).
+
+    ``kind`` is 1688's: ``return_refund`` covers units sent back to the supplier, ``refund``
+    (money only) units neither in our stock nor sent back; default ``return_refund`` when units
+    were sent back and not yet asked for. ``units`` defaults to all the kind may still cover.
+    A request that would count a unit twice (or goods in our stock) is refused.
     """
     note = inputs.note(note)
     amount = inputs.money(amount, "amount", _("Supplier refund amount"))
-    # A note (its form field is a text box): several lines are allowed, control characters are not.
+    kind = purchase_flow.supplier_kind(kind)
+    wanted_units = (
+        None
+        if units is None or units == ""
+        else inputs.quantity(units, "units", label=_("Units the refund covers"))
+    )
     reason_text = inputs.note(reason, "reason", required=_("Say why the supplier should refund."))
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
     deadline = inputs.deadline(respond_by, "respond_by", default=None)
@@ -48,6 +62,7 @@ def request_supplier_refund(
             raise Refused(
                 _("Record the 1688 supplier order and its amount before asking the supplier for a refund.")
             )
+        kind, covered = purchase_flow.check_supplier_request(t.order, kind, wanted_units, amount)
         t.apply()
         refund, _created = create_refund_locked(
             t.order,
@@ -58,15 +73,41 @@ def request_supplier_refund(
             reference=reference,
             respond_by=deadline,
             idempotency_key=t.idempotency_key,
+            kind=kind,
+            units=covered,
         )
         t.event(
             amount=amount,
+            kind=kind,
+            units=covered,
             reason=reason_text,
             reference=reference,
             respond_by=deadline,
             note=note,
             refund=refund.pk,
         )
+    return t.order
+
+
+def close_return(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
+    """Return received → closed, asking the supplier for nothing: the goods came back into our
+    stock (never the supplier's to refund), or the Supervisor decides not to claim the rest —
+    then the note must say why. The buyer was refunded when the goods arrived."""
+    note = inputs.note(note)
+    with transition("close_return", order, by=by) as t:
+        counted = purchase_units(t.order)
+        claimable = counted.returnable + counted.money_refundable
+        if claimable and refund_limit(t.order, RefundDirection.FROM_SUPPLIER) > 0 and not note:
+            raise Refused(
+                _(
+                    "%(n)d unit(s) not in our stock could still be asked of the supplier: ask for the "
+                    "refund, or say in the note why not."
+                )
+                % {"n": claimable},
+                field="note",
+            )
+        t.apply()
+        t.event(note=note, in_stock=counted.in_stock, not_claimed=claimable)
     return t.order
 
 

@@ -17,8 +17,8 @@ from django.db import models
 from django.utils import translation
 
 from orders.groups import GROUPS
-from orders.models import Order, Refund, RefundStatus, Status
-from orders.transitions import DEFAULT_RULES, KINDS, TRANSITIONS, Transition
+from orders.models import PURCHASE_MOVES, Order, PurchaseStatus, Refund, RefundStatus, Status
+from orders.transitions import CURRENCY_RULES, DEFAULT_RULES, KINDS, TRANSITIONS, Input, Transition
 
 DOC_PATH = Path(settings.BASE_DIR) / "docs" / "workflow.md"
 
@@ -30,8 +30,9 @@ _ENDS = {
 }
 # What runs the refund transitions that carry no permission of their own.
 _REFUND_RUN_BY = {
-    "succeed": "workflow: `confirm_refund`, `receive_return`, `record_supplier_approval`, `resolve_dispute`",
-    "reject": "workflow: `record_supplier_refusal`",
+    "succeed": "workflow: `confirm_refund`, `receive_return`, `record_supplier_approval`, `resolve_dispute`, "
+    "`record_purchase_refund_approval`",
+    "reject": "workflow: `record_supplier_refusal`, `record_purchase_refund_refusal`",
 }
 
 
@@ -87,9 +88,44 @@ def _details(t: Transition) -> list[str]:
         kind = f"{i.kind} ({i.max_length})" if i.max_length else i.kind
         default = DEFAULT_RULES[i.default] if i.default else ""
         out.append(
-            f"| `{i.name}` | {kind} | {'yes' if i.required else 'no'} | {_cell(i.label)} "
-            f"| {_cell(default)} | {_cell(i.help)} |"
+            f"| `{i.name}` | {kind} | {'yes' if i.required else 'no'} | {_cell(_label(i))} "
+            f"| {_cell(default)} | {_cell(_help(i))} |"
         )
+    out.append("")
+    return out
+
+
+def _label(i: Input) -> str:
+    label = i.label
+    if i.currency:
+        label += f" (in {CURRENCY_RULES[i.currency]})"
+    if i.supplier_label:
+        label += f"; a supplier's dispute: {i.supplier_label}"
+    return label
+
+
+def _help(i: Input) -> str:
+    if i.supplier_help:
+        return f"A buyer's dispute: {i.help} A supplier's dispute: {i.supplier_help}"
+    return i.help
+
+
+def _purchase() -> list[str]:
+    """The 1688 purchase's statuses and the moves made by hand (docs/purchase.md tells the rest)."""
+    out = [
+        "## Purchase status",
+        "",
+        "The 1688 purchase behind the sale (`SupplierOrder.status`, see `docs/purchase.md`). By hand",
+        "(`workflow.update_purchase`, `orders.change_supplierorder`) it moves only forward; a paid,",
+        "not shipped close that keeps the goods makes it `received`, and the supplier's approval of",
+        "a money-only refund of all its units makes it `cancelled`.",
+        "",
+        "| status | label | may become |",
+        "|---|---|---|",
+    ]
+    for status in PurchaseStatus:
+        moves = ", ".join(f"`{m}`" for m in PURCHASE_MOVES[status]) or "—"
+        out.append(f"| `{status.value}` | {status.label} | {moves} |")
     out.append("")
     return out
 
@@ -153,6 +189,7 @@ def _render() -> str:
     ]
     for t in TRANSITIONS.values():
         out += _details(t)
+    out += _purchase()
     out += [
         "## Refund status",
         "",
