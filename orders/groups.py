@@ -40,6 +40,8 @@ _OPERATOR_OTHER = [
     "orders.change_feedback",
     "evidence.add_communication",
     "evidence.add_attachment",
+    # Team work (SPEC §11): take on an order (workflow.claim_order, or by running a step on it).
+    "orders.claim_order",
 ]
 _OTHER = {
     "Operator": _OPERATOR_OTHER,
@@ -47,6 +49,7 @@ _OTHER = {
         *_OPERATOR_OTHER,
         "orders.change_order",
         "orders.bulk_close",  # SPEC 5: bulk closes are the Supervisor's
+        "orders.assign_order",  # who handles which order: the team page, workflow.assign_order
         "orders.add_refund",
         IMPORT_PERMISSION,
         "orders.view_orderimport",

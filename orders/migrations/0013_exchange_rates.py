@@ -1,6 +1,8 @@
 # Exchange rates (the ECB's reference rates) and their corrections, append-only; Finance corrects
 # them. The daily fetch's beat schedule is created like 0004's: once, never overwritten.
 
+from functools import partial
+
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
@@ -134,6 +136,6 @@ class Migration(migrations.Migration):
             },
         ),
         append_only_trigger("orders_exchangeratechange"),
-        migrations.RunPython(resync_groups, migrations.RunPython.noop),
+        migrations.RunPython(partial(resync_groups, missing_ok=True), migrations.RunPython.noop),
         migrations.RunPython(create_fx_schedule, remove_fx_schedule),
     ]

@@ -14,6 +14,8 @@ from .choices import REFUND_RELEASED_STATUSES as REFUND_RELEASED_STATUSES
 from .choices import CloseReason as CloseReason
 from .choices import CloseStage as CloseStage
 from .choices import FollowupStatus as FollowupStatus
+from .choices import HandoffDelivery as HandoffDelivery
+from .choices import HandoffKind as HandoffKind
 from .choices import MovementReason as MovementReason
 from .choices import NotificationChannel as NotificationChannel
 from .choices import NotificationStatus as NotificationStatus
@@ -40,3 +42,4 @@ from .platform import SyncState as SyncState
 from .refund import Refund as Refund
 from .stock import StockMovement as StockMovement
 from .store import Store as Store
+from .team import StaffPreference as StaffPreference

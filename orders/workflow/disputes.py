@@ -17,12 +17,17 @@ from .refunds import create_refund_locked, succeed_refund
 
 
 def open_buyer_dispute(
-    order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    reference: str,
+    note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Shipped / return under negotiation → in dispute. Requires the buyer's dispute reference."""
     note = inputs.note(note)
     reference = inputs.required_text(reference, "reference", _("Enter the buyer's dispute reference."))
-    with transition("open_buyer_dispute", order, by=by) as t:
+    with transition("open_buyer_dispute", order, by=by, take_over=take_over) as t:
         t.apply(reference)
         t.event(reference=reference, note=note)
     return t.order
@@ -36,6 +41,7 @@ def resolve_dispute(
     amount: Decimal | str | None = None,
     reason: str = "",
     note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """In dispute → closed with the outcome (won, partial, lost) and the amount recovered.
 
@@ -52,7 +58,7 @@ def resolve_dispute(
         raise Refused(_("Choose the outcome: won, partial or lost."), field="outcome")
     given = inputs.optional_money(amount, "amount", _("Amount"), allow_zero=True)
     new_reason = inputs.close_reason(reason, note) if reason else ""
-    with transition("resolve_dispute", order, by=by) as t:
+    with transition("resolve_dispute", order, by=by, take_over=take_over) as t:
         if not t.order.close_reason and not new_reason:
             raise Refused(_("Choose the close reason of this dispute."), field="reason")
         supplier_dispute = Refund.objects.filter(

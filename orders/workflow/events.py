@@ -38,6 +38,8 @@ OTHER_EVENT_LABELS = {
     "chase_supplier": gettext_noop("Supplier reminded"),
     "supplier_refund_overdue": gettext_noop("Supplier refund overdue"),
     "build_evidence_pack": gettext_noop("Evidence pack built"),
+    "claim_order": gettext_noop("Taken on"),
+    "assign_order": gettext_noop("Assigned"),
 }
 
 
