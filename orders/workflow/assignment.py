@@ -27,12 +27,12 @@ from django.utils.translation import gettext as _
 from shopops.errors import Refused
 
 from .. import policy
-from ..models import Order, Status
+from ..models import Order
+from ..people import person
+from ..selectors.queues import FINISHED  # an order in these needs nobody: never claimed or assigned
 
 CLAIM_PERMISSION = "orders.claim_order"
 ASSIGN_PERMISSION = "orders.assign_order"
-# An order in these statuses needs nobody: it is not claimed, assigned or counted as open.
-FINISHED = (Status.CLOSED, Status.COMPLETED)
 
 
 class HandledByOther(Refused):
@@ -41,14 +41,6 @@ class HandledByOther(Refused):
     def __init__(self, message: str, *, assignee: AbstractBaseUser):
         super().__init__(message)
         self.assignee = assignee
-
-
-def person(user: AbstractBaseUser | None) -> str:
-    """How a staff member is named to their colleagues: their full name, else their username."""
-    if user is None:
-        return _("nobody")
-    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    return full.strip() or user.get_username()
 
 
 def may_handle(user: AbstractBaseUser | None, order: Order) -> bool:

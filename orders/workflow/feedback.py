@@ -30,8 +30,8 @@ from shopops.errors import OrderChanged, Refused
 
 from .. import policy
 from ..models import Feedback, FeedbackEvent, FollowupStatus, Order
+from ..people import person
 from . import handoffs
-from .assignment import person
 
 # A buyer's clock and ours may differ a little; beyond this, a time in the future is a mistake.
 FUTURE_TOLERANCE = timedelta(minutes=5)

@@ -47,9 +47,9 @@ from ..models import (
     Status,
     Store,
 )
+from ..people import person
 from ..transitions import TRANSITIONS
 from . import outbox
-from .assignment import person
 
 # An order entering one of these statuses waits on another group: (what waits, the step).
 ON_ENTRY: dict[str, tuple[str, str]] = {

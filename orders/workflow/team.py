@@ -40,6 +40,7 @@ from ..models import (
     Order,
     StaffPreference,
 )
+from ..people import person
 from ..selectors.due import held_for_digest, supplier_answers_unannounced
 from ..transitions import TRANSITIONS
 from . import outbox
@@ -50,7 +51,6 @@ from .assignment import (
     handled_by_other,
     is_supervisor_of,
     may_handle,
-    person,
 )
 from .batches import BatchResult, unique_ids
 from .core import operation, status_label
