@@ -101,10 +101,14 @@ def _buyer(direction: str) -> QuerySet[Communication]:
     return Communication.objects.filter(counterparty=Counterparty.BUYER, direction=direction)
 
 
-def buyer_waits(user: Any, start: datetime, end: datetime, *, store: Store | None = None) -> QuerySet:
+def buyer_waits(
+    user: Any, start: datetime, end: datetime, *, store: Store | None = None, still_open: bool = False
+) -> QuerySet:
     """The inbound buyer messages of ``user``'s stores received in ``[start, end)`` that start a
     wait, each with ``answered_at`` / ``answered_by`` (our next outbound message to the buyer on
-    the order, if any), the order's store and assignee. One query."""
+    the order, if any), the order's store and assignee. ``still_open``: and the waits begun
+    before ``start`` that nobody has answered yet (a buyer waiting since last week is still
+    waiting this week). One query."""
     same_order = {"order": OuterRef("order")}
     answer = (
         _buyer(Direction.OUTBOUND)
@@ -127,16 +131,20 @@ def buyer_waits(user: Any, start: datetime, end: datetime, *, store: Store | Non
     )
     waits = (
         policy.scope(user, _buyer(Direction.INBOUND))
-        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .filter(occurred_at__lt=end)
         .annotate(
             answered_at=Subquery(answer.values("occurred_at")[:1]),
             answered_by=Subquery(answer.values("recorded_by")[:1]),
             previous_in=Subquery(previous.values("occurred_at")[:1]),
             previous_out=Subquery(last_answer_before.values("occurred_at")[:1]),
-            store_id=F("order__store_id"),
+            store_code=F("order__store__code"),
             assignee=F("order__assignee_id"),
         )
     )
+    begun = Q(occurred_at__gte=start)
+    if still_open:
+        begun |= Q(answered_at__isnull=True)
+    waits = waits.filter(begun)
     if store is not None:
         waits = waits.filter(order__store=store)
     # A message that follows one of the buyer's still unanswered continues that wait.
@@ -165,25 +173,31 @@ def _row(
 
 
 def response_times(
-    user: Any, start: datetime, end: datetime, *, now: datetime, store: Store | None = None
+    user: Any,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    store: Store | None = None,
+    still_open: bool = False,
 ) -> ResponseTimes:
-    """Buyer waits begun in ``[start, end)`` per store and per operator (see the module)."""
+    """Buyer waits begun in ``[start, end)`` per store and per operator (see the module);
+    ``still_open``: with the ones begun earlier that are still unanswered (the team page)."""
     limit = overdue_after()
-    per_store: dict[int, list] = defaultdict(list)
+    per_store: dict[str, list] = defaultdict(list)
     per_operator: dict[int | None, list] = defaultdict(list)
     every: list = []
-    rows = buyer_waits(user, start, end, store=store).values_list(
-        "occurred_at", "answered_at", "answered_by", "store_id", "assignee"
+    rows = buyer_waits(user, start, end, store=store, still_open=still_open).values_list(
+        "occurred_at", "answered_at", "answered_by", "store_code", "assignee"
     )
-    for received, answered_at, answered_by, store_id, assignee in rows:
+    for received, answered_at, answered_by, store_code, assignee in rows:
         took = answered_at - received if answered_at is not None else None
         wait = (took, now - received)
         every.append(wait)
-        per_store[store_id].append(wait)
+        per_store[store_code].append(wait)
         per_operator[answered_by if took is not None else assignee].append(wait)
-    codes = dict(Store.objects.filter(pk__in=list(per_store)).values_list("pk", "code"))
     names = _names(pk for pk in per_operator if pk is not None)
-    by_store = [_row(codes[pk], codes[pk], waits, limit) for pk, waits in per_store.items()]
+    by_store = [_row(code, code, waits, limit) for code, waits in per_store.items()]
     by_operator = [
         _row(
             str(pk) if pk is not None else NOBODY,
@@ -234,7 +248,7 @@ def waiting_times(
     user: Any, start: datetime, end: datetime, *, now: datetime, store: Store | None = None
 ) -> list[StateRow]:
     """Per waiting state and store: the waits that ended in ``[start, end)`` and the orders
-    waiting now. Two queries (and one for the stores' codes)."""
+    waiting now. Two queries."""
     entered = (
         _moves()
         .filter(order=OuterRef("order"), to_status=OuterRef("from_status"), pk__lt=OuterRef("pk"))
@@ -243,37 +257,35 @@ def waiting_times(
     ended = (
         policy.scope(user, _moves())
         .filter(from_status__in=WAITING_STATES, created_at__gte=start, created_at__lt=end)
-        .annotate(entered_at=Subquery(entered.values("created_at")[:1]), store_id=F("order__store_id"))
+        .annotate(entered_at=Subquery(entered.values("created_at")[:1]), store_code=F("order__store__code"))
         .filter(entered_at__isnull=False)
     )
     now_waiting = policy.scope(user, Order.objects.filter(status__in=WAITING_STATES))
     if store is not None:
         ended = ended.filter(order__store=store)
         now_waiting = now_waiting.filter(store=store)
-    durations: dict[tuple[str, int], list[timedelta]] = defaultdict(list)
-    for status, store_id, left, came in ended.values_list(
-        "from_status", "store_id", "created_at", "entered_at"
+    durations: dict[tuple[str, str], list[timedelta]] = defaultdict(list)
+    for status, code, left, came in ended.values_list(
+        "from_status", "store_code", "created_at", "entered_at"
     ):
-        durations[(status, store_id)].append(left - came)
+        durations[(status, code)].append(left - came)
     current = {
-        (row["status"], row["store_id"]): (row["n"], row["oldest"])
-        for row in now_waiting.values("status", "store_id").annotate(
-            n=Count("pk"), oldest=Min("status_changed_at")
-        )
+        (row["status"], row["store__code"]): (row["n"], row["oldest"])
+        for row in now_waiting.values("status", "store__code")
+        .annotate(n=Count("pk"), oldest=Min("status_changed_at"))
+        .order_by()
     }
-    keys = set(durations) | set(current)
-    codes = dict(Store.objects.filter(pk__in={pk for _s, pk in keys}).values_list("pk", "code"))
     order = {status: index for index, status in enumerate(WAITING_STATES)}
     rows = []
-    for status, store_id in sorted(keys, key=lambda k: (order[k[0]], codes.get(k[1], ""))):
-        n, oldest = current.get((status, store_id), (0, None))
+    for status, code in sorted(set(durations) | set(current), key=lambda k: (order[k[0]], k[1])):
+        n, oldest = current.get((status, code), (0, None))
         rows.append(
             StateRow(
                 status=status,
                 label=str(Status(status).label),
-                store=codes.get(store_id, ""),
-                ended=len(durations.get((status, store_id), [])),
-                median=_median(durations.get((status, store_id), [])),
+                store=code,
+                ended=len(durations.get((status, code), [])),
+                median=_median(durations.get((status, code), [])),
                 waiting_now=n,
                 oldest=now - oldest if oldest else None,
             )

@@ -112,7 +112,8 @@ def team_view(user: Any, *, now: datetime, store: Store | None = None) -> TeamVi
         .order_by()
         .values_list("actor", "n")
     )
-    responses = response_times(user, start, now + timedelta(seconds=1), now=now, store=store)
+    # This week's answers, and every buyer still waiting (since whenever they wrote).
+    responses = response_times(user, start, now + timedelta(seconds=1), now=now, store=store, still_open=True)
     User = get_user_model()
     people = list(
         User.objects.filter(Q(pk__in=team_people(user, store).values("pk")) | Q(pk__in=list(held)))

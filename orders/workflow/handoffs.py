@@ -159,7 +159,7 @@ def tell(
             order=order,
             refund=refund,
             language=settings.SHOPOPS_STAFF_WEBHOOK_LANGUAGE,
-            context={**context, "people": [person(p) for p in people]},
+            context={**context, "people": sorted(person(p) for p in people)},
         )
         if row is not None:
             recorded.append(row)
