@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from shopops.admin_base import ShopopsAdminSite
 from shopops.errors import NotPermitted, Refused
@@ -64,7 +64,10 @@ class ReassignForm(forms.Form):
 
     source = PersonChoiceField(label=gettext_lazy("Move the open orders of"), queryset=None)
     target = PersonChoiceField(
-        label=gettext_lazy("to"), queryset=None, required=False, empty_label=gettext_lazy("Nobody")
+        label=pgettext_lazy("move the open orders of someone", "to"),
+        queryset=None,
+        required=False,
+        empty_label=gettext_lazy("Nobody"),
     )
 
     def __init__(self, *args, holders, people, **kwargs) -> None:
