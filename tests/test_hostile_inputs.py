@@ -32,10 +32,12 @@ from orders.models import (
     Order,
     OrderEvent,
     Refund,
+    StaffPreference,
     Status,
     StockMovement,
 )
 from orders.workflow import feedback as feedback_flow
+from orders.workflow import team
 from shopops import inputs
 from shopops.errors import Refused
 from tests.factories import OrderFactory, SkuFactory, staff
@@ -500,3 +502,28 @@ def test_connect_store(platform, key, secret, token):
         connection.refresh_from_db()  # what was written reads back, the secret as it was given
         assert secrets.decrypt(connection.app_secret) == inputs.text(secret, "s", max_length=256)
         StoreConnection.objects.filter(pk=connection.pk).delete()
+
+
+@BOUNDED
+@given(to=anything)
+def test_assign_order(supervisor, to):
+    """Whom to give an order to (issue 23): a staff member who may handle it, by id, or nobody."""
+    order = OrderFactory(status=Status.PAID)
+
+    def assigned(fresh):
+        _expect(fresh.assignee_id is None or fresh.assignee_id == supervisor.pk)
+
+    _refused_or_stored(lambda: workflow.assign_order(order, by=supervisor, to=to), {"to"}, order, assigned)
+
+
+@BOUNDED
+@given(handoffs=st.one_of(st.sampled_from(["each", "digest"]), anything), language=anything)
+def test_set_preference(supervisor, handoffs, language):
+    """How hand-offs reach a person (issue 23): each or digest, a known language or none."""
+    try:
+        preference = team.set_preference(by=supervisor, handoffs=handoffs, language=language)
+    except Refused as refused:
+        assert refused.field in {"handoffs", "language"}
+        return
+    stored = StaffPreference.objects.get(pk=preference.pk)
+    assert stored.handoffs in ("each", "digest") and stored.language in ("", "en", "zh-hans")
