@@ -270,6 +270,7 @@ def test_mine_is_what_i_handle_and_what_waits_on_me(team):
     pool = OrderFactory(status=Status.PAID, platform_order_id="8100000000000002")
     bobs = OrderFactory(status=Status.PAID, assignee=team["bob"], platform_order_id="8100000000000003")
     unpaid = OrderFactory(status=Status.AWAITING_PAYMENT, platform_order_id="8100000000000004")
+    shipped = OrderFactory(status=Status.SHIPPED, platform_order_id="8100000000000008")  # the carrier's
     done = OrderFactory(status=Status.COMPLETED, assignee=team["ana"], platform_order_id="8100000000000005")
     to_confirm = OrderFactory(
         status=Status.REFUND_PENDING, assignee=team["ana"], platform_order_id="8100000000000006"
@@ -281,7 +282,7 @@ def test_mine_is_what_i_handle_and_what_waits_on_me(team):
     listed = ana.get("/admin/orders/order/", {"mine": "yes"}).content.decode()
     shown = {
         o.platform_order_id
-        for o in (mine, pool, bobs, unpaid, done, to_confirm, other_store)
+        for o in (mine, pool, bobs, unpaid, shipped, done, to_confirm, other_store)
         if o.platform_order_id in listed
     }
     assert shown == {mine.platform_order_id, pool.platform_order_id, to_confirm.platform_order_id}

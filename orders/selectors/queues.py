@@ -182,9 +182,10 @@ def waiting_on(user: Any) -> QuerySet[Order]:
 
 # An order in these needs nobody: it is never "mine" (orders.workflow.assignment.FINISHED).
 FINISHED = (Status.CLOSED, Status.COMPLETED)
-# An unpaid order waits on the buyer (the platform's import marks it paid, the timeout closes it):
-# it is in the pool of nobody's "Mine", only in its assignee's.
-NOT_POOLED = (Status.AWAITING_PAYMENT,)
+# Orders in these wait on the buyer or the carrier, not on us: an unpaid order (the platform's
+# import marks it paid, the timeout closes it), a shipped one (the import completes it). They are in
+# nobody's pool, only in their assignee's "Mine".
+NOT_POOLED = (Status.AWAITING_PAYMENT, Status.SHIPPED)
 
 
 def mine_statuses(user: Any) -> tuple[list[str], list[str]]:
