@@ -313,7 +313,8 @@ def test_the_team_page_shows_each_persons_work_in_the_supervisors_stores(team):
         OrderFactory(status=Status.PAID, assignee=team["ana"])
     OrderFactory(status=Status.COMPLETED, assignee=team["ana"])  # finished: not open
     OrderFactory(status=Status.PAID, assignee=team["max"], store=team["b"])  # Max's, in B
-    OrderFactory(status=Status.SHIPPED)  # nobody's
+    OrderFactory(status=Status.PAID)  # nobody's
+    OrderFactory(status=Status.SHIPPED)  # waits on the carrier: not counted
     OrderFactory(status=Status.AWAITING_PAYMENT)  # unpaid: waits on the buyer
     shipped = OrderFactory(status=Status.PAID)
     workflow.mark_shipped(shipped, by=team["bob"], tracking_number="LP1")  # a step this week

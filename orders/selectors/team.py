@@ -18,10 +18,10 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from .. import policy
-from ..models import Order, OrderEvent, Status, Store
+from ..models import Order, OrderEvent, Store
 from ..people import person
 from ..transitions import TRANSITIONS
-from .queues import FINISHED
+from .queues import FINISHED, NOT_POOLED
 from .response import ResponseRow, response_times
 
 CLAIM_PERMISSION = "orders.claim_order"
@@ -47,7 +47,7 @@ class Member:
 class TeamView:
     week_start: datetime
     members: list[Member]
-    unassigned: int  # open orders nobody handles (unpaid ones aside: they wait on the buyer)
+    unassigned: int  # open orders nobody handles (unpaid and shipped ones aside: queues.NOT_POOLED)
     unassigned_since: datetime | None
     responses: Any  # ResponseTimes of the week
 
@@ -96,7 +96,7 @@ def team_view(user: Any, *, now: datetime, store: Store | None = None) -> TeamVi
     }
     nobody = (
         open_orders.filter(assignee__isnull=True)
-        .exclude(status=Status.AWAITING_PAYMENT)
+        .exclude(status__in=NOT_POOLED)
         .aggregate(n=Count("pk"), oldest=Min("status_changed_at"))
     )
     start = week_start(now)
