@@ -185,12 +185,6 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     if not policy.may(request.user, declared.permission, order):
         raise PermissionDenied
     label = event_label(name)
-    # A colleague's order: ask first ("Ana is handling this order; take it over?"); the form
-    # then carries take_over=1, and the workflow takes the order over with the step.
-    take_over = (request.POST if request.method == "POST" else request.GET).get("take_over") == "1"
-    holder = holder_for(order, request.user)
-    if holder is not None and not take_over:
-        return take_over_page(model_admin, request, order, holder, action=request.path)
     seen = order
     if request.method == "POST":
         # The order as the form showed it: its status, and the version of the values it showed.
@@ -203,6 +197,12 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     except Refused as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(order_url(order))
+    # A colleague's order: ask first ("Ana is handling this order; take it over?"); the form
+    # then carries take_over=1, and the workflow takes the order over with the step.
+    take_over = (request.POST if request.method == "POST" else request.GET).get("take_over") == "1"
+    holder = holder_for(order, request.user)
+    if holder is not None and not take_over:
+        return take_over_page(model_admin, request, order, holder, action=request.path)
     form = TransitionForm(request.POST or None, transition=name, order=order)
     shown = declared.shown_fields
     seen_version = version_of(order, shown) if shown else ""
