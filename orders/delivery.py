@@ -1,4 +1,5 @@
-"""Delivery of outbox notifications: send a batch of emails and SMS, classify each failure.
+"""Delivery of outbox notifications: send a batch of emails, SMS and team chat messages
+(``orders.staff_webhook``), classify each failure.
 
 Every change to the row goes through ``orders.workflow.outbox`` (claim, keep the rendered text,
 mark sent / retry / failed); this module only talks to the providers. ``orders.tasks`` runs
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils import timezone
 
-from . import sms
+from . import sms, staff_webhook
 from .models import Notification, NotificationChannel
 from .models.store import option_value
 from .notifications import BUYER_TEMPLATES, html_alternative, render_notification
@@ -151,6 +152,9 @@ def _send(notification: Notification, mailer: _Mailer) -> None:
     if notification.channel == NotificationChannel.SMS:
         sms.send_sms(notification.recipient, notification.body, idempotency_key=notification.key)
         return
+    if notification.channel == NotificationChannel.WEBHOOK:
+        staff_webhook.send(notification.body, idempotency_key=notification.key)
+        return
     message = EmailMultiAlternatives(
         subject=notification.subject,
         body=notification.body,
@@ -167,7 +171,7 @@ def _send(notification: Notification, mailer: _Mailer) -> None:
 
 def is_retryable(exc: BaseException) -> bool:
     """Whether a later attempt may succeed where this one raised ``exc``."""
-    if isinstance(exc, sms.SmsError):
+    if isinstance(exc, sms.SmsError | staff_webhook.WebhookError):
         return exc.retryable
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return any(400 <= code < 500 for code, _msg in exc.recipients.values())

@@ -42,6 +42,8 @@ _OPERATOR_OTHER = [
     "evidence.add_attachment",
     # The 1688 purchase's progress: placed, shipped by the supplier, received (workflow.purchase).
     "orders.change_supplierorder",
+    # Team work (SPEC §11): take on an order (workflow.claim_order, or by running a step on it).
+    "orders.claim_order",
 ]
 _OTHER = {
     "Operator": _OPERATOR_OTHER,
@@ -49,6 +51,7 @@ _OTHER = {
         *_OPERATOR_OTHER,
         "orders.change_order",
         "orders.bulk_close",  # SPEC 5: bulk closes are the Supervisor's
+        "orders.assign_order",  # who handles which order: the team page, workflow.assign_order
         "orders.add_refund",
         IMPORT_PERMISSION,
         "orders.view_orderimport",

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from .models import CloseReason
 from .selectors import due
-from .workflow import chasing, outbox, unpaid
+from .workflow import chasing, outbox, team, unpaid
 from .workflow.batches import BatchResult
 
 logger = logging.getLogger(__name__)
@@ -188,6 +188,40 @@ def report_overdue_supplier_refunds(now: datetime | None = None) -> PassResult:
     if result.done:
         logger.info("Pass overdue supplier refunds: %s", result.as_dict())
     return result
+
+
+# --- hand-offs to staff (docs/team.md) -------------------------------------------------------------
+
+
+def hand_off_supplier_answers(now: datetime | None = None, *, batch_size: int = JOB_BATCH) -> PassResult:
+    """Tell the people who record a supplier's answer that it is due (its respond-by within a
+    day, or past), once per refund: an email each and one team chat message, through the outbox.
+
+    Through ``team.hand_off_supplier_answers(by=None)``; a refund told of before is not selected
+    again (nor told twice by two passes at once: the outbox keys are unique).
+    """
+    now = now or timezone.now()
+    ids = due.supplier_answers_to_hand_off(now)
+    return _in_batches(
+        "supplier answers due",
+        ids,
+        lambda batch: team.hand_off_supplier_answers(batch, by=None, now=now),
+        batch_size=batch_size,
+    )
+
+
+def send_staff_digests(*, batch_size: int = JOB_BATCH) -> PassResult:
+    """One email to each person who chose the daily digest, listing the hand-offs held for them.
+
+    Through ``team.send_digests(by=None)``: each batch holds whole recipients where it can (the
+    held rows come by recipient), marks the rows listed ``digested`` and records the digests.
+    """
+    return _in_batches(
+        "staff digests",
+        due.held_handoffs(),
+        lambda batch: team.send_digests(batch, by=None),
+        batch_size=batch_size,
+    )
 
 
 # --- refund arrival ----------------------------------------------------------------------------

@@ -5,26 +5,30 @@ catalogue, in the buyer's language with amounts and dates formatted for it
 (``orders.buyer_messages``, ``docs/buyer-messages.md``); their emails get an HTML part with
 ``lang`` and ``dir`` (right to left for Arabic and Hebrew) besides the text.
 
-Staff and supplier messages (the supplier reminder, the overdue digest) are Django templates in
-``templates/notifications/<template>/``: ``subject.txt``, ``body.txt`` (email) and ``sms.txt``
-(text message). The Chinese versions sit in ``notifications/zh-hans/<template>/`` and are chosen
-by language, so a supplier reads Chinese even before the gettext catalog is compiled; the English
-templates wrap their text in ``{% translate %}``. A language we have no text for falls back to
+Staff and supplier messages (the supplier reminder, the overdue digest, the hand-offs to staff
+and their digest) are Django templates in ``templates/notifications/<template>/``: ``subject.txt``,
+``body.txt`` (email), ``sms.txt`` (text message) and ``chat.txt`` (the team chat robot). The
+Chinese versions sit in ``notifications/zh-hans/<template>/`` and are chosen by language, so a
+supplier reads Chinese even before the gettext catalog is compiled; the English templates wrap
+their text in ``{% translate %}``. A language we have no text for falls back to
 English.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import select_template
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from .buyer_messages.catalogue import html_document, render_text
 from .buyer_messages.spec import buyer_language
-from .models import Notification, NotificationChannel, NotificationTemplate
+from .models import HandoffKind, Notification, NotificationChannel, NotificationTemplate
+from .transitions import TRANSITIONS
 
 FALLBACK_LANGUAGE = "en"
 # Buyer language codes that read Simplified Chinese (AliExpress and browsers spell it many ways).
@@ -74,10 +78,41 @@ def html_alternative(notification: Notification) -> str | None:
     )
 
 
+# The messages to staff about work handed to them (orders.workflow.handoffs): their context holds
+# codes ("what", "step") and ISO times, named and formatted here in the reader's language.
+STAFF_TEMPLATES = frozenset({NotificationTemplate.STAFF_HANDOFF, NotificationTemplate.STAFF_DIGEST})
+
+
+def _local(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value or ""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(moment) else value
+
+
+def _handoff_words(context: dict[str, Any]) -> dict[str, Any]:
+    """What a hand-off's codes say, in the active language."""
+    what = context.get("what", "")
+    step = context.get("step", "")
+    return {
+        "what_label": str(HandoffKind(what).label) if what in HandoffKind.values else what,
+        "step_label": gettext(TRANSITIONS[step].label) if step in TRANSITIONS else "",
+        "since_local": _local(context.get("since", "")),
+        "respond_by_local": _local(context.get("respond_by", "")),
+    }
+
+
+def _staff_words(template: str, context: dict[str, Any]) -> dict[str, Any]:
+    if template == NotificationTemplate.STAFF_DIGEST:
+        return {"items": [{**item, **_handoff_words(item)} for item in context.get("items", [])]}
+    return _handoff_words(context)
+
+
 def render(template: str, channel: str, language: str | None, context: dict[str, Any]) -> Rendered:
     """Render ``template`` for ``channel`` in ``language`` (resolved; English fallback).
 
-    Emails get a one-line subject and a body; text messages only a body. Raises
+    Emails get a one-line subject and a body; text and team chat messages only a body. Raises
     ``TemplateDoesNotExist`` / ``TemplateSyntaxError`` for a template we do not have: a
     permanent error for the caller.
     """
@@ -86,8 +121,11 @@ def render(template: str, channel: str, language: str | None, context: dict[str,
     lang = resolve_language(language)
     data = {"refund_expected_days": settings.SHOPOPS_REFUND_EXPECTED_DAYS, **context}
     with translation.override(lang):
-        if channel == NotificationChannel.SMS:
-            body = _template(lang, template, "sms.txt").render(data).strip()
+        if template in STAFF_TEMPLATES:
+            data.update(_staff_words(template, context))
+        if channel in (NotificationChannel.SMS, NotificationChannel.WEBHOOK):
+            part = "sms.txt" if channel == NotificationChannel.SMS else "chat.txt"
+            body = _template(lang, template, part).render(data).strip()
             return Rendered(subject="", body=body)
         subject = _template(lang, template, "subject.txt").render(data)
         body = _template(lang, template, "body.txt").render(data).strip() + "\n"

@@ -24,12 +24,16 @@ How the code asks:
 - one object by id on a screen: :func:`get_or_404`;
 - the workflow: :func:`require` (role, then object), called by the transition frame when it
   locks the order, by ``operation`` and by every entry point that takes an object;
-- a store named in an input (the CSV's ``store`` column, ``--store``): :func:`store_for`.
+- a store named in an input (the CSV's ``store`` column, ``--store``): :func:`store_for`;
+- who could do it (an order's assignee, the people told of a hand-off): :func:`people_who_may`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import rules
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
@@ -257,6 +261,35 @@ def get_or_404(user, queryset: QuerySet | type[Model], **lookup) -> Model:
         return scope(user, queryset).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as error:
         raise Http404(str(queryset.model._meta.verbose_name)) from error
+
+
+# --- who could do it -------------------------------------------------------------------------
+
+
+def people_who_may(perm: str, store: Store | int | Iterable[int] | None = None) -> QuerySet:
+    """The staff who may do ``perm`` on objects of ``store`` (a store, its id, or ids: of any of
+    them): active staff users holding the role (a superuser, or the permission through a group or
+    their own) who work for the store (a superuser works for every store). The same answer as
+    :func:`may` for each of them, as one query: an order's possible assignees, the people a
+    hand-off tells."""
+    app_label, codename = perm.split(".")
+    User = get_user_model()
+    holds = (
+        Q(is_superuser=True)
+        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+        | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+    )
+    people = User.objects.filter(is_active=True, is_staff=True).filter(
+        pk__in=User.objects.filter(holds).values("pk")
+    )
+    if store is None:
+        return people
+    if isinstance(store, Store | int):
+        ids = [store.pk if isinstance(store, Store) else store]
+    else:
+        ids = sorted(set(store))
+    staff = Store.staff.through.objects.filter(store_id__in=ids).values("user_id")
+    return people.filter(Q(is_superuser=True) | Q(pk__in=staff))
 
 
 # --- stores named in inputs -------------------------------------------------------------------

@@ -97,6 +97,18 @@ def check_refund_arrivals() -> int:
     return jobs.check_refund_arrivals()
 
 
+@shared_task(name="orders.hand_off_supplier_answers")
+def hand_off_supplier_answers() -> dict:
+    """Tell the people who record a supplier's answer that it is due (once per refund)."""
+    return jobs.hand_off_supplier_answers().as_dict()
+
+
+@shared_task(name="orders.send_staff_digests")
+def send_staff_digests() -> dict:
+    """Email each person who chose the daily digest the hand-offs held for them."""
+    return jobs.send_staff_digests().as_dict()
+
+
 @shared_task(name="orders.build_evidence_pack")
 def build_evidence_pack(token: str) -> dict:
     """Build the evidence pack of job ``token`` (too large for a request); progress is in the job."""

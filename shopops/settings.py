@@ -342,6 +342,24 @@ SHOPOPS_IMPORT_MAX_MB = env.float("SHOPOPS_IMPORT_MAX_MB", default=50)
 SHOPOPS_IMAGE_MAX_PIXELS = env.int("SHOPOPS_IMAGE_MAX_PIXELS", default=50_000_000)
 SHOPOPS_IMAGE_MAX_MEMORY_MB = env.float("SHOPOPS_IMAGE_MAX_MEMORY_MB", default=256)
 SHOPOPS_SUPERVISOR_EMAILS = env.list("SHOPOPS_SUPERVISOR_EMAILS", default=[])
+
+# --- team work: hand-offs to staff, response times (orders/workflow/handoffs.py, docs/team.md) ----
+# Where the links in staff emails and chat messages point: the back office's address as staff
+# open it (no trailing slash). Blank: the links are paths only (/admin/orders/order/42/change/).
+SHOPOPS_SITE_URL = env.str(
+    "SHOPOPS_SITE_URL",
+    default=f"http://{env.str('SHOPOPS_ADDRESS', default='127.0.0.1:8000')}" if DEBUG else "",
+).rstrip("/")
+# The team chat robot (SPEC §11): a JSON POST {"msgtype": "text", "text": {"content": "…"}} for
+# each hand-off, as WeCom and DingTalk group robots take it; signed the DingTalk way (timestamp and
+# sign query parameters) when the secret is set. Blank URL: no chat messages.
+SHOPOPS_STAFF_WEBHOOK_URL = env.str("SHOPOPS_STAFF_WEBHOOK_URL", default="")
+SHOPOPS_STAFF_WEBHOOK_SECRET = env.str("SHOPOPS_STAFF_WEBHOOK_SECRET", default="")
+SHOPOPS_STAFF_WEBHOOK_TIMEOUT = env.float("SHOPOPS_STAFF_WEBHOOK_TIMEOUT", default=10)
+# The language of the chat messages (one room for the whole team): en or zh-hans.
+SHOPOPS_STAFF_WEBHOOK_LANGUAGE = env.str("SHOPOPS_STAFF_WEBHOOK_LANGUAGE", default=LANGUAGE_CODE)
+# A buyer's message unanswered for longer than this is overdue (the team page, analytics).
+SHOPOPS_RESPONSE_OVERDUE_HOURS = env.float("SHOPOPS_RESPONSE_OVERDUE_HOURS", default=24)
 # The sane window of every date an input names (shopops/inputs.py): not before this day, and a
 # past event not more than this many seconds ahead of the server clock.
 SHOPOPS_EARLIEST_DATE = env.str("SHOPOPS_EARLIEST_DATE", default="2000-01-01")

@@ -14,10 +14,9 @@ or a BC timestamp that slipped through would be a database error, not a quiet pa
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -32,96 +31,25 @@ from orders.models import (
     Order,
     OrderEvent,
     Refund,
+    StaffPreference,
     Status,
     StockMovement,
 )
 from orders.workflow import feedback as feedback_flow
+from orders.workflow import team
 from shopops import inputs
 from shopops.errors import Refused
 from tests.factories import OrderFactory, SkuFactory, staff
-from tests.hostile_support import BOUNDED
+from tests.hostile_support import (
+    BOUNDED,
+    anything,
+    recent,
+    some,
+    words,
+)
 from tests.workflow_support import private_media, snapshot  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
-
-
-ZONES = [
-    UTC,
-    ZoneInfo("Asia/Shanghai"),
-    timezone(timedelta(hours=14)),
-    timezone(-timedelta(hours=23, minutes=59)),
-]
-EDGE_TEXT = [
-    "",
-    " ",
-    "\x00",
-    "ok\x00",
-    "\ud800",
-    "a\udfffb",
-    "\u202e",
-    "\r\n",
-    "x" * 100_001,
-    "0001-01-01",
-    "0001-01-01 00:00",
-    "9999-12-31 23:59:59",
-    "9999-12-31T23:59:59+14:00",
-    "0000-00-00",
-    "2026-02-30 10:00",
-    "1999-12-31 23:59",
-    "2000-01-01",
-    "2000/01/01 00:00",
-    "NaN",
-    "-Infinity",
-    "1e999999999",
-    "1E-999999999",
-    "99999999999999999999",
-    "-0",
-    "0.001",
-    "+34 600 111 222",
-    "zh_Hans",
-    "a@b",
-]
-texts = st.one_of(
-    st.sampled_from(EDGE_TEXT),
-    st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40),
-    st.text(max_size=20).map(lambda t: t + "\x00"),
-)
-numbers = st.one_of(
-    st.integers(),
-    st.integers(min_value=-(2**80), max_value=2**80),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.decimals(allow_nan=True, allow_infinity=True),
-    st.sampled_from([Decimal("1e999999"), Decimal("-1e-999999"), Decimal("sNaN"), 0, -0.0, 10**10]),
-)
-moments = st.one_of(
-    st.datetimes(min_value=datetime.min, max_value=datetime.max),
-    st.datetimes(min_value=datetime.min, max_value=datetime.max, timezones=st.sampled_from(ZONES)),
-    st.sampled_from(
-        [datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC), datetime(1999, 12, 31, 23, 59)]
-    ),
-    st.dates(),
-)
-odd = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.binary(max_size=8),
-    st.lists(st.integers(), max_size=2),
-    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
-    st.just(object()),
-    st.just(Ellipsis),
-)
-anything = st.one_of(texts, numbers, moments, odd)
-# Values a call accepts, mixed in so that the accepted path is checked as often as the refused one.
-recent = st.builds(
-    lambda ago, zone: (datetime.now(UTC) - ago).astimezone(zone),
-    st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(hours=1)),
-    st.sampled_from(ZONES),
-)
-words = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=20)
-
-
-def some(good: st.SearchStrategy) -> st.SearchStrategy:
-    return st.one_of(good, anything)
 
 
 def _refused_naming(call, field: str):
@@ -572,3 +500,28 @@ def test_record_purchase_refund_approval(amount, ref):
     refund.refresh_from_db()
     _sane_row(refund)
     assert refund.status == "succeeded" and Decimal("0") < refund.amount <= Decimal("70.00")
+
+
+@BOUNDED
+@given(to=anything)
+def test_assign_order(supervisor, to):
+    """Whom to give an order to (issue 23): a staff member who may handle it, by id, or nobody."""
+    order = OrderFactory(status=Status.PAID)
+
+    def assigned(fresh):
+        _expect(fresh.assignee_id is None or fresh.assignee_id == supervisor.pk)
+
+    _refused_or_stored(lambda: workflow.assign_order(order, by=supervisor, to=to), {"to"}, order, assigned)
+
+
+@BOUNDED
+@given(handoffs=st.one_of(st.sampled_from(["each", "digest"]), anything), language=anything)
+def test_set_preference(supervisor, handoffs, language):
+    """How hand-offs reach a person (issue 23): each or digest, a known language or none."""
+    try:
+        preference = team.set_preference(by=supervisor, handoffs=handoffs, language=language)
+    except Refused as refused:
+        assert refused.field in {"handoffs", "language"}
+        return
+    stored = StaffPreference.objects.get(pk=preference.pk)
+    assert stored.handoffs in ("each", "digest") and stored.language in ("", "en", "zh-hans")

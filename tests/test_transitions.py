@@ -90,7 +90,11 @@ def test_the_workflow_function_takes_exactly_the_declared_inputs(name):
     t = TRANSITIONS[name]
     params = inspect.signature(getattr(workflow, name)).parameters
     assert list(params)[:2] == ["order", "by"]
-    keywords = {n: p for n, p in params.items() if n not in ("order", "by")}
+    # Every step takes the frame's own ``take_over`` (SPEC §11: a colleague's order), last.
+    assert list(params)[-1] == "take_over", name
+    assert params["take_over"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["take_over"].default is False
+    keywords = {n: p for n, p in params.items() if n not in ("order", "by", "take_over")}
     assert set(keywords) == {i.name for i in t.inputs}
     for n, p in keywords.items():
         assert p.kind is inspect.Parameter.KEYWORD_ONLY, (name, n)

@@ -7,6 +7,8 @@
 ``refunds`` ``stock`` ``notifications`` ``feedback`` ``buyer_messages``   their models' admins and screens
 ``stores``        the stores: superusers add and change them, staff see their own
 ``analytics``     the close analytics page, a screen of the admin site (it has no model)
+``team``          the supervisor's team page and everyone's "My notifications" (screens of the site)
+``assignment``    who handles an order: take it on, take it over, assign one or many
 ``filters`` ``paginator`` ``actions`` ``display`` ``timeline``   what those share
 
 One pattern for a custom screen: a function ``view(model_admin, request, **url_kwargs)`` beside
@@ -29,6 +31,7 @@ from . import (  # noqa: F401
     refunds,
     stock,
     stores,
+    team,
 )
 from .orders import OrderAdmin
 

@@ -6,14 +6,16 @@ or shared; ``?export=<table>`` returns that table as CSV with the same filters. 
 supervisors (``orders.view_analytics``) may look; anyone else on the staff gets 403.
 
 Every figure, chart, table and CSV counts only the orders of the user's stores
-(``orders.policy``); ``?store=<id>`` narrows them to one of those stores. Another store's id is
-refused like an unknown one, with the form's error and no figures.
+(``orders.policy``); ``?store=<id>`` narrows them to one of those stores. The response times
+(answers to buyers per store and per operator, the time in each waiting state:
+``orders.selectors.response``) follow the period and the store; the other filters are of closes.
+Another store's id is refused like an unknown one, with the form's error and no figures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -35,6 +37,7 @@ from ..selectors.analytics import CloseAnalytics, close_analytics, closed_orders
 from ..selectors.costs import CostOfCloses, CostRow, cost_of_closes
 from ..selectors.ledger import CSV_COLUMNS, ledger
 from ..selectors.recommendations import Recommendation, recommend
+from ..selectors.response import ResponseRow, ResponseTimes, StateRow, response_times, waiting_times
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731  # two years of daily points is the most a chart can still show
@@ -234,6 +237,50 @@ def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: 
     }
 
 
+def _response_tables(responses: ResponseTimes, states: list[StateRow]) -> dict:
+    """Buyer answers per store and per operator, and the time in each waiting state: the period
+    and the store filter apply (the supplier, SKU and country filters are of closes only)."""
+    over = _("Overdue (over %(hours)s h)") % {"hours": f"{responses.overdue_hours:g}"}
+    tail = [_("Buyers answered"), _("Median answer (hours)"), over, _("Still waiting")]
+
+    def rows(found: list[ResponseRow]) -> list[tuple]:
+        return [(r.label, r.answered, _hours(r.median_hours), r.overdue, r.waiting) for r in found]
+
+    return {
+        "responses_stores": (
+            _("Answers to buyers, per store"),
+            [_("Store"), *tail],
+            rows(responses.by_store),
+        ),
+        "responses_operators": (
+            _("Answers to buyers, per operator"),
+            [_("Operator"), *tail],
+            rows(responses.by_operator),
+        ),
+        "waiting_states": (
+            _("Time in each waiting state"),
+            [
+                _("State"),
+                _("Store"),
+                _("Waits ended"),
+                _("Median wait (hours)"),
+                _("Waiting now"),
+                _("Longest wait now (hours)"),
+            ],
+            [
+                (r.label, r.store, r.ended, _hours(r.median_hours), r.waiting_now, _hours(r.oldest_hours))
+                for r in states
+            ],
+        ),
+    }
+
+
+def _period(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period's bounds as instants: from ``start``'s midnight to the midnight after ``end``."""
+    tz = timezone.get_current_timezone()
+    return datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz)
+
+
 def _csv_response(name: str, header: list[str], rows: Iterable[Iterable[object]], data: CloseAnalytics):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     store = f"{data.store.code}-" if data.store else ""
@@ -314,8 +361,12 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
         # The loss ledger itself, one row per close: the columns of ``manage.py loss_ledger``.
         return _csv_response("ledger", CSV_COLUMNS, (row.csv_row() for row in ledger(orders)), data)
     costs = cost_of_closes(orders, params["start"], params["end"], bucket=params["bucket"])
-    recommendations = recommend(data, user=user, now=timezone.now(), costs=costs)
-    tables = _tables(data, recommendations, costs)
+    now = timezone.now()
+    recommendations = recommend(data, user=user, now=now, costs=costs)
+    start_at, end_at = _period(params["start"], params["end"])
+    responses = response_times(user, start_at, end_at, now=now, store=params["store"])
+    states = waiting_times(user, start_at, end_at, now=now, store=params["store"])
+    tables = {**_tables(data, recommendations, costs), **_response_tables(responses, states)}
     if export:
         if export not in tables:
             return HttpResponseBadRequest(
@@ -334,6 +385,7 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
         tables={name: {"title": t, "header": h, "rows": r} for name, (t, h, r) in tables.items()},
         chart_data=_chart_data(data, costs),
         costs=costs,
+        responses=responses,
         query=query.urlencode(),
         start=params["start"],
         end=params["end"],

@@ -25,6 +25,7 @@ from ..forms import clean_moment
 from ..groups import IMPORT_PERMISSION
 from ..imports.feedback import import_feedback
 from ..models import Feedback, FollowupStatus
+from ..people import person
 from ..scoped_admin import StoreScopedAdmin
 from ..workflow import feedback as services
 from .filters import OpenFollowupFilter
@@ -103,7 +104,12 @@ class FeedbackAdmin(StoreScopedAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = FeedbackAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "assignee" in form.base_fields:
+            # Only the people who may work this follow-up (orders.policy: the role and the store).
+            form.base_fields["assignee"].queryset = services.followup_assignees(obj)
+            form.base_fields["assignee"].label_from_instance = person
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -127,9 +133,10 @@ class FeedbackAdmin(StoreScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assignee":
+            # Nobody until the follow-up is known (get_form narrows it to who may work it).
             from django.contrib.auth import get_user_model
 
-            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+            kwargs["queryset"] = get_user_model().objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):

@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import PurchaseStatus, SupplierOrder
+from ..people import person
 from ..selectors import queues
+from ..selectors.team import team_people
 
 # --- typed-in filters -------------------------------------------------------------------------
 
@@ -246,6 +248,50 @@ class WaitingOnMeFilter(admin.SimpleListFilter):
         if self.value() != "me":
             return queryset
         return queryset.filter(queues.waiting_on_condition(request.user))
+
+
+class MineFilter(admin.SimpleListFilter):
+    """ "Mine": the open orders I am handling, and the ones whose next step is mine
+    (``selectors.queues.mine``). The index's "Mine" links here."""
+
+    title = _("mine")
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Mine"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(queues.mine_condition(request.user))
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    """Who is handling the order: me, nobody, or one of the people of my stores (the team page's
+    links). Another value — a person of no store of mine, or none — lists nothing."""
+
+    title = _("handled by")
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):
+        people = team_people(request.user)
+        return [
+            ("me", _("Me")),
+            ("nobody", _("Nobody")),
+            *((str(someone.pk), person(someone)) for someone in people if someone.pk != request.user.pk),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value == "me":
+            return queryset.filter(assignee_id=request.user.pk)
+        if value == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        if not value.isdigit() or len(value) > 18:
+            return queryset.none()
+        return queryset.filter(assignee_id=int(value))
 
 
 # The SKU list's report of repeated stock-outs: at least this many out-of-stock closes.

@@ -36,14 +36,17 @@ from .. import policy, workflow
 from ..buyer_messages.chat import audience, ready_texts
 from ..forms import CommunicationForm, TransitionForm
 from ..models import Order, Refund, Status
+from ..people import person
 from ..selectors.evidence import evidence_missing
-from ..selectors.queues import next_steps, step_owner
+from ..selectors.queues import FINISHED, next_steps, step_owner
 from ..selectors.refunds import refundable
 from ..transitions import OPERATOR, SUPERVISOR, TRANSITIONS
+from ..workflow.assignment import ASSIGN_PERMISSION, CLAIM_PERMISSION, HandledByOther, holder_for
 from ..workflow.contacts import CONTACT_FIELDS, contact_version
 from ..workflow.core import as_seen, check_source, status_label
 from ..workflow.events import event_label
 from ..workflow.versions import version_of
+from .assignment import take_over_page
 from .timeline import build_timeline, render_timeline
 
 CORRECT_CONTACT_PERMISSION = "orders.change_order"
@@ -122,6 +125,21 @@ def waiting_for(order: Order, buttons: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def handling_context(request: HttpRequest, order: Order) -> dict[str, Any]:
+    """Who handles the order, and what this user may do about it: take it on (or over), assign it."""
+    user = request.user
+    finished = order.status in FINISHED
+    mine = order.assignee_id is not None and order.assignee_id == user.pk
+    can_claim = not finished and not mine and policy.may(user, CLAIM_PERMISSION, order)
+    can_assign = not finished and policy.may(user, ASSIGN_PERMISSION, order)
+    return {
+        "handled_by": person(order.assignee) if order.assignee_id else "",
+        "handled_by_me": mine,
+        "claim_url": reverse("admin:orders_order_claim", args=[order.pk]) if can_claim else "",
+        "assign_url": reverse("admin:orders_order_assign", args=[order.pk]) if can_assign else "",
+    }
+
+
 def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     """What the order page shows above its fields: the glance, the buttons and the timeline."""
     refunds = list(Refund.objects.filter(order=order))
@@ -129,6 +147,7 @@ def order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     buttons = available_transitions(order, request.user)
     entries = build_timeline(order, refunds)
     return {
+        **handling_context(request, order),
         "transition_buttons": buttons,
         "waiting_for": waiting_for(order, buttons),
         "refundable": refundable(order),
@@ -179,6 +198,12 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     except Refused as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(order_url(order))
+    # A colleague's order: ask first ("Ana is handling this order; take it over?"); the form
+    # then carries take_over=1, and the workflow takes the order over with the step.
+    take_over = (request.POST if request.method == "POST" else request.GET).get("take_over") == "1"
+    holder = holder_for(order, request.user)
+    if holder is not None and not take_over:
+        return take_over_page(model_admin, request, order, holder, action=request.path)
     form = TransitionForm(request.POST or None, transition=name, order=order)
     shown = declared.shown_fields
     seen_version = version_of(order, shown) if shown else ""
@@ -186,13 +211,12 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
     if request.method == "POST" and form.is_valid():
         run = getattr(workflow, name)
         try:
-            updated = run(
-                seen,
-                by=request.user,
-                **form.workflow_kwargs(),
-            )
+            updated = run(seen, by=request.user, take_over=take_over, **form.workflow_kwargs())
         except NotPermitted as exc:
             raise PermissionDenied(exc.message) from exc
+        except HandledByOther as exc:
+            # Someone took the order on while the form was open: ask again.
+            return take_over_page(model_admin, request, order, exc.assignee, action=request.path)
         except OrderChanged as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(order_url(order))
@@ -235,6 +259,7 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
         transition=name,
         evidence_url=evidence_url,
         seen_version=seen_version,
+        take_over=take_over,
         **ready_text_context(request, order, name),
     )
     response.status_code = status

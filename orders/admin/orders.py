@@ -25,16 +25,20 @@ from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 
 from .. import policy
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
+from ..people import person
 from ..scoped_admin import StoreScopedAdmin
 from ..selectors import WAITING_ON_BUYER
 from ..selectors.ledger import order_ledger
 from ..selectors.search import order_search
+from ..workflow.assignment import ASSIGN_PERMISSION
 from ..workflow.events import event_label
 from ..workflow.packs import PACK_PERMISSION
-from . import imports, order_actions, order_views, packs, purchase, ready_texts
+from . import assignment, imports, order_actions, order_views, packs, purchase, ready_texts
 from .display import status_badge
 from .filters import (
+    AssigneeFilter,
     ClosedDateFilter,
+    MineFilter,
     PlacedDateFilter,
     PurchaseStatusFilter,
     QueueFilter,
@@ -77,10 +81,13 @@ class OrderAdmin(StoreScopedAdmin):
         "close_reason",
         "age",
         "next_deadline",
+        "handled_by",
     )
     list_display_links = ("platform_order_id",)
     list_filter = (
+        MineFilter,
         WaitingOnMeFilter,
+        AssigneeFilter,
         "status",
         "close_reason",
         SupplierFilter,
@@ -110,6 +117,7 @@ class OrderAdmin(StoreScopedAdmin):
         order_actions.send_payment_reminder,
         order_actions.export,
         packs.evidence_pack,
+        assignment.assign_selected,
     ]
     inlines = [SupplierOrderInline]
     change_form_template = "admin/orders/order/change_form.html"
@@ -167,6 +175,8 @@ class OrderAdmin(StoreScopedAdmin):
             ),
             screen(self, "<path:object_id>/evidence/", order_views.evidence_view, "orders_order_evidence"),
             screen(self, "<path:object_id>/contact/", order_views.contact_view, "orders_order_contact"),
+            screen(self, "<path:object_id>/claim/", assignment.claim_view, "orders_order_claim"),
+            screen(self, "<path:object_id>/assign/", assignment.assign_view, "orders_order_assign"),
             screen(
                 self,
                 "<path:object_id>/purchase/<str:purchase_id>/",
@@ -242,7 +252,7 @@ class OrderAdmin(StoreScopedAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("store")
+            .select_related("store", "assignee")
             .annotate(
                 supplier_respond_by=Subquery(supplier_due.values("respond_by")[:1]),
             )
@@ -302,6 +312,10 @@ class OrderAdmin(StoreScopedAdmin):
             gettext(" — overdue") if overdue else "",
         )
 
+    @admin.display(description=_("handled by"), ordering="assignee__username")
+    def handled_by(self, obj: Order) -> str:
+        return person(obj.assignee) if obj.assignee_id else "—"
+
     def action_checkbox(self, obj: Order) -> str:
         # Django's renders a form widget through the template engine for every row; the same
         # markup from one format_html keeps a 50-row page cheap.
@@ -343,6 +357,9 @@ class OrderAdmin(StoreScopedAdmin):
 
     def has_evidence_pack_permission(self, request: HttpRequest) -> bool:
         return policy.may(request.user, PACK_PERMISSION)
+
+    def has_assign_order_permission(self, request: HttpRequest) -> bool:
+        return policy.may(request.user, ASSIGN_PERMISSION)
 
 
 @admin.register(OrderEvent)

@@ -187,6 +187,10 @@ EVENT_INPUT_LABELS = {
     "target": gettext_noop("For"),
     "files": gettext_noop("Files in the pack"),
     "left_out": gettext_noop("Left out"),
+    # who handles the order (orders.workflow.team, and the claim a step makes)
+    "assignee": gettext_noop("Handled by"),
+    "previous_assignee": gettext_noop("Before"),
+    "took_over_from": gettext_noop("Taken over from"),
 }
 
 

@@ -20,5 +20,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Not the latest re-sync: later permissions (0025) do not exist yet.
         migrations.RunPython(partial(resync_groups, missing_ok=True), migrations.RunPython.noop),
     ]

@@ -19,6 +19,8 @@ from .choices import CloseReason as CloseReason
 from .choices import CloseStage as CloseStage
 from .choices import DisputeWith as DisputeWith
 from .choices import FollowupStatus as FollowupStatus
+from .choices import HandoffDelivery as HandoffDelivery
+from .choices import HandoffKind as HandoffKind
 from .choices import MovementReason as MovementReason
 from .choices import NotificationChannel as NotificationChannel
 from .choices import NotificationStatus as NotificationStatus
@@ -49,3 +51,4 @@ from .purchase import SupplierOrder as SupplierOrder
 from .refund import Refund as Refund
 from .stock import StockMovement as StockMovement
 from .store import Store as Store
+from .team import StaffPreference as StaffPreference

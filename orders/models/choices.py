@@ -170,6 +170,8 @@ GOODS_BACK_REASONS = (MovementReason.RETURN_RESELLABLE, MovementReason.PURCHASE_
 class NotificationChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
+    # The team's chat robot (SHOPOPS_STAFF_WEBHOOK_URL): a hand-off said in the staff group chat.
+    WEBHOOK = "webhook", _("Team chat")
 
 
 class NotificationTemplate(models.TextChoices):
@@ -177,6 +179,8 @@ class NotificationTemplate(models.TextChoices):
     PAYMENT_REMINDER = "payment_reminder", _("Payment reminder")
     SUPPLIER_REMINDER = "supplier_reminder", _("Supplier refund reminder")
     OVERDUE_DIGEST = "overdue_digest", _("Overdue supplier refunds digest")
+    STAFF_HANDOFF = "staff_handoff", _("Work handed to staff")
+    STAFF_DIGEST = "staff_digest", _("Daily digest of work handed to staff")
 
 
 class NotificationStatus(models.TextChoices):
@@ -184,6 +188,26 @@ class NotificationStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # A hand-off to someone who chose the daily digest: never sent alone, listed in the digest.
+    HELD = "held", _("Held for the daily digest")
+    DIGESTED = "digested", _("Sent in a daily digest")
+
+
+class HandoffKind(models.TextChoices):
+    """What waits, in a hand-off to staff (``orders.workflow.handoffs``)."""
+
+    REFUND_TO_CONFIRM = "refund_to_confirm", _("A refund to confirm")
+    RETURN_TO_CLAIM = "return_to_claim", _("A return received: ask the supplier for the refund")
+    SUPPLIER_ANSWER_DUE = "supplier_answer_due", _("A supplier answer due")
+    DISPUTE_TO_RESOLVE = "dispute_to_resolve", _("A dispute to resolve")
+    FOLLOWUP_ASSIGNED = "followup_assigned", _("A feedback follow-up to handle")
+
+
+class HandoffDelivery(models.TextChoices):
+    """How a person is told of work handed to them (``StaffPreference.handoffs``)."""
+
+    EACH = "each", _("An email for each, as it happens")
+    DIGEST = "digest", _("One email a day listing them")
 
 
 class FollowupStatus(models.TextChoices):

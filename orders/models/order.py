@@ -123,6 +123,18 @@ class Order(FSMModelMixin, models.Model):
         _("dispute with"), max_length=16, choices=DisputeWith.choices, blank=True, default="", db_default=""
     )
     payment_reminded_at = models.DateTimeField(_("payment reminder sent"), null=True, blank=True)
+    # Who is handling the order (SPEC §11): claimed by an operator, assigned by a supervisor, or
+    # taken by the first step someone runs on it (orders.workflow.assignment). Looked up through
+    # the (assignee, status) index below: no separate index.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_orders",
+        db_index=False,
+    )
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -171,6 +183,8 @@ class Order(FSMModelMixin, models.Model):
             # Partial: searched by an exact, non-blank number only; unshipped orders have none.
             models.Index(fields=["tracking_number"], condition=~Q(tracking_number=""), name="order_tracking"),
             models.Index(fields=["buyer_email"], name="order_buyer_email"),
+            # "Mine" and the team page: a person's open orders.
+            models.Index(fields=["assignee", "status"], name="order_assignee_status"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
@@ -189,6 +203,8 @@ class Order(FSMModelMixin, models.Model):
             ("import_orders", _("Can import orders from CSV")),
             ("export_orders", _("Can export orders")),
             ("view_analytics", _("Can see close analytics")),
+            ("claim_order", _("Can take on an order")),
+            ("assign_order", _("Can assign orders to others")),
         ]
 
     def __str__(self) -> str:

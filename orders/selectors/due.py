@@ -11,9 +11,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from ..models import Notification, NotificationStatus, Refund, SupplierOrder
+from ..models import (
+    Notification,
+    NotificationStatus,
+    NotificationTemplate,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+    SupplierOrder,
+)
 from . import (
     per_store,
     refunds_not_arrived,
@@ -22,6 +31,7 @@ from . import (
     unpaid_due_for_reminder,
     unpaid_timed_out,
 )
+from .queues import SUPPLIER_ANSWER_DUE_WITHIN
 
 # A pending notification younger than this is left to its own task (enqueued on commit or as a
 # scheduled retry); the relay only takes over the ones that task evidently never ran for.
@@ -110,3 +120,35 @@ def supervisor_emails() -> list[str]:
 def refunds_not_arrived_count(now: datetime) -> int:
     """How many refunds succeeded more than ``SHOPOPS_REFUND_ARRIVAL_DAYS`` ago, not received."""
     return refunds_not_arrived(now).count()
+
+
+# --- hand-offs to staff (orders.workflow.handoffs) -----------------------------------------------
+
+
+def supplier_answers_unannounced(now: datetime) -> QuerySet[Refund]:
+    """Supplier refunds awaiting the supplier's answer, due within
+    ``queues.SUPPLIER_ANSWER_DUE_WITHIN`` or overdue, that no hand-off has told staff of yet."""
+    told = Notification.objects.filter(refund=OuterRef("pk"), template=NotificationTemplate.STAFF_HANDOFF)
+    return Refund.objects.filter(
+        direction=RefundDirection.FROM_SUPPLIER,
+        status=RefundStatus.REQUESTED,
+        respond_by__lte=now + SUPPLIER_ANSWER_DUE_WITHIN,
+        order__status=Status.SUPPLIER_REFUND_PENDING,
+    ).exclude(Exists(told))
+
+
+def supplier_answers_to_hand_off(now: datetime) -> list[int]:
+    """The ids of :func:`supplier_answers_unannounced`, the earliest deadline first."""
+    return list(supplier_answers_unannounced(now).order_by("respond_by", "pk").values_list("pk", flat=True))
+
+
+def held_for_digest() -> QuerySet[Notification]:
+    """The hand-off emails held for a daily digest, not listed in one yet."""
+    return Notification.objects.filter(
+        status=NotificationStatus.HELD, template=NotificationTemplate.STAFF_HANDOFF
+    )
+
+
+def held_handoffs() -> list[int]:
+    """The ids of :func:`held_for_digest`, by recipient (a batch holds each person's together)."""
+    return list(held_for_digest().order_by("recipient", "pk").values_list("pk", flat=True))

@@ -217,3 +217,52 @@ def waiting_on(user: Any) -> QuerySet[Order]:
     """Orders of the user's stores whose next step is this user's job. Closed and completed
     orders have none."""
     return Order.objects.filter(waiting_on_condition(user))
+
+
+# --- "Mine": the orders a user is handling, and the ones whose next step is theirs ---------------
+
+# An order in these needs nobody: it is never "mine" (orders.workflow.assignment.FINISHED).
+FINISHED = (Status.CLOSED, Status.COMPLETED)
+# Orders in these wait on the buyer or the carrier, not on us: an unpaid order (the platform's
+# import marks it paid, the timeout closes it), a shipped one (the import completes it). They are in
+# nobody's pool, only in their assignee's "Mine".
+NOT_POOLED = (Status.AWAITING_PAYMENT, Status.SHIPPED)
+
+
+def mine_statuses(user: Any) -> tuple[list[str], list[str]]:
+    """The statuses whose next step is ``user``'s job (:func:`statuses_waiting_on`), in two kinds:
+    ``pooled`` — the team's pool, "mine" while nobody is handling the order (an operator's
+    steps) — and ``group`` — steps only a supervisor may take, "mine" whoever handles the order
+    (its operator assignee cannot take them)."""
+    sources = _sources()
+    steps = steps_waiting_on(user)
+    pooled, group = [], []
+    for status in Status.values:
+        if status in FINISHED:
+            continue
+        mine = [name for name in steps if status in sources.get(name, ())]
+        if not mine:
+            continue
+        if all(TRANSITIONS[name].supervisor for name in mine):
+            group.append(status)
+        elif status not in NOT_POOLED:
+            pooled.append(status)
+    return pooled, group
+
+
+def mine_condition(user: Any) -> Q:
+    """The condition of :func:`mine`, for a list that already has its queryset."""
+    pooled, group = mine_statuses(user)
+    condition = Q(assignee_id=user.pk) & ~Q(status__in=FINISHED)
+    if pooled:
+        condition |= Q(assignee__isnull=True, status__in=pooled)
+    if group:
+        condition |= Q(status__in=group)
+    return condition & policy.store_condition(user, Order)
+
+
+def mine(user: Any) -> QuerySet[Order]:
+    """ "Mine" (the index and the order list): the open orders of the user's stores assigned to
+    them, the unassigned ones whose next step is theirs, and the ones waiting on a step only a
+    supervisor may take, for a supervisor."""
+    return Order.objects.filter(mine_condition(user))

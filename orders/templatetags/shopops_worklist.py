@@ -4,7 +4,9 @@ Each item is a count from the selector that also drives the list filter it links
 number on the index and the rows behind the link always agree. A user sees only the items whose
 list they may view, and counts only the rows of their stores (each selector takes the user). The
 supervisor's queues (``orders.selectors.queues``) follow, each with the age of its oldest order,
-shown to the users who may run the step that works the queue.
+shown to the users who may run the step that works the queue. "Mine" comes first
+(``orders.selectors.queues.mine``): the orders the user is handling, and the ones whose next step
+is theirs.
 """
 
 from __future__ import annotations
@@ -91,9 +93,18 @@ def _url(url_name: str, query: str) -> str | None:
 
 def worklist_for(user) -> list[WorkItem]:
     """The worklist items ``user`` may see, with their counts (of their stores) at one instant.
-    One query each."""
+    One query each. First "Mine" (``queues.mine``), for those who handle orders."""
     now = timezone.now()
     found = []
+    if user.has_perm("orders.view_order") and user.has_perm("orders.claim_order"):
+        found.append(
+            WorkItem(
+                key="mine",
+                label=_("Mine: orders I handle, and the ones whose next step is mine"),
+                count=queues.mine(user).count(),
+                url=_url("admin:orders_order_changelist", "mine=yes"),
+            )
+        )
     for key, label, selector, perm, url_name, query in _items():
         if not user.has_perm(perm):
             continue

@@ -10,13 +10,16 @@ the system) and its inputs by name; it checks the permission, locks the order, c
 source state and the evidence its declaration (``orders.transitions``) requires, checks its own
 rules, moves the order, writes one history event and schedules side effects after commit, all
 in one transaction (``core.transition``), and returns the updated order. A refusal raises
-``shopops.errors.Refused`` with a message for an operator, and writes nothing.
+``shopops.errors.Refused`` with a message for an operator, and writes nothing. Every step also
+takes ``take_over=True``: run it on an order a colleague is handling, which becomes the caller's
+(without it, ``assignment.HandledByOther``); an unassigned order becomes the caller's anyway.
 
 The modules follow the order's life: ``fulfilment`` (paid, shipped, completed), ``unpaid``,
 ``cancellation``, ``returns``, ``supplier``, ``disputes``; ``purchase`` is the 1688 purchase's
 own life (what each close does with it, its refunds' answers); ``refunds`` and ``stock`` are the
-money and goods those transitions move; ``inputs`` parses what operators type; ``events``
-writes history rows.
+money and goods those transitions move; ``team`` who handles an order (``claim_order``,
+``assign_order``, SPEC §11) and ``handoffs`` who is told of work waiting on them; ``inputs``
+parses what operators type; ``events`` writes history rows.
 """
 
 # A read, kept here for callers that knew it as the workflow's (orders.selectors holds it).
@@ -44,6 +47,7 @@ from .supplier import (
     record_supplier_refusal,
     request_supplier_refund,
 )
+from .team import assign_order, assign_orders, claim_order
 from .unpaid import close_unpaid, send_payment_reminder
 
 __all__ = [
@@ -51,7 +55,10 @@ __all__ = [
     "adjust_stock",
     "apply_import_changes",
     "apply_import_changes_batch",
+    "assign_order",
+    "assign_orders",
     "cancel_refund",
+    "claim_order",
     "close_return",
     "close_unpaid",
     "confirm_refund",

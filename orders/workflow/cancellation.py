@@ -23,19 +23,23 @@ from .core import transition
 from .refunds import create_refund_locked, requested_refunds, succeed_refund
 
 
-def request_cancellation(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
+def request_cancellation(
+    order: Order | int, *, by: AbstractBaseUser | None, note: str = "", take_over: bool = False
+) -> Order:
     """Paid → cancellation under negotiation. Requires a communication with the buyer."""
     note = inputs.note(note)
-    with transition("request_cancellation", order, by=by) as t:
+    with transition("request_cancellation", order, by=by, take_over=take_over) as t:
         t.apply()
         t.event(note=note)
     return t.order
 
 
-def record_buyer_refusal(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
+def record_buyer_refusal(
+    order: Order | int, *, by: AbstractBaseUser | None, note: str = "", take_over: bool = False
+) -> Order:
     """Cancellation under negotiation → paid. Requires the buyer's refusal recorded."""
     note = inputs.note(note)
-    with transition("record_buyer_refusal", order, by=by) as t:
+    with transition("record_buyer_refusal", order, by=by, take_over=take_over) as t:
         t.apply()
         t.event(note=note)
     return t.order
@@ -50,6 +54,7 @@ def record_buyer_consent(
     purchase: str = "",
     purchase_reference: str = "",
     note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Cancellation under negotiation → refund in progress. Creates the buyer refund, and says
     what happens to the 1688 purchase.
@@ -69,7 +74,7 @@ def record_buyer_consent(
     wanted = inputs.optional_money(amount, "amount", _("Refund amount"))
     choice = purchase_flow.purchase_choice(purchase)
     purchase_reference = inputs.optional_text(purchase_reference, "purchase_reference", 100)
-    with transition("record_buyer_consent", order, by=by) as t:
+    with transition("record_buyer_consent", order, by=by, take_over=take_over) as t:
         amount = wanted if wanted is not None else refundable(t.order)
         if amount <= 0:
             raise Refused(_("Nothing is left to refund on this order."), field="amount")
@@ -91,21 +96,31 @@ def record_buyer_consent(
 
 
 def escalate_to_support(
-    order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    reference: str,
+    note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Refund in progress → with platform support. Requires a ticket reference and evidence."""
     note = inputs.note(note)
     reference = inputs.required_text(
         reference, "reference", _("Enter the platform support ticket reference.")
     )
-    with transition("escalate_to_support", order, by=by) as t:
+    with transition("escalate_to_support", order, by=by, take_over=take_over) as t:
         t.apply(reference)
         t.event(reference=reference, note=note)
     return t.order
 
 
 def confirm_refund(
-    order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    reference: str,
+    note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Refund in progress / with support → closed. Marks the buyer refunds succeeded.
 
@@ -113,7 +128,7 @@ def confirm_refund(
     """
     note = inputs.note(note)
     reference = inputs.required_text(reference, "reference", _("Enter the platform refund reference."))
-    with transition("confirm_refund", order, by=by) as t:
+    with transition("confirm_refund", order, by=by, take_over=take_over) as t:
         pending = requested_refunds(t.order, RefundDirection.TO_BUYER)
         if not pending:
             raise Refused(_("This order has no buyer refund waiting to be confirmed."))

@@ -25,6 +25,12 @@ A screen passes the order as its form showed it (``as_seen``: the status, and th
 the values it showed that the transition may change): a move meanwhile is ``OrderChanged``, a
 change of those values meanwhile ``Stale`` (``orders.workflow.versions``).
 
+Every step also settles who is handling the order (``assignment.take_for_step``): nobody → the
+one who runs it; someone else → refused with ``HandledByOther`` unless ``take_over=True`` (a
+supervisor's step is allowed and leaves the order with its assignee). And when the step leaves
+the order waiting on another group, the people of that group are told (``handoffs.after_move``:
+outbox rows in the same transaction).
+
 ``operation`` is the same frame for what does not move the order (a refund requested, a
 reminder sent): lock, body, and one event if the body called ``t.event``.
 """
@@ -48,7 +54,7 @@ from .. import policy
 from ..models import Order, Status
 from ..selectors.evidence import evidence_missing
 from ..transitions import TRANSITIONS
-from . import events, versions
+from . import assignment, events, handoffs, versions
 
 
 def status_label(status: str) -> str:
@@ -185,8 +191,13 @@ class Step:
 
 
 @contextmanager
-def transition(name: str, order: Order | int | str, *, by: AbstractBaseUser | None) -> Iterator[Step]:
-    """Run transition ``name`` on ``order`` (an ``Order`` or its pk); see the module docstring."""
+def transition(
+    name: str, order: Order | int | str, *, by: AbstractBaseUser | None, take_over: bool = False
+) -> Iterator[Step]:
+    """Run transition ``name`` on ``order`` (an ``Order`` or its pk); see the module docstring.
+
+    ``take_over``: the order may be a colleague's; ``by`` takes it over (else ``HandledByOther``).
+    """
     policy.require(by, TRANSITIONS[name].permission, events.event_label(name).lower())
     seen = order if isinstance(order, Order) else None
     with transaction.atomic():
@@ -197,13 +208,20 @@ def transition(name: str, order: Order | int | str, *, by: AbstractBaseUser | No
             locked, TRANSITIONS[name].shown_fields, getattr(seen, "shown_version", None)
         )
         check_evidence(name, locked)
+        handled = assignment.take_for_step(locked, by, take_over=take_over)
         step = Step(name, locked, by, moves=True)
         yield step
         if not step.applied:
             raise RuntimeError(f"{name}: the transition ended without t.apply()")
         events.record_event(
-            locked, name, by=by, from_status=step.from_status, reason=locked.close_reason, data=step.data
+            locked,
+            name,
+            by=by,
+            from_status=step.from_status,
+            reason=locked.close_reason,
+            data={**step.data, **handled},
         )
+        handoffs.after_move(locked)
 
 
 @contextmanager

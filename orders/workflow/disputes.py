@@ -18,12 +18,17 @@ from .refunds import create_refund_locked, succeed_refund
 
 
 def open_buyer_dispute(
-    order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    reference: str,
+    note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Shipped / return under negotiation → in dispute. Requires the buyer's dispute reference."""
     note = inputs.note(note)
     reference = inputs.required_text(reference, "reference", _("Enter the buyer's dispute reference."))
-    with transition("open_buyer_dispute", order, by=by) as t:
+    with transition("open_buyer_dispute", order, by=by, take_over=take_over) as t:
         t.apply(reference)
         t.event(reference=reference, note=note)
     return t.order
@@ -38,6 +43,7 @@ def resolve_dispute(
     amount: Decimal | str | None = None,
     reason: str = "",
     note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """In dispute → closed with the outcome (won, partial, lost) and the amount it moves.
 
@@ -64,7 +70,7 @@ def resolve_dispute(
         if counterparty
         else ""
     )
-    with transition("resolve_dispute", order, by=by) as t:
+    with transition("resolve_dispute", order, by=by, take_over=take_over) as t:
         if not t.order.close_reason and not new_reason:
             raise Refused(_("Choose the close reason of this dispute."), field="reason")
         who = dispute_with(t.order)

@@ -41,6 +41,8 @@ OTHER_EVENT_LABELS = {
     "update_purchase": gettext_noop("1688 purchase updated"),
     "purchase_refund_approved": gettext_noop("Supplier approved the purchase refund"),
     "purchase_refund_refused": gettext_noop("Supplier refused the purchase refund"),
+    "claim_order": gettext_noop("Taken on"),
+    "assign_order": gettext_noop("Assigned"),
 }
 
 

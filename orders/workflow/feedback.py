@@ -30,10 +30,13 @@ from shopops.errors import OrderChanged, Refused
 
 from .. import policy
 from ..models import Feedback, FeedbackEvent, FollowupStatus, Order
+from ..people import person
+from . import handoffs
 
 # A buyer's clock and ours may differ a little; beyond this, a time in the future is a mistake.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_COMMENT = 5000
+FOLLOWUP_PERMISSION = "orders.change_feedback"
 
 
 def parse_rating(value: object) -> int:
@@ -144,11 +147,21 @@ def _check(feedback: Feedback, name: str, doing: str) -> None:
         )
 
 
+def followup_assignees(feedback: Feedback):
+    """The people a follow-up may go to: who may work it (``orders.change_feedback``: Operators and
+    Supervisors, not Finance or Analysts) on its order's store, asked of ``orders.policy``."""
+    return policy.people_who_may(FOLLOWUP_PERMISSION, feedback.order.store_id).order_by("username")
+
+
 @transaction.atomic
 def assign_followup(
     feedback: Feedback | int, *, by: AbstractBaseUser | None, assignee: AbstractBaseUser | None
 ) -> Feedback:
-    """Give an open follow-up to a staff member (or to nobody). Writes an ``assigned`` event."""
+    """Give an open follow-up to someone who may work it (or to nobody). Writes an ``assigned``
+    event, and tells the assignee (``handoffs.followup_assigned``: email and team chat, after commit).
+
+    Refused unless the assignee may work follow-ups of the order's store (:func:`followup_assignees`).
+    """
     # Assigning is no move: the caller's copy being a step behind does not matter.
     locked = _lock(feedback.pk if isinstance(feedback, Feedback) else feedback, by, _("assign follow-ups"))
     if locked.followup_status not in (FollowupStatus.NEW, FollowupStatus.CONTACTED):
@@ -157,6 +170,15 @@ def assign_followup(
         isinstance(assignee, AbstractBaseUser) and getattr(assignee, "is_staff", False)
     ):
         raise Refused(_("Follow-ups go to staff members."), field="assignee")
+    if assignee is not None and not followup_assignees(locked).filter(pk=assignee.pk).exists():
+        raise Refused(
+            _(
+                "%(person)s cannot work follow-ups of store %(store)s: give it to an operator or a "
+                "supervisor of it."
+            )
+            % {"person": person(assignee), "store": locked.order.store.code},
+            field="assignee",
+        )
     locked.assignee = assignee
     locked.save(update_fields=["assignee"])
     _event(
@@ -166,6 +188,8 @@ def assign_followup(
         assignee_id=assignee.pk if assignee else None,
         assignee=assignee.get_username() if assignee else None,
     )
+    if assignee is not None and (by is None or assignee.pk != by.pk):
+        handoffs.followup_assigned(locked, assignee, at=timezone.now())
     return locked
 
 

@@ -14,10 +14,14 @@ from .core import transition
 
 
 def mark_paid(
-    order: Order | int, *, by: AbstractBaseUser | None, paid_at: datetime | str | None = None
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    paid_at: datetime | str | None = None,
+    take_over: bool = False,
 ) -> Order:
     """Awaiting payment → paid. Requires the paid time (default: now; never before the order)."""
-    with transition("mark_paid", order, by=by) as t:
+    with transition("mark_paid", order, by=by, take_over=take_over) as t:
         paid_at = inputs.past_moment(paid_at, "paid_at", default=timezone.now(), not_before=t.order.placed_at)
         t.apply(paid_at)
         t.event(paid_at=paid_at)
@@ -31,11 +35,12 @@ def mark_shipped(
     tracking_number: str,
     carrier: str = "",
     shipped_at: datetime | str | None = None,
+    take_over: bool = False,
 ) -> Order:
     """Paid → shipped. Requires the tracking number; the shipped time defaults to now."""
     tracking = inputs.required_text(tracking_number, "tracking_number", _("Enter the tracking number."), 64)
     carrier = inputs.optional_text(carrier, "carrier", 64)
-    with transition("mark_shipped", order, by=by) as t:
+    with transition("mark_shipped", order, by=by, take_over=take_over) as t:
         shipped_at = inputs.past_moment(
             shipped_at, "shipped_at", default=timezone.now(), not_before=t.order.placed_at
         )
@@ -44,8 +49,8 @@ def mark_shipped(
     return t.order
 
 
-def mark_completed(order: Order | int, *, by: AbstractBaseUser | None) -> Order:
+def mark_completed(order: Order | int, *, by: AbstractBaseUser | None, take_over: bool = False) -> Order:
     """Shipped → completed (delivered, funds released)."""
-    with transition("mark_completed", order, by=by) as t:
+    with transition("mark_completed", order, by=by, take_over=take_over) as t:
         t.apply()
     return t.order

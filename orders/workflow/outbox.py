@@ -93,16 +93,20 @@ def record(
     context: dict | None = None,
     subject: str = "",
     body: str = "",
+    held: bool = False,
 ) -> Notification | None:
     """Write one outbox row (or find the one already written for ``key``); deliver after commit.
 
     Call it inside the transaction that makes the message true. Without a recipient nothing is
     written (a buyer with no phone gets no SMS). ``subject``/``body`` may be given pre-rendered
     (when the same text is also kept as evidence); otherwise delivery renders the template.
+    ``held``: not sent alone but kept ``held`` for a digest (``orders.workflow.handoffs``), which
+    lists it and marks it ``digested``.
     """
     if not recipient:
         return None
     values = {
+        "status": NotificationStatus.HELD if held else NotificationStatus.PENDING,
         "template": template,
         "channel": channel,
         "recipient": recipient,
@@ -119,7 +123,7 @@ def record(
         collecting.append(notification)
         return notification
     notification, created = Notification.objects.get_or_create(key=key, defaults=values)
-    if created and _HAND_OFF.get():
+    if created and not held and _HAND_OFF.get():
         transaction.on_commit(lambda: enqueue(notification.pk))
     return notification
 
@@ -140,7 +144,8 @@ def recorded_together() -> Iterator[list[Notification]]:
     and is not handed over again): on PostgreSQL one statement from a COPY, elsewhere
     ``NOTIFICATIONS_PER_INSERT`` rows a statement. The new rows are handed to Celery together
     after commit (``deliver_after_commit``: one broker message per delivery batch).
-    When the block raises, nothing is written. Yields the list of collected rows (unsaved).
+    When the block raises, nothing is written; rows recorded ``held`` are written, never handed
+    over. Yields the list of collected rows (unsaved).
     """
     collected: list[Notification] = []
     token = _COLLECTING.set(collected)
@@ -148,7 +153,9 @@ def recorded_together() -> Iterator[list[Notification]]:
         yield collected
     finally:
         _COLLECTING.reset(token)
-    deliver_after_commit(_insert_new(collected))
+    held = [n for n in collected if n.status == NotificationStatus.HELD]
+    _insert_new(held)
+    deliver_after_commit(_insert_new([n for n in collected if n.status != NotificationStatus.HELD]))
 
 
 def _insert_new(notifications: list[Notification]) -> list[int]:

@@ -23,32 +23,42 @@ from .core import transition
 from .refunds import create_refund_locked, succeed_refund
 
 
-def propose_return(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
+def propose_return(
+    order: Order | int, *, by: AbstractBaseUser | None, note: str = "", take_over: bool = False
+) -> Order:
     """Shipped → return under negotiation. Requires a communication with the buyer."""
     note = inputs.note(note)
-    with transition("propose_return", order, by=by) as t:
+    with transition("propose_return", order, by=by, take_over=take_over) as t:
         t.apply()
         t.event(note=note)
     return t.order
 
 
-def record_return_refusal(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
+def record_return_refusal(
+    order: Order | int, *, by: AbstractBaseUser | None, note: str = "", take_over: bool = False
+) -> Order:
     """Return under negotiation → shipped. Requires the buyer's refusal recorded."""
     note = inputs.note(note)
-    with transition("record_return_refusal", order, by=by) as t:
+    with transition("record_return_refusal", order, by=by, take_over=take_over) as t:
         t.apply()
         t.event(note=note)
     return t.order
 
 
 def record_return_agreement(
-    order: Order | int, *, by: AbstractBaseUser | None, reason: str, tracking_number: str = "", note: str = ""
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    reason: str,
+    tracking_number: str = "",
+    note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Return under negotiation → awaiting returned goods. Requires the buyer's consent and a reason."""
     note = inputs.note(note)
     reason = inputs.close_reason(reason, note)
     tracking = inputs.optional_text(tracking_number, "tracking_number", 64)
-    with transition("record_return_agreement", order, by=by) as t:
+    with transition("record_return_agreement", order, by=by, take_over=take_over) as t:
         t.apply(reason, note or "", tracking)
         t.event(tracking_number=tracking, note=note)
     return t.order
@@ -79,6 +89,7 @@ def receive_return(
     amount: Decimal | str | None = None,
     to_supplier: int | str | None = None,
     note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Awaiting returned goods → return received. Refunds the buyer; each unit received goes to
     our stock or back to the supplier.
@@ -109,7 +120,7 @@ def receive_return(
             to_supplier, "to_supplier", label=_("Units sent back to the supplier"), minimum=0
         )
     )
-    with transition("receive_return", order, by=by) as t:
+    with transition("receive_return", order, by=by, take_over=take_over) as t:
         low = 0 if condition == ReturnCondition.MISSING else 1
         if not low <= qty <= t.order.quantity:
             raise Refused(

@@ -32,6 +32,7 @@ def request_supplier_refund(
     kind: str = "",
     units: int | str | None = None,
     note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Return received → awaiting supplier. Creates the supplier refund with its deadline.
 
@@ -55,7 +56,7 @@ def request_supplier_refund(
     reason_text = inputs.note(reason, "reason", required=_("Say why the supplier should refund."))
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
     deadline = inputs.deadline(respond_by, "respond_by", default=None)
-    with transition("request_supplier_refund", order, by=by) as t:
+    with transition("request_supplier_refund", order, by=by, take_over=take_over) as t:
         if deadline is None:
             deadline = default_respond_by(t.order)
         if refund_limit(t.order, RefundDirection.FROM_SUPPLIER) <= 0:
@@ -89,12 +90,14 @@ def request_supplier_refund(
     return t.order
 
 
-def close_return(order: Order | int, *, by: AbstractBaseUser | None, note: str = "") -> Order:
+def close_return(
+    order: Order | int, *, by: AbstractBaseUser | None, note: str = "", take_over: bool = False
+) -> Order:
     """Return received → closed, asking the supplier for nothing: the goods came back into our
     stock (never the supplier's to refund), or the Supervisor decides not to claim the rest —
     then the note must say why. The buyer was refunded when the goods arrived."""
     note = inputs.note(note)
-    with transition("close_return", order, by=by) as t:
+    with transition("close_return", order, by=by, take_over=take_over) as t:
         counted = purchase_units(t.order)
         claimable = counted.returnable + counted.money_refundable
         if claimable and refund_limit(t.order, RefundDirection.FROM_SUPPLIER) > 0 and not note:
@@ -126,12 +129,13 @@ def record_supplier_approval(
     amount: Decimal | str | None = None,
     reference: str = "",
     note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Awaiting supplier → closed. The supplier refund succeeds with the approved amount."""
     note = inputs.note(note)
     approved = inputs.optional_money(amount, "amount", _("Approved amount"))
     reference = inputs.optional_text(reference, "reference", 100)
-    with transition("record_supplier_approval", order, by=by) as t:
+    with transition("record_supplier_approval", order, by=by, take_over=take_over) as t:
         refund = _pending_supplier_refund(t.order)
         if approved is not None and approved > refund.amount:
             raise Refused(
@@ -148,12 +152,17 @@ def record_supplier_approval(
 
 
 def record_supplier_refusal(
-    order: Order | int, *, by: AbstractBaseUser | None, reference: str, note: str = ""
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    reference: str,
+    note: str = "",
+    take_over: bool = False,
 ) -> Order:
     """Awaiting supplier → in dispute. Requires the supplier's refusal and a dispute reference."""
     note = inputs.note(note)
     reference = inputs.required_text(reference, "reference", _("Enter the 1688 dispute reference."))
-    with transition("record_supplier_refusal", order, by=by) as t:
+    with transition("record_supplier_refusal", order, by=by, take_over=take_over) as t:
         refund = _pending_supplier_refund(t.order)
         t.apply(reference)
         refund.reject(timezone.now())

@@ -22,14 +22,16 @@ from .batches import BatchResult, lock_orders, transition_batch, unique_ids
 from .core import operation, status_label, transition
 
 
-def close_unpaid(order: Order | int, *, by: AbstractBaseUser | None, reason: str, note: str = "") -> Order:
+def close_unpaid(
+    order: Order | int, *, by: AbstractBaseUser | None, reason: str, note: str = "", take_over: bool = False
+) -> Order:
     """Awaiting payment → closed, with a reason (a note when the reason is “other”).
 
     Closing for ``out_of_stock`` zeroes and flags the SKU with a stock movement.
     """
     note = inputs.note(note)
     reason = inputs.close_reason(reason, note)
-    with transition("close_unpaid", order, by=by) as t:
+    with transition("close_unpaid", order, by=by, take_over=take_over) as t:
         t.apply(reason, note or "")
         if reason == CloseReason.OUT_OF_STOCK:
             stock.mark_out_of_stock(t.order.sku_id, by=by, order=t.order)
