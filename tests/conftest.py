@@ -99,6 +99,30 @@ def pytest_configure(config: pytest.Config) -> None:
     setting_changed.send(sender=type(settings), setting="CACHES", value=settings.CACHES, enter=True)
 
 
+def _django_kind(item: pytest.Item) -> int:
+    """pytest-django's order: 0 database in a transaction, 1 transactional (flushed), 2 none."""
+    from pytest_django.plugin import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker) and any(validate_django_db(marker)[:2])
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if transactional or fixtures & {"transactional_db", "live_server"}:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` tests first among the tests of their kind.
+
+    pytest-django runs the tests in a transaction first, then the transactional ones (whose flush
+    empties the rows that migrations made), then those without a database; each xdist worker
+    receives the tests in that order. The transactional block holds the longest tests (the
+    browser walk: a minute): started last, the run would end with one worker walking alone.
+    """
+    items.sort(key=lambda item: (_django_kind(item), item.get_closest_marker("slow") is None))
+
+
 # --- service markers ------------------------------------------------------------------------
 
 

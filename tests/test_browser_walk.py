@@ -233,6 +233,7 @@ def supplier_refusal_dispute(walk, files: list[Path]) -> None:
 FLOWS = [unpaid_close, paid_consent, paid_escalated, shipped_supplier_approval, supplier_refusal_dispute]
 
 
+@pytest.mark.slow
 def test_every_article_flow_within_its_budget_and_1366_px(walk, consent_screenshot):
     WALK_DIR.mkdir(parents=True, exist_ok=True)
     for old in WALK_DIR.glob("*/*.png"):
