@@ -31,10 +31,13 @@ run: $(STAMP)
 
 # DATABASE_URL, REDIS_URL and SHOPOPS_REQUIRE_SERVICES pass through from the caller (see .ci/run).
 # check_buyer_messages: every buyer message in every buyer language (docs/buyer-messages.md).
+# pytest runs one xdist worker per core (addopts in pyproject.toml). Each worker imports every
+# test module, rewritten by pytest for its asserts: with PYTHONDONTWRITEBYTECODE in the
+# environment that work (4 CPU s a worker) is redone on every run instead of read from __pycache__.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(CHECK_ENV) $(VPY) manage.py check
 	$(CHECK_ENV) $(VPY) manage.py makemigrations --check --dry-run
 	$(CHECK_ENV) $(VPY) manage.py check_buyer_messages
-	$(VPY) -m pytest
+	env -u PYTHONDONTWRITEBYTECODE $(VPY) -m pytest

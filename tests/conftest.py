@@ -17,8 +17,11 @@ Feature-specific fixtures belong next to the tests that use them, not here.
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from unittest import mock
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db.models.signals import post_migrate
@@ -54,6 +57,70 @@ DB_FIXTURES = {
 
 def _require_services() -> bool:
     return os.environ.get("SHOPOPS_REQUIRE_SERVICES") == "1"
+
+
+# --- pytest-xdist: each worker its own Redis database -------------------------------------------
+#
+# `make test` runs the suite in worker processes (pytest-xdist, `-n auto` in pyproject.toml).
+# pytest-django gives each worker its own test database (test_<name>_gw0, test_<name>_gw1, …; on
+# SQLite each worker's is in its own memory), the live server listens on a free port per worker,
+# Chromium is launched once per worker, and the embedded broker's folders are under each
+# worker's own temporary directory. Redis is shared: each worker takes the database of REDIS_URL
+# plus its number (redis://…/0 → /0, /1, …), so a worker's purge or flush never touches another's
+# messages or cache.
+
+
+def _xdist_worker_number() -> int:
+    """0 in a run without xdist (and in xdist's controller); N in worker gwN."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else 0
+
+
+def _redis_url_of_worker(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + number
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Django's settings are loaded before this file (pytest-django sets Django up first), but
+    # nothing has connected to Redis yet: the cache and Celery read these settings on first use.
+    from django.conf import settings
+    from django.test.signals import setting_changed
+
+    number = _xdist_worker_number()
+    if not settings.REDIS_URL or not number:
+        return
+    url = _redis_url_of_worker(settings.REDIS_URL, number)
+    os.environ["REDIS_URL"] = url  # processes the tests start (a real `celery worker`) too
+    settings.REDIS_URL = url
+    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = url
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+    setting_changed.send(sender=type(settings), setting="CACHES", value=settings.CACHES, enter=True)
+
+
+def _django_kind(item: pytest.Item) -> int:
+    """pytest-django's order: 0 database in a transaction, 1 transactional (flushed), 2 none."""
+    from pytest_django.plugin import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker) and any(validate_django_db(marker)[:2])
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if transactional or fixtures & {"transactional_db", "live_server"}:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` tests first among the tests of their kind.
+
+    pytest-django runs the tests in a transaction first, then the transactional ones (whose flush
+    empties the rows that migrations made), then those without a database; each xdist worker
+    receives the tests in that order. The transactional block holds the longest tests (the
+    browser walk: a minute): started last, the run would end with one worker walking alone.
+    """
+    items.sort(key=lambda item: (_django_kind(item), item.get_closest_marker("slow") is None))
 
 
 # --- service markers ------------------------------------------------------------------------
@@ -220,6 +287,8 @@ def _private_filesystem_broker(tmp_path_factory: pytest.TempPathFactory) -> None
         "data_folder_in": str(root / "queue"),
         "data_folder_out": str(root / "queue"),
         "control_folder": str(root / "control"),
+        # A test's worker picks a message up within 0.1 s (kombu looks every second by default).
+        "polling_interval": 0.1,
     }
     settings.CELERY_RESULT_BACKEND = f"file://{root / 'results'}"
 
@@ -264,15 +333,38 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
     from shopops.celery import app
 
     app.control.purge()
-    with start_worker(
-        app,
-        pool="solo",
-        concurrency=1,
-        perform_ping_check=False,
-        loglevel="WARNING",
-        shutdown_timeout=30,
-    ) as worker:
+    with (
+        _prompt_filesystem_broker(),
+        start_worker(
+            app,
+            pool="solo",
+            concurrency=1,
+            perform_ping_check=False,
+            loglevel="WARNING",
+            shutdown_timeout=30,
+        ) as worker,
+    ):
         yield worker
+
+
+@contextmanager
+def _prompt_filesystem_broker() -> Iterator[None]:
+    """The embedded broker's worker stops within a fraction of a second instead of 2 to 4 s.
+
+    Celery's loop for a transport that cannot wait on a socket (kombu's filesystem transport)
+    waits 2 s for a message and, once told to stop, waits once more: every test with a worker
+    spent up to 4 s stopping it. Here each wait ends after 0.2 s without a message, and the
+    loop goes round again; messages are delivered as before.
+    """
+    from kombu.transport import filesystem
+
+    drain_events = filesystem.Transport.drain_events
+
+    def prompt_drain_events(self, connection, timeout=None):
+        return drain_events(self, connection, timeout=min(timeout, 0.2) if timeout else timeout)
+
+    with mock.patch.object(filesystem.Transport, "drain_events", prompt_drain_events):
+        yield
 
 
 # --- browser --------------------------------------------------------------------------------

@@ -569,7 +569,6 @@ def test_delete_pages_are_refused_even_to_a_superuser(client):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
 def test_large_lists_are_counted_from_the_planners_estimate(monkeypatch):
     from orders.admin import paginator as order_admin
 

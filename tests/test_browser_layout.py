@@ -98,6 +98,7 @@ def assert_fits(page: Page, url: str) -> None:
     assert not seen["wrapped"], f"{url} wraps amounts onto two lines: {seen['wrapped']}"
 
 
+@pytest.mark.slow
 def test_every_list_and_order_page_fits_1366px(new_page, live_server, admin_login, demo_superuser):
     page = new_page(viewport=VIEWPORT)
     admin_login(page, "layout", PASSWORD)

@@ -288,6 +288,7 @@ FLOWS = [
 ]
 
 
+@pytest.mark.slow
 def test_every_article_flow_within_its_budget_and_1366_px(walk, consent_screenshot):
     WALK_DIR.mkdir(parents=True, exist_ok=True)
     for old in WALK_DIR.glob("*/*.png"):

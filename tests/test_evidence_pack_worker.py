@@ -31,6 +31,7 @@ def _follow(client, progress_url: str, timeout: float = 240) -> list[dict]:
     raise AssertionError(f"the pack was not built in {timeout} s: {seen[-1]}")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_thirty_photos_of_ten_megabytes_are_built_by_a_worker_with_progress(celery_worker, client, settings):
     # given: an order with 30 photos of about 9.5 MB (the upload limit is 10 MB) and an operator

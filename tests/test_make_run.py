@@ -23,6 +23,7 @@ README = Path(settings.BASE_DIR) / "README.md"
 # --- make run -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("private_media")
 @pytest.mark.django_db(transaction=True)
 def test_the_demo_sends_no_notification_when_the_worker_starts():
