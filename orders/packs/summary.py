@@ -43,6 +43,7 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u20
 PAGE_COUNT = "\x00pages\x00"
 MARGIN = 15
 LINE = 5.2
+LABEL_WIDTH = 50
 
 
 def _clean(text: Any) -> str:
@@ -101,6 +102,27 @@ class SummaryPDF(FPDF):
         self.set_title(title)
         self.set_creator("Shopops")
 
+    def settle_font(self) -> None:
+        """Set the current font for the page before text is written, when fpdf2 has not.
+
+        fpdf2 2.8.9: a line whose first run is in a fallback font (a Chinese label) sets the main
+        font only inside that line's own ``q … Q`` yet records it as set for the page; the next line
+        that starts in the main font (``1688退款申请``, a date, an id) is then drawn with no font
+        or the fallback's, its Latin squeezed, overlapping or missing. Set for the page first, it is
+        what fpdf2 believes it is. (fpdf2's own private helpers: there is no public way to write
+        the font to the page; tests/test_evidence_pack_audience.py measures the Latin glyphs.)
+        """
+        if self.page and not self.current_font_is_set_on_page and self.current_font is not None:
+            self._out(self._set_font_for_page(self.current_font, self.font_size_pt))
+
+    def cell(self, *args: Any, **kwargs: Any) -> Any:
+        self.settle_font()
+        return super().cell(*args, **kwargs)
+
+    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
+        self.settle_font()
+        return super().multi_cell(*args, **kwargs)
+
     def footer(self) -> None:
         self.set_y(-10)
         self.set_font(self.font_name, size=8)
@@ -122,10 +144,15 @@ class SummaryPDF(FPDF):
         for label, value in rows:
             if value in (None, ""):
                 continue
+            label = _clean(label)
+            lines = self.multi_cell(LABEL_WIDTH, LINE, label, dry_run=True, output="LINES")
+            top, page = self.get_y(), self.page
             self.set_text_color(90, 90, 90)
-            self.multi_cell(45, LINE, _clean(label), align="L", new_x="RIGHT", new_y="TOP")
+            self.multi_cell(LABEL_WIDTH, LINE, label, align="L", new_x="RIGHT", new_y="TOP")
             self.set_text_color(0, 0, 0)
             self.multi_cell(0, LINE, _clean(value), align="L", new_x="LMARGIN", new_y="NEXT")
+            if self.page == page:  # a label longer than its value: the next row starts below it
+                self.set_y(max(self.get_y(), top + len(lines) * LINE))
 
     def paragraph(self, text: str, *, grey: bool = False, size: int = 10) -> None:
         if grey:
