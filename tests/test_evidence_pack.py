@@ -1,9 +1,10 @@
 """Evidence pack (issue 15): ``/admin/orders/order/<pk>/evidence-pack/?target=aliexpress|1688``.
 
-A small pack answers the ZIP itself: ``summary.pdf`` first, the attachments numbered in timeline
-order and converted to what the platform takes, ``manifest.txt`` / ``manifest.json`` naming what
-was left out and why. More files than the platform takes: the operator chooses. Building a pack
-records one history event and changes no evidence.
+A small pack answers the ZIP itself: the summary first (``summary.pdf``; a PNG a page for 1688),
+the attachments numbered in timeline order and converted to what the platform takes,
+``manifest.txt`` / ``manifest.json`` naming what was left out and why. More files than the
+platform takes: the operator chooses. Building a pack records one history event and changes no
+evidence.
 """
 
 import hashlib
@@ -218,8 +219,19 @@ def test_limits_are_settings(client, operator, settings):
 
     pack = unzip(client.post(pack_url(order, "1688")))
 
-    assert pack.namelist()[:2] == ["summary.pdf", "01-only.png"]
+    assert pack.namelist()[:2] == ["summary-1.png", "01-only.png"]
     assert "at most 2 files (the summary included), 5 MB each, PNG" in pack.read("manifest.txt").decode()
+
+
+def test_a_platform_that_takes_jpeg_only_gets_the_summary_as_jpeg(client, operator, settings):
+    settings.SHOPOPS_EVIDENCE_PACK_1688_TYPES = ["jpeg"]
+    order = OrderFactory(status=Status.RETURN_RECEIVED)
+
+    pack = unzip(client.post(pack_url(order, "1688")))
+
+    assert pack.namelist() == ["summary-1.jpg", "manifest.txt", "manifest.json"]
+    assert Image.open(io.BytesIO(pack.read("summary-1.jpg"))).format == "JPEG"
+    assert json.loads(pack.read("manifest.json"))["files"][0]["content_type"] == "image/jpeg"
 
 
 def test_a_large_pack_is_handed_to_a_worker_and_the_operator_sees_its_progress(client, operator, settings):
@@ -267,6 +279,20 @@ def test_a_missing_pdf_font_is_named_and_nothing_is_recorded(client, operator, s
 
     assert response.redirect_chain[-1][0] == reverse("admin:orders_order_change", args=[order.pk])
     assert "font file /nonexistent/DejaVuSans.ttf is missing" in response.content.decode()
+    assert not OrderEvent.objects.filter(transition="build_evidence_pack").exists()
+
+
+def test_a_missing_pdf_font_is_named_on_the_1688_pack_page_too(client, operator, settings):
+    # given: the 1688 summary is written when the pack is planned (its pages count in the five)
+    settings.SHOPOPS_PDF_FONTS = ["/nonexistent/DejaVuSans.ttf"]
+    order = OrderFactory(status=Status.RETURN_RECEIVED)
+
+    for response in (
+        client.get(pack_url(order, "1688"), follow=True),
+        client.post(pack_url(order, "1688"), follow=True),
+    ):
+        assert response.redirect_chain[-1][0] == reverse("admin:orders_order_change", args=[order.pk])
+        assert "font file /nonexistent/DejaVuSans.ttf is missing" in response.content.decode()
     assert not OrderEvent.objects.filter(transition="build_evidence_pack").exists()
 
 

@@ -1,5 +1,7 @@
-"""summary.pdf renders every script a case may hold: read back as text (pypdf) and drawn as an
-image (pypdfium2, the PDFium renderer), with fonts the PDF embeds (no viewer font needed)."""
+"""The summary renders every script a case may hold: read back as text (pypdf) and drawn as an
+image (pypdfium2, the PDFium renderer), with fonts the PDF embeds (no viewer font needed). The
+AliExpress pack holds ``summary.pdf``; the 1688 pack its pages drawn as PNGs, whose PDF the tests
+read (``drawn_summaries``)."""
 
 import hashlib
 import io
@@ -16,7 +18,7 @@ from pypdf import PdfReader
 from evidence.models import Communication
 from orders.models import Status
 from shopops import fonts
-from tests.evidence_pack_support import pack_url, say
+from tests.evidence_pack_support import drawn_summaries, pack_url, say
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
 
@@ -33,15 +35,22 @@ MESSAGES = {
 }
 
 
-def _summary_pdf(client, order, target: str) -> bytes:
+def _summary_pdf(client, order, target: str, drawn: list[bytes] | None = None) -> bytes:
+    """The summary's PDF: ``summary.pdf`` of an AliExpress pack, or the one a 1688 pack's images
+    were drawn from (``drawn``: from ``drawn_summaries``)."""
     client.force_login(staff("Operator"))
     response = client.post(pack_url(order, target))
     assert response["Content-Type"] == "application/zip"
-    return zipfile.ZipFile(io.BytesIO(response.content)).read("summary.pdf")
+    pack = zipfile.ZipFile(io.BytesIO(response.content))
+    if target == "1688":
+        assert "summary.pdf" not in pack.namelist() and "summary-1.png" in pack.namelist()
+        return drawn[-1]
+    return pack.read("summary.pdf")
 
 
 @pytest.fixture
 def case():
+    """Every script in what the buyer said, and in what the supplier said (each pack reads one)."""
     order = OrderFactory(
         status=Status.REFUND_PENDING, buyer_name="Ли Вэй 李伟", platform_order_id="8100000000000042"
     )
@@ -49,30 +58,37 @@ def case():
     RefundFactory(order=order, amount=Decimal("42.50"), reference="AE-RF-42")
     for n, (script, text) in enumerate(MESSAGES.items()):
         say(order, text, summary=f"message in {script}", minutes_ago=60 - n)
+        say(
+            order,
+            f"供应商: {text}",
+            counterparty="supplier",
+            summary=f"supplier in {script}",
+            minutes_ago=30 - n,
+        )
     say(order, "供应商同意退款 18.60 元", counterparty="supplier", summary="供应商答复", minutes_ago=1)
     return order
 
 
+# What each reader reads of the case: the buyer's side for AliExpress, the purchase's for 1688.
+FACTS = {
+    "aliexpress": ("8100000000000042", "Ли Вэй 李伟", "100.00 USD", "42.50 USD", "AE-RF-42"),
+    "1688": ("义乌市优品手机配件厂", "18.60 CNY", "供应商同意退款 18.60 元"),
+}
+SAID_BY = {"aliexpress": "", "1688": "供应商: "}
+
+
 @pytest.mark.dejavu
 @pytest.mark.parametrize("target", ["aliexpress", "1688"])
-def test_every_script_is_text_in_the_summary(client, case, target):
-    pdf = PdfReader(io.BytesIO(_summary_pdf(client, case, target)))
+def test_every_script_is_text_in_the_summary(client, case, target, monkeypatch):
+    drawn = drawn_summaries(monkeypatch)
+    pdf = PdfReader(io.BytesIO(_summary_pdf(client, case, target, drawn)))
     text = unicodedata.normalize("NFKC", "\n".join(page.extract_text() for page in pdf.pages))
     # the facts of the case
-    for fact in (
-        "8100000000000042",
-        "Ли Вэй 李伟",
-        "100.00 USD",
-        "42.50 USD",
-        "AE-RF-42",
-        "义乌市优品手机配件厂",
-        "18.60 CNY",
-    ):
+    for fact in FACTS[target]:
         assert fact in text, fact
     # every communication's full text, in its own script
     for script, message in MESSAGES.items():
-        assert unicodedata.normalize("NFKC", message) in text, script
-    assert "供应商同意退款 18.60 元" in text
+        assert unicodedata.normalize("NFKC", SAID_BY[target] + message) in text, script
     # and the fonts are embedded: a reviewer's viewer needs none of its own
     fonts = [font.get_object() for page in pdf.pages for font in page["/Resources"]["/Font"].values()]
     for font in fonts:
@@ -98,13 +114,19 @@ def test_the_summary_page_renders_with_ink_in_every_line(client, case):
     document.close()
 
 
-def test_a_communication_of_several_pages_flows_onto_more_pages(client):
+def test_a_communication_of_several_pages_flows_onto_more_pages(client, monkeypatch):
+    drawn = drawn_summaries(monkeypatch)
     order = OrderFactory(status=Status.DISPUTED)
-    say(order, "\n".join(f"第{n}行：买家再次要求退款。" for n in range(200)), summary="long chat")
-    data = _summary_pdf(client, order, "1688")
+    say(
+        order,
+        "\n".join(f"第{n}行：供应商再次拒绝退款。" for n in range(120)),
+        counterparty="supplier",
+        summary="long chat",
+    )
+    data = _summary_pdf(client, order, "1688", drawn)
     pdf = PdfReader(io.BytesIO(data))
     assert len(pdf.pages) > 2
-    assert "第199行" in pdf.pages[-1].extract_text() or "第199行" in pdf.pages[-2].extract_text()
+    assert "第119行" in pdf.pages[-1].extract_text() or "第119行" in pdf.pages[-2].extract_text()
 
 
 def test_a_bidi_override_in_a_message_cannot_reverse_the_summary(client):
@@ -127,16 +149,18 @@ def test_a_bidi_override_in_a_message_cannot_reverse_the_summary(client):
     assert "refund 0.01 USD only agreed" in text
 
 
-def test_the_summary_speaks_the_reviewers_language(client):
-    # given: an order whose return was received (状态 已收到退货)
+def test_the_summary_speaks_the_reviewers_language(client, monkeypatch):
+    drawn = drawn_summaries(monkeypatch)
+    # given: an order whose return was received, bought on 1688 and now in our warehouse
     order = OrderFactory(status=Status.RETURN_RECEIVED)
+    SupplierOrderFactory(order=order, status="received")
 
     aliexpress = PdfReader(io.BytesIO(_summary_pdf(client, order, "aliexpress"))).pages[0].extract_text()
-    supplier = PdfReader(io.BytesIO(_summary_pdf(client, order, "1688"))).pages[0].extract_text()
+    supplier = PdfReader(io.BytesIO(_summary_pdf(client, order, "1688", drawn))).pages[0].extract_text()
 
     # then: English for AliExpress's reviewer, Chinese for the 1688 supplier
     assert "Return received" in aliexpress and "已收到退货" not in aliexpress
-    assert "已收到退货" in supplier
+    assert "已入库" in supplier and "采购状态" in supplier and "Received in our warehouse" not in supplier
 
 
 def test_recorded_text_is_printed_as_written_never_as_a_page_count(client):
@@ -168,20 +192,24 @@ def test_the_cjk_font_comes_with_the_python_packages_and_is_the_one_pinned():
     assert str(fonts.DEBIAN_WQY) not in fonts.default_pdf_fonts()
 
 
-def test_the_summary_is_written_with_no_system_font(client, settings):
+@pytest.mark.parametrize("target", ["aliexpress", "1688"])
+def test_the_summary_is_written_with_no_system_font(client, settings, target, monkeypatch):
+    drawn = drawn_summaries(monkeypatch)
     # given: no font of the system at all, only what the Python packages installed
     settings.SHOPOPS_PDF_FONTS = [str(fonts.packaged_cjk_font())]
     order = OrderFactory(status=Status.DISPUTED, buyer_name="Ли Вэй 李伟")
+    SupplierOrderFactory(order=order, supplier_name="Ли Вэй 李伟 Trading")
     for script in ("chinese", "russian", "korean", "japanese", "spanish"):
         say(order, MESSAGES[script], summary=f"message in {script}")
+        say(order, f"供应商: {MESSAGES[script]}", counterparty="supplier", summary=f"supplier in {script}")
 
-    pdf = PdfReader(io.BytesIO(_summary_pdf(client, order, "1688")))
+    pdf = PdfReader(io.BytesIO(_summary_pdf(client, order, target, drawn)))
     text = unicodedata.normalize("NFKC", "\n".join(page.extract_text() for page in pdf.pages))
 
     # then: every one of those scripts is text in it, in the embedded font
     assert "Ли Вэй 李伟" in text
     for script in ("chinese", "russian", "korean", "japanese", "spanish"):
-        assert unicodedata.normalize("NFKC", MESSAGES[script]) in text, script
+        assert unicodedata.normalize("NFKC", SAID_BY[target] + MESSAGES[script]) in text, script
     for page in pdf.pages:
         for font in page["/Resources"]["/Font"].values():
             descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]

@@ -99,7 +99,7 @@ def test_the_order_list_action_packs_several_orders_one_folder_each(celery_worke
     download = client.get(final["download"])
     pack = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     names = pack.namelist()
-    assert "8100000000000101/summary.pdf" in names and "8100000000000102/summary.pdf" in names
+    assert "8100000000000101/summary-1.png" in names and "8100000000000102/summary-1.png" in names
     assert "8100000000000101/01-front.jpg" in names
     assert [n for n in names if n.startswith("8100000000000102/") and n.endswith(".jpg")] == [
         f"8100000000000102/{i + 1:02d}-box {i}.jpg" for i in range(4)

@@ -130,7 +130,11 @@ def evidence_pack_view(model_admin: ModelAdmin, request: HttpRequest, object_id:
             messages.error(request, exc.message)
             return HttpResponseRedirect(order_url(order))
     if plan is None:
-        plan = plan_pack(order, target, None)
+        try:
+            plan = plan_pack(order, target, None)
+        except Refused as exc:  # the pack cannot be made at all (a font missing, a summary too long)
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(order_url(order))
     if chosen is not None:
         ticked = set(chosen)
     else:

@@ -1,17 +1,21 @@
 """An evidence pack: which files go in, and the ZIP that holds them.
 
-``plan_pack`` decides (reads only): the order's attachments in timeline order, which the target
-can take, which the operator chose when there are more than the target's count, and whether the
-pack is small enough to build in the request. ``write_pack`` writes the ZIP — ``summary.pdf``
-first, then the attachments numbered in timeline order, then ``manifest.txt`` and
-``manifest.json`` — and ``record_pack`` adds the history event (``workflow.packs``). The stored
-evidence is only read.
+``plan_pack`` decides (reads only): the order's attachments in timeline order that its audience
+may see (``audience``), which the target can take, which the operator chose when there are more
+than the target's count, and whether the pack is small enough to build in the request. For a
+target that takes no PDF (1688: JPEG or PNG only) the summary is written at once and goes in as
+images, a page each, counted in the target's files (``pages``). ``write_pack`` writes the ZIP —
+the summary first (``summary.pdf``, or ``summary-1.png``…), then the attachments numbered in
+timeline order, then ``manifest.txt`` and ``manifest.json``, which list exactly the files to
+upload — and ``record_pack`` adds the history event (``workflow.packs``). The stored evidence is
+only read.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import unicodedata
 import zipfile
@@ -29,14 +33,18 @@ from evidence.models import Attachment
 from shopops.errors import Refused
 
 from ..models import Order
-from ..selectors.packs import pack_attachments, pack_records
+from ..selectors.packs import pack_attachments
 from ..workflow.packs import record_evidence_pack
+from . import pages
+from .audience import AUDIENCES
+from .case import case_for
 from .images import Converted, LeftOut, fit, why_not
 from .limits import Limits, limits_for
-from .summary import write_summary
+from .summary import Summary, fonts_checked, write_summary
 
-# The summary's language: a platform's reviewer reads English (AliExpress) or Chinese (1688).
-SUMMARY_LANGUAGE = {"aliexpress": "en", "1688": "zh-hans"}
+# A summary drawn as images that needs more pages than the target's count leaves room for is set
+# on longer pages (up to this many A4 pages long), so that it still fits.
+MAX_TALL = 8
 
 
 @dataclass
@@ -47,6 +55,17 @@ class PackPlan:
     selected: list[Attachment]  # what goes in, in timeline order
     left_out: list[tuple[Attachment, str]]  # in timeline order, with why
     needs_choice: bool  # more candidates than the count, and no choice made
+    withheld: list[Attachment] = field(default_factory=list)  # not for this audience: never listed
+    summary: Summary | None = None  # written at once when it goes in as images
+
+    @property
+    def summary_files(self) -> int:
+        """How many of the target's files the summary takes: one PDF, or a file per page."""
+        return self.summary.pages if self.summary is not None else 1
+
+    @property
+    def max_attachments(self) -> int:
+        return max(self.limits.max_files - self.summary_files, 0)
 
     @property
     def source_bytes(self) -> int:
@@ -66,11 +85,14 @@ def plan_pack(
     ``chosen``: the ids of the attachments the operator picked (``None``: not asked yet). When
     the target can take fewer files than there are, and nobody chose, ``needs_choice`` is set;
     with ``auto_choose`` (a pack of several orders) the first ones in timeline order go in. A
-    choice of files that are not this order's, that the target cannot take, or too many, is
-    refused.
+    choice of files that are not this order's, that are not for this target's reader, that the
+    target cannot take, or too many, is refused.
     """
     limits = limits_for(target)
-    attachments = pack_attachments(order)
+    audience = AUDIENCES[target]
+    everything = pack_attachments(order)
+    withheld = [a for a in everything if audience.withheld(a)]
+    attachments = [a for a in everything if not audience.withheld(a)]
     candidates, left_out = [], []
     for attachment in attachments:
         why = why_not(attachment.content_type, attachment.size, limits, attachment.image_check)
@@ -78,44 +100,96 @@ def plan_pack(
             left_out.append((attachment, why))
         else:
             candidates.append(attachment)
+    summary = None if limits.accepts("application/pdf") else _summary_as_images(order, limits, candidates)
+    plan = PackPlan(order, limits, candidates, [], left_out, False, withheld, summary)
+    if chosen is not None:
+        _check_choice(plan, chosen, everything)
+        plan.selected = [a for a in candidates if a.pk in set(chosen)]
+    else:
+        plan.needs_choice = len(candidates) > plan.max_attachments and not auto_choose
+        plan.selected = candidates[: plan.max_attachments]
     over = _("not chosen: the platform takes at most %(count)d files with the summary") % {
         "count": limits.max_files
     }
-    if chosen is not None:
-        by_id = {a.pk: a for a in attachments}
-        unknown = [str(pk) for pk in chosen if pk not in by_id]
-        if unknown:
-            raise Refused(
-                _("File %(ids)s is not evidence of order %(order)s.")
-                % {"ids": ", ".join(unknown), "order": order},
-                field="files",
-            )
-        refused = [by_id[pk] for pk in chosen if by_id[pk] not in candidates]
-        if refused:
-            raise Refused(
-                _("“%(name)s” cannot go into a pack for %(target)s: %(why)s.")
-                % {
-                    "name": refused[0].original_name,
-                    "target": limits.label,
-                    "why": why_not(refused[0].content_type, refused[0].size, limits, refused[0].image_check),
-                },
-                field="files",
-            )
-        if len(set(chosen)) > limits.max_attachments:
-            raise Refused(
-                _("Choose at most %(count)d files: %(target)s takes %(files)d, the summary is one of them.")
-                % {"count": limits.max_attachments, "target": limits.label, "files": limits.max_files},
-                field="files",
-            )
-        selected = [a for a in candidates if a.pk in set(chosen)]
-        needs_choice = False
-    else:
-        needs_choice = len(candidates) > limits.max_attachments and not auto_choose
-        selected = candidates[: limits.max_attachments]
-    left_out += [(a, over) for a in candidates if a not in selected]
+    left_out += [(a, over) for a in candidates if a not in plan.selected]
     order_of = {a.pk: i for i, a in enumerate(attachments)}
     left_out.sort(key=lambda pair: order_of[pair[0].pk])
-    return PackPlan(order, limits, candidates, selected, left_out, needs_choice)
+    return plan
+
+
+def _check_choice(plan: PackPlan, chosen: list[int], everything: list[Attachment]) -> None:
+    limits = plan.limits
+    by_id = {a.pk: a for a in everything}
+    unknown = [str(pk) for pk in chosen if pk not in by_id]
+    if unknown:
+        raise Refused(
+            _("File %(ids)s is not evidence of order %(order)s.")
+            % {"ids": ", ".join(unknown), "order": plan.order},
+            field="files",
+        )
+    withheld = [by_id[pk] for pk in chosen if by_id[pk] in plan.withheld]
+    if withheld:
+        raise Refused(
+            _("“%(name)s” is not for %(target)s: it is part of a communication its reader does not see.")
+            % {"name": withheld[0].original_name, "target": limits.label},
+            field="files",
+        )
+    refused = [by_id[pk] for pk in chosen if by_id[pk] not in plan.candidates]
+    if refused:
+        raise Refused(
+            _("“%(name)s” cannot go into a pack for %(target)s: %(why)s.")
+            % {
+                "name": refused[0].original_name,
+                "target": limits.label,
+                "why": why_not(refused[0].content_type, refused[0].size, limits, refused[0].image_check),
+            },
+            field="files",
+        )
+    if len(set(chosen)) > plan.max_attachments:
+        if plan.summary_files == 1:
+            message = _(
+                "Choose at most %(count)d files: %(target)s takes %(files)d, the summary is one of them."
+            )
+        else:
+            message = _(
+                "Choose at most %(count)d files: %(target)s takes %(files)d, the summary takes %(pages)d "
+                "of them."
+            )
+        raise Refused(
+            message
+            % {
+                "count": plan.max_attachments,
+                "target": limits.label,
+                "files": limits.max_files,
+                "pages": plan.summary_files,
+            },
+            field="files",
+        )
+
+
+def _summary_as_images(order: Order, limits: Limits, candidates: list[Attachment]) -> Summary:
+    """The summary of a target that takes images only, written now: its pages are files of the
+    target's count. It keeps room for one file with it when there is one; a summary longer than
+    that is set on longer pages (at most ``MAX_TALL`` A4 pages long) rather than cut. Refused in
+    the operator's language (the summary is in the reader's)."""
+    fonts_checked()
+    room = max(limits.max_files - (1 if candidates else 0), 1)
+    with override(AUDIENCES[limits.target].language):
+        case = case_for(order, limits.target)
+        summary = first = write_summary(case, limits)
+        tall = 1
+        while summary.pages > room and tall < MAX_TALL:
+            tall = min(MAX_TALL, max(tall + 1, math.ceil(first.pages / room)))
+            summary = write_summary(case, limits, tall=tall)
+    if summary.pages > room:
+        raise Refused(
+            _(
+                "The summary of order %(order)s is too long for %(target)s: %(pages)d pages, "
+                "and it takes at most %(files)d files."
+            )
+            % {"order": order, "target": limits.label, "pages": first.pages, "files": limits.max_files}
+        )
+    return summary
 
 
 def _safe_name(name: str) -> str:
@@ -128,7 +202,7 @@ def _safe_name(name: str) -> str:
 
 @dataclass
 class PackResult:
-    files: list[dict[str, Any]] = field(default_factory=list)  # in the pack, summary.pdf first
+    files: list[dict[str, Any]] = field(default_factory=list)  # in the pack, the summary first
     left_out: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -167,21 +241,25 @@ def write_pack(
     order_of = {a.pk: i for i, a in enumerate(pack_attachments(plan.order))}
     left_out.sort(key=lambda pair: order_of.get(pair[0].pk, 0))
     prefix = f"{folder}/" if folder else ""
-    result.files.append(
-        {
-            "name": "summary.pdf",
-            "original_name": "",
-            "note": _("the case: order, buyer, amounts, steps, communications"),
-        }
-    )
+    summary = _summary_files(plan, converted, left_out)
+    progress()
+    for name, data, entry in summary:
+        # PNG and JPEG are compressed already.
+        deflate = entry["content_type"] == "application/pdf"
+        archive.writestr(
+            prefix + name, data, compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+        )
+        result.files.append({"name": name, **entry})
     for name, attachment, fitted in converted:
+        archive.writestr(prefix + name, fitted.data, compress_type=zipfile.ZIP_STORED)
         result.files.append(
             {
                 "name": name,
+                "content_type": fitted.content_type,
+                "size": len(fitted.data),
                 "attachment": attachment.pk,
                 "original_name": attachment.original_name,
                 "sha256_of_evidence": attachment.sha256,
-                "size": len(fitted.data),
                 "note": fitted.note,
             }
         )
@@ -189,18 +267,6 @@ def write_pack(
         result.left_out.append(
             {"attachment": attachment.pk, "original_name": attachment.original_name, "why": why}
         )
-    with override(SUMMARY_LANGUAGE[plan.limits.target]):
-        summary = write_summary(
-            pack_records(plan.order),
-            plan.limits,
-            built_by=by,
-            files=[(name, a.original_name) for name, a, _f in converted],
-            left_out=[(a.original_name, why) for a, why in left_out],
-        )
-    archive.writestr(prefix + "summary.pdf", summary, compress_type=zipfile.ZIP_DEFLATED)
-    progress()
-    for name, _attachment, fitted in converted:
-        archive.writestr(prefix + name, fitted.data, compress_type=zipfile.ZIP_STORED)
     archive.writestr(
         prefix + "manifest.txt", _manifest_text(plan, result), compress_type=zipfile.ZIP_DEFLATED
     )
@@ -225,13 +291,58 @@ def write_pack(
     return result
 
 
+def _summary_files(
+    plan: PackPlan, converted: list[tuple[str, Attachment, Converted]], left_out: list[tuple[Attachment, str]]
+) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """The summary's files: ``summary.pdf`` (which ends with the files of the pack), or a
+    ``summary-<page>.png`` per page of the summary written when the pack was planned."""
+    audience = AUDIENCES[plan.limits.target]
+    what = (
+        _("the case: the 1688 purchase, the goods, refunds asked of the supplier, steps, communications")
+        if audience.side == "purchase"
+        else _("the case: the sale, the buyer, refunds, steps, communications")
+    )
+    if plan.summary is None:
+        with override(audience.language):
+            summary = write_summary(
+                case_for(plan.order, plan.limits.target),
+                plan.limits,
+                files=[(name, a.original_name) for name, a, _f in converted],
+                left_out=[(a.original_name, why) for a, why in left_out],
+            )
+        entry = {
+            "content_type": "application/pdf",
+            "size": len(summary.data),
+            "original_name": "",
+            "note": what,
+        }
+        return [("summary.pdf", summary.data, entry)]
+    images = pages.as_images(plan.summary.data, plan.limits)
+    return [
+        (
+            f"summary-{number}{image.extension}",
+            image.data,
+            {
+                "content_type": image.content_type,
+                "size": len(image.data),
+                "original_name": "",
+                "note": what
+                + " "
+                + _("(page %(page)d of %(pages)d, %(width)d×%(height)d pixels)")
+                % {"page": number, "pages": len(images), "width": image.width, "height": image.height},
+            },
+        )
+        for number, image in enumerate(images, start=1)
+    ]
+
+
 def _manifest_text(plan: PackPlan, result: PackResult) -> str:
     lines = [
         _("Evidence pack of order %(order)s for %(target)s")
         % {"order": plan.order.platform_order_id, "target": plan.limits.label},
         _("Platform limits: %(limits)s") % {"limits": plan.limits.describe()},
         "",
-        _("In the pack, in upload order (summary first):"),
+        _("Upload these %(count)d files, in this order (the summary first):") % {"count": len(result.files)},
     ]
     for entry in result.files:
         detail = "; ".join(x for x in (entry["original_name"], entry["note"]) if x)
@@ -241,6 +352,7 @@ def _manifest_text(plan: PackPlan, result: PackResult) -> str:
         lines.append("  " + _("nothing"))
     for entry in result.left_out:
         lines.append(f"  {entry['original_name']} — {entry['why']}")
+    lines += ["", _("manifest.txt and manifest.json describe the pack for you; they are not uploaded.")]
     return "\n".join(lines) + "\n"
 
 

@@ -22,17 +22,13 @@ KNOWN_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "pdf": "application/pdf
 @dataclass(frozen=True)
 class Limits:
     target: str
-    max_files: int  # summary.pdf included
+    max_files: int  # the summary included (a file per page when it goes in as images)
     max_bytes: int
     types: tuple[str, ...]  # content types, in the order of preference
 
     @property
     def label(self) -> str:
         return _(TARGET_LABELS[self.target])
-
-    @property
-    def max_attachments(self) -> int:
-        return max(self.max_files - 1, 0)
 
     @property
     def max_mb(self) -> str:

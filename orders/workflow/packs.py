@@ -26,7 +26,7 @@ def record_evidence_pack(
     left_out: list[str],
 ) -> Order:
     """Write the ``build_evidence_pack`` event of ``order``: ``target`` (``aliexpress`` or
-    ``1688``), ``files`` (the names in the pack, ``summary.pdf`` first) and ``left_out`` (each
+    ``1688``), ``files`` (the names in the pack, the summary first) and ``left_out`` (each
     "original name: why"). Needs ``evidence.add_attachment``; writes nothing else."""
     policy.require(by, PACK_PERMISSION, _("build evidence packs"))
     with operation("build_evidence_pack", order, by=by) as t:
