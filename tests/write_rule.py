@@ -79,6 +79,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "orders.StoreConnection": (WORKFLOW,),
     "orders.SyncState": (WORKFLOW,),
     "orders.PlatformDispute": (WORKFLOW,),
+    "orders.PlatformRefund": (WORKFLOW,),
     "evidence.Communication": (EVIDENCE,),
     "evidence.Attachment": (EVIDENCE,),
 }
