@@ -6,8 +6,9 @@ and those 1688 still waits on us for:
 
 1. a refund never read yet is read on its own (``refund.OpQueryOrderRefund``, with its history);
 2. then the buyer's refunds changed since the last read (``refund.buyer.queryOrderRefundList``,
-   ``modifyStartTime`` = the last read's mark less ``SHOPOPS_SYNC_OVERLAP_MINUTES``, 0-based
-   pages); a refused one is read on its own too, for the supplier's words in its history.
+   ``modifyStartTime`` = the last read's mark — the first time, the oldest open request — less
+   ``SHOPOPS_SYNC_OVERLAP_MINUTES``, 0-based pages); a refused one is read on its own too, for
+   the supplier's words in its history.
 
 Each answer is parsed by the same parsers as everything typed (``shopops.inputs``: a hostile text
 is refused and reported, never stored) and recorded by ``workflow.refund_answers``: approval,
@@ -27,12 +28,13 @@ from shopops import inputs
 from shopops.errors import Refused
 
 from ..models import PlatformRefund
-from ..selectors.platform_refunds import never_read, refunds_to_read
+from ..selectors.platform_refunds import never_read, oldest_request, refunds_to_read
 from ..workflow.refund_answers import STATUSES, RefundState, record_refund_state
 from .alibaba1688 import Alibaba1688Client
 from .common import PlatformError, from_china
 
 PAGE_SIZE = 50
+LOOK_BACK = timedelta(days=729)  # the refund list answers the last 730 days only (APPLY_TIME_ERROR)
 MAX_FEN = 10**12  # more than any purchase: a larger "refunded" is not an amount
 
 
@@ -47,17 +49,19 @@ def read_refunds(
     reader = _Reader(client, report, wanted)
     for platform_id, refund_pk in never_read(store, wanted).items():
         reader.detail(platform_id, refund_pk)
-    if mark is not None:
-        since = mark - timedelta(minutes=float(settings.SHOPOPS_SYNC_OVERLAP_MINUTES))
-        page, seen = 0, 0
-        while True:
-            rows, total = client.refunds(page=page, page_size=PAGE_SIZE, modified_since=since)
-            for row in rows:
-                reader.listed(row)
-            seen += len(rows)
-            if not rows or seen >= total:
-                break
-            page += 1
+    since = (mark or oldest_request(wanted) or now) - timedelta(
+        minutes=float(settings.SHOPOPS_SYNC_OVERLAP_MINUTES)
+    )
+    since = max(since, now - LOOK_BACK)
+    page, seen = 0, 0
+    while True:
+        rows, total = client.refunds(page=page, page_size=PAGE_SIZE, modified_since=since)
+        for row in rows:
+            reader.listed(row)
+        seen += len(rows)
+        if not rows or seen >= total:
+            break
+        page += 1
     return now - timedelta(minutes=1)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -117,6 +117,11 @@ def never_read(store: Store, wanted: dict[str, int]) -> dict[str, int]:
         .values_list("refund_id", flat=True)
     )
     return {platform_id: pk for platform_id, pk in wanted.items() if pk not in read}
+
+
+def oldest_request(wanted: dict[str, int]) -> datetime | None:
+    """When the oldest of ``wanted``'s refunds was asked of the supplier (``None``: none)."""
+    return Refund.objects.filter(pk__in=wanted.values()).aggregate(first=Min("requested_at"))["first"]
 
 
 def known_platform_ids(store: Store, order_id: int) -> set[str]:

@@ -125,7 +125,7 @@ def record_refund_state(refund_pk: int, state: RefundState) -> str:
             data={
                 "refund": refund.pk,
                 "reference": link.platform_id,
-                "platform_status": {"old": before[0], "new": state.status},
+                "status_on_1688": {"old": before[0], "new": state.status},
                 "refunded_fen": state.refund_payment if state.status == "refundsuccess" else None,
                 "reject_reason": state.reject_reason if state.status == "waitbuyermodify" else None,
             },

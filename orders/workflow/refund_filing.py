@@ -138,6 +138,8 @@ def mark_filed(filing: PlatformRefund, platform_id: str, *, found: bool = False)
         PlatformRefund.objects.filter(pk=filing.pk).update(
             filing=FilingStatus.FILED,
             platform_id=platform_id,
+            # What createRefund's success means; a request found after a lost answer is read anew.
+            platform_status="" if found else "waitselleragree",
             filed_at=now,
             claimed_until=None,
             next_attempt_at=None,
