@@ -7,6 +7,8 @@ Every change is an event naming 1688."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -25,6 +27,7 @@ from orders.models import (
     SupplierOrder,
     SyncState,
 )
+from orders.platforms.fake_1688 import demo_answers
 from orders.selectors import queues
 from tests.platform_refund_support import (  # noqa: F401 (the fixtures "store" and "team")
     ask_supplier,
@@ -247,3 +250,20 @@ def test_a_1688_outage_fails_the_stores_1688_part_only_and_the_command_says_so(f
     assert state.last_good_pass_at is not None and state.last_error == ""
     assert "HTTP 500" in state.refunds_error
     assert "1688 FAILED" in capsys.readouterr().out
+
+
+def test_the_demo_fake_makes_up_the_1688_order_and_its_supplier_answers(fake, store, team):
+    # given: the fake as `make run` starts it (a demo buyer), which has never seen this 1688 order
+    fake.state.demo_buyers.add(fake.state.alibaba_tokens[TOKEN_1688])
+    order = returned(sale_with_purchase(None), team)
+    photo(order)
+    request = ask_supplier(order, team)
+    # when: the request is filed, and the demo's supplier agrees, then receives the goods
+    assert file(request) == "filed"
+    rng = random.Random(1)  # its first draw agrees
+    demo_answers(fake.state, after=0, rng=rng)
+    demo_answers(fake.state, after=0, rng=rng)
+    # then: a pass reads the refund paid and closes the order
+    assert run(store).ok
+    order.refresh_from_db()
+    assert order.status == Status.CLOSED

@@ -15,7 +15,9 @@ In a test::
         fake.fail("aliexpress", kind="http500", times=2)
 
 ``python -m orders.platforms.fake --port 8765 --demo`` runs it for ``make run``: the demo stores'
-credentials are known to it, and new orders keep arriving. No Django is needed to run it.
+credentials are known to it, new orders keep arriving, a 1688 order it has never seen is made up
+when a demo store files a refund on it, and the suppliers answer those requests. No Django is
+needed to run it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .common import pacific_text
-from .fake_1688 import alibaba_answer, supplier_decides
+from .fake_1688 import alibaba_answer, demo_answers, supplier_decides
 from .fake_apis import FakeState, Fault, aliexpress_answer
 
 # The demo's credentials (seed_demo connects the demo stores with them; ``make run`` points the
@@ -397,6 +399,7 @@ def _demo(fake: FakeGateways, every: float, rng: random.Random) -> None:
                     else {}
                 )
                 fake.change_order(token, str(older["order_id"]), at=now, order_status=following, **shipped)
+        demo_answers(fake.state, after=every, rng=rng)  # the suppliers answer the refund requests
         time.sleep(every)
 
 
@@ -412,6 +415,7 @@ def main(argv: list[str] | None = None) -> None:
             fake.add_aliexpress_seller(DEMO_AE_APP_KEY, DEMO_AE_SECRET, token, seller=f"demo-{code}")
         for code, token in DEMO_1688_TOKENS.items():
             fake.add_1688_buyer(DEMO_1688_APP_KEY, DEMO_1688_SECRET, token, buyer=f"demo-buyer-{code}")
+            fake.state.demo_buyers.add(f"demo-buyer-{code}")
         rng = random.Random(8765)  # noqa: S311 (demo data, repeatable)
         threading.Thread(target=_demo, args=(fake, options.every, rng), daemon=True).start()
     print(f"fake gateways: AliExpress {fake.aliexpress_gateway}, 1688 {fake.alibaba_prefix}", flush=True)

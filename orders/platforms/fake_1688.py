@@ -109,15 +109,38 @@ def alibaba_answer(
 # --- reads ---------------------------------------------------------------------------------------
 
 
+def _order(state: FakeState, buyer: str, order_id: str, entries: list[str] | None = None) -> dict | None:
+    """The buyer's 1688 order ``order_id``. For a demo buyer (``make run``), an order the fake
+    has never seen is made up at first sight (received, paid in full), and so are its entries."""
+    orders = state.alibaba_orders.setdefault(buyer, {})
+    if order_id not in orders and buyer in state.demo_buyers and order_id.isdigit():
+        base = {"id": int(order_id), "idOfStr": order_id, "status": "confirm_goods", "shippingFee": "0.00"}
+        orders[order_id] = {"baseInfo": base, "productItems": [], "demo": True}
+    order = orders.get(order_id)
+    if order is not None and order.get("demo"):
+        known = {str(i["subItemIDString"]) for i in order["productItems"]}
+        for entry in entries or []:
+            if entry.isdigit() and entry not in known:
+                order["productItems"].append(
+                    {
+                        "subItemID": int(entry),
+                        "subItemIDString": entry,
+                        "quantity": 99,
+                        "itemAmount": "99999.00",
+                    }
+                )
+    return order
+
+
 def _buyer_view(state: FakeState, buyer: str, params: dict[str, str]) -> dict[str, Any]:
-    order = state.alibaba_orders.get(buyer, {}).get(params.get("orderId", ""))
+    order = _order(state, buyer, params.get("orderId", ""))
     if order is None:
         return {"success": False, "errorCode": "ORDER_NOT_EXIST", "errorMsg": "The order does not exist"}
     return {"success": "true", "result": order}
 
 
 def _refund_reasons(state: FakeState, buyer: str, params: dict[str, str]) -> dict[str, Any]:
-    if params.get("orderId", "") not in state.alibaba_orders.get(buyer, {}):
+    if _order(state, buyer, params.get("orderId", "")) is None:
         return _failed("5001", "订单不存在 (order does not exist)")
     return _ok({"reasons": REASONS})
 
@@ -201,7 +224,11 @@ def _ids(text: str) -> list[str]:
 
 def _create_refund(state: FakeState, buyer: str, params: dict[str, str]) -> dict[str, Any]:
     order_id = params.get("orderId", "")
-    order = state.alibaba_orders.get(buyer, {}).get(order_id)
+    try:
+        wanted = _ids(params.get("orderEntryIds", ""))
+    except (ValueError, TypeError):
+        wanted = []
+    order = _order(state, buyer, order_id, wanted)
     if order is None:
         others = any(order_id in orders for who, orders in state.alibaba_orders.items() if who != buyer)
         return _failed("5002" if others else "5001", "订单不存在或不属于当前用户")
@@ -319,6 +346,28 @@ def _operation(
 
 
 DECISIONS = ("agree", "refuse", "receive", "close")
+
+
+def demo_answers(state: FakeState, *, after: float, rng: Any) -> None:
+    """The demo's suppliers (``make run``): a request waiting ``after`` seconds is agreed (three
+    in four) or refused; goods asked back are received ``after`` seconds later."""
+    now = _now(state).timestamp()
+    with state.lock:
+        waiting = [
+            (r["refundId"], r["status"])
+            for buyer, refunds in state.alibaba_refunds.items()
+            if buyer in state.demo_buyers
+            for r in refunds.values()
+            if r["status"] in ("waitselleragree", "waitbuyersend")
+            and now - (from_china(r["gmtModified"]) or _now(state)).timestamp() >= after
+        ]
+    for refund_id, status in waiting:
+        if status == "waitbuyersend":
+            supplier_decides(state, refund_id, "receive")
+        elif rng.random() < 0.75:
+            supplier_decides(state, refund_id, "agree")
+        else:
+            supplier_decides(state, refund_id, "refuse", reason="商品无质量问题，不同意退款 (demo)")
 
 
 def supplier_decides(

@@ -58,6 +58,7 @@ class FakeState:
         self.alibaba_operations: dict[str, list[dict[str, Any]]] = {}  # refund id → operations, newest first
         self.alibaba_vouchers: dict[str, set[str]] = {}  # buyer → the voucher URLs it uploaded
         self.serial = 0  # the last refund the fake numbered
+        self.demo_buyers: set[str] = set()  # 1688 buyers whose unknown orders are made up (make run)
         self.faults: list[Fault] = []
         self._listed: tuple[tuple, list] | None = None  # the last order query and its rows
         self.calls: dict[str, int] = {}  # "platform api" → how many answered
