@@ -263,3 +263,16 @@ def test_the_form_says_the_reference_may_be_left_empty(fake, store, team, client
     page = client.get(reverse("admin:orders_order_transition", args=[order.pk, "request_supplier_refund"]))
     assert "Shopops files the request on 1688 itself" in page.content.decode()
     assert not page.context["form"].fields["reference"].required
+
+
+def test_the_order_page_says_it_in_chinese_too(fake, store, team, client):
+    # given: a request 1688 refused for an amount above what was paid there
+    order = returned(sale_with_purchase(fake, amount_1688="50.00"), team)
+    photo(order)
+    assert file(ask_supplier(order, team)) == "failed"
+    # when
+    client.force_login(team["Supervisor"])
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    page = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    # then
+    assert "1688退款申请" in page and "1688返回 5011：金额有误" in page and "重试" in page
