@@ -10,9 +10,11 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from evidence import services
 from orders import workflow
 from orders.models import FilingStatus, OrderEvent, PlatformRefund, Refund, Status
 from orders.platforms import alibaba1688
@@ -276,3 +278,38 @@ def test_the_order_page_says_it_in_chinese_too(fake, store, team, client):
     page = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
     # then
     assert "1688退款申请" in page and "1688返回 5011：金额有误" in page and "重试" in page
+
+
+def test_the_vouchers_are_the_images_the_1688_pack_chooses_each_under_1_mb(fake, store, team):
+    # given: a 2 MB photo, five small ones and a text file
+    order = returned(sale_with_purchase(fake), team)
+    services.attach_file(
+        order, by=None, file=SimpleUploadedFile("big.png", noisy_png(), content_type="image/png")
+    )
+    for n in range(5):
+        photo(order, name=f"photo-{n}.png")
+    services.attach_file(
+        order, by=None, file=SimpleUploadedFile("notes.txt", b"seen", content_type="text/plain")
+    )
+    request = ask_supplier(order, team)
+    # when
+    assert file(request) == "filed"
+    # then: the pack's four (its fifth file is its summary), the big one scaled under 1 MB
+    [sent] = fake.refunds_1688(TOKEN_1688)
+    assert len(sent["vouchers"]) == 4
+    assert fake.calls("1688", alibaba1688.UPLOAD_VOUCHER) == 4
+
+
+def noisy_png() -> bytes:
+    """A PNG of random pixels: about 2 MB, which no compression makes smaller."""
+    import io
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(7)
+    image = Image.frombytes("RGB", (820, 820), bytes(rng.getrandbits(8) for _ in range(820 * 820 * 3)))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    assert len(out.getvalue()) > 1024 * 1024
+    return out.getvalue()

@@ -32,6 +32,7 @@ REFUND_ID_PREFIX = "TQ"
 # 1688's codes in words (shared/platforms/1688.md §3, §4.3), for the order page.
 CODE_WORDS = {
     "5001": gettext_noop("the 1688 order does not exist: check the purchase's 1688 order id."),
+    "ORDER_NOT_EXIST": gettext_noop("the 1688 order does not exist: check the purchase's 1688 order id."),
     "5002": gettext_noop("the 1688 order was not bought by the account this store is connected with."),
     "5003": gettext_noop("1688 does not know the goods status sent."),
     "5004": gettext_noop("the refund reason is not one 1688 offers for this order."),
