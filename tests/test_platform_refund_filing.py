@@ -19,7 +19,7 @@ from orders import workflow
 from orders.models import FilingStatus, OrderEvent, PlatformRefund, Refund, Status
 from orders.platforms import alibaba1688
 from shopops.errors import Refused
-from tests.factories import default_store
+from tests.factories import StoreFactory, default_store, staff
 from tests.platform_refund_support import (  # noqa: F401 (the fixtures "store" and "team")
     ENTRY,
     ORDER_1688,
@@ -313,3 +313,20 @@ def noisy_png() -> bytes:
     image.save(out, "PNG")
     assert len(out.getvalue()) > 1024 * 1024
     return out.getvalue()
+
+
+def test_another_stores_supervisor_cannot_try_it_again(fake, store, team, client):
+    # given: a failed request of the main store
+    order = returned(sale_with_purchase(fake, amount_1688="50.00"), team)
+    photo(order)
+    request = ask_supplier(order, team)
+    assert file(request) == "failed"
+    stranger = staff("Supervisor", username="eu-supervisor", stores=[StoreFactory(code="eu")])
+    # when / then: as if it did not exist, on the screen and in the workflow
+    client.force_login(stranger)
+    retry = reverse("admin:orders_order_refund_filing_retry", args=[order.pk, request.pk])
+    assert client.post(retry).status_code == 404
+    with pytest.raises(Refused, match="does not exist"):
+        workflow.retry_filing(request.pk, by=stranger)
+    request.refresh_from_db()
+    assert request.filing == FilingStatus.FAILED
