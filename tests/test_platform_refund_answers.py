@@ -267,3 +267,42 @@ def test_the_demo_fake_makes_up_the_1688_order_and_its_supplier_answers(fake, st
     assert run(store).ok
     order.refresh_from_db()
     assert order.status == Status.CLOSED
+
+
+def test_a_reference_1688_does_not_know_is_reported_once_and_said_on_the_page(fake, store, team, client):
+    # given: a reference typed wrong
+    order = returned(sale_with_purchase(fake), team, to_supplier=0)
+    workflow.request_supplier_refund(
+        order, by=team["Supervisor"], amount="90.00", reason="Cracked.", reference="TQ999", kind="refund"
+    )
+    # when: two passes
+    first, second = run(store), run(store)
+    # then: reported by the first only; the page says 1688 does not know it; the order waits on
+    assert [p["order"] for p in first.problems] == ["TQ999"] and second.problems == []
+    assert "1688 does not know the refund TQ999" in page(client, team["Supervisor"], order)
+    order.refresh_from_db()
+    assert order.status == Status.SUPPLIER_REFUND_PENDING
+
+
+def test_the_demo_fake_answers_the_demo_datas_own_references(fake, store, team):
+    # given: a demo buyer's refund typed in as the demo data does, unknown to the fake
+    fake.state.demo_buyers.add(fake.state.alibaba_tokens[TOKEN_1688])
+    order = returned(sale_with_purchase(None), team, to_supplier=0)
+    workflow.request_supplier_refund(
+        order,
+        by=team["Supervisor"],
+        amount="90.00",
+        reason="Cracked.",
+        reference="TQ8000012345",
+        kind="refund",
+    )
+    # when: a pass reads it (made up, waiting), its supplier agrees, the next pass reads that
+    assert run(store).ok
+    demo_answers(fake.state, after=0, rng=random.Random(1))
+    assert run(store).ok
+    # then: approved for all that was asked
+    order.refresh_from_db()
+    assert (order.status, str(Refund.objects.get(order=order, direction="from_supplier").amount)) == (
+        Status.CLOSED,
+        "90.00",
+    )

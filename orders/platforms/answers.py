@@ -29,7 +29,7 @@ from shopops.errors import Refused
 
 from ..models import PlatformRefund
 from ..selectors.platform_refunds import never_read, oldest_request, refunds_to_read
-from ..workflow.refund_answers import STATUSES, RefundState, record_refund_state
+from ..workflow.refund_answers import STATUSES, RefundState, note_unknown, record_refund_state
 from .alibaba1688 import Alibaba1688Client
 from .common import PlatformError, from_china
 
@@ -84,7 +84,8 @@ class _Reader:
         except PlatformError as error:
             if error.retryable or error.code.startswith(("gw.", "HTTP", "malformed", "too large")):
                 raise  # the gateway or the store's account: the pass fails, the next one reads again
-            self.report.problem(platform_id, str(error))  # "refund data error": not this buyer's refund
+            note_unknown(refund_pk, platform_id, error.message or str(error))  # "refund data error"
+            self.report.problem(platform_id, str(error))  # reported once: not read again
             return
         self.apply(refund_pk, row)
 

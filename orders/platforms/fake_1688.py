@@ -171,8 +171,37 @@ def _find(state: FakeState, buyer: str, refund_id: str) -> dict[str, Any] | None
     return state.alibaba_refunds.get(buyer, {}).get(refund_id)
 
 
+def _made_up_refund(state: FakeState, buyer: str, refund_id: str) -> dict[str, Any] | None:
+    """A demo buyer's refund the fake has never seen (the demo data's ``TQ…`` references): made up
+    at first sight, waiting for the supplier, so the demo's suppliers answer it too."""
+    if buyer not in state.demo_buyers or not refund_id.startswith("TQ") or not refund_id[2:].isdigit():
+        return None
+    now = china_text(_now(state))
+    refund = {
+        "refundId": refund_id,
+        "status": "waitselleragree",
+        "orderEntryIdList": [],
+        "applyPayment": 0,
+        "applyCarriage": 0,
+        "refundPayment": 0,
+        "refundCarriage": 0,
+        "onlyRefund": True,
+        "refundGoods": False,
+        "rejectReason": "",
+        "rejectTimes": 0,
+        "sellerReceiveAddress": "",
+        "gmtApply": now,
+        "gmtModified": now,
+        "gmtCompleted": "",
+    }
+    state.alibaba_refunds.setdefault(buyer, {})[refund_id] = refund
+    return refund
+
+
 def _refund_detail(state: FakeState, buyer: str, params: dict[str, str]) -> dict[str, Any]:
-    refund = _find(state, buyer, params.get("refundId", ""))
+    refund = _find(state, buyer, params.get("refundId", "")) or _made_up_refund(
+        state, buyer, params.get("refundId", "")
+    )
     if refund is None:
         return {"errorCode": "500", "errorMessage": "refund data error", "extErrorMessage": ""}
     detail = dict(refund)

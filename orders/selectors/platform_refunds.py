@@ -65,6 +65,8 @@ CODE_WORDS = {
         "evidence pack takes: attach photos to the order and try again."
     ),
     "unexpected": gettext_noop("an unexpected error in Shopops; it is logged."),
+    # A refund 1688 does not know (OpQueryOrderRefund's "refund data error").
+    "unknown refund": gettext_noop("1688 has no such refund for this store's buying account."),
 }
 PROVIDER_SIDE = gettext_noop("1688 had a problem on its side; try again later.")
 
@@ -114,7 +116,7 @@ def never_read(store: Store, wanted: dict[str, int]) -> dict[str, int]:
     """Those of ``wanted`` (``refunds_to_read``) no pass has read yet."""
     read = set(
         PlatformRefund.objects.filter(refund_id__in=wanted.values(), store=store)
-        .exclude(platform_status="")
+        .exclude(platform_status="", read_at__isnull=True)  # read, or found unknown to 1688
         .values_list("refund_id", flat=True)
     )
     return {platform_id: pk for platform_id, pk in wanted.items() if pk not in read}
@@ -179,6 +181,9 @@ def describe(row: PlatformRefund) -> RefundOn1688:
         sentence = _("Not filed on 1688: the refund was answered or cancelled first.")
     elif row.platform_status:
         sentence = _("On 1688 (%(id)s): %(status)s.") % {"id": row.platform_id, "status": _status_words(row)}
+    elif row.read_at:
+        sentence = _("1688 does not know the refund %(id)s: check the reference.") % values
+        problem = failure_words(row)
     else:
         sentence = _("Filed on 1688 (%(id)s); not read back yet.") % values
     if row.action == PlatformAction.MODIFY:

@@ -141,6 +141,28 @@ def record_refund_state(refund_pk: int, state: RefundState) -> str:
     return "changed"
 
 
+def note_unknown(refund_pk: int, platform_id: str, message: str) -> None:
+    """1688 does not know refund ``platform_id`` (a reference typed wrong, another account's
+    refund): kept on its request — read once, reported once, said on the order page."""
+    now = timezone.now()
+    with transaction.atomic():
+        refund = Refund.objects.select_related("order").get(pk=refund_pk)
+        link, _created = PlatformRefund.objects.select_for_update().get_or_create(
+            refund=refund,
+            defaults={
+                "order": refund.order,
+                "store_id": refund.order.store_id,
+                "key": f"refund-{refund.pk}-1688",
+                "platform_id": platform_id,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        PlatformRefund.objects.filter(pk=link.pk).update(
+            read_at=now, error_code="unknown refund", error_message=message[:2000], updated_at=now
+        )
+
+
 def _waits_for(order, refund: Refund) -> bool:
     """Whether the order's own status waits for this refund's answer (its latest request)."""
     if order.status != Status.SUPPLIER_REFUND_PENDING:
