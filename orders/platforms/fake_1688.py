@@ -173,7 +173,8 @@ def _find(state: FakeState, buyer: str, refund_id: str) -> dict[str, Any] | None
 
 def _made_up_refund(state: FakeState, buyer: str, refund_id: str) -> dict[str, Any] | None:
     """A demo buyer's refund the fake has never seen (the demo data's ``TQ…`` references): made up
-    at first sight, waiting for the supplier, so the demo's suppliers answer it too."""
+    at first sight, waiting for the supplier — and left waiting (the demo data stays as seeded;
+    the suppliers answer the requests filed through the fake)."""
     if buyer not in state.demo_buyers or not refund_id.startswith("TQ") or not refund_id[2:].isdigit():
         return None
     now = china_text(_now(state))
@@ -193,6 +194,7 @@ def _made_up_refund(state: FakeState, buyer: str, refund_id: str) -> dict[str, A
         "gmtApply": now,
         "gmtModified": now,
         "gmtCompleted": "",
+        "madeUp": True,
     }
     state.alibaba_refunds.setdefault(buyer, {})[refund_id] = refund
     return refund
@@ -388,6 +390,7 @@ def demo_answers(state: FakeState, *, after: float, rng: Any) -> None:
             if buyer in state.demo_buyers
             for r in refunds.values()
             if r["status"] in ("waitselleragree", "waitbuyersend")
+            and not r.get("madeUp")
             and now - (from_china(r["gmtModified"]) or _now(state)).timestamp() >= after
         ]
     for refund_id, status in waiting:
