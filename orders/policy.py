@@ -60,6 +60,7 @@ STORE_PATHS: dict[str, str] = {
     "orders.storeconnection": "store",
     "orders.syncstate": "store",
     "orders.platformdispute": "store",
+    "orders.platformrefund": "store",
     "evidence.communication": "order__store",
     "evidence.attachment": "order__store",
 }

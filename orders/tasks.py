@@ -26,7 +26,7 @@ from celery import shared_task
 
 from . import delivery, jobs
 from .packs import jobs as pack_jobs
-from .platforms import sync
+from .platforms import filing, sync
 from .workflow import outbox, rates
 
 
@@ -151,3 +151,11 @@ def sync_store(store_id: int) -> dict:
         return {"store": store_id, "skipped": "not connected"}
     report = sync.run_pass(found[0])
     return {"store": report.store, "ok": report.ok, "skipped": report.skipped, "counts": dict(report.counts)}
+
+
+@shared_task(name="orders.file_supplier_refund", ignore_result=True)
+def file_supplier_refund(filing_id: int) -> str:
+    """One attempt at filing a supplier refund on 1688 (``orders.platforms.filing``): handed over
+    after the commit that recorded it, and again after a failure a later try may fix. A duplicate
+    message, or one for a request another worker holds, does nothing (the claim)."""
+    return filing.file_request(int(filing_id))

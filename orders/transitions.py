@@ -420,8 +420,27 @@ _DECLARATIONS = [
                 required=True,
                 default="supplier_refundable",
             ),
-            Input("reason", "note", gettext_noop("Why the supplier should refund"), required=True),
-            _reference(gettext_noop("1688 refund reference")),
+            Input(
+                "reason",
+                "note",
+                gettext_noop("Why the supplier should refund"),
+                required=True,
+                help=gettext_noop(
+                    "When Shopops files the request on 1688, this is its description for the supplier "
+                    "(1688 takes 2 to 150 characters: a longer text is cut)."
+                ),
+            ),
+            Input(
+                "reference",
+                "text",
+                gettext_noop("1688 refund reference"),
+                max_length=100,
+                help=gettext_noop(
+                    "The 1688 refund id of a request filed by hand. Leave it empty when the store is "
+                    "connected to 1688 and the purchase has its 1688 order id: Shopops files the "
+                    "request on 1688 itself and records 1688's refund id."
+                ),
+            ),
             Input("respond_by", "datetime", gettext_noop("Supplier must answer by"), default="respond_by"),
             Input(
                 "kind",

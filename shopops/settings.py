@@ -430,6 +430,11 @@ SHOPOPS_SYNC_FIRST_DAYS = env.float("SHOPOPS_SYNC_FIRST_DAYS", default=30)
 SHOPOPS_SYNC_OVERLAP_MINUTES = env.float("SHOPOPS_SYNC_OVERLAP_MINUTES", default=10)
 SHOPOPS_SYNC_PAGE_SIZE = env.int("SHOPOPS_SYNC_PAGE_SIZE", default=50)
 SHOPOPS_SYNC_LEASE_MINUTES = env.float("SHOPOPS_SYNC_LEASE_MINUTES", default=15)
+# A 1688 refund request Shopops files (orders/workflow/refund_filing.py): the delay before trying
+# again after a failure a later try may fix (doubling each time), and the tries before it is shown
+# as failed on the order page (with a button to try again).
+SHOPOPS_1688_REFUND_RETRY_SECONDS = env.float("SHOPOPS_1688_REFUND_RETRY_SECONDS", default=60)
+SHOPOPS_1688_REFUND_ATTEMPTS = env.int("SHOPOPS_1688_REFUND_ATTEMPTS", default=8)
 
 # --- logging ----------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """The platforms' beat pass end to end on a real Celery worker (issue 22): the schedule row the
 migration makes names ``orders.sync_platforms``, which hands each connected store its own
-``orders.sync_store``; the worker pulls the fake's orders over HTTP."""
+``orders.sync_store``; the worker pulls the fake's orders over HTTP. A 1688 refund request is
+handed to the worker after its commit (``orders.file_supplier_refund``) and filed on the fake;
+the beat pass reads the supplier's answer back."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ import time
 import pytest
 from django.apps import apps
 
-from orders.models import Order, SyncState
+from orders import workflow
+from orders.models import Order, Refund, RefundStatus, Status, SyncState
 from orders.platforms.fake import fake_order
 from shopops.celery import hand_off
-from tests.factories import StoreFactory, default_store
-from tests.platform_support import AE_TOKEN, connect, fake_gateways  # noqa: F401 (the fixture "fake")
+from tests.factories import StoreFactory, default_store, staff
+from tests.platform_refund_support import connect_1688, photo, returned, sale_with_purchase
+from tests.platform_support import AE_TOKEN, TOKEN_1688, connect, fake_gateways  # noqa: F401 (the fixture "fake")
 
 
 @pytest.mark.redis
@@ -41,3 +45,42 @@ def test_the_beat_pass_runs_each_store_on_a_real_worker(celery_worker, fake):
         time.sleep(0.2)
     assert SyncState.objects.get(store=main).last_good_pass_at is not None
     assert "IllegalAccessToken" in SyncState.objects.get(store=eu).last_error
+
+
+@pytest.mark.redis
+def test_a_1688_refund_is_filed_by_a_worker_after_commit_and_its_answer_read_by_the_beat_pass(
+    celery_worker, fake, settings, tmp_path
+):
+    # given: a store connected to both fakes, a return, its photo (evidence in a private folder)
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
+    }
+    store = default_store()
+    connect(store)
+    connect_1688(store)
+    team = {group: staff(group) for group in ("Operator", "Supervisor")}
+    order = returned(sale_with_purchase(fake), team, to_supplier=0)
+    photo(order)
+    # when: the supervisor asks the supplier without a reference (committed: the outbox hands it over)
+    workflow.request_supplier_refund(
+        order, by=team["Supervisor"], amount="90.00", reason="Cracked.", kind="refund"
+    )
+    # then: the worker files it on 1688, once, and records its id
+    refund = Refund.objects.get(order=order, direction="from_supplier")
+    deadline = time.monotonic() + 60
+    while not Refund.objects.get(pk=refund.pk).reference:
+        assert time.monotonic() < deadline, "the worker did not file the request"
+        time.sleep(0.2)
+    [sent] = fake.refunds_1688(TOKEN_1688)
+    assert Refund.objects.get(pk=refund.pk).reference == sent["refundId"]
+    # when: the supplier pays, and beat's pass runs on the worker
+    fake.supplier_decides(sent["refundId"], "agree")
+    assert hand_off("orders.sync_platforms")
+    # then: the order is closed by the system on 1688's word
+    while Order.objects.get(pk=order.pk).status != Status.CLOSED:
+        assert time.monotonic() < deadline, "the beat pass did not read the answer"
+        time.sleep(0.2)
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.SUCCEEDED
+    assert len(fake.refunds_1688(TOKEN_1688)) == 1

@@ -80,6 +80,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "orders.SyncState": (WORKFLOW,),
     "orders.PlatformDispute": (WORKFLOW,),
     "orders.StaffPreference": (WORKFLOW,),
+    "orders.PlatformRefund": (WORKFLOW,),
     "evidence.Communication": (EVIDENCE,),
     "evidence.Attachment": (EVIDENCE,),
 }

@@ -190,6 +190,12 @@ class OrderAdmin(StoreScopedAdmin):
                 "orders_order_purchase_refund",
             ),
             screen(
+                self,
+                "<path:object_id>/refund-filing/<str:filing_id>/retry/",
+                purchase.refund_filing_retry_view,
+                "orders_order_refund_filing_retry",
+            ),
+            screen(
                 self, "<path:object_id>/ready-text/", ready_texts.ready_text_view, "orders_order_ready_text"
             ),
             screen(

@@ -1,6 +1,7 @@
 """The 1688 purchase on the order page: its block (status, ids, units, refunds, its own history,
-what it still waits for) and its two screens — update the purchase, record the supplier's answer
-to a purchase refund the order's own status does not wait for.
+what it still waits for, its refund requests on 1688) and its screens — update the purchase,
+record the supplier's answer to a purchase refund the order's own status does not wait for, try
+a failed 1688 refund request again.
 
 Nothing here changes anything: the screens call ``orders.workflow.update_purchase`` and
 ``record_purchase_refund_approval`` / ``_refusal``, which check the permission, the store and
@@ -15,7 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -36,8 +37,10 @@ from ..models import (
     Status,
     SupplierOrder,
 )
+from ..selectors.platform_refunds import order_requests
 from ..selectors.purchase import PurchaseBlock, purchase_block
 from ..workflow.purchase import APPROVAL_PERMISSION, REFUSAL_PERMISSION, UPDATE_PERMISSION
+from ..workflow.refund_filing import RETRY_PERMISSION
 from .order_views import get_order, order_url
 from .timeline import TimelineEntry, render_timeline
 
@@ -80,9 +83,20 @@ def purchase_context(request: HttpRequest, order: Order, entries: list[TimelineE
     can_update = policy.may(user, UPDATE_PERMISSION, order)
     can_answer = policy.may(user, APPROVAL_PERMISSION, order) or policy.may(user, REFUSAL_PERMISSION, order)
     answerable = order.status != Status.SUPPLIER_REFUND_PENDING
+    can_retry = policy.may(user, RETRY_PERMISSION, order)
+    on_1688 = order_requests(order)
     return {
+        "platform_requests": [
+            {
+                "request": r,
+                "retry_url": reverse("admin:orders_order_refund_filing_retry", args=[order.pk, r.row.pk])
+                if can_retry and r.can_retry
+                else "",
+            }
+            for r in on_1688
+        ],
         "purchase": block,
-        "purchase_waits": waits(order, block),
+        "purchase_waits": waits(order, block) + [r.sentence for r in on_1688 if r.row.action],
         "purchase_history": render_timeline([e for e in entries if e.side == "purchase"]),
         "purchase_rows": [
             {
@@ -278,3 +292,36 @@ def purchase_refund_view(
         form_id="purchase-refund-form",
         refund=refund,
     )
+
+
+# --- a failed 1688 refund request, tried again ---------------------------------------------------
+
+
+def refund_filing_retry_view(
+    model_admin: ModelAdmin, request: HttpRequest, object_id: str, filing_id: str
+) -> HttpResponse:
+    """POST: ``workflow.retry_filing`` — the request is due again now (its sender looks first
+    whether an earlier try reached 1688)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    order = get_order(model_admin, request, object_id)
+    if not policy.may(request.user, RETRY_PERMISSION, order):
+        raise PermissionDenied
+    try:
+        pk = int(filing_id)
+    except (ValueError, OverflowError):
+        raise Http404(_("This order has no such 1688 refund request.")) from None
+    if not order.platform_refunds.filter(pk=pk).exists():
+        raise Http404(_("This order has no such 1688 refund request."))
+    try:
+        workflow.retry_filing(pk, by=request.user)
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    except Refused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Order %(order)s: the 1688 refund request will be sent again shortly.") % {"order": order},
+        )
+    return HttpResponseRedirect(order_url(order) + "#purchase")

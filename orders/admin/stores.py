@@ -149,7 +149,14 @@ class StoreAdmin(StoreScopedAdmin):
         ),
     ]
 
-    readonly_fields = ["created_at", "sync_last_good_pass", "sync_last_error", "sync_counts", "sync_problems"]
+    readonly_fields = [
+        "created_at",
+        "sync_last_good_pass",
+        "sync_last_error",
+        "sync_counts",
+        "sync_problems",
+        "sync_1688",
+    ]
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = list(self.fieldsets)
@@ -163,8 +170,16 @@ class StoreAdmin(StoreScopedAdmin):
         if obj is not None:
             fieldsets.append(
                 (
-                    gettext_lazy("AliExpress pull"),
-                    {"fields": ["sync_last_good_pass", "sync_last_error", "sync_counts", "sync_problems"]},
+                    gettext_lazy("AliExpress pull and 1688 refunds"),
+                    {
+                        "fields": [
+                            "sync_last_good_pass",
+                            "sync_last_error",
+                            "sync_counts",
+                            "sync_1688",
+                            "sync_problems",
+                        ]
+                    },
                 )
             )
         return fieldsets
@@ -280,6 +295,30 @@ class StoreAdmin(StoreScopedAdmin):
             "opened": c.get("disputes_opened", 0),
             "disputes": c.get("disputes_updated", 0),
         }
+
+    @admin.display(description=gettext_lazy("1688 refunds"))
+    def sync_1688(self, obj: Store) -> str:
+        state = self._sync(obj)
+        if state is None or (state.refunds_mark is None and not state.refunds_error and not state.counts):
+            return "—"
+        c = state.counts or {}
+        said = gettext(
+            "read up to %(mark)s; the last pass: requests %(filed)d filed, %(retry)d to try again, "
+            "%(failed)d failed; refunds %(read)d read, %(approved)d approved, %(refused)d refused"
+        ) % {
+            "mark": formats.date_format(timezone.localtime(state.refunds_mark), "DATETIME_FORMAT")
+            if state.refunds_mark
+            else gettext("never"),
+            "filed": c.get("filing_filed", 0),
+            "retry": c.get("filing_retry", 0),
+            "failed": c.get("filing_failed", 0),
+            "read": c.get("refunds_read", 0),
+            "approved": c.get("refunds_approved", 0),
+            "refused": c.get("refunds_refused", 0),
+        }
+        if state.refunds_error:
+            said += " — " + gettext("last error: %(error)s") % {"error": state.refunds_error}
+        return said
 
     @admin.display(description=gettext_lazy("problems of the last pass"))
     def sync_problems(self, obj: Store):

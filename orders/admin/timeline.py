@@ -130,6 +130,10 @@ PURCHASE_EVENTS = frozenset(
         "update_purchase",
         "purchase_refund_approved",
         "purchase_refund_refused",
+        "supplier_refund_filed",
+        "supplier_refund_filing_failed",
+        "supplier_refund_filing_retried",
+        "platform_refund",
     }
 )
 
@@ -183,6 +187,16 @@ EVENT_INPUT_LABELS = {
     "buyer_phone": gettext_noop("Buyer phone"),
     "buyer_language": gettext_noop("Buyer language"),
     "buyer_name": gettext_noop("Buyer name"),
+    # the 1688 refund requests (orders.workflow.refund_filing, refund_answers)
+    "status_on_1688": gettext_noop("1688 status"),
+    "refunded_fen": gettext_noop("Refunded on 1688 (fen)"),
+    "reject_reason": gettext_noop("The supplier's refusal"),
+    "goods_status": gettext_noop("Goods status"),
+    "vouchers": gettext_noop("Vouchers"),
+    "code": gettext_noop("1688's code"),
+    "message": gettext_noop("1688's words"),
+    "filed_on": gettext_noop("Filed by Shopops on"),
+    "found_after_lost_answer": gettext_noop("Found on 1688 after its answer was lost"),
     # an evidence pack built (orders.workflow.packs)
     "target": gettext_noop("For"),
     "files": gettext_noop("Files in the pack"),
@@ -207,7 +221,7 @@ EVENT_INPUT_CHOICES: dict[str, type[models.TextChoices]] = {
 CLOSE_PURCHASE_CHOICES = PurchaseOnClose
 # Stored inputs that are internal ids (the refunds a step created or answered): the refunds are
 # entries of their own on the timeline.
-EVENT_INTERNAL_KEYS = frozenset({"refund", "refunds", "purchase_refund", "currency"})
+EVENT_INTERNAL_KEYS = frozenset({"refund", "refunds", "purchase_refund", "currency", "platform"})
 
 
 def _event_value(value: Any) -> str:
@@ -262,7 +276,9 @@ def _event_entry(event: OrderEvent, labels: _Labels, currency: str) -> TimelineE
         at=event.created_at,
         kind="event",
         title=event_label(event.transition),
-        actor=_actor(event.actor),
+        actor=_actor(event.actor)
+        if event.actor is not None or not data.get("platform")
+        else str(data["platform"]),
         lines=lines,
         side="purchase" if is_purchase_event(event.transition, data) else "sale",
     )

@@ -43,8 +43,11 @@ from .notification import Notification as Notification
 from .order import Order as Order
 from .order import OrderEvent as OrderEvent
 from .order import Sku as Sku
+from .platform import FilingStatus as FilingStatus
 from .platform import Platform as Platform
+from .platform import PlatformAction as PlatformAction
 from .platform import PlatformDispute as PlatformDispute
+from .platform import PlatformRefund as PlatformRefund
 from .platform import StoreConnection as StoreConnection
 from .platform import SyncState as SyncState
 from .purchase import SupplierOrder as SupplierOrder

@@ -7,8 +7,10 @@ upper-case hex. Gateway errors are HTTP 400 ``{"error_code": "gw.*", ...}``; bus
 in one of three envelopes in the body. Only ``gw.QosAppFrequencyLimit`` (whatever its HTTP
 status), HTTP 5xx and timeouts are retried.
 
-Phase 1 reads (the supplier order, refund reasons, the buyer's refunds); filing a refund request
-is phase 2 (docs/platforms.md).
+Reads: the supplier order, refund reasons, the buyer's refunds, one refund and its history.
+Writes: a voucher image (``uploadRefundVoucher``, multipart, the file not signed) and a refund
+request (``createRefund``), which is sent once per call and never retried here: after a timeout
+only a look at the order's refunds tells whether 1688 filed it (``orders.platforms.filing``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ BUYER_VIEW = "alibaba.trade.get.buyerView"
 REFUND_REASONS = "alibaba.trade.getRefundReasonList"
 REFUND_LIST = "alibaba.trade.refund.buyer.queryOrderRefundList"
 REFUND_DETAIL = "alibaba.trade.refund.OpQueryOrderRefund"
+REFUND_HISTORY = "alibaba.trade.refund.OpQueryOrderRefundOperationList"
+UPLOAD_VOUCHER = "alibaba.trade.uploadRefundVoucher"
+CREATE_REFUND = "alibaba.trade.createRefund"
 
 
 def url_path(api: str, app_key: str) -> str:
@@ -80,17 +85,25 @@ class Alibaba1688Client:
     def close(self) -> None:
         self.transport.close()
 
-    def call(self, api: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The body of a successful answer of ``api``; raises ``PlatformError``."""
+    def call(
+        self,
+        api: str,
+        params: dict[str, Any] | None = None,
+        *,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        """The body of a successful answer of ``api``; raises ``PlatformError``. ``files`` go as
+        multipart parts, unsigned (1688.md §2); ``retry=False`` sends once (see the module)."""
         path = url_path(api, self.app_key)
         business = {name: _text(value) for name, value in (params or {}).items() if value is not None}
 
-        def request() -> tuple[str, dict[str, str], None]:
+        def request() -> tuple[str, dict[str, str], dict[str, Any] | None]:
             fields = {"access_token": self._token, "_aop_timestamp": timestamp_ms(self.clock), **business}
             fields["_aop_signature"] = sign(path, fields, self._secret)
-            return self.prefix + path, fields, None
+            return self.prefix + path, fields, files
 
-        return self.transport.post(PLATFORM, api, request, self._read)
+        return self.transport.post(PLATFORM, api, request, self._read, retry=retry)
 
     def _read(self, api: str, status: int, body: bytes) -> dict[str, Any]:
         data = load_json(PLATFORM, api, body)
@@ -120,7 +133,7 @@ class Alibaba1688Client:
         """The refund reasons of an order's entries in a goods status (§4.1)."""
         params = {
             "orderId": order_id,
-            "orderEntryIds": f"[{','.join(entry_ids)}]",
+            "orderEntryIds": id_list(entry_ids),
             "goodsStatus": goods_status,
         }
         result = self.call(REFUND_REASONS, params).get("result", {})
@@ -147,6 +160,68 @@ class Alibaba1688Client:
         rows = result.get("opOrderRefundModels") if isinstance(result, dict) else None
         total = result.get("totalCount", 0) if isinstance(result, dict) else 0
         return [r for r in rows or [] if isinstance(r, dict)], int(total or 0)
+
+    def refund_detail(self, refund_id: str) -> dict[str, Any]:
+        """One refund (§4.5) with its operations (``refundOperationList``)."""
+        params = {"refundId": refund_id, "needTimeOutInfo": True, "needOrderRefundOperation": True}
+        result = self.call(REFUND_DETAIL, params).get("result")
+        detail = result.get("opOrderRefundModelDetail") if isinstance(result, dict) else None
+        return detail if isinstance(detail, dict) else {}
+
+    def refund_history(self, refund_id: str, *, page: int = 1, page_size: int = 20) -> list[dict[str, Any]]:
+        """One page of a refund's operations, newest first (§4.6)."""
+        params = {"refundId": refund_id, "pageNo": page, "pageSize": page_size}
+        result = self.call(REFUND_HISTORY, params).get("result")
+        rows = result.get("opOrderRefundOperationModels") if isinstance(result, dict) else None
+        return [r for r in rows or [] if isinstance(r, dict)]
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def upload_voucher(self, data: bytes, *, filename: str, content_type: str) -> str:
+        """Upload one evidence image (§4.2); the voucher URL ``createRefund`` takes."""
+        files = {"imageData": (filename, data, content_type)}
+        result = self.call(UPLOAD_VOUCHER, files=files).get("result", {})
+        inner = result.get("result", {}) if isinstance(result, dict) else {}
+        domain = str(inner.get("imageDomain") or "").strip("/") if isinstance(inner, dict) else ""
+        relative = str(inner.get("imageRelativeUrl") or "").lstrip("/") if isinstance(inner, dict) else ""
+        if not domain or not relative:
+            raise PlatformError(PLATFORM, UPLOAD_VOUCHER, "malformed", "no image address in the answer")
+        return f"{domain}/{relative}" if "://" in domain else f"https://{domain}/{relative}"
+
+    def create_refund(self, request: dict[str, Any]) -> dict[str, Any]:
+        """File a refund request (§4.3), sent once: ``result.result`` (``refundId`` …).
+
+        ``request`` holds ``orderId``, ``orderEntryIds`` (text ids), ``disputeRequest``,
+        ``applyPayment`` and ``applyCarriage`` (fen), ``applyReasonId``, ``description``,
+        ``goodsStatus``, ``vouchers`` (URLs) and, for a return, ``orderEntryCountList``."""
+        params = dict(request)
+        params["orderEntryIds"] = id_list(request.get("orderEntryIds") or [])
+        counts = request.get("orderEntryCountList") or []
+        if counts:
+            params["orderEntryCountList"] = (
+                "[" + ",".join(f'{{"id":{_digits(c["id"])},"count":{int(c["count"])}}}' for c in counts) + "]"
+            )
+        else:
+            params.pop("orderEntryCountList", None)
+        if not request.get("vouchers"):
+            params.pop("vouchers", None)
+        result = self.call(CREATE_REFUND, params, retry=False).get("result", {})
+        inner = result.get("result", {}) if isinstance(result, dict) else {}
+        if not isinstance(inner, dict) or not str(inner.get("refundId") or "").strip():
+            raise PlatformError(PLATFORM, CREATE_REFUND, "malformed", "no refund id in the answer")
+        return inner
+
+
+def _digits(value: Any) -> str:
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValueError(f"not a 1688 id: {text[:30]!r}")
+    return text
+
+
+def id_list(ids: list[Any]) -> str:
+    """Ids as 1688 takes a ``long[]``: a JSON array of bare digits (18-digit ids stay exact)."""
+    return "[" + ",".join(_digits(i) for i in ids) + "]"
 
 
 def business_failure(data: dict[str, Any]) -> tuple[str, str] | None:

@@ -138,15 +138,21 @@ class Transport:
         api: str,
         request: Callable[[], tuple[str, dict[str, str], dict[str, Any] | None]],
         read: Reader,
+        *,
+        retry: bool = True,
     ) -> Any:
         """``read(api, status, body)`` of the answer to ``request()`` — (url, form fields, files) —
-        built anew for each attempt; retries what is retryable; raises ``PlatformError``."""
+        built anew for each attempt; retries what is retryable; raises ``PlatformError``.
+
+        ``retry=False`` sends once: a call that creates something (1688's ``createRefund``) is
+        never repeated blindly, since a timeout does not say whether the platform acted; its
+        caller looks first (``PlatformError.retryable`` still tells it a later try may work)."""
         attempt = 0
         while True:
             try:
                 return self._once(platform, api, request, read)
             except PlatformError as error:
-                if not error.retryable:
+                if not error.retryable or not retry:
                     raise
                 if attempt >= self.limits.retries:
                     raise PlatformUnavailable(

@@ -15,7 +15,9 @@ In a test::
         fake.fail("aliexpress", kind="http500", times=2)
 
 ``python -m orders.platforms.fake --port 8765 --demo`` runs it for ``make run``: the demo stores'
-credentials are known to it, and new orders keep arriving. No Django is needed to run it.
+credentials are known to it, new orders keep arriving, a 1688 order it has never seen is made up
+when a demo store files a refund on it, and the suppliers answer those requests. No Django is
+needed to run it.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .common import pacific_text
-from .fake_apis import FakeState, Fault, alibaba_answer, aliexpress_answer
+from .fake_1688 import alibaba_answer, demo_answers, supplier_decides
+from .fake_apis import FakeState, Fault, aliexpress_answer
 
 # The demo's credentials (seed_demo connects the demo stores with them; ``make run`` points the
 # gateways at the fake). Never valid anywhere else.
@@ -81,12 +87,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, answer)
             return
         params = dict(parse_qsl(url.query, keep_blank_values=True))
-        if body and "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+        files: dict[str, bytes] = {}
+        kind = self.headers.get("Content-Type") or ""
+        if body and "x-www-form-urlencoded" in kind:
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        elif body and kind.startswith("multipart/form-data"):
+            fields, files = multipart(kind, body)
+            params.update(fields)
         if url.path == "/sync":
             status, answer = aliexpress_answer(state, params)
         elif url.path.startswith("/openapi/"):
-            status, answer = alibaba_answer(state, url.path[len("/openapi/") :], params)
+            status, answer = alibaba_answer(state, url.path[len("/openapi/") :], params, files)
         else:
             status, answer = 404, "not found"
         self._send(status, answer)
@@ -99,6 +110,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
+    """The text fields and the file parts of a ``multipart/form-data`` body."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[str(name)] = data
+        else:
+            fields[str(name)] = data.decode("utf-8", "replace")
+    return fields, files
 
 
 class _Server(ThreadingHTTPServer):
@@ -182,6 +212,17 @@ class FakeGateways:
             buyer = self.state.alibaba_tokens[token]
             self.state.alibaba_orders.setdefault(buyer, {})[str(order["baseInfo"]["id"])] = order
 
+    def supplier_decides(self, refund_id: str, decision: str, **options: Any) -> dict[str, Any]:
+        """The supplier answers a 1688 refund: ``agree``, ``refuse`` (``reason=``), ``receive``,
+        ``close`` (``fake_1688.supplier_decides``)."""
+        return supplier_decides(self.state, refund_id, decision, **options)
+
+    def refunds_1688(self, token: str) -> list[dict[str, Any]]:
+        """The 1688 refunds of the buyer of ``token``, oldest first (copies)."""
+        with self.state.lock:
+            found = self.state.alibaba_refunds.get(self.state.alibaba_tokens[token], {})
+            return [dict(r) for r in sorted(found.values(), key=lambda r: r["refundId"])]
+
     def fail(
         self, platform: str, *, kind: str, times: int = 1, api: str | None = None, seconds: float = 2.0
     ) -> None:
@@ -210,6 +251,12 @@ class FakeGateways:
             at = datetime.fromisoformat(body["modified_at"]) if body.get("modified_at") else self.recently()
             for n in range(int(body["count"])):
                 self.put_order(body["token"], fake_order(str(int(body["first_id"]) + n), modified=at))
+        elif name == "1688/orders":
+            for order in body["orders"]:
+                self.put_1688_order(body["token"], order)
+        elif name == "1688/answer":
+            options = {"reason": body.get("reason", ""), "payment": body.get("payment")}
+            self.supplier_decides(body["refund_id"], body["decision"], **options)
         elif name == "aliexpress/issues":
             for issue in body["issues"]:
                 self.put_issue(body["token"], issue)
@@ -282,6 +329,45 @@ def fake_order(
     return order
 
 
+def fake_1688_order(
+    order_id: str,
+    entry_ids: list[str],
+    *,
+    status: str = "confirm_goods",
+    amount: str = "90.00",
+    quantity: int = 2,
+    shipping: str = "0.00",
+) -> dict[str, Any]:
+    """A 1688 order as ``get.buyerView`` answers it (1688.md §4.7): ``amount`` (yuan) paid for its
+    goods, split evenly over ``entry_ids``, ``quantity`` units each entry."""
+    share = (Decimal(amount) / len(entry_ids)).quantize(Decimal("0.01"))
+    items = [
+        {
+            "subItemID": int(entry),
+            "subItemIDString": entry,
+            "name": "硅胶手机壳",
+            "quantity": quantity,
+            "price": str((share / quantity).quantize(Decimal("0.01"))),
+            "itemAmount": str(share if n else Decimal(amount) - share * (len(entry_ids) - 1)),
+            "status": status,
+            "refundStatus": "",
+        }
+        for n, entry in enumerate(entry_ids)
+    ]
+    return {
+        "baseInfo": {
+            "id": int(order_id),
+            "idOfStr": order_id,
+            "status": status,
+            "totalAmount": str(Decimal(amount) + Decimal(shipping)),
+            "shippingFee": shipping,
+            "refund": "0",
+            "sellerID": "cn-supplier-fake",
+        },
+        "productItems": items,
+    }
+
+
 # --- the demo: orders keep arriving -----------------------------------------------------------------
 
 
@@ -313,6 +399,7 @@ def _demo(fake: FakeGateways, every: float, rng: random.Random) -> None:
                     else {}
                 )
                 fake.change_order(token, str(older["order_id"]), at=now, order_status=following, **shipped)
+        demo_answers(fake.state, after=every, rng=rng)  # the suppliers answer the refund requests
         time.sleep(every)
 
 
@@ -328,6 +415,7 @@ def main(argv: list[str] | None = None) -> None:
             fake.add_aliexpress_seller(DEMO_AE_APP_KEY, DEMO_AE_SECRET, token, seller=f"demo-{code}")
         for code, token in DEMO_1688_TOKENS.items():
             fake.add_1688_buyer(DEMO_1688_APP_KEY, DEMO_1688_SECRET, token, buyer=f"demo-buyer-{code}")
+            fake.state.demo_buyers.add(f"demo-buyer-{code}")
         rng = random.Random(8765)  # noqa: S311 (demo data, repeatable)
         threading.Thread(target=_demo, args=(fake, options.every, rng), daemon=True).start()
     print(f"fake gateways: AliExpress {fake.aliexpress_gateway}, 1688 {fake.alibaba_prefix}", flush=True)

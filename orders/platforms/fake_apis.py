@@ -1,4 +1,5 @@
-"""The fake gateways' state and answers: AliExpress ``/sync`` and 1688 ``/openapi/``, from the contracts.
+"""The fake gateways' state and AliExpress's answers (``/sync``), from the contracts; 1688's are in
+``fake_1688``.
 
 ``FakeState`` is what the fake knows (apps, tokens, orders, disputes, faults). Each handler takes
 the request's parameters and the state and returns (HTTP status, JSON body). The checks come
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import alibaba1688, aliexpress
+from . import aliexpress
 from .common import from_pacific
 
 TIMESTAMP_WINDOW = 7200  # seconds (aliexpress.md §2 [1]); the fake applies it to 1688 too [F]
@@ -53,7 +54,11 @@ class FakeState:
         self._ae_index: dict[str, list[tuple[float, str]]] = {}  # seller → sorted (updated, id)
         self.ae_issues: dict[str, dict[str, dict[str, Any]]] = {}
         self.alibaba_orders: dict[str, dict[str, dict[str, Any]]] = {}
-        self.alibaba_refunds: dict[str, dict[str, dict[str, Any]]] = {}
+        self.alibaba_refunds: dict[str, dict[str, dict[str, Any]]] = {}  # buyer → refund id → refund
+        self.alibaba_operations: dict[str, list[dict[str, Any]]] = {}  # refund id → operations, newest first
+        self.alibaba_vouchers: dict[str, set[str]] = {}  # buyer → the voucher URLs it uploaded
+        self.serial = 0  # the last refund the fake numbered
+        self.demo_buyers: set[str] = set()  # 1688 buyers whose unknown orders are made up (make run)
         self.faults: list[Fault] = []
         self._listed: tuple[tuple, list] | None = None  # the last order query and its rows
         self.calls: dict[str, int] = {}  # "platform api" → how many answered
@@ -115,18 +120,18 @@ class FakeState:
             return 200, "<html>gateway maintenance</html>"
         if platform == "aliexpress":
             return _ae_error("ApiCallLimit", "The request is throttled. This ban will last 1 seconds.")
-        return _gw_error("gw.QosAppFrequencyLimit", "App call frequency exceeds the limit, ban 1 seconds")
+        return gw_error("gw.QosAppFrequencyLimit", "App call frequency exceeds the limit, ban 1 seconds")
 
 
 def _ae_error(code: str, message: str) -> Answer:
     return 200, {"error_response": {"type": "ISV", "code": code, "msg": message, "request_id": "fake"}}
 
 
-def _gw_error(code: str, message: str, status: int = 400) -> Answer:
+def gw_error(code: str, message: str, status: int = 400) -> Answer:
     return status, {"error_code": code, "error_message": message, "exception": message}
 
 
-def _timestamp_ok(value: str, now: float) -> bool:
+def timestamp_ok(value: str, now: float) -> bool:
     value = (value or "").strip()
     if value.isdigit():
         moment = int(value) / 1000
@@ -153,7 +158,7 @@ def aliexpress_answer(state: FakeState, params: dict[str, str]) -> Answer:
         return _ae_error(
             "IncompleteSignature", "The request signature does not conform to platform standards"
         )
-    if not _timestamp_ok(params.get("timestamp", ""), state.clock()):
+    if not timestamp_ok(params.get("timestamp", ""), state.clock()):
         return _ae_error("InvalidTimestamp", "The timestamp is out of the allowed window")
     token = params.get("session") or params.get("access_token") or ""
     seller = state.ae_tokens.get(token)
@@ -299,79 +304,4 @@ _AE_APIS = {
     "aliexpress.trade.new.redefining.findorderbyid": _order_detail,
     aliexpress.ISSUE_LIST: _issue_list,
     aliexpress.ISSUE_DETAIL: _issue_detail,
-}
-
-
-# --- 1688 -------------------------------------------------------------------------------------------
-
-
-def alibaba_answer(state: FakeState, path: str, params: dict[str, str]) -> Answer:
-    """``path``: the part after ``/openapi/`` (``param2/1/<namespace>/<api>/<appKey>``)."""
-    parts = path.split("/")
-    if len(parts) != 5 or parts[:2] != ["param2", "1"]:
-        return _gw_error("gw.APIUnsupported", "The API is not supported")
-    _param2, _version, namespace, api, app_key = parts
-    secret = state.alibaba_apps.get(app_key)
-    if secret is None:
-        return _gw_error("gw.AppKeyNotFound", "The app key was not found")
-    if namespace != alibaba1688.NAMESPACE or api not in _1688_APIS:
-        return _gw_error("gw.APIUnsupported", f"The API {api[:60]} is not supported")
-    if not params.get("_aop_signature"):
-        return _gw_error("gw.SignatureMissing", "The signature is missing")
-    if alibaba1688.sign(path, params, secret) != params["_aop_signature"]:
-        return _gw_error("gw.SignatureInvalid", "The signature is invalid")
-    if "_aop_timestamp" in params and not _timestamp_ok(params["_aop_timestamp"], state.clock()):
-        return _gw_error("gw.InvalidTimestamp", "The timestamp is out of the allowed window")
-    token = params.get("access_token", "")
-    if token not in state.alibaba_tokens or token in state.expired:
-        return _gw_error("gw.InvalidAccessToken", "The access token is invalid or expired", status=401)
-    fault = state.take_fault("1688", api)
-    if fault is not None:
-        return fault
-    return 200, _1688_APIS[api](state, state.alibaba_tokens[token], params)
-
-
-def _buyer_view(state: FakeState, buyer: str, params: dict[str, str]) -> dict[str, Any]:
-    order = state.alibaba_orders.get(buyer, {}).get(params.get("orderId", ""))
-    if order is None:
-        return {"success": False, "errorCode": "ORDER_NOT_EXIST", "errorMsg": "The order does not exist"}
-    return {"success": "true", "result": order}
-
-
-def _refund_reasons(state: FakeState, buyer: str, params: dict[str, str]) -> dict[str, Any]:
-    if params.get("orderId", "") not in state.alibaba_orders.get(buyer, {}):
-        return {"result": {"success": False, "code": "5001", "message": "订单不存在 (order does not exist)"}}
-    reasons = [
-        {
-            "id": 20021,
-            "name": "颜色/款式与描述不符",
-            "needVoucher": True,
-            "noRefundCarriage": False,
-            "tip": "",
-        },
-        {"id": 20023, "name": "质量问题", "needVoucher": True, "noRefundCarriage": False, "tip": ""},
-    ]
-    return {"result": {"success": True, "result": {"reasons": reasons}}}
-
-
-def _refund_list(state: FakeState, buyer: str, params: dict[str, str]) -> dict[str, Any]:
-    size = max(1, min(int(params.get("pageSize") or 20), 50))
-    page = max(0, int(params.get("currentPageNum") or 0))  # 0-based (1688.md §4.4 [U]; the fake: 0)
-    rows = sorted(state.alibaba_refunds.get(buyer, {}).values(), key=lambda r: r["refundId"])
-    if params.get("orderId"):
-        rows = [r for r in rows if str(r.get("orderId")) == params["orderId"]]
-    return {
-        "success": True,
-        "result": {
-            "opOrderRefundModels": rows[page * size : (page + 1) * size],
-            "totalCount": len(rows),
-            "currentPageNum": page,
-        },
-    }
-
-
-_1688_APIS = {
-    alibaba1688.BUYER_VIEW: _buyer_view,
-    alibaba1688.REFUND_REASONS: _refund_reasons,
-    alibaba1688.REFUND_LIST: _refund_list,
 }

@@ -1,4 +1,5 @@
-"""One pass per store: the AliExpress orders and disputes changed since its last good pass.
+"""One pass per store: the AliExpress orders and disputes changed since its last good pass, then
+the 1688 refund requests waiting to be sent and the 1688 refunds' answers.
 
 ``run_pass(store)`` (``manage.py sync_platforms``, the Celery task ``orders.sync_store``):
 
@@ -16,7 +17,10 @@
 4. **Disputes**: every ``processing`` dispute, opened or updated on its order
    (``workflow.platforms.record_dispute``); then the disputes held open that the list no longer
    shows, read one by one (finished or withdrawn).
-5. **End**: the window's end becomes the mark (good), or the error is kept with the cursor (failed).
+5. **1688**, for a store connected to it (whatever the AliExpress part did): send what waits (the
+   refund requests recorded and not filed yet, ``filing.send_due``), then read the refunds back
+   (``answers.read_refunds``). Its failure is its own: kept as the store's 1688 error.
+6. **End**: the window's end becomes the mark (good), or the error is kept with the cursor (failed).
 
 An invalid or refused order is reported in the pass's problems, never written half; it does not
 fail the pass. A platform error (a wrong secret, an expired token, a gateway still failing after
@@ -43,8 +47,10 @@ from ..imports.changes import STATUS_AGREES
 from ..imports.values import PlatformRows
 from ..models import Order, Platform, Status, Store, StoreConnection
 from ..workflow import platforms as recorded
+from . import answers, filing
 from .aliexpress import AliExpressClient, Page
 from .common import PACIFIC, PlatformError, Transport
+from .connection import NotConnected, alibaba_client, is_connected_to_1688
 from .rows import PlatformOrder, platform_order, tracking_of
 
 logger = logging.getLogger(__name__)
@@ -66,6 +72,14 @@ class StoreReport:
     error: str = ""
     counts: Counter = field(default_factory=Counter)
     problems: list[dict[str, str]] = field(default_factory=list)
+    connected_1688: bool = False
+
+    refunds_error: str = ""  # the 1688 part's (the AliExpress part's is ``error``)
+
+    def problem(self, order: str, message: str) -> None:
+        self.counts["problems"] += 1
+        if len(self.problems) < 50:
+            self.problems.append({"order": order[:64], "problem": message[:300]})
 
     def line(self) -> str:
         if self.skipped:
@@ -77,7 +91,17 @@ class StoreReport:
             f"{c['cancellations']} cancellation requests; disputes {c['disputes_opened']} opened, "
             f"{c['disputes_updated']} updated"
         )
-        return f"{self.store}: {'FAILED — ' + self.error + ' — after ' if not self.ok else ''}{said}"
+        failed = f"FAILED — {self.error} — after " if self.error else ""
+        line = f"{self.store}: {failed}{said}"
+        if self.connected_1688:
+            line += (
+                f"; 1688: requests {c['filing_filed']} filed, {c['filing_retry']} to try again, "
+                f"{c['filing_failed']} failed; refunds {c['refunds_read']} read, {c['refunds_approved']} "
+                f"approved, {c['refunds_refused']} refused, {c['refunds_changed']} changed"
+            )
+            if self.refunds_error:
+                line += f" — 1688 FAILED: {self.refunds_error}"
+        return line
 
 
 def connected_stores(code: str | None = None) -> list[Store]:
@@ -107,26 +131,56 @@ def run_pass(store: Store, *, transport: Transport | None = None, now: datetime 
         report.skipped = _("another pass of this store is running")
         return report
     now = now or timezone.now()
-    client = None
+    client, mark = None, None
     try:
         client = _client(store, transport)
         cursor = dict(state.cursor) or _window(state.mark, now)
-        Pass(store, state, client, report, now).run(cursor)
+        mark = Pass(store, state, client, report, now).run(cursor)
     except (PlatformError, secrets.SecretUnreadable, StoreConnection.DoesNotExist) as error:
-        _failed(report, state, str(error) or _("not connected to AliExpress"))
+        report.ok, report.error = False, str(error) or _("not connected to AliExpress")
     except Exception as error:  # a bug must not stop the other stores' passes
         logger.exception("AliExpress pass of store %s failed", store.code)
-        _failed(report, state, f"{type(error).__name__}: {error}"[:500])
+        report.ok, report.error = False, f"{type(error).__name__}: {error}"[:500]
     finally:
         if client is not None and transport is None:
             client.close()
+    if report.error:
+        logger.warning("AliExpress pass of store %s failed: %s", report.store, report.error)
+    refunds_mark = _refunds_1688(store, state, report, transport, now)
+    recorded.end_pass(
+        state,
+        mark=None if report.error else mark,
+        counts=dict(report.counts),
+        problems=report.problems,
+        error=report.error,
+        refunds_mark=refunds_mark,
+        refunds_error=report.refunds_error if report.connected_1688 else None,
+    )
     return report
 
 
-def _failed(report: StoreReport, state, error: str) -> None:
-    report.ok, report.error = False, error
-    recorded.end_pass(state, mark=None, counts=dict(report.counts), problems=report.problems, error=error)
-    logger.warning("AliExpress pass of store %s failed: %s", report.store, error)
+def _refunds_1688(store: Store, state, report: StoreReport, transport: Transport | None, now: datetime):
+    """The 1688 part: send what waits, read the refunds back. Returns the refunds' new mark."""
+    if not is_connected_to_1688(store):
+        return None
+    report.connected_1688 = True
+    client = None
+    try:
+        client = alibaba_client(store, transport)
+        for outcome, count in filing.send_due(store, transport=client.transport, now=now).items():
+            report.counts[f"filing_{outcome}"] += count
+        return answers.read_refunds(store, client, mark=state.refunds_mark, report=report, now=now)
+    except (PlatformError, NotConnected) as error:
+        report.refunds_error = str(error)
+    except Exception as error:  # a bug must not stop the store's other work, nor other stores
+        logger.exception("1688 part of the pass of store %s failed", store.code)
+        report.refunds_error = f"{type(error).__name__}: {error}"[:500]
+    finally:
+        if client is not None and transport is None:
+            client.close()
+    report.ok = False
+    logger.warning("1688 part of the pass of store %s failed: %s", store.code, report.refunds_error)
+    return None
 
 
 def _client(store: Store, transport: Transport | None) -> AliExpressClient:
@@ -166,11 +220,10 @@ class Pass:
         self.number = 0  # each order read, numbered within the pass (the import's "row")
 
     def problem(self, order: str, message: str) -> None:
-        self.counts["problems"] += 1
-        if len(self.report.problems) < 50:
-            self.report.problems.append({"order": order[:64], "problem": message[:300]})
+        self.report.problem(order, message)
 
-    def run(self, cursor: dict[str, Any]) -> None:
+    def run(self, cursor: dict[str, Any]) -> datetime:
+        """The pass from ``cursor``; the end of its window (the store's next mark)."""
         start, end = datetime.fromisoformat(cursor["start"]), datetime.fromisoformat(cursor["end"])
         resumed = not cursor.get("fresh")
         # A pass that failed reading disputes resumes there: its orders are all written.
@@ -200,7 +253,7 @@ class Pass:
                     break
                 page += 1
         self.disputes()
-        recorded.end_pass(self.state, mark=end, counts=dict(self.counts), problems=self.report.problems)
+        return end
 
     # --- orders ------------------------------------------------------------------------------------
 

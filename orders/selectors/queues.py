@@ -24,7 +24,16 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from .. import policy
-from ..models import DisputeWith, Order, Refund, RefundDirection, RefundStatus, Status
+from ..models import (
+    DisputeWith,
+    FilingStatus,
+    Order,
+    PlatformRefund,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+)
 from ..transitions import TRANSITIONS
 
 # A supplier answer is "due" from this long before its respond-by deadline.
@@ -102,6 +111,21 @@ def purchase_refunds_open(now: datetime, user: Any) -> QuerySet[Order]:
     return _orders(user).filter(_with_requested_refund(RefundDirection.FROM_SUPPLIER), status=Status.CLOSED)
 
 
+def _with_platform_refund(**conditions: Any) -> Exists:
+    return Exists(PlatformRefund.objects.filter(order=OuterRef("pk"), **conditions))
+
+
+def platform_waits_on_us(now: datetime, user: Any) -> QuerySet[Order]:
+    """Orders whose 1688 refund request waits for us: the supplier refused (modify it or
+    escalate), agreed to a return (send the goods back), or 1688 closed it without a refund."""
+    return _orders(user).filter(_with_platform_refund(action__gt=""))
+
+
+def refund_filings_failed(now: datetime, user: Any) -> QuerySet[Order]:
+    """Orders whose refund request Shopops could not file on 1688 (its words on the order page)."""
+    return _orders(user).filter(_with_platform_refund(filing=FilingStatus.FAILED))
+
+
 @dataclass(frozen=True)
 class Queue:
     key: str  # the list filter's value: /admin/orders/order/?queue=<key>
@@ -135,6 +159,18 @@ QUEUES: tuple[Queue, ...] = (
         _("1688 purchase refunds waiting, sale closed"),
         "record_supplier_approval",
         purchase_refunds_open,
+    ),
+    Queue(
+        "platform_waits_on_us",
+        _("1688 waits for us: modify a refused request, or send the goods back"),
+        "record_supplier_approval",
+        platform_waits_on_us,
+    ),
+    Queue(
+        "refund_filings_failed",
+        _("1688 refund requests that failed"),
+        "request_supplier_refund",
+        refund_filings_failed,
     ),
     Queue(
         "buyer_disputes_to_resolve",

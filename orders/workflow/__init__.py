@@ -38,6 +38,7 @@ from .disputes import open_buyer_dispute, resolve_dispute
 from .fulfilment import mark_completed, mark_paid, mark_shipped
 from .imported import apply_import_changes, apply_import_changes_batch
 from .purchase import record_purchase_refund_approval, record_purchase_refund_refusal, update_purchase
+from .refund_filing import retry_filing
 from .refunds import cancel_refund, create_refund, mark_refund_received
 from .returns import propose_return, receive_return, record_return_agreement, record_return_refusal
 from .stock import adjust_stock, mark_out_of_stock, record_movement
@@ -85,6 +86,7 @@ __all__ = [
     "request_cancellation",
     "request_supplier_refund",
     "resolve_dispute",
+    "retry_filing",
     "send_payment_reminder",
     "status_label",
     "update_purchase",

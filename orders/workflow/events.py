@@ -9,7 +9,9 @@ Nothing else creates ``OrderEvent`` rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +45,32 @@ OTHER_EVENT_LABELS = {
     "purchase_refund_refused": gettext_noop("Supplier refused the purchase refund"),
     "claim_order": gettext_noop("Taken on"),
     "assign_order": gettext_noop("Assigned"),
+    "supplier_refund_filed": gettext_noop("Refund request filed on 1688"),
+    "supplier_refund_filing_failed": gettext_noop("Filing the refund request on 1688 failed"),
+    "supplier_refund_filing_retried": gettext_noop("Filing on 1688 tried again"),
+    "platform_refund": gettext_noop("1688 refund changed"),
 }
+
+
+# Set inside on_behalf_of(): the platform whose word the system acts on, named by every event.
+_PLATFORM: ContextVar[str] = ContextVar("shopops_event_platform", default="")
+
+
+@contextmanager
+def on_behalf_of(platform: str) -> Iterator[None]:
+    """Every history event written inside names ``platform`` (``data["platform"]``): the system
+    (``by=None``) acts because the platform said so — 1688 refunded, the supplier refused there.
+    The timeline shows the platform as the actor."""
+    token = _PLATFORM.set(platform)
+    try:
+        yield
+    finally:
+        _PLATFORM.reset(token)
+
+
+def _with_platform(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    platform = _PLATFORM.get()
+    return {"platform": platform, **(data or {})} if platform else data
 
 
 def event_label(name: str) -> str:
@@ -107,7 +134,7 @@ def record_event(
         actor_id=by.pk if by is not None else None,
         created_at=timezone.now(),
         reason=reason,
-        data=data,
+        data=_with_platform(data),
     )
     return OrderEvent.objects.create(**values)
 
@@ -141,7 +168,7 @@ def record_events(
             actor_id=actor_id,
             created_at=now,
             reason=reason,
-            data=data,
+            data=_with_platform(data),
         )
         for order, data in entries
     ]

@@ -67,15 +67,24 @@ def end_pass(
     counts: dict[str, int],
     problems: list[dict[str, str]],
     error: str = "",
+    refunds_mark: datetime | None = None,
+    refunds_error: str | None = None,
 ) -> None:
     """The pass is over: good (``mark``: the end of its window; the cursor cleared) or failed
-    (``error``; the cursor stays, so the next pass resumes there). Releases the store."""
+    (``error``; the cursor stays, so the next pass resumes there). Releases the store.
+
+    The 1688 part's own: ``refunds_mark`` (the refunds read up to; ``None`` keeps the last) and
+    ``refunds_error`` (``""`` clears it, ``None`` leaves it: a store not connected to 1688)."""
     now = timezone.now()
     fields: dict[str, Any] = {
         "counts": counts,
         "problems": problems[: SyncState.PROBLEMS_KEPT],
         "running_until": None,
     }
+    if refunds_mark is not None:
+        fields["refunds_mark"] = refunds_mark
+    if refunds_error is not None:
+        fields["refunds_error"] = refunds_error[:2000]
     if error:
         fields.update(last_error=error[:2000], last_error_at=now)
     else:

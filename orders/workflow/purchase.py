@@ -50,6 +50,7 @@ from ..selectors.refunds import refundable
 from ..selectors.stores import default_respond_by
 from . import inputs, stock
 from .core import Step, operation, status_label
+from .refund_filing import record_filing
 from .refunds import create_refund_locked, succeed_refund
 
 UPDATE_PERMISSION = "orders.change_supplierorder"
@@ -162,7 +163,14 @@ def close_unshipped_purchase(t: Step, choice: str, *, reference: str, note: str)
         units=counted.money_refundable or counted.bought,
         supplier_order=purchase,
     )
-    return {"purchase": choice, "purchase_refund": refund.pk, "purchase_amount": amount}
+    # Without a reference, on a store connected to 1688: Shopops files the cancellation itself.
+    filing = record_filing(order, refund)
+    return {
+        "purchase": choice,
+        "purchase_refund": refund.pk,
+        "purchase_amount": amount,
+        "filed_on": "1688" if filing is not None else None,
+    }
 
 
 # --- a return's units -------------------------------------------------------------------------

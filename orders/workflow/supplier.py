@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from shopops.errors import Refused
 
 from ..models import Order, Refund, RefundDirection
+from ..selectors.platform_refunds import files_on_1688
 from ..selectors.purchase import purchase_units
 from ..selectors.refunds import refund_limit
 from ..selectors.stores import default_respond_by
 from . import inputs
 from . import purchase as purchase_flow
 from .core import transition
+from .refund_filing import record_filing
 from .refunds import create_refund_locked, requested_refunds, succeed_refund
 
 
@@ -27,7 +29,7 @@ def request_supplier_refund(
     by: AbstractBaseUser | None,
     amount: Decimal | str,
     reason: str,
-    reference: str,
+    reference: str = "",
     respond_by: datetime | str | None = None,
     kind: str = "",
     units: int | str | None = None,
@@ -44,6 +46,11 @@ def request_supplier_refund(
     (money only) units neither in our stock nor sent back; default ``return_refund`` when units
     were sent back and not yet asked for. ``units`` defaults to all the kind may still cover.
     A request that would count a unit twice (or goods in our stock) is refused.
+
+    ``reference`` is the 1688 refund id of a request filed by hand. Left out on an order whose
+    store is connected to 1688 and whose purchase has its 1688 order id, Shopops files the
+    request itself after commit (``refund_filing``: reasons, vouchers, ``createRefund``, once)
+    and records 1688's refund id as the reference; elsewhere it is required.
     """
     note = inputs.note(note)
     amount = inputs.money(amount, "amount", _("Supplier refund amount"))
@@ -54,9 +61,18 @@ def request_supplier_refund(
         else inputs.quantity(units, "units", label=_("Units the refund covers"))
     )
     reason_text = inputs.note(reason, "reason", required=_("Say why the supplier should refund."))
-    reference = inputs.required_text(reference, "reference", _("Enter the 1688 refund reference."))
+    reference = inputs.optional_text(reference, "reference", 100)
     deadline = inputs.deadline(respond_by, "respond_by", default=None)
     with transition("request_supplier_refund", order, by=by, take_over=take_over) as t:
+        files = not reference and files_on_1688(t.order)
+        if not reference and not files:
+            raise Refused(
+                _(
+                    "Enter the 1688 refund reference (Shopops files the request on 1688 itself only "
+                    "for a store connected to 1688 whose purchase has its 1688 order id)."
+                ),
+                field="reference",
+            )
         if deadline is None:
             deadline = default_respond_by(t.order)
         if refund_limit(t.order, RefundDirection.FROM_SUPPLIER) <= 0:
@@ -77,6 +93,7 @@ def request_supplier_refund(
             kind=kind,
             units=covered,
         )
+        filing = record_filing(t.order, refund) if files else None
         t.event(
             amount=amount,
             kind=kind,
@@ -86,6 +103,7 @@ def request_supplier_refund(
             respond_by=deadline,
             note=note,
             refund=refund.pk,
+            filed_on="1688" if filing is not None else None,
         )
     return t.order
 

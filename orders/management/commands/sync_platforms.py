@@ -1,8 +1,9 @@
 """``manage.py sync_platforms [--store CODE]``: one pass per connected store (SPEC section 11).
 
-Pulls each store's AliExpress orders and disputes changed since its last good pass
-(``orders.platforms.sync``; later phases add what waits to be sent and the 1688 refunds), prints
-what it did per store, and exits with status 1 when a store's pass failed (the others still ran).
+Pulls each store's AliExpress orders and disputes changed since its last good pass, then, for a
+store connected to 1688, sends the refund requests waiting to be filed and reads the 1688
+refunds' answers back (``orders.platforms.sync``); prints what it did per store, and exits with
+status 1 when a store's pass failed (the others still ran).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from orders.platforms import sync
 
 
 class Command(BaseCommand):
-    help = "Pull each connected store's AliExpress orders and disputes changed since its last good pass."
+    help = (
+        "Pull each connected store's AliExpress orders and disputes changed since its last good pass; "
+        "send the 1688 refund requests waiting and read the 1688 refunds' answers."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--store", metavar="CODE", help="Only this store.")
