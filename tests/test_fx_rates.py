@@ -293,7 +293,7 @@ def test_no_task_takes_a_url_a_path_or_a_query():
 
     from orders import tasks
 
-    allowed = {"notification_id", "notification_ids", "token", "store_id"}
+    allowed = {"notification_id", "notification_ids", "token", "store_id", "filing_id"}
     found = {
         task.name: set(inspect.signature(task.run).parameters)
         for task in vars(tasks).values()
