@@ -176,8 +176,10 @@ def test_the_index_counts_only_the_users_stores(client, stores):
     for name, (user, n) in readers(*stores).items():
         client.force_login(user)
         counts = index_counts(client)
-        # every line once per store's item, and refunds to confirm twice (escalations are too)
-        assert counts == {**dict.fromkeys(WORK, n), "refunds_to_confirm": 2 * n}, name
+        # every line once per store's item, and refunds to confirm twice (escalations are too);
+        # the lines of later issues ("Mine", 1688's) are counted by their own tests
+        counted = {key: value for key, value in counts.items() if key in WORK or key == "refunds_to_confirm"}
+        assert counted == {**dict.fromkeys(WORK, n), "refunds_to_confirm": 2 * n}, name
 
 
 def test_the_lists_behind_the_index_links_show_the_rows_counted(client, stores):
@@ -190,7 +192,7 @@ def test_the_lists_behind_the_index_links_show_the_rows_counted(client, stores):
         rows = response.context["cl"].result_list
         assert len(rows) == item.count, item.key
         stores_shown = {getattr(row, "order", row).store_id for row in rows}
-        assert stores_shown == {north.pk}, item.key
+        assert stores_shown <= {north.pk} and (stores_shown or not item.count), item.key
 
 
 def test_a_user_of_no_store_counts_nothing(client, stores):
@@ -206,8 +208,11 @@ def test_the_queues_are_still_one_query_each_for_a_user_of_some_stores(stores):
     assert [i.count for i in again] == [i.count for i in items]
     # One query per queue, and one read of the stores' payment delays (orders.selectors.stores.
     # per_store: each store's hours become conditions of the queues' queries).
-    settings_reads = [q for q in queries if 'FROM "orders_store"' in q["sql"]]
-    assert len(settings_reads) == 1
+    # (and one of the user's group names, which "Mine" asks to know whose steps are theirs)
+    settings_reads = [
+        q for q in queries if 'FROM "orders_store"' in q["sql"] or 'FROM "auth_group"' in q["sql"]
+    ]
+    assert len(settings_reads) == 2
     queue_queries = [q for q in queries if q not in settings_reads]
     assert len(queue_queries) == len(items)
     assert all("store_id" in q["sql"] for q in queue_queries)
