@@ -265,7 +265,12 @@ CASES = [
                 "(the purchase's 300.00 CNY for 2 unit(s)).",
             ),  # more than the supplier order
             ({"reason": ""}, "reason", "Say why the supplier should refund."),
-            ({"reference": ""}, "reference", "Enter the 1688 refund reference."),
+            (
+                {"reference": ""},
+                "reference",
+                "Enter the 1688 refund reference (Shopops files the request on 1688 itself only "
+                "for a store connected to 1688 whose purchase has its 1688 order id).",
+            ),
             (
                 {"respond_by": "2020-01-01T00:00:00+00:00"},
                 "respond_by",
