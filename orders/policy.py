@@ -237,13 +237,6 @@ def require(user, perm: str, doing: str, obj: Model | None = None) -> None:
         raise not_found(obj)
 
 
-def require_store(user, perm: str, doing: str, store: Store) -> None:
-    """Refuse unless ``user`` has the role ``perm`` and works for ``store``."""
-    require(user, perm, doing)
-    if not works_for(user, store):
-        raise NotFound(_("You do not work for store “%(store)s”.") % {"store": store.code}, field="store")
-
-
 def not_found(obj: Model | type[Model], key: object = None) -> NotFound:
     """The refusal of an object that does not exist, or that the user may not know of."""
     model = obj if isinstance(obj, type) else type(obj)
