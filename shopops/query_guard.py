@@ -19,8 +19,10 @@ answers **400 with a readable message** naming the parameter when one cannot be 
   ``field__in``, ``field__isnull``, ``date__year`` / ``__month`` / ``__day``, ``__gte`` / ``__lt``
   on a date ...) checked against the model field it names: a choice must be one of the field's
   choices, a number must be a number the column holds, a date a date within years 1000 to 9000,
-  a year / month / day a calendar one. Parameters that name no field (a custom filter's own, like
-  ``followup`` or ``placed_from``) are left to that filter, which checks its own values.
+  a year / month / day a calendar one. A custom filter's own parameter (a ``SimpleListFilter``'s
+  ``parameter_name``: ``followup``, ``placed_from``) is left to that filter, which checks its own
+  values — also when a field has the same name: the order list's *handled by* filter reads
+  ``assignee`` (``me``, ``nobody`` or a person's id), which is not a value of the ``assignee`` column.
 
 A new list is covered without any code: the guard reads the list's admin from the admin site's
 registry, and a new filter brings its own parameters. ``tests/test_admin_crawl.py`` crawls every
@@ -224,6 +226,16 @@ def _filter_parameters(
     return _FILTER_PARAMETERS[key]
 
 
+def own_parameters(model_admin: admin.ModelAdmin, request: HttpRequest) -> frozenset[str]:
+    """The parameters of ``model_admin``'s list that its custom filters (``SimpleListFilter``) read
+    and check themselves: never checked as the model field of the same name, if there is one."""
+    return frozenset(
+        list_filter.parameter_name
+        for list_filter in model_admin.get_list_filter(request)
+        if isinstance(list_filter, type) and issubclass(list_filter, SimpleListFilter)
+    )
+
+
 def list_parameters(model_admin: admin.ModelAdmin, request: HttpRequest) -> frozenset[str]:
     """Every parameter the list of ``model_admin`` accepts (see the module docstring)."""
     names = set(_CONTROL) | {STORE_PARAMETER}
@@ -238,10 +250,12 @@ def check_parameters(
     request: HttpRequest,
     model: type[models.Model] | None,
     accepted: frozenset[str] | None = None,
+    own: frozenset[str] = frozenset(),
 ) -> None:
     """Raise ``BadQuery`` for the first parameter of ``request`` that cannot be right.
 
     ``accepted``: on a list, the parameters it accepts (``list_parameters``); any other is refused.
+    ``own``: the parameters its custom filters check themselves (``own_parameters``).
     """
     for name, values in request.GET.lists():
         if "\x00" in name or any("\x00" in value for value in values):
@@ -257,7 +271,7 @@ def check_parameters(
                 _("“%(name)s” is not a filter of this list: use the filters, search and ordering it offers.")
                 % {"name": name[:50]}
             )
-        if model is None or name in _CONTROL:
+        if model is None or name in _CONTROL or name in own:
             continue
         found = _field_and_lookup(model, name)
         if found is None:
@@ -308,7 +322,7 @@ class AdminQueryGuard:
             else:
                 model_admin, own = found
                 accepted = list_parameters(model_admin, request) | own
-                check_parameters(request, model_admin.model, accepted)
+                check_parameters(request, model_admin.model, accepted, own_parameters(model_admin, request))
         except BadQuery as bad:
             context = {
                 **admin.site.each_context(request),
