@@ -329,7 +329,7 @@ def test_the_team_page_shows_each_persons_work_in_the_supervisors_stores(team):
     assert _cell(_row(text, "bob"), "open-orders") == "1"  # the step made it his
     assert _cell(_row(text, "bob"), "steps-this-week") == "1"
     assert _cell(_row(text, ""), "open-orders") == "1"
-    assert f'href="/admin/orders/order/?assignee={team["ana"].pk}"' in text
+    assert f'href="/admin/orders/order/?assignee={team["ana"].pk}&amp;open=yes"' in text
 
 
 def test_the_team_page_is_a_supervisors_and_refuses_another_stores_filter(team):

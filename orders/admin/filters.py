@@ -294,6 +294,32 @@ class AssigneeFilter(admin.SimpleListFilter):
         return queryset.filter(assignee_id=int(value))
 
 
+class OpenFilter(admin.SimpleListFilter):
+    """Open orders, as the team page counts them (its links carry this filter, so a count and the
+    rows behind it agree): ``yes`` — not closed or completed (a person's open orders); ``pool`` —
+    open and waiting on us, unpaid and shipped orders aside (they wait on the buyer or the carrier:
+    the *Nobody* row's). Another value lists nothing."""
+
+    title = _("still open")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("yes", _("Open: not closed or completed")),
+            ("pool", _("Open and waiting on us: not unpaid, not shipped")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value == "yes":
+            return queryset.exclude(status__in=queues.FINISHED)
+        if value == "pool":
+            return queryset.exclude(status__in=(*queues.FINISHED, *queues.NOT_POOLED))
+        return queryset.none()
+
+
 # The SKU list's report of repeated stock-outs: at least this many out-of-stock closes.
 REPEATED_OUT_OF_STOCK = 2
 

@@ -131,10 +131,12 @@ def team_page(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(request.get_full_path())
     responses = view.responses
     overdue = responses.overdue_hours
+    # The links list the rows counted: open orders (the pool's, for Nobody), of the page's stores.
+    narrowed = {"store": str(store.pk)} if store is not None else {}
     rows = [
         {
             "member": m,
-            "orders_url": _list_url(assignee=str(m.user.pk)),
+            "orders_url": _list_url(assignee=str(m.user.pk), open="yes", **narrowed),
             "oldest_hours": hours(m.oldest_wait(now)),
             "answered": m.responses.answered if m.responses else 0,
             "median_hours": m.responses.median_hours if m.responses else None,
@@ -146,7 +148,7 @@ def team_page(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse:
     context.update(
         view=view,
         rows=rows,
-        nobody_url=_list_url(assignee="nobody"),
+        nobody_url=_list_url(assignee="nobody", open="pool", **narrowed),
         nobody_hours=hours(now - view.unassigned_since) if view.unassigned_since else None,
         unanswered=responses.operator(None),
         by_store=responses.by_store,
