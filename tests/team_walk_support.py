@@ -164,9 +164,7 @@ def expect_team_page(walker: TeamWalker, before: Figures, after: Figures) -> dic
     """The team page on screen shows the figures counted before and after it loaded (a wait may
     cross a tenth of an hour while the page loads: either reading is right). Its rows."""
     shown = walker.team_rows()
-    expect(walker.page.locator("#team-summary")).to_contain_text(
-        f"since Monday {before.week_start:%Y-%m-%d}"
-    )
+    expect(walker.page.locator("#team-summary")).to_contain_text(f"since Monday {before.week_start:%Y-%m-%d}")
     for username, (count, oldest, steps) in after.rows.items():
         assert username in shown, f"the team page has no row for {username or 'Nobody'}"
         assert shown[username][0] == count, f"{username or 'Nobody'}: open orders {shown[username]} ≠ {count}"

@@ -67,10 +67,11 @@ def test_a_handled_by_value_the_filter_does_not_offer_lists_nothing(team, orders
         assert listed(sue, assignee=value) == set(), value
 
 
-
 def team_links(page: str) -> dict[str, tuple[str, int]]:
     """The team table's open-orders links: username ("" for Nobody) → (address, the number shown)."""
-    found = re.findall(r'<tr data-person="(\w*)".*?class="num open-orders"><a href="([^"]+)">(\d+)<', page, re.S)
+    found = re.findall(
+        r'<tr data-person="(\w*)".*?class="num open-orders"><a href="([^"]+)">(\d+)<', page, re.S
+    )
     return {person: (html.unescape(url), int(count)) for person, url, count in found}
 
 
