@@ -296,7 +296,10 @@ class CommunicationForm(forms.Form):
         help_text=_("Screenshots or documents: PNG, JPEG, WebP, PDF or plain text, at most 10 MB each."),
     )
 
-    def __init__(self, *args: Any, next_transition: str = "", **kwargs: Any):
+    def __init__(self, *args: Any, next_transition: str = "", file_needed_by: str = "", **kwargs: Any):
+        # file_needed_by: the label of the step this is recorded for, when that step needs a file
+        # attached and the order has none yet (escalating to support): a file is then required.
+        self.file_needed_by = file_needed_by
         initial = {
             "counterparty": Counterparty.BUYER,
             "channel": Channel.ALIEXPRESS_MESSAGE,
@@ -307,6 +310,17 @@ class CommunicationForm(forms.Form):
         }
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
+        if file_needed_by:
+            self.fields["files"].required = True
+
+    def clean_files(self) -> list:
+        files = self.cleaned_data.get("files") or []
+        if self.file_needed_by and not files:
+            raise forms.ValidationError(
+                _("“%(step)s” needs a file attached to the order: add the screenshots here.")
+                % {"step": self.file_needed_by}
+            )
+        return files
 
 
 class BulkCloseForm(forms.Form):

@@ -21,7 +21,7 @@ from orders.selectors.evidence import evidence_missing
 from orders.selectors.refunds import refundable
 from shopops.errors import Refused
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
-from tests.workflow_support import private_media  # noqa: F401
+from tests.workflow_support import png_upload, private_media  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -71,19 +71,62 @@ def test_the_record_first_notice_goes_once_the_communication_is_recorded(client)
     # given: an order waiting for the buyer's consent
     order = OrderFactory(status=Status.CANCEL_REQUESTED)
     client.force_login(staff("Operator"))
-    notice = "This step needs the communication recorded first."
+    notice = "Needed first: The buyer&#x27;s consent (a communication of kind “Consent”)."
     assert notice in client.get(transition_of(order, "record_buyer_consent")).content.decode()
     assert evidence_missing("record_buyer_consent", order)
 
     # when: the consent is recorded ("Record it now" → "Save and continue")
     buyer_says(order, "consent")
 
-    # then: the form no longer says it is missing, and the workflow agrees
+    # then: the form says it is recorded, offers nothing to record, and the workflow agrees
     html = client.get(transition_of(order, "record_buyer_consent")).content.decode()
     assert notice not in html and 'id="record-evidence-first"' not in html
+    assert "Needed first, and recorded: The buyer&#x27;s consent" in html
     assert not evidence_missing("record_buyer_consent", order)
     # a communication of another kind is not the consent: the notice stays for the refusal step
-    assert notice in client.get(transition_of(order, "record_buyer_refusal")).content.decode()
+    refusal = client.get(transition_of(order, "record_buyer_refusal")).content.decode()
+    assert "Needed first: The buyer&#x27;s refusal" in refusal and 'id="record-evidence-first"' in refusal
+
+
+def test_escalating_says_a_file_is_needed_before_anything_is_recorded(client, private_media):
+    # given: a refund in progress; escalating needs a file attached, not a communication
+    order = OrderFactory(status=Status.REFUND_PENDING, close_reason=CloseReason.BUYER_CANCELLED)
+    client.force_login(staff("Supervisor"))
+    rule = "A file attached to the order (screenshots of the buyer&#x27;s consent)."
+
+    # when: the step's form is opened
+    form = client.get(transition_of(order, "escalate_to_support")).content.decode()
+
+    # then: it says the real rule, not "the communication"
+    assert f"Needed first: {rule}" in form
+    assert "communication recorded first" not in form
+
+    # and the evidence form it links to says it too, before anything is recorded
+    evidence = f"/admin/orders/order/{order.pk}/evidence/?next_transition=escalate_to_support"
+    assert f"“Escalate to platform support” needs first: {rule}" in client.get(evidence).content.decode()
+
+    # when: a communication without a file is saved for the step
+    post = {
+        "counterparty": "platform_support",
+        "channel": "other",
+        "direction": "outbound",
+        "kind": "message",
+        "summary": "Opened a ticket",
+        "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    }
+    refused = client.post(evidence, post).content.decode()
+
+    # then: the file is asked for there, and nothing was recorded
+    assert "“Escalate to platform support” needs a file attached to the order" in refused
+    assert not order.communications.exists()
+
+    # when: it is saved with a file
+    response = client.post(evidence, {**post, "files": png_upload()})
+
+    # then: the step's form says the rule is met, with nothing more to record
+    assert response.status_code == 302
+    html = client.get(transition_of(order, "escalate_to_support")).content.decode()
+    assert f"Needed first, and recorded: {rule}" in html and 'id="record-evidence-first"' not in html
 
 
 # --- 2. money to the cent, and nothing refundable on an unpaid order -------------------------
