@@ -15,7 +15,7 @@ from orders.models import BuyerMessageTemplate, Notification, Status
 from orders.workflow.buyer_chat import save_buyer_template
 from shopops.errors import NotPermitted, Refused
 
-from .factories import OrderFactory, RefundFactory, staff
+from .factories import OrderFactory, RefundFactory, UserFactory, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,38 @@ def test_arabic_ready_text_is_right_to_left(client, settings):
     assert 'lang="ar" dir="rtl"' in html
     assert "إلى العنوان: 88 Huaxia Road, Guangzhou" in html
     assert "has no return address" not in html
+
+
+def test_without_a_return_address_no_return_text_can_be_sent_and_the_page_says_who_sets_it(
+    client, settings
+):
+    # given: the order's store has no return address, nor has the environment
+    settings.SHOPOPS_RETURN_ADDRESS = ""
+    order = OrderFactory(status=Status.SHIPPED, buyer_language="pl")
+    client.force_login(staff("Operator"))
+
+    # when: the operator opens "Propose a return"
+    html = client.get(form_of(order, "propose_return")).content.decode()
+
+    # then: no setting's name, no text to copy and record, and who sets the address
+    assert "SHOPOPS_RETURN_ADDRESS" not in html
+    assert "A superuser sets the return address in the store&#x27;s settings." in html
+    assert "data-copy" not in html and 'name="text"' not in html  # no button, no text to send
+    assert "Open the store&#x27;s settings" not in html  # an operator cannot open them
+
+    # when: the text is posted anyway (a form kept open from before, a script)
+    client.post(
+        ready_text_of(order),
+        {"message": "chat.propose_return", "language": "pl", "text": "2. Napisz na paczce numer"},
+    )
+
+    # then: the server refuses it too
+    assert not Communication.objects.filter(order=order).exists()
+
+    # and a superuser is given the way to the store's settings
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    html = client.get(form_of(order, "propose_return")).content.decode()
+    assert reverse("admin:orders_store_change", args=[order.store_id]) in html
 
 
 def test_the_dispute_outcome_form_offers_one_text_per_outcome(client):

@@ -277,7 +277,10 @@ def ready_text_context(request: HttpRequest, order: Order, transition: str) -> d
         "ready_texts": ready_texts(transition, order, ui_language=translation.get_language()),
         "ready_audience": audience(transition, order),
         "ready_text_url": reverse("admin:orders_order_ready_text", args=[order.pk]),
-        "return_address_missing": transition == "propose_return" and not order.store.option("return_address"),
+        # A text that needs the store's settings (its return address): a superuser may open them.
+        "store_settings_url": reverse("admin:orders_store_change", args=[order.store_id])
+        if policy.may(request.user, "orders.change_store", order.store)
+        else "",
     }
 
 
