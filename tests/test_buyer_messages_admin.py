@@ -73,9 +73,7 @@ def test_arabic_ready_text_is_right_to_left(client, settings):
     assert "has no return address" not in html
 
 
-def test_without_a_return_address_no_return_text_can_be_sent_and_the_page_says_who_sets_it(
-    client, settings
-):
+def test_without_a_return_address_no_return_text_can_be_sent_and_the_page_says_who_sets_it(client, settings):
     # given: the order's store has no return address, nor has the environment
     settings.SHOPOPS_RETURN_ADDRESS = ""
     order = OrderFactory(status=Status.SHIPPED, buyer_language="pl")

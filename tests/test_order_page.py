@@ -88,7 +88,8 @@ def test_the_record_first_notice_goes_once_the_communication_is_recorded(client)
     assert "Needed first: The buyer&#x27;s refusal" in refusal and 'id="record-evidence-first"' in refusal
 
 
-def test_escalating_says_a_file_is_needed_before_anything_is_recorded(client, private_media):
+@pytest.mark.usefixtures("private_media")
+def test_escalating_says_a_file_is_needed_before_anything_is_recorded(client):
     # given: a refund in progress; escalating needs a file attached, not a communication
     order = OrderFactory(status=Status.REFUND_PENDING, close_reason=CloseReason.BUYER_CANCELLED)
     client.force_login(staff("Supervisor"))
