@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import connections, router, transaction
 from django.utils import timezone
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
 from orders import policy
@@ -19,7 +20,17 @@ from shopops import inputs, pgcopy
 from shopops.errors import Refused
 
 from . import images
-from .models import IMAGE_TYPES, Attachment, Channel, Communication, Counterparty, Direction, Kind
+from .models import (
+    CHANNELS_BY_COUNTERPARTY,
+    IMAGE_TYPES,
+    Attachment,
+    Channel,
+    Communication,
+    Counterparty,
+    Direction,
+    Kind,
+    channel_choices,
+)
 
 # How far a communication's time may lie ahead of the server clock (phones drift).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -59,6 +70,18 @@ def _check_choices(counterparty: str, channel: str, direction: str, kind: str) -
     _check_choice(channel, Channel, "channel", _("Channel"))
     _check_choice(direction, Direction, "direction", _("Direction"))
     _check_choice(kind, Kind, "kind", _("Kind"))
+    if channel not in CHANNELS_BY_COUNTERPARTY[counterparty]:
+        raise Refused(
+            _("%(channel)s is not a channel for the %(counterparty)s: choose %(allowed)s.")
+            % {
+                "channel": Channel(channel).label,
+                "counterparty": str(Counterparty(counterparty).label).lower(),
+                "allowed": get_text_list(
+                    [str(label) for _value, label in channel_choices(counterparty)], _("or")
+                ),
+            },
+            field="channel",
+        )
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from evidence.models import Channel, Counterparty, Direction, Kind
+from evidence.models import CHANNELS_BY_COUNTERPARTY, Channel, Counterparty, Direction, Kind
 from shopops import inputs
 from shopops.errors import Refused
 from shopops.money import money
@@ -271,11 +271,24 @@ EVIDENCE_DEFAULTS: dict[str, dict[str, str]] = {
 }
 
 
+class ChannelSelect(forms.Select):
+    """The channels, each option saying whom it reaches (``data-counterparties``):
+    ``static/shopops/channels.js`` offers only the chosen counterparty's. Without JavaScript
+    every channel is listed, and ``evidence.services`` refuses a wrong pair on the channel."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"]["data-counterparties"] = " ".join(
+            who for who, channels in CHANNELS_BY_COUNTERPARTY.items() if value in channels
+        )
+        return option
+
+
 class CommunicationForm(forms.Form):
     """A communication with its attachments, recorded through ``evidence.services``."""
 
     counterparty = forms.ChoiceField(label=_("With"), choices=Counterparty.choices)
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, widget=ChannelSelect)
     direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices)
     kind = forms.ChoiceField(
         label=_("Kind"),

@@ -257,3 +257,17 @@ def test_the_read_only_order_page_ends_with_back_to_the_list_not_close(superviso
     html = supervisor_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert 'id="back-to-list"' in html and "Back to the list" in html
     assert ">Close</a>" not in html
+
+
+def test_the_platform_status_is_said_in_words_and_an_unknown_code_as_it_is(supervisor_client):
+    # given: an order AliExpress says awaits payment, and one with a code nobody listed
+    unpaid = OrderFactory(platform_status="PLACE_ORDER_SUCCESS")
+    odd = OrderFactory(platform_status="SOMETHING_NEW")
+
+    # when / then: the meaning, in the reader's language, with the code kept on hover only
+    english = supervisor_client.get(page_of(unpaid)).content.decode()
+    assert '<span title="PLACE_ORDER_SUCCESS">Awaiting the buyer&#x27;s payment</span>' in english
+    assert ">PLACE_ORDER_SUCCESS<" not in english
+    chinese = supervisor_client.get(page_of(unpaid), headers={"accept-language": "zh-hans"}).content.decode()
+    assert "等待买家付款" in chinese
+    assert ">SOMETHING_NEW</span>" in supervisor_client.get(page_of(odd)).content.decode()

@@ -41,6 +41,7 @@ from ..models import (
     SupplierRefundKind,
 )
 from ..packs.limits import TARGET_LABELS
+from ..platform_words import ALIBABA_1688_REFUND, status_words
 from ..selectors.timeline import order_history
 from ..workflow.core import status_label
 from ..workflow.events import event_label
@@ -269,6 +270,8 @@ def _event_entry(event: OrderEvent, labels: _Labels, currency: str) -> TimelineE
             shown = _amount(value, _event_currency(event, currency))
         elif key == "purchase_amount":
             shown = _amount(value, "CNY")
+        elif key == "status_on_1688" and isinstance(value, dict):
+            shown = _event_value({k: status_words(v, ALIBABA_1688_REFUND) for k, v in value.items()})
         else:
             shown = _event_value(value)
         lines.append((_(label) if label else key.replace("_", " "), shown))
