@@ -77,6 +77,10 @@ class Communication(AppendOnlyModel):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MESSAGE)
     summary = models.CharField(_("summary"), max_length=255)
     body = models.TextField(_("full text"), blank=True)
+    # What a summary the system wrote says, as codes (``orders.said``: {"said": "ready_text",
+    # "message": "chat.propose_return", "language": "pl"}), told in the reader's language when
+    # shown; ``summary`` keeps the words of the moment it was written. Empty for a person's own.
+    data = models.JSONField(_("what it says, as codes"), default=dict, blank=True)
     occurred_at = models.DateTimeField(_("when it happened"), default=timezone.now)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -96,10 +96,12 @@ def record_communication(
     summary: str,
     body: str = "",
     occurred_at: datetime | None = None,
+    data: dict | None = None,
 ) -> Communication:
     """Record what was said with a buyer, supplier or platform support. Append-only.
 
     A ``consent`` or ``refusal`` recorded here is what the consent/refusal transitions require.
+    ``data``: what a summary the system writes says, as codes (``orders.said``).
     """
     policy.require(by, "evidence.add_communication", _("record communications"))
     communication = _communication(
@@ -112,6 +114,7 @@ def record_communication(
         summary=summary,
         body=body,
         occurred_at=occurred_at,
+        data=data,
     )
     communication.save()
     return communication
@@ -152,6 +155,7 @@ def _communication(
     summary: str,
     body: str = "",
     occurred_at: datetime | None = None,
+    data: dict | None = None,
     choices_checked: bool = False,
 ) -> Communication:
     """A communication checked and ready to save (not saved)."""
@@ -189,7 +193,24 @@ def _communication(
         occurred_at=occurred_at,
         recorded_by=by,
         recorded_at=now,
+        data=_codes(data),
     )
+
+
+def _codes(data: dict | None) -> dict:
+    """A summary's codes (``orders.said``): a small flat object of short texts and numbers."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or len(data) > 10:
+        raise Refused(_("A communication's codes are a small set of names and values."), field="data")
+    for key, value in data.items():
+        if not isinstance(key, str) or len(key) > 40:
+            raise Refused(_("A communication's codes are a small set of names and values."), field="data")
+        if isinstance(value, str):
+            inputs.text(value, "data", max_length=500)
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            raise Refused(_("A communication's codes are a small set of names and values."), field="data")
+    return dict(data)
 
 
 def detect_content_type(head: bytes) -> str | None:

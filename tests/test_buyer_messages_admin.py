@@ -149,7 +149,7 @@ def test_the_text_sent_is_recorded_as_the_message_to_the_buyer_and_the_step_can_
         "aliexpress_message",
     )
     assert communication.body == sent and communication.recorded_by == operator
-    assert "Deutsch" in communication.summary
+    assert communication.data["language"] == "de" and "(German)" in communication.summary
     # and the step that needed it now runs
     workflow.request_cancellation(order, by=operator)
     order.refresh_from_db()

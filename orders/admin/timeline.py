@@ -42,6 +42,7 @@ from ..models import (
 )
 from ..packs.limits import TARGET_LABELS
 from ..platform_words import ALIBABA_1688_REFUND, status_words
+from ..said import summary_of
 from ..selectors.timeline import order_history
 from ..workflow.core import status_label
 from ..workflow.events import event_label
@@ -309,7 +310,7 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
                     "counterparty": labels(Counterparty, comm.counterparty),
                     "channel": labels(Channel, comm.channel),
                 },
-                detail=comm.summary,
+                detail=summary_of(comm),
                 actor=_actor(comm.recorded_by),
                 lines=[(_("Full text"), comm.body)] if comm.body else [],
                 side="purchase" if comm.counterparty == Counterparty.SUPPLIER else "sale",

@@ -23,7 +23,7 @@ from evidence.models import Channel, Communication, Counterparty, Direction, Kin
 from shopops import inputs
 from shopops.errors import Refused, Stale
 
-from .. import policy
+from .. import policy, said
 from ..buyer_messages.catalogue import text_problems
 from ..buyer_messages.chat import buyer_facts, unsendable
 from ..buyer_messages.spec import LANGUAGES, MESSAGES
@@ -131,8 +131,9 @@ def record_chat_message(
         if blocked:
             raise Refused(blocked)
         order = target
-    language_name = LANGUAGES.get(language, LANGUAGES["en"])[0]
-    label = SUPPLIER_MESSAGES[message].label if supplier else MESSAGES[message].label
+    # Stored as codes, told in each reader's language (orders.said); a language we do not write
+    # in is English, as the text shown was.
+    data = said.ready_text(message, language if language in LANGUAGES else "en")
     return services.record_communication(
         order,
         by=by,
@@ -140,8 +141,9 @@ def record_chat_message(
         channel=Channel.WANGWANG if supplier else Channel.ALIEXPRESS_MESSAGE,
         direction=Direction.OUTBOUND,
         kind=Kind.MESSAGE,
-        summary=_("Ready text sent: %(label)s (%(language)s)") % {"label": label, "language": language_name},
+        summary=said.told(data),
         body=text,
+        data=data,
     )
 
 
