@@ -41,6 +41,13 @@ SENTENCES = {
 }
 
 
+# Ready texts renamed since summaries named them: their former names, in English and Chinese.
+FORMER_LABELS = {
+    "Chat: ask the buyer to cancel": "chat.ask_cancel",
+    "聊天：请买家取消订单": "chat.ask_cancel",
+}
+
+
 def ready_text(message: str, language: str) -> dict[str, Any]:
     """A ready text ``message`` (a buyer's or a supplier's) sent in ``language``."""
     return {"said": READY_TEXT, "message": message, "language": language}
@@ -105,7 +112,7 @@ def summary_of(communication: Any) -> str:
 def _older_forms() -> tuple[list[re.Pattern[str]], dict[str, str], dict[str, str]]:
     """How ready texts were summarised before the codes, in English and Chinese: the patterns,
     the messages by their label, and the languages by their own name ("Polski")."""
-    patterns, labels = [], {}
+    patterns, labels = [], dict(FORMER_LABELS)
     for language in ("en", "zh-hans"):
         with translation.override(language):
             sentence = re.escape(_(SENTENCES[READY_TEXT]))

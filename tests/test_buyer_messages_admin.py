@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from evidence.models import Communication
 from orders import delivery, sms, workflow
+from orders.buyer_messages.catalogue import shipped_text, text_problems
+from orders.buyer_messages.spec import LANGUAGES
 from orders.models import BuyerMessageTemplate, Notification, Status
 from orders.workflow.buyer_chat import save_buyer_template
 from shopops.errors import NotPermitted, Refused
@@ -298,3 +300,28 @@ def test_the_check_reports_an_edited_text_that_a_script_broke():
         call_command("check_buyer_messages", stdout=out)
 
     assert "chat.dispute_won [nl]: edited text: Unknown placeholder(s): {naam}" in out.getvalue()
+
+
+def test_asking_to_cancel_offers_a_text_for_the_buyers_request_and_one_for_we_cannot_ship(client):
+    # given: a paid order of a French buyer
+    order = OrderFactory(status=Status.PAID, buyer_language="fr")
+    client.force_login(staff("Operator"))
+
+    # when
+    html = client.get(form_of(order, "request_cancellation")).content.decode()
+
+    # then: two texts, each named for its case, in French
+    assert "Chat: the buyer asked to cancel" in html
+    assert "Chat: we cannot ship, ask the buyer to cancel" in html
+    assert f"nous pouvons annuler votre commande {order.platform_order_id} comme vous le souhaitez" in html
+    assert "nous ne pouvons pas expédier votre commande" in html
+    assert 'id="ready-chat-buyer_asked_cancel"' in html and 'id="ready-chat-ask_cancel"' in html
+
+
+def test_the_buyer_asked_text_is_written_in_every_buyer_language():
+    english = shipped_text("chat.buyer_asked_cancel", "en")
+    for language in LANGUAGES:
+        text = shipped_text("chat.buyer_asked_cancel", language)
+        assert text and not text_problems("chat.buyer_asked_cancel", language, text), language
+        assert "cannot ship" not in text, language
+        assert language == "en" or text != english, language
