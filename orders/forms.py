@@ -171,6 +171,16 @@ def _field_for(spec: Input, order: Order, *, has_close_reason: bool) -> forms.Fi
         return forms.IntegerField(
             label=label, min_value=0, max_value=order.quantity, required=required, help_text=help_text
         )
+    if spec.kind == "stock_count":
+        wrong = _("Give the units really in stock as a whole number, 0 or more.")
+        return forms.IntegerField(
+            label=label,
+            min_value=0,
+            max_value=inputs.MAX_QUANTITY,
+            required=required,
+            help_text=help_text,
+            error_messages={"invalid": wrong, "min_value": wrong, "max_value": wrong},
+        )
     choices = {
         "close_reason": _close_reason_choices,
         "condition": lambda: [("", "—"), *ReturnCondition.choices],
@@ -199,6 +209,7 @@ INITIAL_BY_RULE: dict[str, Callable[[Order], Any]] = {
     "pending_supplier_amount": _pending_supplier_amount,
     "respond_by": lambda order: default_respond_by(order),
     "order_quantity": lambda order: order.quantity,
+    "none_in_stock": lambda order: 0,
     "order_close_reason": lambda order: order.close_reason or None,
     "order_carrier": lambda order: order.carrier,
     "purchase_on_close": default_purchase_on_close,

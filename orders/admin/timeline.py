@@ -179,6 +179,7 @@ EVENT_INPUT_LABELS = {
     "counterparty": gettext_noop("Dispute with"),
     "currency": gettext_noop("Currency"),
     "in_stock": gettext_noop("Units in our stock"),
+    "stock_count": gettext_noop("Units really in stock"),
     "not_claimed": gettext_noop("Units not claimed"),
     "status": gettext_noop("Status"),
     "supplier_order_id": gettext_noop("1688 order id"),
