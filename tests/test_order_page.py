@@ -280,33 +280,38 @@ def test_a_ready_text_sent_is_told_in_the_readers_language_older_rows_too(client
     client.force_login(operator)
     client.post(
         f"/admin/orders/order/{order.pk}/ready-text/",
-        {"message": "chat.ask_cancel", "language": "pl", "text": "Dzień dobry", "next_transition": ""},
+        {
+            "message": "chat.buyer_asked_cancel",
+            "language": "pl",
+            "text": "Dzień dobry",
+            "next_transition": "",
+        },
     )
-    # and a row written before the codes, as it was stored then
+    # and a row written before the codes, as it was stored then (the text's name of then)
     services.record_communication(
         order,
         by=operator,
         counterparty="buyer",
         channel="aliexpress_message",
         direction="outbound",
-        summary="Ready text sent: Chat: propose a return (Polski)",
+        summary="Ready text sent: Chat: ask the buyer to cancel (Polski)",
     )
 
     # then: what was sent is kept as codes
     sent = order.communications.exclude(data={}).get()
-    assert sent.data == {"said": "ready_text", "message": "chat.ask_cancel", "language": "pl"}
+    assert sent.data == {"said": "ready_text", "message": "chat.buyer_asked_cancel", "language": "pl"}
 
     # when: a Chinese-speaking colleague reads the timeline
     chinese = timeline_of(client.get(page_of(order), headers={"accept-language": "zh-hans"}).content.decode())
 
     # then: both entries are in Chinese, the new one and the older one
-    assert "已发送现成文本：聊天：请买家取消订单（波兰语）" in chinese
-    assert "已发送现成文本：聊天：建议退货（波兰语）" in chinese
+    assert "已发送现成文本：聊天：买家要求取消（波兰语）" in chinese
+    assert "已发送现成文本：聊天：无法发货，请买家取消订单（波兰语）" in chinese
     assert "Ready text sent" not in chinese and "Polski" not in chinese
     # and in English for an English reader
     english = timeline_of(client.get(page_of(order)).content.decode())
-    assert "Ready text sent: Chat: ask the buyer to cancel (Polish)" in english
-    assert "Ready text sent: Chat: propose a return (Polish)" in english
+    assert "Ready text sent: Chat: the buyer asked to cancel (Polish)" in english
+    assert "Ready text sent: Chat: we cannot ship, ask the buyer to cancel (Polish)" in english
 
 
 def test_a_summary_a_person_typed_is_shown_as_it_was_written(client):
