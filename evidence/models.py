@@ -28,6 +28,27 @@ class Channel(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Who is reached on which channel: a buyer on AliExpress, a supplier on 1688 Wangwang (never the
+# other's), either by email, phone or SMS; platform support on whichever platform it is.
+CHANNELS_BY_COUNTERPARTY: dict[str, tuple[str, ...]] = {
+    Counterparty.BUYER: (
+        Channel.ALIEXPRESS_MESSAGE,
+        Channel.EMAIL,
+        Channel.PHONE,
+        Channel.SMS,
+        Channel.OTHER,
+    ),
+    Counterparty.SUPPLIER: (Channel.WANGWANG, Channel.EMAIL, Channel.PHONE, Channel.SMS, Channel.OTHER),
+    Counterparty.PLATFORM_SUPPORT: tuple(Channel.values),
+}
+
+
+def channel_choices(counterparty: str) -> list[tuple[str, str]]:
+    """The (value, label) of the channels ``counterparty`` is reached on, in the choices' order."""
+    allowed = CHANNELS_BY_COUNTERPARTY.get(counterparty, ())
+    return [(value, label) for value, label in Channel.choices if value in allowed]
+
+
 class Direction(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
     OUTBOUND = "outbound", _("Outbound")
@@ -56,6 +77,10 @@ class Communication(AppendOnlyModel):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MESSAGE)
     summary = models.CharField(_("summary"), max_length=255)
     body = models.TextField(_("full text"), blank=True)
+    # What a summary the system wrote says, as codes (``orders.said``: {"said": "ready_text",
+    # "message": "chat.propose_return", "language": "pl"}), told in the reader's language when
+    # shown; ``summary`` keeps the words of the moment it was written. Empty for a person's own.
+    data = models.JSONField(_("what it says, as codes"), default=dict, blank=True)
     occurred_at = models.DateTimeField(_("when it happened"), default=timezone.now)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import connections, router, transaction
 from django.utils import timezone
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
 from orders import policy
@@ -19,7 +20,17 @@ from shopops import inputs, pgcopy
 from shopops.errors import Refused
 
 from . import images
-from .models import IMAGE_TYPES, Attachment, Channel, Communication, Counterparty, Direction, Kind
+from .models import (
+    CHANNELS_BY_COUNTERPARTY,
+    IMAGE_TYPES,
+    Attachment,
+    Channel,
+    Communication,
+    Counterparty,
+    Direction,
+    Kind,
+    channel_choices,
+)
 
 # How far a communication's time may lie ahead of the server clock (phones drift).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -59,6 +70,18 @@ def _check_choices(counterparty: str, channel: str, direction: str, kind: str) -
     _check_choice(channel, Channel, "channel", _("Channel"))
     _check_choice(direction, Direction, "direction", _("Direction"))
     _check_choice(kind, Kind, "kind", _("Kind"))
+    if channel not in CHANNELS_BY_COUNTERPARTY[counterparty]:
+        raise Refused(
+            _("%(channel)s is not a channel for the %(counterparty)s: choose %(allowed)s.")
+            % {
+                "channel": Channel(channel).label,
+                "counterparty": str(Counterparty(counterparty).label).lower(),
+                "allowed": get_text_list(
+                    [str(label) for _value, label in channel_choices(counterparty)], _("or")
+                ),
+            },
+            field="channel",
+        )
 
 
 @transaction.atomic
@@ -73,10 +96,12 @@ def record_communication(
     summary: str,
     body: str = "",
     occurred_at: datetime | None = None,
+    data: dict | None = None,
 ) -> Communication:
     """Record what was said with a buyer, supplier or platform support. Append-only.
 
     A ``consent`` or ``refusal`` recorded here is what the consent/refusal transitions require.
+    ``data``: what a summary the system writes says, as codes (``orders.said``).
     """
     policy.require(by, "evidence.add_communication", _("record communications"))
     communication = _communication(
@@ -89,6 +114,7 @@ def record_communication(
         summary=summary,
         body=body,
         occurred_at=occurred_at,
+        data=data,
     )
     communication.save()
     return communication
@@ -129,6 +155,7 @@ def _communication(
     summary: str,
     body: str = "",
     occurred_at: datetime | None = None,
+    data: dict | None = None,
     choices_checked: bool = False,
 ) -> Communication:
     """A communication checked and ready to save (not saved)."""
@@ -166,7 +193,24 @@ def _communication(
         occurred_at=occurred_at,
         recorded_by=by,
         recorded_at=now,
+        data=_codes(data),
     )
+
+
+def _codes(data: dict | None) -> dict:
+    """A summary's codes (``orders.said``): a small flat object of short texts and numbers."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or len(data) > 10:
+        raise Refused(_("A communication's codes are a small set of names and values."), field="data")
+    for key, value in data.items():
+        if not isinstance(key, str) or len(key) > 40:
+            raise Refused(_("A communication's codes are a small set of names and values."), field="data")
+        if isinstance(value, str):
+            inputs.text(value, "data", max_length=500)
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            raise Refused(_("A communication's codes are a small set of names and values."), field="data")
+    return dict(data)
 
 
 def detect_content_type(head: bytes) -> str | None:

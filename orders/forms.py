@@ -18,7 +18,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from evidence.models import Channel, Counterparty, Direction, Kind
+from evidence.models import CHANNELS_BY_COUNTERPARTY, Channel, Counterparty, Direction, Kind
 from shopops import inputs
 from shopops.errors import Refused
 from shopops.money import money
@@ -171,6 +171,16 @@ def _field_for(spec: Input, order: Order, *, has_close_reason: bool) -> forms.Fi
         return forms.IntegerField(
             label=label, min_value=0, max_value=order.quantity, required=required, help_text=help_text
         )
+    if spec.kind == "stock_count":
+        wrong = _("Give the units really in stock as a whole number, 0 or more.")
+        return forms.IntegerField(
+            label=label,
+            min_value=0,
+            max_value=inputs.MAX_QUANTITY,
+            required=required,
+            help_text=help_text,
+            error_messages={"invalid": wrong, "min_value": wrong, "max_value": wrong},
+        )
     choices = {
         "close_reason": _close_reason_choices,
         "condition": lambda: [("", "—"), *ReturnCondition.choices],
@@ -199,6 +209,7 @@ INITIAL_BY_RULE: dict[str, Callable[[Order], Any]] = {
     "pending_supplier_amount": _pending_supplier_amount,
     "respond_by": lambda order: default_respond_by(order),
     "order_quantity": lambda order: order.quantity,
+    "none_in_stock": lambda order: 0,
     "order_close_reason": lambda order: order.close_reason or None,
     "order_carrier": lambda order: order.carrier,
     "purchase_on_close": default_purchase_on_close,
@@ -271,11 +282,24 @@ EVIDENCE_DEFAULTS: dict[str, dict[str, str]] = {
 }
 
 
+class ChannelSelect(forms.Select):
+    """The channels, each option saying whom it reaches (``data-counterparties``):
+    ``static/shopops/channels.js`` offers only the chosen counterparty's. Without JavaScript
+    every channel is listed, and ``evidence.services`` refuses a wrong pair on the channel."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"]["data-counterparties"] = " ".join(
+            who for who, channels in CHANNELS_BY_COUNTERPARTY.items() if value in channels
+        )
+        return option
+
+
 class CommunicationForm(forms.Form):
     """A communication with its attachments, recorded through ``evidence.services``."""
 
     counterparty = forms.ChoiceField(label=_("With"), choices=Counterparty.choices)
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, widget=ChannelSelect)
     direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices)
     kind = forms.ChoiceField(
         label=_("Kind"),
@@ -296,7 +320,10 @@ class CommunicationForm(forms.Form):
         help_text=_("Screenshots or documents: PNG, JPEG, WebP, PDF or plain text, at most 10 MB each."),
     )
 
-    def __init__(self, *args: Any, next_transition: str = "", **kwargs: Any):
+    def __init__(self, *args: Any, next_transition: str = "", file_needed_by: str = "", **kwargs: Any):
+        # file_needed_by: the label of the step this is recorded for, when that step needs a file
+        # attached and the order has none yet (escalating to support): a file is then required.
+        self.file_needed_by = file_needed_by
         initial = {
             "counterparty": Counterparty.BUYER,
             "channel": Channel.ALIEXPRESS_MESSAGE,
@@ -307,6 +334,17 @@ class CommunicationForm(forms.Form):
         }
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
+        if file_needed_by:
+            self.fields["files"].required = True
+
+    def clean_files(self) -> list:
+        files = self.cleaned_data.get("files") or []
+        if self.file_needed_by and not files:
+            raise forms.ValidationError(
+                _("“%(step)s” needs a file attached to the order: add the screenshots here.")
+                % {"step": self.file_needed_by}
+            )
+        return files
 
 
 class BulkCloseForm(forms.Form):

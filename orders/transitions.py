@@ -43,6 +43,7 @@ KINDS = {
     "outcome": "won, partial or lost",
     "condition": "resellable, damaged or missing",
     "quantity": "a whole number from 0 to the order's quantity",
+    "stock_count": "a whole number, 0 or more: the units of the order's SKU really in stock",
     "purchase_on_close": "not_bought, to_stock or cancel_on_1688: what a paid, not shipped close does "
     "with the 1688 purchase (docs/purchase.md)",
     "refund_kind": "refund (money only) or return_refund (goods sent back): 1688's two kinds of refund",
@@ -62,6 +63,7 @@ DEFAULT_RULES = {
     "pending_supplier_amount": "the amount of the supplier refund waiting for an answer",
     "respond_by": "now + the store's supplier respond-by days (`SHOPOPS_SUPPLIER_RESPOND_DAYS`)",
     "order_quantity": "the order's quantity",
+    "none_in_stock": "0: nothing left in stock",
     "order_close_reason": "the close reason already recorded on the order",
     "order_carrier": "the carrier already recorded on the order",
     "purchase_on_close": "from the purchase: placed or on its way → cancel_on_1688; received → to_stock; "
@@ -168,9 +170,24 @@ class Transition:
 
 # --- the inputs that recur ------------------------------------------------------------------
 
-# Said on the form of every close that zeroes the SKU's stock for "Out of stock", before the
-# operator confirms (orders.workflow.stock.mark_out_of_stock).
+# Said on the form of a close that sets the SKU's stock for "Out of stock", before the operator
+# confirms (orders.workflow.stock.mark_out_of_stock): the bulk close sets it to 0, a step's form
+# asks for the real count (STOCK_COUNT).
 OUT_OF_STOCK_HELP = gettext_noop("“Out of stock” also sets this SKU's stock to 0 and marks it out of stock.")
+OUT_OF_STOCK_COUNT_HELP = gettext_noop(
+    "“Out of stock” also sets this SKU's stock to the units really in stock, below, and marks it "
+    "out of stock when there are none."
+)
+STOCK_COUNT = Input(
+    "stock_count",
+    "stock_count",
+    gettext_noop("Units really in stock"),
+    help=gettext_noop(
+        "Only for “Out of stock”: how many units of this SKU are really on the shelf now (0 when none); "
+        "the SKU's stock is set to it."
+    ),
+    default="none_in_stock",
+)
 
 NOTE = Input("note", "note", gettext_noop("Note"))
 # A note completes a close reason: "Other" needs one.
@@ -244,7 +261,7 @@ _DECLARATIONS = [
         gettext_noop("Close unpaid order"),
         gettext_noop("Can close an unpaid order"),
         BY_OPERATORS,
-        (_close_reason(help=OUT_OF_STOCK_HELP), REASON_NOTE),
+        (_close_reason(help=OUT_OF_STOCK_COUNT_HELP), REASON_NOTE, STOCK_COUNT),
     ),
     Transition(
         "request_cancellation",
@@ -276,7 +293,7 @@ _DECLARATIONS = [
         gettext_noop("Can record the buyer's consent to cancel"),
         BY_OPERATORS,
         (
-            _close_reason(help=OUT_OF_STOCK_HELP),
+            _close_reason(help=OUT_OF_STOCK_COUNT_HELP),
             Input(
                 "amount", "money", gettext_noop("Refund to the buyer"), default="refundable", currency="order"
             ),
@@ -297,6 +314,7 @@ _DECLARATIONS = [
                 name="purchase_reference",
             ),
             REASON_NOTE,
+            STOCK_COUNT,
         ),
         _buyer_evidence(
             "consent",

@@ -11,11 +11,13 @@ from django.urls import reverse
 
 from evidence.models import Communication
 from orders import delivery, sms, workflow
+from orders.buyer_messages.catalogue import shipped_text, text_problems
+from orders.buyer_messages.spec import LANGUAGES
 from orders.models import BuyerMessageTemplate, Notification, Status
 from orders.workflow.buyer_chat import save_buyer_template
 from shopops.errors import NotPermitted, Refused
 
-from .factories import OrderFactory, RefundFactory, staff
+from .factories import OrderFactory, RefundFactory, UserFactory, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +75,36 @@ def test_arabic_ready_text_is_right_to_left(client, settings):
     assert "has no return address" not in html
 
 
+def test_without_a_return_address_no_return_text_can_be_sent_and_the_page_says_who_sets_it(client, settings):
+    # given: the order's store has no return address, nor has the environment
+    settings.SHOPOPS_RETURN_ADDRESS = ""
+    order = OrderFactory(status=Status.SHIPPED, buyer_language="pl")
+    client.force_login(staff("Operator"))
+
+    # when: the operator opens "Propose a return"
+    html = client.get(form_of(order, "propose_return")).content.decode()
+
+    # then: no setting's name, no text to copy and record, and who sets the address
+    assert "SHOPOPS_RETURN_ADDRESS" not in html
+    assert "A superuser sets the return address in the store&#x27;s settings." in html
+    assert "data-copy" not in html and 'name="text"' not in html  # no button, no text to send
+    assert "Open the store&#x27;s settings" not in html  # an operator cannot open them
+
+    # when: the text is posted anyway (a form kept open from before, a script)
+    client.post(
+        ready_text_of(order),
+        {"message": "chat.propose_return", "language": "pl", "text": "2. Napisz na paczce numer"},
+    )
+
+    # then: the server refuses it too
+    assert not Communication.objects.filter(order=order).exists()
+
+    # and a superuser is given the way to the store's settings
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    html = client.get(form_of(order, "propose_return")).content.decode()
+    assert reverse("admin:orders_store_change", args=[order.store_id]) in html
+
+
 def test_the_dispute_outcome_form_offers_one_text_per_outcome(client):
     order = OrderFactory(status=Status.DISPUTED, buyer_language="fr")
     client.force_login(staff("Supervisor"))
@@ -119,7 +151,7 @@ def test_the_text_sent_is_recorded_as_the_message_to_the_buyer_and_the_step_can_
         "aliexpress_message",
     )
     assert communication.body == sent and communication.recorded_by == operator
-    assert "Deutsch" in communication.summary
+    assert communication.data["language"] == "de" and "(German)" in communication.summary
     # and the step that needed it now runs
     workflow.request_cancellation(order, by=operator)
     order.refresh_from_db()
@@ -268,3 +300,28 @@ def test_the_check_reports_an_edited_text_that_a_script_broke():
         call_command("check_buyer_messages", stdout=out)
 
     assert "chat.dispute_won [nl]: edited text: Unknown placeholder(s): {naam}" in out.getvalue()
+
+
+def test_asking_to_cancel_offers_a_text_for_the_buyers_request_and_one_for_we_cannot_ship(client):
+    # given: a paid order of a French buyer
+    order = OrderFactory(status=Status.PAID, buyer_language="fr")
+    client.force_login(staff("Operator"))
+
+    # when
+    html = client.get(form_of(order, "request_cancellation")).content.decode()
+
+    # then: two texts, each named for its case, in French
+    assert "Chat: the buyer asked to cancel" in html
+    assert "Chat: we cannot ship, ask the buyer to cancel" in html
+    assert f"nous pouvons annuler votre commande {order.platform_order_id} comme vous le souhaitez" in html
+    assert "nous ne pouvons pas expédier votre commande" in html
+    assert 'id="ready-chat-buyer_asked_cancel"' in html and 'id="ready-chat-ask_cancel"' in html
+
+
+def test_the_buyer_asked_text_is_written_in_every_buyer_language():
+    english = shipped_text("chat.buyer_asked_cancel", "en")
+    for language in LANGUAGES:
+        text = shipped_text("chat.buyer_asked_cancel", language)
+        assert text and not text_problems("chat.buyer_asked_cancel", language, text), language
+        assert "cannot ship" not in text, language
+        assert language == "en" or text != english, language

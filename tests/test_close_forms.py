@@ -127,16 +127,20 @@ def test_bulk_close_with_nothing_eligible_offers_no_submit(supervisor_client):
 
 
 STOCK_WARNING = "“Out of stock” also sets this SKU's stock to 0 and marks it out of stock."
+STOCK_COUNT_WARNING = (
+    "“Out of stock” also sets this SKU's stock to the units really in stock, below, and marks it "
+    "out of stock when there are none."
+)
 
 
 @pytest.mark.parametrize(
     ("status", "name"), [("awaiting_payment", "close_unpaid"), ("cancel_requested", "record_buyer_consent")]
 )
-def test_a_close_form_says_out_of_stock_zeroes_the_stock_before_confirming(client, status, name):
+def test_a_close_form_says_out_of_stock_sets_the_stock_before_confirming(client, status, name):
     client.force_login(staff("Operator"))
     order = OrderFactory(status=status)
     html = client.get(f"/admin/orders/order/{order.pk}/transition/{name}/").content.decode()
-    assert STOCK_WARNING.replace("'", "&#x27;") in html
+    assert STOCK_COUNT_WARNING.replace("'", "&#x27;") in html and 'name="stock_count"' in html
 
 
 def test_the_bulk_close_form_says_it_too(supervisor_client):

@@ -117,6 +117,8 @@ def _assert_two_stores_share_the_orders(orders) -> None:
     assert set(Store.objects.values_list("code", flat=True)) == {"main", "eu"}
     eu = Store.objects.get(code="eu")
     assert eu.name == "Shopops EU" and eu.return_address and eu.message_sender == "Shopops EU"
+    # the default store too: a return proposed in the demo can tell the buyer where to send it
+    assert Store.objects.get(code="main").return_address
     for code in ("main", "eu"):
         mine = orders.filter(store__code=code)
         assert mine.count() >= 100, code

@@ -198,3 +198,54 @@ def test_recording_communications_needs_the_permission():
             summary="Hello",
         )
     assert not Communication.objects.exists()
+
+
+# --- channels by counterparty ------------------------------------------------------------------
+
+
+def test_a_buyer_is_not_recorded_on_1688_wangwang_nor_a_supplier_on_aliexpress(client):
+    order = OrderFactory()
+
+    # when / then: the service refuses the wrong pairs, naming the channels that fit
+    with pytest.raises(
+        Refused, match="1688 Wangwang is not a channel for the buyer: choose AliExpress message"
+    ) as refused:
+        services.record_communication(
+            order, by=None, counterparty="buyer", channel="1688_wangwang", direction="outbound", summary="hi"
+        )
+    assert refused.value.field == "channel"
+    with pytest.raises(Refused, match="not a channel for the supplier"):
+        services.record_communication(
+            order,
+            by=None,
+            counterparty="supplier",
+            channel="aliexpress_message",
+            direction="outbound",
+            summary="hi",
+        )
+    assert not Communication.objects.filter(order=order).exists()
+    # the right ones are recorded
+    services.record_communication(
+        order, by=None, counterparty="supplier", channel="1688_wangwang", direction="outbound", summary="hi"
+    )
+
+    # and the form says whom each channel reaches, for the page to offer only those
+    client.force_login(staff("Operator"))
+    page = client.get(f"/admin/orders/order/{order.pk}/evidence/").content.decode()
+    assert 'value="1688_wangwang" data-counterparties="supplier platform_support"' in page
+    assert 'value="email" data-counterparties="buyer supplier platform_support"' in page
+    assert "shopops/channels.js" in page
+    # a wrong pair posted is refused on the channel field
+    response = client.post(
+        f"/admin/orders/order/{order.pk}/evidence/",
+        {
+            "counterparty": "buyer",
+            "channel": "1688_wangwang",
+            "direction": "outbound",
+            "kind": "message",
+            "summary": "Wrong channel",
+            "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert "1688 Wangwang is not a channel for the buyer" in response.content.decode()
+    assert not Communication.objects.filter(order=order, summary="Wrong channel").exists()

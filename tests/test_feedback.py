@@ -201,6 +201,32 @@ def test_follow_up_worked_through_the_admin(client, order):
     assert "follow-up is “Resolved”" in response.content.decode()
 
 
+def test_contacting_a_buyer_offers_the_buyers_channels_and_says_stars_in_words(client, order):
+    # given: a 1-star rating waiting for its follow-up
+    fb = services.record_feedback(order, by=None, rating=1, comment="Broken")
+    client.force_login(staff("Operator"))
+
+    # when: the operator opens "contact the buyer"
+    page = client.get(f"{CHANGELIST}{fb.pk}/followup/contact/").content.decode()
+
+    # then: one star is "1 star", and a buyer is not offered the supplier's 1688 Wangwang
+    assert "1 star." in page and "star(s)" not in page
+    assert 'value="aliexpress_message"' in page and 'value="1688_wangwang"' not in page
+
+    # when: Wangwang is posted anyway
+    response = client.post(
+        f"{CHANGELIST}{fb.pk}/followup/contact/", {"channel": "1688_wangwang", "summary": "Asked"}
+    )
+
+    # then: refused, nothing recorded
+    assert response.status_code == 400 and not Communication.objects.filter(order=order).exists()
+    fb.refresh_from_db()
+    assert fb.followup_status == FollowupStatus.NEW
+    # and two stars are "2 stars"
+    two = services.record_feedback(OrderFactory(status=Status.COMPLETED), by=None, rating=2)
+    assert "2 stars." in client.get(f"{CHANGELIST}{two.pk}/followup/contact/").content.decode()
+
+
 def test_unresolved_path_and_reassignment_through_the_admin(client, order):
     supervisor = staff("Supervisor")
     colleague = staff("Operator", username="colleague")

@@ -21,7 +21,7 @@ from orders.selectors.evidence import evidence_missing
 from orders.selectors.refunds import refundable
 from shopops.errors import Refused
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, staff
-from tests.workflow_support import private_media  # noqa: F401
+from tests.workflow_support import png_upload, private_media  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -71,19 +71,63 @@ def test_the_record_first_notice_goes_once_the_communication_is_recorded(client)
     # given: an order waiting for the buyer's consent
     order = OrderFactory(status=Status.CANCEL_REQUESTED)
     client.force_login(staff("Operator"))
-    notice = "This step needs the communication recorded first."
+    notice = "Needed first: The buyer&#x27;s consent (a communication of kind “Consent”)."
     assert notice in client.get(transition_of(order, "record_buyer_consent")).content.decode()
     assert evidence_missing("record_buyer_consent", order)
 
     # when: the consent is recorded ("Record it now" → "Save and continue")
     buyer_says(order, "consent")
 
-    # then: the form no longer says it is missing, and the workflow agrees
+    # then: the form says it is recorded, offers nothing to record, and the workflow agrees
     html = client.get(transition_of(order, "record_buyer_consent")).content.decode()
     assert notice not in html and 'id="record-evidence-first"' not in html
+    assert "Needed first, and recorded: The buyer&#x27;s consent" in html
     assert not evidence_missing("record_buyer_consent", order)
     # a communication of another kind is not the consent: the notice stays for the refusal step
-    assert notice in client.get(transition_of(order, "record_buyer_refusal")).content.decode()
+    refusal = client.get(transition_of(order, "record_buyer_refusal")).content.decode()
+    assert "Needed first: The buyer&#x27;s refusal" in refusal and 'id="record-evidence-first"' in refusal
+
+
+@pytest.mark.usefixtures("private_media")
+def test_escalating_says_a_file_is_needed_before_anything_is_recorded(client):
+    # given: a refund in progress; escalating needs a file attached, not a communication
+    order = OrderFactory(status=Status.REFUND_PENDING, close_reason=CloseReason.BUYER_CANCELLED)
+    client.force_login(staff("Supervisor"))
+    rule = "A file attached to the order (screenshots of the buyer&#x27;s consent)."
+
+    # when: the step's form is opened
+    form = client.get(transition_of(order, "escalate_to_support")).content.decode()
+
+    # then: it says the real rule, not "the communication"
+    assert f"Needed first: {rule}" in form
+    assert "communication recorded first" not in form
+
+    # and the evidence form it links to says it too, before anything is recorded
+    evidence = f"/admin/orders/order/{order.pk}/evidence/?next_transition=escalate_to_support"
+    assert f"“Escalate to platform support” needs first: {rule}" in client.get(evidence).content.decode()
+
+    # when: a communication without a file is saved for the step
+    post = {
+        "counterparty": "platform_support",
+        "channel": "other",
+        "direction": "outbound",
+        "kind": "message",
+        "summary": "Opened a ticket",
+        "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    }
+    refused = client.post(evidence, post).content.decode()
+
+    # then: the file is asked for there, and nothing was recorded
+    assert "“Escalate to platform support” needs a file attached to the order" in refused
+    assert not order.communications.exists()
+
+    # when: it is saved with a file
+    response = client.post(evidence, {**post, "files": png_upload()})
+
+    # then: the step's form says the rule is met, with nothing more to record
+    assert response.status_code == 302
+    html = client.get(transition_of(order, "escalate_to_support")).content.decode()
+    assert f"Needed first, and recorded: {rule}" in html and 'id="record-evidence-first"' not in html
 
 
 # --- 2. money to the cent, and nothing refundable on an unpaid order -------------------------
@@ -213,3 +257,68 @@ def test_the_read_only_order_page_ends_with_back_to_the_list_not_close(superviso
     html = supervisor_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     assert 'id="back-to-list"' in html and "Back to the list" in html
     assert ">Close</a>" not in html
+
+
+def test_the_platform_status_is_said_in_words_and_an_unknown_code_as_it_is(supervisor_client):
+    # given: an order AliExpress says awaits payment, and one with a code nobody listed
+    unpaid = OrderFactory(platform_status="PLACE_ORDER_SUCCESS")
+    odd = OrderFactory(platform_status="SOMETHING_NEW")
+
+    # when / then: the meaning, in the reader's language, with the code kept on hover only
+    english = supervisor_client.get(page_of(unpaid)).content.decode()
+    assert '<span title="PLACE_ORDER_SUCCESS">Awaiting the buyer&#x27;s payment</span>' in english
+    assert ">PLACE_ORDER_SUCCESS<" not in english
+    chinese = supervisor_client.get(page_of(unpaid), headers={"accept-language": "zh-hans"}).content.decode()
+    assert "等待买家付款" in chinese
+    assert ">SOMETHING_NEW</span>" in supervisor_client.get(page_of(odd)).content.decode()
+
+
+def test_a_ready_text_sent_is_told_in_the_readers_language_older_rows_too(client):
+    # given: an English-speaking operator sends the Polish buyer the ask-to-cancel text
+    operator = staff("Operator")
+    order = OrderFactory(status=Status.PAID, buyer_language="pl")
+    client.force_login(operator)
+    client.post(
+        f"/admin/orders/order/{order.pk}/ready-text/",
+        {
+            "message": "chat.buyer_asked_cancel",
+            "language": "pl",
+            "text": "Dzień dobry",
+            "next_transition": "",
+        },
+    )
+    # and a row written before the codes, as it was stored then (the text's name of then)
+    services.record_communication(
+        order,
+        by=operator,
+        counterparty="buyer",
+        channel="aliexpress_message",
+        direction="outbound",
+        summary="Ready text sent: Chat: ask the buyer to cancel (Polski)",
+    )
+
+    # then: what was sent is kept as codes
+    sent = order.communications.exclude(data={}).get()
+    assert sent.data == {"said": "ready_text", "message": "chat.buyer_asked_cancel", "language": "pl"}
+
+    # when: a Chinese-speaking colleague reads the timeline
+    chinese = timeline_of(client.get(page_of(order), headers={"accept-language": "zh-hans"}).content.decode())
+
+    # then: both entries are in Chinese, the new one and the older one
+    assert "已发送现成文本：聊天：买家要求取消（波兰语）" in chinese
+    assert "已发送现成文本：聊天：无法发货，请买家取消订单（波兰语）" in chinese
+    assert "Ready text sent" not in chinese and "Polski" not in chinese
+    # and in English for an English reader
+    english = timeline_of(client.get(page_of(order)).content.decode())
+    assert "Ready text sent: Chat: the buyer asked to cancel (Polish)" in english
+    assert "Ready text sent: Chat: we cannot ship, ask the buyer to cancel (Polish)" in english
+
+
+def test_a_summary_a_person_typed_is_shown_as_it_was_written(client):
+    order = OrderFactory(status=Status.PAID)
+    buyer_says(order, "message")
+    client.force_login(staff("Operator"))
+
+    chinese = timeline_of(client.get(page_of(order), headers={"accept-language": "zh-hans"}).content.decode())
+
+    assert "Buyer: message" in chinese

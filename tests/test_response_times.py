@@ -30,7 +30,7 @@ def tell(order, direction: str, at: datetime, by=None, counterparty: str = "buye
         order,
         by=by,
         counterparty=counterparty,
-        channel="aliexpress_message",
+        channel="aliexpress_message" if counterparty == "buyer" else "1688_wangwang",
         direction=direction,
         summary=f"{direction} at {at:%H:%M}",
         occurred_at=at,

@@ -49,6 +49,44 @@ def test_out_of_stock_close_marks_the_sku_and_writes_a_movement(sku):
     )
 
 
+def test_out_of_stock_asks_for_the_real_count_and_sets_it(client, sku):
+    # given: the SKU says 5; an unpaid order of it cannot be served, but 2 units are on the shelf
+    operator = staff("Operator")
+    order = OrderFactory(status=Status.AWAITING_PAYMENT, sku=sku)
+    client.force_login(operator)
+    step = f"/admin/orders/order/{order.pk}/transition/close_unpaid/"
+
+    # when: the close form is opened, it asks for the count, 0 by default
+    form = client.get(step).content.decode()
+    assert 'name="stock_count"' in form and 'value="0"' in form and "Units really in stock" in form
+
+    # when: a count that is not a whole number of 0 or more is sent
+    for wrong in ("-1", "two", "1.5"):
+        refused = client.post(
+            step, {"reason": "out_of_stock", "stock_count": wrong, "seen_status": order.status}
+        )
+        # then: a clear error, and nothing changed
+        assert "Give the units really in stock as a whole number, 0 or more." in refused.content.decode(), (
+            wrong
+        )
+    order.refresh_from_db()
+    assert order.status == Status.AWAITING_PAYMENT and sku.movements.count() == 1
+
+    # when: the real count is given
+    client.post(step, {"reason": "out_of_stock", "stock_count": "2", "seen_status": order.status})
+
+    # then: the SKU holds that count (not 0), through one movement, and stays sellable
+    sku.refresh_from_db()
+    assert (sku.stock_on_hand, sku.out_of_stock) == (2, False)
+    movement = sku.movements.first()
+    assert (movement.delta, movement.reason, movement.stock_after) == (-3, MovementReason.OUT_OF_STOCK, 2)
+    assert order.events.get(transition="close_unpaid").data["stock_count"] == 2
+    # and the workflow refuses a bad count by name
+    other = OrderFactory(status=Status.AWAITING_PAYMENT, sku=sku)
+    with pytest.raises(Refused, match="must be at least 0"):
+        workflow.close_unpaid(other, by=operator, reason="out_of_stock", stock_count=-4)
+
+
 def test_resellable_return_goes_back_into_stock(sku):
     operator = staff("Operator")
     order = OrderFactory(status=Status.SHIPPED, sku=sku, quantity=2)

@@ -244,7 +244,7 @@ def test_the_assign_page_offers_only_people_who_may_handle_the_order(team):
 
 def test_the_list_assigns_selected_orders_in_bulk(team):
     orders = [OrderFactory(status=Status.PAID) for _ in range(3)]
-    closed = OrderFactory(status=Status.COMPLETED)
+    closed = OrderFactory(status=Status.COMPLETED, buyer_name="Dana Li")
     sue = client_of(team["sue"])
     selected = [o.pk for o in [*orders, closed]]
     asked = sue.post("/admin/orders/order/", {"action": "assign_selected", "_selected_action": selected})
@@ -256,7 +256,7 @@ def test_the_list_assigns_selected_orders_in_bulk(team):
     )
     text = done.content.decode()
     assert "Assigned 3 orders to bob" in text
-    assert f"Order {closed} was refused" in text
+    assert f"Order {closed} (Dana Li) was refused" in text
     assert {o.assignee_id for o in type(closed).objects.filter(pk__in=[o.pk for o in orders])} == {
         team["bob"].pk
     }

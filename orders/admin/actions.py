@@ -14,6 +14,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from ..models import Order
+from ..naming import listed, order_named, sentence_start
+
 # A bulk action runs one transaction per row inside one request: keep the request bounded.
 BULK_ACTION_LIMIT = 500
 
@@ -37,11 +40,18 @@ def report_orders(
     refused: list[tuple[Any, str]],
     done_message: Callable[[int], str],
 ) -> None:
-    """One success message naming the orders done, one error per order refused with its reason."""
+    """One success message naming the orders done, one error per order refused with its reason
+    (``orders.naming``: each by its number and buyer)."""
     if done:
         messages.success(
             request,
-            done_message(len(done)) % {"count": len(done), "orders": ", ".join(str(o) for o in done)},
+            done_message(len(done)) % {"count": len(done), "orders": listed(order_named(o) for o in done)},
         )
     for order, why in refused:
-        messages.error(request, _("Order %(order)s was refused: %(why)s") % {"order": order, "why": why})
+        report_refused(request, order, why)
+
+
+def report_refused(request: HttpRequest, order: Order, why: str) -> None:
+    """One order a bulk action refused, named in words, and why."""
+    name = order_named(order) if isinstance(order, Order) else _("order %(number)s") % {"number": order}
+    messages.error(request, _("%(order)s was refused: %(why)s") % {"order": sentence_start(name), "why": why})

@@ -5,6 +5,8 @@ import through ``orders.imports.feedback``). The worklist on
 the admin index links to the queue of open follow-ups, ``?followup=open``.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -16,7 +18,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from evidence.models import Channel
+from evidence.models import Counterparty, channel_choices
 from shopops.admin_base import screen
 from shopops.errors import Refused
 
@@ -55,7 +57,10 @@ class FeedbackAddForm(forms.ModelForm):
 
 
 class ContactForm(forms.Form):
-    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices)
+    # A buyer is contacted on the buyer's channels only (evidence.services refuses the others).
+    channel = forms.ChoiceField(
+        label=gettext_lazy("Channel"), choices=partial(channel_choices, Counterparty.BUYER)
+    )
     summary = forms.CharField(label=gettext_lazy("Summary"), max_length=255)
     body = forms.CharField(label=gettext_lazy("Full text"), required=False, widget=forms.Textarea)
     note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea)

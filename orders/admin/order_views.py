@@ -238,17 +238,17 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
             )
             return HttpResponseRedirect(order_url(updated))
 
-    evidence_url = ""
-    if (
-        declared.evidence is not None
-        and policy.may(request.user, "evidence.add_communication")
-        and evidence_missing(name, order)
-    ):
-        evidence_url = (
-            reverse("admin:orders_order_evidence", args=[order.pk])
-            + "?"
-            + urlencode({"next_transition": name})
-        )
+    # The step's rule in words, said before anything is recorded, and whether it is met now.
+    evidence_rule, evidence_met, evidence_url = "", False, ""
+    if declared.evidence is not None:
+        evidence_rule = _(declared.evidence.sentence)
+        evidence_met = not evidence_missing(name, order)
+        if not evidence_met and policy.may(request.user, "evidence.add_communication"):
+            evidence_url = (
+                reverse("admin:orders_order_evidence", args=[order.pk])
+                + "?"
+                + urlencode({"next_transition": name})
+            )
     response = _render(
         model_admin,
         request,
@@ -257,6 +257,8 @@ def transition_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
         label,
         form=form,
         transition=name,
+        evidence_rule=evidence_rule,
+        evidence_met=evidence_met,
         evidence_url=evidence_url,
         seen_version=seen_version,
         take_over=take_over,
@@ -275,7 +277,10 @@ def ready_text_context(request: HttpRequest, order: Order, transition: str) -> d
         "ready_texts": ready_texts(transition, order, ui_language=translation.get_language()),
         "ready_audience": audience(transition, order),
         "ready_text_url": reverse("admin:orders_order_ready_text", args=[order.pk]),
-        "return_address_missing": transition == "propose_return" and not order.store.option("return_address"),
+        # A text that needs the store's settings (its return address): a superuser may open them.
+        "store_settings_url": reverse("admin:orders_store_change", args=[order.store_id])
+        if policy.may(request.user, "orders.change_store", order.store)
+        else "",
     }
 
 
@@ -293,7 +298,16 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
     next_transition = request.GET.get("next_transition", "")
     if next_transition not in TRANSITIONS:
         next_transition = ""
-    form = CommunicationForm(request.POST or None, request.FILES or None, next_transition=next_transition)
+    # The rule of the step this evidence is for, said before anything is recorded; a file it
+    # needs is asked for here, not found missing on the step's own submit.
+    rule = TRANSITIONS[next_transition].evidence if next_transition else None
+    needs_file = rule is not None and rule.attachment and evidence_missing(next_transition, order)
+    form = CommunicationForm(
+        request.POST or None,
+        request.FILES or None,
+        next_transition=next_transition,
+        file_needed_by=event_label(next_transition) if needs_file else "",
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         files = data["files"]
@@ -362,6 +376,7 @@ def evidence_view(model_admin: ModelAdmin, request: HttpRequest, object_id: str)
         form=form,
         next_transition=next_transition,
         next_label=event_label(next_transition) if next_transition else "",
+        next_rule=_(rule.sentence) if rule is not None else "",
         max_mb=f"{settings.SHOPOPS_ATTACHMENT_MAX_BYTES / (1024 * 1024):g}",
     )
 

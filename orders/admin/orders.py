@@ -26,6 +26,7 @@ from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 from .. import policy
 from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
 from ..people import person
+from ..platform_words import status_words
 from ..scoped_admin import StoreScopedAdmin
 from ..selectors import WAITING_ON_BUYER
 from ..selectors.ledger import order_ledger
@@ -129,7 +130,7 @@ class OrderAdmin(StoreScopedAdmin):
             _("Order"),
             {
                 "fields": (
-                    ("platform_order_id", "status", "platform_status"),
+                    ("platform_order_id", "status", "platform_status_words"),
                     ("sku", "product_title"),
                     ("quantity", "unit_price", "total_amount", "currency"),
                 )
@@ -335,6 +336,15 @@ class OrderAdmin(StoreScopedAdmin):
         )
 
     # --- permissions: the page is read-only; nobody adds or deletes orders ---------------------
+
+    @admin.display(description=_("platform status"))
+    def platform_status_words(self, obj: Order) -> str:
+        """What AliExpress's status means ("Awaiting the buyer's payment"), its code on hover."""
+        if not obj.platform_status:
+            return "—"
+        return format_html(
+            '<span title="{}">{}</span>', obj.platform_status, status_words(obj.platform_status)
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from the platform import

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from shopops.errors import NotPermitted, Refused
 
+from ..said import summary_of
 from ..transitions import TRANSITIONS
 from ..workflow.buyer_chat import record_chat_message
 from .order_views import get_order, order_url, transition_url
@@ -43,5 +44,5 @@ def ready_text_view(model_admin: ModelAdmin, request: HttpRequest, object_id: st
         return HttpResponseRedirect(back)
     if request.POST.get("copied") == "0":
         messages.warning(request, _("The text could not be copied: select it and copy it by hand."))
-    messages.success(request, _("Recorded “%(summary)s”.") % {"summary": communication.summary})
+    messages.success(request, _("Recorded “%(summary)s”.") % {"summary": summary_of(communication)})
     return HttpResponseRedirect(back)

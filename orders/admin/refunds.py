@@ -19,6 +19,7 @@ from shopops.errors import Refused
 
 from .. import policy, workflow
 from ..models import Refund
+from ..naming import listed, refund_named, sentence_start
 from ..scoped_admin import StoreScopedAdmin
 from .actions import bounded_selection
 from .display import order_link, status_badge
@@ -51,14 +52,13 @@ def mark_received(model_admin: RefundAdmin, request: HttpRequest, queryset: Quer
     if done:
         messages.success(
             request,
-            gettext("Marked received: %(refunds)s.")
-            % {"refunds": ", ".join(f"#{r.pk} ({r.order})" for r in done)},
+            gettext("Marked received: %(refunds)s.") % {"refunds": listed(refund_named(r) for r in done)},
         )
     for refund, why in refused:
         messages.error(
             request,
-            gettext("Refund #%(pk)s (%(order)s) was refused: %(why)s")
-            % {"pk": refund.pk, "order": refund.order, "why": why},
+            gettext("%(refund)s was refused: %(why)s")
+            % {"refund": sentence_start(refund_named(refund)), "why": why},
         )
 
 

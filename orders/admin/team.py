@@ -30,13 +30,13 @@ from shopops.admin_base import ShopopsAdminSite
 from shopops.errors import NotPermitted, Refused
 
 from .. import policy, workflow
-from ..models import HandoffDelivery, StaffPreference, Store
+from ..models import HandoffDelivery, Order, StaffPreference, Store
 from ..people import person
 from ..selectors.response import hours, waiting_times
 from ..selectors.team import open_orders_of, team_people, team_view
 from ..workflow import team as team_flow
 from ..workflow.assignment import ASSIGN_PERMISSION
-from .actions import BULK_ACTION_LIMIT
+from .actions import BULK_ACTION_LIMIT, report_refused
 from .assignment import PersonChoiceField
 
 
@@ -126,8 +126,9 @@ def team_page(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse:
                 )
                 % {"count": len(done), "source": person(source), "target": person(target)},
             )
+        named = Order.objects.in_bulk([pk for pk, _why in refused])
         for pk, why in refused:
-            messages.error(request, _("Order %(order)s was refused: %(why)s") % {"order": pk, "why": why})
+            report_refused(request, named[pk], why)
         return HttpResponseRedirect(request.get_full_path())
     responses = view.responses
     overdue = responses.overdue_hours

@@ -41,6 +41,8 @@ from ..models import (
     SupplierRefundKind,
 )
 from ..packs.limits import TARGET_LABELS
+from ..platform_words import ALIBABA_1688_REFUND, status_words
+from ..said import summary_of
 from ..selectors.timeline import order_history
 from ..workflow.core import status_label
 from ..workflow.events import event_label
@@ -177,6 +179,7 @@ EVENT_INPUT_LABELS = {
     "counterparty": gettext_noop("Dispute with"),
     "currency": gettext_noop("Currency"),
     "in_stock": gettext_noop("Units in our stock"),
+    "stock_count": gettext_noop("Units really in stock"),
     "not_claimed": gettext_noop("Units not claimed"),
     "status": gettext_noop("Status"),
     "supplier_order_id": gettext_noop("1688 order id"),
@@ -269,6 +272,8 @@ def _event_entry(event: OrderEvent, labels: _Labels, currency: str) -> TimelineE
             shown = _amount(value, _event_currency(event, currency))
         elif key == "purchase_amount":
             shown = _amount(value, "CNY")
+        elif key == "status_on_1688" and isinstance(value, dict):
+            shown = _event_value({k: status_words(v, ALIBABA_1688_REFUND) for k, v in value.items()})
         else:
             shown = _event_value(value)
         lines.append((_(label) if label else key.replace("_", " "), shown))
@@ -306,7 +311,7 @@ def build_timeline(order: Order, refunds: list[Refund] | None = None) -> list[Ti
                     "counterparty": labels(Counterparty, comm.counterparty),
                     "channel": labels(Channel, comm.channel),
                 },
-                detail=comm.summary,
+                detail=summary_of(comm),
                 actor=_actor(comm.recorded_by),
                 lines=[(_("Full text"), comm.body)] if comm.body else [],
                 side="purchase" if comm.counterparty == Counterparty.SUPPLIER else "sale",

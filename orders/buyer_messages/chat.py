@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from ..models import DisputeWith, Order, PurchaseOnClose
 from ..selectors.purchase import default_purchase_on_close, dispute_with
 from ..selectors.refunds import refundable
@@ -32,6 +34,8 @@ class ReadyText:
     meaning: str  # the same text in the operator's language ("" when it is the same language)
     fell_back: bool  # the buyer's language had no text: this one is English
     audience: str = BUYER  # who it is for: the buyer (AliExpress chat) or the supplier (1688 Wangwang)
+    # Why it cannot be sent ("" when it can): a fact it needs is missing (:func:`unsendable`).
+    blocked: str = ""
 
     @property
     def dom_id(self) -> str:
@@ -59,6 +63,30 @@ def order_facts(order: Order) -> dict[str, Any]:
     }
 
 
+# A fact a ready text needs that is the store's to give, and who gives it: said to the operator
+# instead of offering a text the buyer could not act on ("1. Send the item to:" with no address).
+MISSING_FACTS = {
+    "return_address": _(
+        "This store has no return address yet, so this text cannot be sent: the buyer would not "
+        "know where to send the item. A superuser sets the return address in the store's settings."
+    ),
+}
+
+
+def buyer_facts(order: Order) -> dict[str, Any]:
+    """The facts a ready text for ``order``'s buyer may name: the order's, and where the goods go
+    back (the order's store's return address)."""
+    return {**order_facts(order), "return_address": order.store.option("return_address")}
+
+
+def unsendable(message_id: str, facts: dict[str, Any]) -> str:
+    """Why the buyer text ``message_id`` cannot be sent with ``facts``, in words; "" when it can."""
+    for name in sorted(MESSAGES[message_id].required):
+        if name in MISSING_FACTS and not facts.get(name):
+            return str(MISSING_FACTS[name])
+    return ""
+
+
 def operator_language(ui_language: str | None) -> str:
     """Chinese for an operator whose interface is Chinese, English otherwise."""
     return "zh-hans" if (ui_language or "").lower().startswith("zh") else FALLBACK
@@ -83,8 +111,7 @@ def ready_texts(transition: str, order: Order, *, ui_language: str | None) -> li
     offers only the supplier's)."""
     if audience(transition, order) == SUPPLIER:
         return _supplier_texts(transition, order, ui_language)
-    # Where the goods go back: the order's store's return address (SHOPOPS_RETURN_ADDRESS by default).
-    facts = {**order_facts(order), "return_address": order.store.option("return_address")}
+    facts = buyer_facts(order)
     if transition == "resolve_dispute":
         # What the buyer still gets back, not what they paid: part may be back already.
         facts["amount"] = str(refundable(order))
@@ -107,6 +134,7 @@ def ready_texts(transition: str, order: Order, *, ui_language: str | None) -> li
                 meaning_language=LANGUAGES[meaning_language][0],
                 meaning=meaning,
                 fell_back=text.fell_back,
+                blocked=unsendable(message_id, facts),
             )
         )
     return found

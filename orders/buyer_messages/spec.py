@@ -108,7 +108,9 @@ MESSAGES: dict[str, Message] = {
             "order_id amount",
         ),
         _message("payment_reminder.sms", SMS, _("Payment reminder: SMS"), "order_id amount pay_by"),
-        _message("chat.ask_cancel", CHAT, _("Chat: ask the buyer to cancel"), _ORDER),
+        # Asking to cancel: the buyer asked for it, or we cannot ship (two texts, one form).
+        _message("chat.buyer_asked_cancel", CHAT, _("Chat: the buyer asked to cancel"), _ORDER),
+        _message("chat.ask_cancel", CHAT, _("Chat: we cannot ship, ask the buyer to cancel"), _ORDER),
         _message(
             "chat.propose_return",
             CHAT,
@@ -124,7 +126,7 @@ MESSAGES: dict[str, Message] = {
 
 # The operator's ready texts, by the transition whose form offers them.
 CHAT_MESSAGES: dict[str, tuple[str, ...]] = {
-    "request_cancellation": ("chat.ask_cancel",),
+    "request_cancellation": ("chat.buyer_asked_cancel", "chat.ask_cancel"),
     "propose_return": ("chat.propose_return",),
     "resolve_dispute": ("chat.dispute_won", "chat.dispute_partial", "chat.dispute_lost"),
 }

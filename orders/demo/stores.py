@@ -2,7 +2,8 @@
 
 Part of the demo orders are in each, and the demo users are granted one, the other or both
 (``users.DEMO_USERS``), so the back office shows what a user of one store sees and does not
-see. Made through ``orders.workflow.stores`` like any store; an existing store is left as it is.
+see. Made through ``orders.workflow.stores`` like any store; an existing store (the default one
+a migration makes) gets only the demo settings it has blank, such as its return address.
 
 Each demo store is connected to the platforms with the fake gateways' demo credentials
 (``orders.platforms.fake``: ``make run`` starts the fake and points the gateways at it), unless it
@@ -19,10 +20,15 @@ from ..platforms import fake
 from ..workflow import stores
 
 EU = "eu"
-# (code, name, per-store settings): the second store shows its own return address, sender
-# name and a quicker payment reminder; the default store keeps the environment's values.
+# (code, name, per-store settings): each store has its return address (a return proposed in
+# the demo tells the buyer where to send the item); the second store also has its own sender
+# name and a quicker payment reminder, where the default store keeps the environment's values.
 DEMO_STORES = [
-    (DEFAULT_CODE, "Main store", {}),
+    (
+        DEFAULT_CODE,
+        "Main store",
+        {"return_address": "Shopops Returns, Room 1808, Building B, 88 Huaxia Road, Guangzhou 510623, China"},
+    ),
     (
         EU,
         "Shopops EU",
@@ -44,6 +50,10 @@ def ensure_demo_stores(stdout: TextIO | None = None) -> dict[str, Store]:
             store = stores.add_store(code, by=None, name=name, **settings)
             if stdout is not None:
                 stdout.write(f"Created store {store.code} ({store.name})")
+        else:
+            blank = {field: value for field, value in settings.items() if getattr(store, field) in (None, "")}
+            if blank:
+                store = stores.save_store(store, by=None, code=store.code, name=store.name, **blank)
         found[code] = store
         _connect_to_the_fake(store, code, stdout)
     return found

@@ -33,6 +33,7 @@ from ..models import (
     Status,
     SupplierRefundKind,
 )
+from ..said import summary_of
 from ..selectors.packs import pack_communications, pack_events
 from ..selectors.purchase import purchase_block, sale_block
 from ..workflow.core import status_label
@@ -143,7 +144,7 @@ def _message(number: int, comm: Communication) -> Block:
         f"{number}. {when(comm.occurred_at)} — {label(Direction, comm.direction)}, "
         f"{label(Counterparty, comm.counterparty)}, {label(Channel, comm.channel)} ({label(Kind, comm.kind)})"
     )
-    rows = [(_("Summary"), comm.summary)]
+    rows = [(_("Summary"), summary_of(comm))]
     if comm.body:
         rows.append((_("Full text"), comm.body))
     return Block(line, rows)

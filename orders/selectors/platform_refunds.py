@@ -24,6 +24,7 @@ from ..models import (
     Store,
     StoreConnection,
 )
+from ..platform_words import ALIBABA_1688_REFUND, status_words
 from .purchase import main_purchase
 
 # A 1688 refund id (``TQ`` and digits): a supplier refund whose reference is one is read back.
@@ -154,15 +155,7 @@ class RefundOn1688:
 
 
 def _status_words(row: PlatformRefund) -> str:
-    status = {
-        "waitselleragree": _("waiting for the supplier's decision"),
-        "waitbuyermodify": _("the supplier refused"),
-        "waitbuyersend": _("the supplier agreed to the return: the goods are to be sent back"),
-        "waitsellerreceive": _("the goods are on their way back to the supplier"),
-        "refundsuccess": _("refunded"),
-        "refundclose": _("closed without a refund"),
-    }
-    return status.get(row.platform_status, row.platform_status)
+    return status_words(row.platform_status, ALIBABA_1688_REFUND)
 
 
 def describe(row: PlatformRefund) -> RefundOn1688:

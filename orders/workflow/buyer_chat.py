@@ -23,8 +23,9 @@ from evidence.models import Channel, Communication, Counterparty, Direction, Kin
 from shopops import inputs
 from shopops.errors import Refused, Stale
 
-from .. import policy
+from .. import policy, said
 from ..buyer_messages.catalogue import text_problems
+from ..buyer_messages.chat import buyer_facts, unsendable
 from ..buyer_messages.spec import LANGUAGES, MESSAGES
 from ..buyer_messages.supplier_chat import SUPPLIER_MESSAGES
 from ..models import BuyerMessageTemplate, BuyerMessageTemplateVersion, Order
@@ -84,6 +85,19 @@ def check_template_version(message: str, language: str, seen: str | None) -> Non
     )
 
 
+def _order(order: Order | int, by: AbstractBaseUser | None) -> Order:
+    """The order, when ``by`` may know of it (another store's does not exist for them)."""
+    if isinstance(order, Order):
+        return order
+    try:
+        found = policy.scope(by, Order.objects.select_related("store")).filter(pk=order).first()
+    except (ValueError, TypeError):
+        found = None
+    if found is None:
+        raise policy.not_found(Order, order)
+    return found
+
+
 def record_chat_message(
     order: Order | int, *, by: AbstractBaseUser | None, message: str, text: str, language: str
 ) -> Communication:
@@ -92,7 +106,8 @@ def record_chat_message(
 
     One outbound communication with the buyer on the AliExpress chat (with the supplier on 1688
     Wangwang), its full text as sent. Requires ``evidence.add_communication``. Refused for an
-    unknown message or an empty text.
+    unknown message, an empty text, or a buyer text that needs a fact the order's store lacks
+    (``chat.unsendable``: a return proposed with no return address).
     """
     supplier = message in SUPPLIER_MESSAGES
     if not supplier and (message not in MESSAGES or MESSAGES[message].kind != "chat"):
@@ -109,8 +124,16 @@ def record_chat_message(
     )
     if len(text) > MAX_CHAT_TEXT:
         raise Refused(_("Keep the text under %(max)d characters.") % {"max": MAX_CHAT_TEXT}, field="text")
-    language_name = LANGUAGES.get(language, LANGUAGES["en"])[0]
-    label = SUPPLIER_MESSAGES[message].label if supplier else MESSAGES[message].label
+    if not supplier:
+        # A text the buyer could not act on (a return with no address to send it to) is not sent.
+        target = _order(order, by)
+        blocked = unsendable(message, buyer_facts(target))
+        if blocked:
+            raise Refused(blocked)
+        order = target
+    # Stored as codes, told in each reader's language (orders.said); a language we do not write
+    # in is English, as the text shown was.
+    data = said.ready_text(message, language if language in LANGUAGES else "en")
     return services.record_communication(
         order,
         by=by,
@@ -118,8 +141,9 @@ def record_chat_message(
         channel=Channel.WANGWANG if supplier else Channel.ALIEXPRESS_MESSAGE,
         direction=Direction.OUTBOUND,
         kind=Kind.MESSAGE,
-        summary=_("Ready text sent: %(label)s (%(language)s)") % {"label": label, "language": language_name},
+        summary=said.told(data),
         body=text,
+        data=data,
     )
 
 

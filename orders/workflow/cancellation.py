@@ -54,6 +54,7 @@ def record_buyer_consent(
     purchase: str = "",
     purchase_reference: str = "",
     note: str = "",
+    stock_count: int | str | None = 0,
     take_over: bool = False,
 ) -> Order:
     """Cancellation under negotiation → refund in progress. Creates the buyer refund, and says
@@ -61,7 +62,8 @@ def record_buyer_consent(
 
     Requires the buyer's consent recorded and a close reason; the refund amount defaults to all
     that may still be refunded and must be more than 0 and at most the amount paid. A close
-    for ``out_of_stock`` also zeroes and flags the SKU.
+    for ``out_of_stock`` also sets the SKU's stock to ``stock_count``, the units really in stock
+    (0 by default: then it is flagged out of stock).
 
     ``purchase`` (``PurchaseOnClose``; default from the purchase's status): ``not_bought``
     (nothing to undo; the purchase costs nothing in the loss ledger), ``to_stock`` (the goods
@@ -74,6 +76,7 @@ def record_buyer_consent(
     wanted = inputs.optional_money(amount, "amount", _("Refund amount"))
     choice = purchase_flow.purchase_choice(purchase)
     purchase_reference = inputs.optional_text(purchase_reference, "purchase_reference", 100)
+    count = inputs.stock_count(stock_count)
     with transition("record_buyer_consent", order, by=by, take_over=take_over) as t:
         amount = wanted if wanted is not None else refundable(t.order)
         if amount <= 0:
@@ -89,7 +92,8 @@ def record_buyer_consent(
             idempotency_key=t.idempotency_key,
         )
         if reason == CloseReason.OUT_OF_STOCK:
-            stock.mark_out_of_stock(t.order.sku_id, by=by, order=t.order)
+            stock.mark_out_of_stock(t.order.sku_id, by=by, order=t.order, count=count)
+            t.event(stock_count=count)
         done = purchase_flow.close_unshipped_purchase(t, choice, reference=purchase_reference, note=note)
         t.event(amount=amount, note=note, refund=refund.pk, **done)
     return t.order

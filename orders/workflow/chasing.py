@@ -26,7 +26,7 @@ from evidence import services as evidence
 from evidence.models import Channel, Counterparty, Direction, Kind
 from shopops.errors import Refused
 
-from .. import policy
+from .. import policy, said
 from ..models import NotificationChannel, NotificationTemplate, Refund, SupplierOrder
 from ..notifications import render
 from ..selectors import due
@@ -134,14 +134,15 @@ def _chase(
 
 def _reminder_evidence(refund: Refund, supplier_order: SupplierOrder, text, occurred_at: datetime) -> dict:
     """The reminder as a communication with the supplier: the text that is sent."""
+    data = said.refund_reminder(refund.chase_count, supplier_order.supplier_contact)
     return {
         "order": refund.order,
         "counterparty": Counterparty.SUPPLIER,
         "channel": Channel.EMAIL,
         "direction": Direction.OUTBOUND,
         "kind": Kind.REMINDER,
-        "summary": _("Refund reminder %(n)d sent to %(contact)s")
-        % {"n": refund.chase_count, "contact": supplier_order.supplier_contact},
+        "summary": said.told(data),
+        "data": data,
         "body": f"{text.subject}\n\n{text.body}",
         "occurred_at": occurred_at,
     }

@@ -53,6 +53,13 @@ def note(value: Any, field: str = "note", *, required: str | None = None, max_le
     )
 
 
+def stock_count(value: Any, field: str = "stock_count") -> int:
+    """How many units of a SKU are really in stock: a whole number, 0 or more (0 when left out)."""
+    if value is None or value == "":
+        return 0
+    return inputs.quantity(value, field, label=_("The units really in stock"), minimum=0)
+
+
 def close_reason(reason: Any, note_text: Any, field: str = "reason") -> str:
     """A close reason of ``CloseReason``; “other” needs a note saying why."""
     if reason is None or reason == "":

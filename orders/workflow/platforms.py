@@ -28,6 +28,7 @@ from evidence import services as evidence
 from evidence.models import Channel, Counterparty, Direction
 from shopops.errors import Refused
 
+from .. import said
 from ..models import CloseReason, Order, Platform, PlatformDispute, Status, Store, SyncState
 from .cancellation import request_cancellation
 from .core import status_label
@@ -110,13 +111,15 @@ def buyer_requested_cancellation(order_pk: int, *, platform_label: str) -> bool:
                     % {"platform": platform_label, "status": status_label(order.status)}
                 )
             return False  # already in a close workflow: nothing to add
+        data = said.buyer_asked_to_cancel(str(platform_label))
         evidence.record_communication(
             order,
             by=None,
             counterparty=Counterparty.BUYER,
             channel=Channel.ALIEXPRESS_MESSAGE,
             direction=Direction.INBOUND,
-            summary=_("The buyer asked to cancel the order on %(platform)s.") % {"platform": platform_label},
+            summary=said.told(data),
+            data=data,
         )
         request_cancellation(
             order, by=None, note=_("Requested by the buyer on %(platform)s.") % {"platform": platform_label}

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from evidence import services as evidence
 from evidence.models import Channel, Counterparty, Direction, Kind
 
+from .. import said
 from ..models import (
     PlatformAction,
     PlatformRefund,
@@ -187,6 +188,7 @@ def _approve(order, refund: Refund, platform_id: str, state: RefundState) -> Non
 
 def _refuse(order, refund: Refund, platform_id: str, state: RefundState) -> None:
     reason = state.reject_reason or _("(1688 gives no reason)")
+    data = said.supplier_refused_on_1688(platform_id, str(reason)[:150])
     evidence.record_communication(
         order,
         by=None,
@@ -194,8 +196,8 @@ def _refuse(order, refund: Refund, platform_id: str, state: RefundState) -> None
         channel=Channel.WANGWANG,
         direction=Direction.INBOUND,
         kind=Kind.REFUSAL,
-        summary=_("The supplier refused the refund request on 1688 (%(id)s): %(reason)s")
-        % {"id": platform_id, "reason": reason[:150]},
+        summary=said.told(data),
+        data=data,
         body="\n\n".join(part for part in (reason, state.history) if part),
         occurred_at=_sane(state.modified_at),
     )

@@ -2,7 +2,8 @@
 
 ``record_movement`` is the one writer of the figure; ``adjust_stock`` adds the rules for a
 person doing it by hand (a count correction or goods received from the supplier), and
-``mark_out_of_stock`` is what a close for ``out_of_stock`` does to its SKU. ``save_sku`` adds a
+``mark_out_of_stock`` is what a close for ``out_of_stock`` does to its SKU (its stock set to the
+count the operator gives, 0 by default). ``save_sku`` adds a
 SKU or changes its code and title (the admin's SKU form), never its stock.
 """
 
@@ -53,16 +54,23 @@ def record_movement(
     return movement
 
 
-def mark_out_of_stock(sku_id: int, *, by: AbstractBaseUser | None, order: Order) -> StockMovement:
-    """A close for ``out_of_stock``: what we counted is wrong, so stock goes to zero and is flagged."""
+def mark_out_of_stock(
+    sku_id: int, *, by: AbstractBaseUser | None, order: Order, count: int = 0
+) -> StockMovement:
+    """A close for ``out_of_stock``: what we counted is wrong, so the stock becomes ``count``, the
+    units really there (0 by default), through one movement. The SKU is flagged out of stock
+    when none is left; a count above 0 leaves it sellable. ``count`` is parsed by the caller
+    (``workflow.inputs.stock_count``): a whole number, 0 or more."""
+    if count < 0 or count > MAX_STOCK:
+        raise Refused(_("The units really in stock are a whole number, 0 or more."), field="stock_count")
     current = Sku.objects.select_for_update().values_list("stock_on_hand", flat=True).get(pk=sku_id)
     return record_movement(
         sku_id,
-        delta=-max(current, 0),
+        delta=count - current,
         reason=MovementReason.OUT_OF_STOCK,
         by=by,
         order=order,
-        out_of_stock=True,
+        out_of_stock=count == 0,
     )
 
 

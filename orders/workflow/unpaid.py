@@ -23,18 +23,27 @@ from .core import operation, status_label, transition
 
 
 def close_unpaid(
-    order: Order | int, *, by: AbstractBaseUser | None, reason: str, note: str = "", take_over: bool = False
+    order: Order | int,
+    *,
+    by: AbstractBaseUser | None,
+    reason: str,
+    note: str = "",
+    stock_count: int | str | None = 0,
+    take_over: bool = False,
 ) -> Order:
     """Awaiting payment → closed, with a reason (a note when the reason is “other”).
 
-    Closing for ``out_of_stock`` zeroes and flags the SKU with a stock movement.
+    Closing for ``out_of_stock`` sets the SKU's stock to ``stock_count``, the units really in
+    stock (0 by default: then it is flagged out of stock), with a stock movement.
     """
     note = inputs.note(note)
     reason = inputs.close_reason(reason, note)
+    count = inputs.stock_count(stock_count)
     with transition("close_unpaid", order, by=by, take_over=take_over) as t:
         t.apply(reason, note or "")
         if reason == CloseReason.OUT_OF_STOCK:
-            stock.mark_out_of_stock(t.order.sku_id, by=by, order=t.order)
+            stock.mark_out_of_stock(t.order.sku_id, by=by, order=t.order, count=count)
+            t.event(stock_count=count)
         t.event(note=note)
     return t.order
 
