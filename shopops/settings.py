@@ -193,6 +193,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True  # stored in UTC; shown in TIME_ZONE
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+# Dates and times as 2026-12-09 16:54 in every UI language (shopops/formats/).
+FORMAT_MODULE_PATH = ["shopops.formats"]
 
 # --- static and uploaded files ----------------------------------------------------------------
 
