@@ -21,7 +21,8 @@ LIST = "/admin/django_celery_beat/periodictask/"
 
 def names_listed(client, language: str) -> list[str]:
     html = client.get(LIST, headers={"Accept-Language": language}).content.decode()
-    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r'<th class="field-job">(.*?)</th>', html)]
+    cells = re.findall(r'<th class="field-job">(.*?)</th>', html)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ walker saves ``test-artifacts/walk/<flow>/NN-<user>-<step>.png`` and measures wh
 scrolls sideways at 1366 px. Nothing here types a URL after the login form.
 
 Every page the walker looks at (the login form too) is checked by axe-core for WCAG 2.1 A/AA
-(``tests/axe_support.py``); what it finds is kept in ``Journal.accessibility`` for the walk to
-assert on.
+(``tests/axe_support.py``): a violation fails the walk there, naming the flow, the user, the
+step, the rule, its impact, the elements and the page (and is kept in ``Journal.accessibility``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.axe_support import AxeViolation, axe_violations
+from tests.axe_support import AxeViolation, axe_report, axe_violations
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
 WALK_DIR = ARTIFACTS_DIR / "walk"
@@ -159,12 +159,14 @@ class Walker:
                     self.flow, self.user, step, self.page.url, width["scroll"], width["inner"], width["boxes"]
                 )
             )
-        self.check_accessibility()
+        self.check_accessibility(step)
 
-    def check_accessibility(self) -> None:
-        """axe-core on the page as it is now: its WCAG 2.1 A/AA violations into the journal."""
+    def check_accessibility(self, step: str = "login") -> None:
+        """axe-core on the page as it is now: a WCAG 2.1 A/AA violation fails the walk here."""
+        found = axe_violations(self.page)
         self.journal.pages_checked += 1
-        self.journal.accessibility.extend(axe_violations(self.page))
+        self.journal.accessibility.extend(found)
+        assert not found, f"axe-core on {self.flow or 'login'}/{self.user} {step}:\n" + axe_report(found)
 
     def go(self, step: str, click: Callable[[], None], lands_on: str) -> None:
         """Click, wait for the page that has ``lands_on`` (a selector), then look at it."""
