@@ -5,7 +5,9 @@ write here, so that no cell a spreadsheet would evaluate leaves the project as a
 order id ``=HYPERLINK("http://evil", "refund")`` printed raw by ``loss_ledger`` was a link in the
 spreadsheet that opened it. A text cell starting like a formula (OWASP's list: ``=`` ``+`` ``-``
 ``@``, tab, carriage return) gets a leading quote, which the import removes again
-(``orders.imports.reading.clean_cell``); numbers (``int``, ``Decimal``, ``float``) stay numbers.
+(``orders.imports.reading.clean_cell``); numbers (``int``, ``Decimal``, ``float``) stay numbers;
+a moment is written ``2026-12-09 16:54`` in ``TIME_ZONE`` and a day ``2026-12-09``, as every page
+shows them (``shopops.formats``), whatever the reader's language.
 ``tests/test_architecture.py`` checks that no other module of the project calls ``csv.writer`` or
 ``csv.DictWriter``.
 """
@@ -14,8 +16,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
+
+from django.utils import timezone
 
 # Cells a spreadsheet would evaluate: OWASP's list (= + - @, tab, carriage return).
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -29,11 +34,16 @@ def escape_cell(value: object) -> object:
 
 
 def cell(value: object) -> object:
-    """One cell as written: ``None`` empty, a number as it is, anything else as escaped text."""
+    """One cell as written: ``None`` empty, a number as it is, a moment or a day as every page
+    shows it, anything else as escaped text."""
     if value is None:
         return ""
     if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
         return value
+    if isinstance(value, datetime):
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
     return escape_cell(str(value))
 
 

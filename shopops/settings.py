@@ -193,6 +193,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True  # stored in UTC; shown in TIME_ZONE
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+# Dates and times as 2026-12-09 16:54 in every UI language (shopops/formats/).
+FORMAT_MODULE_PATH = ["shopops.formats"]
 
 # --- static and uploaded files ----------------------------------------------------------------
 
@@ -202,6 +204,10 @@ if DEBUG or TESTING:
     # WhiteNoise serves from the finders here; an empty root only silences its start-up warning.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+if DEBUG or TESTING:
+    # Tools for developers and the tests only (axe-core, which the browser tests run on each
+    # page): served from our own origin so the CSP stays on, never collected for production.
+    STATICFILES_DIRS.append(BASE_DIR / "devstatic")
 STORAGES = {
     # Evidence files are private: never served under a public URL, only through a staff view.
     "default": {

@@ -228,6 +228,7 @@ def test_chinese_browser_sees_chinese_labels(new_page, live_server, admin_login,
     expect(page.locator('a[data-transition="mark_shipped"]')).to_have_text("标记已发货")
     # and the switcher takes an English speaker's choice over the browser's
     page.select_option("#language-select", "en")
+    page.click("#language-switcher button[type=submit]")
     page.wait_for_selector("#order-status")
     expect(page.locator("#order-status")).to_have_text("Paid, not shipped")
 

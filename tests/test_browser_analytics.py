@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from orders.models import ExchangeRate, RefundDirection, RefundStatus, Status
 from orders.selectors.ledger import CSV_COLUMNS
+from tests.axe_support import assert_accessible
 from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,6 +82,7 @@ def test_analyst_sees_charts_changes_period_and_downloads_csv(page, live_server,
         "chart-cost_over_time",
     ):
         assert page.evaluate(PAINTED, chart) > 500, f"{chart} is blank"
+    assert_accessible(page)  # the charts, the tables and the filters: WCAG 2.1 A/AA (axe-core)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "analytics-page.png"), full_page=True)
 

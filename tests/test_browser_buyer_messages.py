@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from evidence.models import Communication
 from orders.groups import sync_groups
 from orders.models import Status
+from tests.axe_support import assert_accessible
 from tests.factories import OrderFactory, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,6 +36,7 @@ def test_copy_and_record_puts_the_russian_text_on_the_clipboard_and_in_the_timel
     expect(area).to_have_attribute("lang", "ru")
     expect(area).to_contain_text(f"не можем отправить ваш заказ {order.platform_order_id}")
     expect(page.locator("#ready-chat-ask_cancel .ready-text-meaning")).to_contain_text("We are very sorry")
+    assert_accessible(page)  # the step's form with its ready texts: WCAG 2.1 A/AA (axe-core)
 
     # when: the operator adds a line and clicks the button
     area.fill(area.input_value() + "\nОльга, спасибо!")
@@ -62,6 +64,7 @@ def test_the_dispute_form_shows_the_text_of_the_outcome_chosen(new_page, live_se
     admin_login(page, staff("Supervisor").username, PASSWORD)
     page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/transition/resolve_dispute/")
     expect(page.locator("form[data-outcome]:visible")).to_have_count(3)
+    assert_accessible(page)
 
     page.select_option("#id_outcome", "lost")
 

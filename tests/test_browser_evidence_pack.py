@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 from orders.groups import sync_groups
 from orders.models import OrderEvent, Status
+from tests.axe_support import assert_accessible
 from tests.evidence_pack_support import attach, photo, say
 from tests.factories import OrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
@@ -63,6 +64,7 @@ def test_over_the_count_the_operator_chooses_then_downloads(page: Page, live_ser
 
     page.click("button.evidence-pack-button[data-pack-target='1688']")
     page.wait_for_selector("#evidence-pack-form")
+    assert_accessible(page)  # the files to choose: WCAG 2.1 A/AA (axe-core)
     for chosen in (photos[5], photos[0]):
         page.check(f"#pack-file-{chosen.pk}")
     with page.expect_download() as info:
@@ -92,6 +94,7 @@ def test_a_large_pack_shows_its_progress_then_the_download(
     page.wait_for_selector("#pack-progress")
     page.wait_for_selector("#pack-download:not([hidden])", timeout=60_000)
     assert page.inner_text("#pack-count") == "4 / 4"
+    assert_accessible(page)
     with page.expect_download() as info:
         page.click("#pack-download")
 

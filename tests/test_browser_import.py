@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from orders.models import Order, OrderEvent, Status
+from tests.axe_support import assert_accessible
 from tests.factories import staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,6 +40,7 @@ def test_supervisor_previews_then_confirms_an_import(page, live_server, admin_lo
     # then: the preview counts, nothing written yet
     assert "20 new" in page.inner_text("#import-summary")
     assert page.inner_text("#import-counts .count-new") == "20"
+    assert_accessible(page)
     assert Order.objects.count() == 0
     # when: confirm
     page.click("#import-confirm")
@@ -67,6 +69,7 @@ def test_supervisor_sees_every_bad_row_in_the_preview(page, live_server, admin_l
     page.click("#import-preview")
     assert "Nothing was imported" in page.inner_text("#import-summary")
     assert "quantity “two” is not a whole number" in page.inner_text("#import-errors")
+    assert_accessible(page)  # the preview with its errors: WCAG 2.1 A/AA (axe-core)
     assert page.locator("#import-confirm").count() == 0
     assert Order.objects.count() == 0
 

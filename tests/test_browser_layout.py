@@ -1,4 +1,5 @@
-"""Every admin list and the order page fit a 1366 px laptop screen, in Chromium, on demo data.
+"""Every admin list and the order page fit a 1366 px laptop screen, in Chromium, on demo data,
+and pass axe-core's WCAG 2.1 A/AA rules.
 
 A crawl: the lists come from the admin site's registry, so a new list is checked the day it is
 registered. Each page must not scroll sideways — neither the page itself nor a box inside it
@@ -16,6 +17,7 @@ from playwright.sync_api import Page
 
 from orders.demo import DEMO_PREFIX, seed_demo
 from orders.models import Order, Status
+from tests.axe_support import assert_accessible
 from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = [
@@ -96,6 +98,7 @@ def assert_fits(page: Page, url: str) -> None:
     assert seen["scrollWidth"] <= seen["innerWidth"], f"{url} scrolls sideways: {seen}"
     assert not seen["clipped"], f"{url} has boxes that scroll or clip sideways: {seen['clipped']}"
     assert not seen["wrapped"], f"{url} wraps amounts onto two lines: {seen['wrapped']}"
+    assert_accessible(page)  # and WCAG 2.1 A/AA, as axe-core finds it
 
 
 @pytest.mark.slow

@@ -8,7 +8,8 @@ clicking, never typing a URL after the login. The walk writes ``test-artifacts/f
 
 - each user's page loads and form submissions stay within :data:`BUDGETS` (set from the walk:
   lower them when a step goes away);
-- no page visited scrolls sideways at 1366 px.
+- no page visited scrolls sideways at 1366 px;
+- axe-core finds no WCAG 2.1 A/AA violation on any page visited (``tests/axe_support.py``).
 
 Each user logs in once, in a browser context of their own. Each share of a flow starts on the
 admin index (reached by the login or the breadcrumbs' "Home"), which is not counted.
@@ -24,6 +25,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from orders.demo import demo_password, seed_demo
+from tests.axe_support import axe_report
 from tests.walk_support import ARTIFACTS_DIR, VIEWPORT, WALK_DIR, Journal, Walker
 from tests.workflow_support import private_media  # noqa: F401
 
@@ -300,6 +302,9 @@ def test_every_article_flow_within_its_budget_and_1366_px(walk, consent_screensh
     finally:
         ARTIFACTS_DIR.mkdir(exist_ok=True)
         (ARTIFACTS_DIR / "flows.json").write_text(json.dumps(journal.as_json(), indent=2) + "\n")
+        (ARTIFACTS_DIR / "walk-axe.txt").write_text(
+            f"{journal.pages_checked} pages checked by axe-core\n{axe_report(journal.accessibility)}\n"
+        )
 
     spent = journal.as_json()
     assert spent.keys() == BUDGETS.keys()
@@ -316,4 +321,8 @@ def test_every_article_flow_within_its_budget_and_1366_px(walk, consent_screensh
     }
     assert not journal.overflows, "pages scroll sideways at 1366 px:\n" + "\n".join(
         map(str, journal.overflows)
+    )
+    assert journal.pages_checked > 0 and not journal.accessibility, (
+        f"axe-core: WCAG 2.1 A/AA violations on {len({v.url for v in journal.accessibility})} of "
+        f"{journal.pages_checked} pages checked:\n" + axe_report(journal.accessibility)
     )

@@ -225,13 +225,13 @@ def test_the_chinese_summary_has_no_english_label_left(client, operator, case, m
     # what is Latin is a value written so: the currency, the time zone, the references
     assert latin <= {"CNY", "UTC", "DSP", "RF"}, latin
     assert "证据摘要" in summary and "步骤时间线" in summary and "沟通记录" in summary
-    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d", summary)
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+08:00\)", summary)  # as in English
 
 
 def test_latin_inside_chinese_lines_keeps_its_width(client, operator, case, monkeypatch):
     drawn = drawn_summaries(monkeypatch)
     # given: the 1688 summary, where ids, amounts and dates sit beside Chinese labels and start
-    # lines of their own ("1688退款申请", "2026年…"); fpdf2 drew such a line with the font of the
+    # lines of their own ("1688退款申请", "2026-…"); fpdf2 drew such a line with the font of the
     # Chinese line before it: Latin squeezed, or missing
     built(client, case, "1688")
     document = pypdfium2.PdfDocument(drawn[0])

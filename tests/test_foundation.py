@@ -1,6 +1,7 @@
 """The foundation works for real: admin login in a browser, a Celery worker, /healthz, PostgreSQL."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,24 @@ def test_healthz_answers_503_when_broker_is_unreachable(client, settings):
 
 def test_healthz_is_get_only(client):
     assert client.post("/healthz").status_code == 405
+
+
+# --- the bare address -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_bare_address_leads_to_the_back_office(client):
+    # someone types the server's address alone: the login, then the admin index, not a 404
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[0] == ("/admin/", 302)
+    assert response.status_code == 200
+    assert b'id="login-form"' in response.content
+
+    client.force_login(get_user_model().objects.create_user("lead", password=PASSWORD, is_staff=True))
+    response = client.get("/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [("/admin/", 302)]
+    assert re.search(rb'<body class="[^"]*\bdashboard\b', response.content)  # the admin index
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

@@ -10,6 +10,10 @@ what the flow costs that user after login:
 Every step is one click (a link, a button, a submit) that lands on a new page; after each the
 walker saves ``test-artifacts/walk/<flow>/NN-<user>-<step>.png`` and measures whether the page
 scrolls sideways at 1366 px. Nothing here types a URL after the login form.
+
+Every page the walker looks at (the login form too) is checked by axe-core for WCAG 2.1 A/AA
+(``tests/axe_support.py``): a violation fails the walk there, naming the flow, the user, the
+step, the rule, its impact, the elements and the page (and is kept in ``Journal.accessibility``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+
+from tests.axe_support import AxeViolation, axe_report, axe_violations
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
 WALK_DIR = ARTIFACTS_DIR / "walk"
@@ -70,6 +76,8 @@ class Journal:
     counts: dict[str, dict[str, Counts]] = field(default_factory=dict)
     overflows: list[Overflow] = field(default_factory=list)
     steps: dict[str, int] = field(default_factory=dict)  # screenshots taken per flow
+    accessibility: list[AxeViolation] = field(default_factory=list)  # axe-core's, every page
+    pages_checked: int = 0  # pages axe-core checked
 
     def as_json(self) -> dict[str, dict[str, dict[str, int]]]:
         return {
@@ -108,6 +116,7 @@ class Walker:
     def login(self, base_url: str, password: str) -> None:
         """The login form: the only URL typed in the walk."""
         self.page.goto(f"{base_url}/admin/login/")
+        self.check_accessibility()
         self.page.fill("#id_username", self.user)
         self.page.fill("#id_password", password)
         self.page.click("input[type=submit]")
@@ -150,6 +159,14 @@ class Walker:
                     self.flow, self.user, step, self.page.url, width["scroll"], width["inner"], width["boxes"]
                 )
             )
+        self.check_accessibility(step)
+
+    def check_accessibility(self, step: str = "login") -> None:
+        """axe-core on the page as it is now: a WCAG 2.1 A/AA violation fails the walk here."""
+        found = axe_violations(self.page)
+        self.journal.pages_checked += 1
+        self.journal.accessibility.extend(found)
+        assert not found, f"axe-core on {self.flow or 'login'}/{self.user} {step}:\n" + axe_report(found)
 
     def go(self, step: str, click: Callable[[], None], lands_on: str) -> None:
         """Click, wait for the page that has ``lands_on`` (a selector), then look at it."""

@@ -9,6 +9,7 @@
 ``analytics``     the close analytics page, a screen of the admin site (it has no model)
 ``team``          the supervisor's team page and everyone's "My notifications" (screens of the site)
 ``assignment``    who handles an order: take it on, take it over, assign one or many
+``schedules``     django-celery-beat's periodic tasks, each shipped job named in the reader's language
 ``filters`` ``paginator`` ``actions`` ``display`` ``timeline``   what those share
 
 One pattern for a custom screen: a function ``view(model_admin, request, **url_kwargs)`` beside
@@ -29,6 +30,7 @@ from . import (  # noqa: F401
     orders,
     rates,
     refunds,
+    schedules,
     stock,
     stores,
     team,

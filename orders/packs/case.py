@@ -1,9 +1,10 @@
 """The case a pack's summary tells, as its audience may read it (``audience``).
 
-Every value is written out here, in the active language (the reviewer's): dates with their UTC
-offset (never an ISO stamp), amounts with their currency, codes as their labels ("To buyer",
-never ``to_buyer``). The summary (``summary``) only lays the case out. Reads through
-``selectors.packs`` and ``selectors.purchase`` only.
+Every value is written out here, in the active language (the reviewer's): dates as
+``2026-01-12 14:05`` with their UTC offset (never a bare ISO stamp with its "T"), amounts with
+their currency, codes as their labels ("To buyer", never ``to_buyer``). The summary
+(``summary``) only lays the case out. Reads through ``selectors.packs`` and
+``selectors.purchase`` only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from evidence.models import Channel, Communication, Counterparty, Direction, Kind
+from shopops.formats import DATETIME_FORMAT
 from shopops.money import format_money
 
 from ..models import (
@@ -64,8 +66,9 @@ class Case:
 
 
 def when(value: datetime | str | None) -> str:
-    """A moment in the reader's words, with its UTC offset: a reviewer elsewhere reads it without
-    guessing the zone (``12 Jan 2026, 14:05 (UTC+08:00)``; ``2026年1月12日 14:05 (UTC+08:00)``)."""
+    """A moment as every page shows it, with its UTC offset: a reviewer elsewhere reads it
+    without guessing the day, the month or the zone (``2026-01-12 14:05 (UTC+08:00)``, in every
+    language: ``shopops.formats``)."""
     if isinstance(value, str):
         value = parse_datetime(value)
     if value is None:
@@ -74,8 +77,7 @@ def when(value: datetime | str | None) -> str:
         value = timezone.make_aware(value)
     local = timezone.localtime(value)
     offset = local.strftime("%z")
-    # Translators: a date and time in Django's date format syntax (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date).
-    return f"{date_format(local, _('j M Y, H:i'))} (UTC{offset[:3]}:{offset[3:]})"
+    return f"{date_format(local, DATETIME_FORMAT)} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def label(choices: Any, value: str) -> str:
