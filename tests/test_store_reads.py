@@ -154,7 +154,7 @@ WORK = (
     "waiting_on_buyer",
     "escalations_open",
     "returns_to_claim",
-    "supplier_answers_due",
+    "supplier_answers",
     "purchase_refunds_open",
     "buyer_disputes_to_resolve",
     "supplier_disputes_to_resolve",
