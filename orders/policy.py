@@ -25,7 +25,9 @@ How the code asks:
 - the workflow: :func:`require` (role, then object), called by the transition frame when it
   locks the order, by ``operation`` and by every entry point that takes an object;
 - a store named in an input (the CSV's ``store`` column, ``--store``): :func:`store_for`;
-- who could do it (an order's assignee, the people told of a hand-off): :func:`people_who_may`.
+- who could do it (an order's assignee, the people told of a hand-off): :func:`people_who_may`;
+- whether a list of work is for the user (the admin index): :func:`may_any`, of the permissions
+  that act on what it lists.
 """
 
 from __future__ import annotations
@@ -224,6 +226,18 @@ def may(user, perm: str, obj: Model | None = None) -> bool:
     if user is None:
         return True
     return rule(perm).test(user, obj)
+
+
+def may_any(user, perms: Iterable[str], obj: Model | None = None) -> bool:
+    """May ``user`` do at least one of ``perms`` (on ``obj`` if given)? A list of work is offered
+    to those who can act on what it lists (the admin index's worklist and queues)."""
+    return any(may(user, perm, obj) for perm in perms)
+
+
+def received_permission(direction: str) -> str:
+    """The permission to mark a refund of ``direction`` received: to say its money was seen to
+    arrive (``workflow.mark_refund_received``)."""
+    return "orders.mark_refund_received"
 
 
 def require(user, perm: str, doing: str, obj: Model | None = None) -> None:

@@ -148,7 +148,6 @@ def readers(north, south) -> dict[str, tuple[object, int]]:
 
 WORK = (
     "supplier_refunds_overdue",
-    "refunds_not_arrived",
     "open_negative_feedback",
     "unpaid_timing_out",
     "waiting_on_buyer",

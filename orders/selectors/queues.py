@@ -154,6 +154,11 @@ class Queue:
     def permission(self) -> str:
         return TRANSITIONS[self.step].permission
 
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """Who holds one of these can work the queue: it is offered to them (``policy.may_any``)."""
+        return (self.permission,)
+
 
 QUEUES: tuple[Queue, ...] = (
     Queue("refunds_to_confirm", _("Refunds to confirm"), "confirm_refund", refunds_to_confirm),
