@@ -278,7 +278,7 @@ def figures(client, **query) -> dict:
         "cost": cost.group(1),
         "ledger": sorted(row[0] for row in ledger[1:]),
         "costs_of_ledger": {row[-2] for row in ledger[1:]},
-        "out_of_stock_csv": {row[0]: row[2] for row in reasons[1:]}["out_of_stock"],
+        "out_of_stock_csv": {row[0]: row[1] for row in reasons[1:]}["Out of stock"],
         "overdue": int(overdue.group(1)) if overdue else 0,
         "repeated": [tuple(row) for row in tables["out_of_stock"]["rows"]],
     }
