@@ -55,6 +55,9 @@ _OTHER = {
         "orders.change_order",
         "orders.assign_order",  # who handles which order: the team page, workflow.assign_order
         "orders.add_refund",
+        # A buyer's refund seen arriving on the platform, where Supervisors confirm refunds
+        # (orders.policy.received_permission): Finance cannot see it arrive (issue 23).
+        "orders.mark_buyer_refund_received",
         IMPORT_PERMISSION,
         "orders.view_orderimport",
         "orders.view_analytics",

@@ -234,10 +234,26 @@ def may_any(user, perms: Iterable[str], obj: Model | None = None) -> bool:
     return any(may(user, perm, obj) for perm in perms)
 
 
+# Marking a refund received: its money was seen to arrive (``workflow.mark_refund_received``).
+# Finance marks any refund received (SPEC §5) and it is Finance's work for the money due to us,
+# which it sees arrive in our account; a buyer's refund is seen arriving on the platform, by those
+# who confirm refunds there (Supervisors): it is their work, and they may mark it received too.
+RECEIVED_PERMISSION = "orders.mark_refund_received"
+BUYER_RECEIVED_PERMISSION = "orders.mark_buyer_refund_received"
+RECEIVED_PERMISSIONS = (RECEIVED_PERMISSION, BUYER_RECEIVED_PERMISSION)
+
+
 def received_permission(direction: str) -> str:
-    """The permission to mark a refund of ``direction`` received: to say its money was seen to
-    arrive (``workflow.mark_refund_received``)."""
-    return "orders.mark_refund_received"
+    """Whose work it is to see a refund of ``direction`` arrive and mark it received: the holders
+    of this permission (the buyer's refunds, ``to_buyer``: on the platform; the others: in our
+    account)."""
+    return BUYER_RECEIVED_PERMISSION if direction == "to_buyer" else RECEIVED_PERMISSION
+
+
+def may_mark_received(user, refund: Model) -> bool:
+    """May ``user`` mark ``refund`` received: Finance any refund, the holders of its direction's
+    permission (:func:`received_permission`) that one; of the user's stores."""
+    return may(user, RECEIVED_PERMISSION, refund) or may(user, received_permission(refund.direction), refund)
 
 
 def require(user, perm: str, doing: str, obj: Model | None = None) -> None:

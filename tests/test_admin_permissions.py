@@ -84,7 +84,12 @@ LIST_ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         ANA: frozenset({"export"}),
         SU: _ORDER_ACTIONS | {"assign_selected"},
     },
-    "orders.Refund": {FIN: frozenset({"mark_received"}), SU: frozenset({"mark_received"})},
+    # Finance marks the money due to us received, Supervisors the buyers' refunds (issue 23)
+    "orders.Refund": {
+        FIN: frozenset({"mark_received"}),
+        SUP: frozenset({"mark_received"}),
+        SU: frozenset({"mark_received"}),
+    },
     "orders.Notification": {SUP: frozenset({"retry_notifications"}), SU: frozenset({"retry_notifications"})},
     "orders.BuyerMessageTemplate": {SUP: frozenset({"delete_selected"}), SU: frozenset({"delete_selected"})},
 }

@@ -86,6 +86,8 @@ HELD_BY = {
     "orders.import_orders": {"Supervisor"},
     "orders.add_refund": {"Supervisor"},
     "orders.mark_refund_received": {"Finance"},
+    # a buyer's refund is seen arriving on the platform, where Supervisors confirm refunds
+    "orders.mark_buyer_refund_received": {"Supervisor"},
     "orders.correct_exchangerate": {"Finance"},
     "orders.view_analytics": {"Supervisor", "Analyst"},
     "orders.export_orders": {"Operator", "Supervisor", "Finance", "Analyst"},

@@ -148,6 +148,7 @@ def readers(north, south) -> dict[str, tuple[object, int]]:
 
 WORK = (
     "supplier_refunds_overdue",
+    "buyer_refunds_not_arrived",
     "open_negative_feedback",
     "unpaid_timing_out",
     "waiting_on_buyer",

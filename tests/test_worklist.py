@@ -136,24 +136,19 @@ def test_each_group_is_offered_the_lists_it_can_act_on(client, waiting):
     }
     page = client.get("/admin/").content.decode()
     assert "Supplier refunds overdue" not in page and "not yet arrived" not in page
-    # Finance marks money received; it runs no step of an order
+    # Finance sees the money due to us arrive; it runs no step of an order
     client.force_login(staff("Finance"))
-    assert (
-        {"supplier_refunds_not_arrived"}
-        <= set(worklist(client))
-        <= {
-            "supplier_refunds_not_arrived",
-            "buyer_refunds_not_arrived",
-        }
-    )
+    assert set(worklist(client)) == {"supplier_refunds_not_arrived"}
     assert "/admin/orders/analytics/" not in client.get("/admin/").content.decode()  # no analytics
     # an Analyst reads: nothing waits on them
     client.force_login(staff("Analyst"))
     assert worklist(client) == {}
-    # a Supervisor records the supplier's answers and runs the operators' steps too
+    # a Supervisor records the supplier's answers, sees buyers' refunds arrive on the platform, and
+    # runs the operators' steps too
     client.force_login(staff("Supervisor"))
-    assert {"supplier_refunds_overdue", "open_negative_feedback", "waiting_on_buyer"} <= set(worklist(client))
-    assert "supplier_refunds_not_arrived" not in worklist(client)
+    offered = set(worklist(client))
+    assert {"supplier_refunds_overdue", "buyer_refunds_not_arrived", "open_negative_feedback"} <= offered
+    assert "supplier_refunds_not_arrived" not in offered
 
 
 def test_finance_sees_the_money_due_to_us_apart_from_the_buyers_refunds(client, waiting):
@@ -243,3 +238,28 @@ def test_every_line_on_a_demo_users_index_opens_work_they_can_do(client, demo):
     assert all(lines_with_rows[name] for name in ("operator", "operator_eu", "supervisor", "finance"))
     assert "waiting_on_buyer" in lines_with_rows["operator"]
     assert lines_with_rows["analyst"] == set()
+
+
+def test_a_supervisor_marks_the_buyers_refunds_received_from_their_line_not_the_suppliers(client, waiting):
+    # given: a Supervisor, who confirms buyers' refunds on the platform and sees them arrive there
+    supervisor = staff("Supervisor")
+    client.force_login(supervisor)
+    count, url = worklist(client)["buyer_refunds_not_arrived"]
+    assert count == 2
+    listed = client.get(url).context["cl"].result_list
+    assert {r.pk for r in listed} == waiting["buyer_refunds_not_arrived"]
+    # when: they mark those received, and a supplier's refund too
+    supplier = next(iter(waiting["supplier_refunds_not_arrived"]))
+    response = client.post(
+        "/admin/orders/refund/",
+        {"action": "mark_received", "_selected_action": [*waiting["buyer_refunds_not_arrived"], supplier]},
+        follow=True,
+    )
+    # then: the buyers' are received; the money due to us is Finance's to see, and says so
+    page = response.content.decode()
+    assert (
+        set(Refund.objects.filter(status=RefundStatus.RECEIVED).values_list("pk", flat=True))
+        == waiting["buyer_refunds_not_arrived"]
+    )
+    assert "mark a refund from a supplier received: Finance sees that money arrive" in page
+    assert worklist(client)["buyer_refunds_not_arrived"][0] == 0
