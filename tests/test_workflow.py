@@ -14,7 +14,7 @@ from django.utils import timezone
 from orders import workflow
 from orders.models import Order, OrderEvent, Refund, Status
 from shopops.errors import NotPermitted, OrderChanged, Refused
-from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, UserFactory, staff
+from tests.factories import OrderFactory, SupplierOrderFactory, UserFactory, staff
 from tests.workflow_support import attach, private_media, say, snapshot  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
@@ -576,21 +576,6 @@ def test_mark_refund_received_is_finance_only():
     assert received.status == "received" and received.received_at
     with pytest.raises(Refused, match="Only a succeeded refund"):
         workflow.mark_refund_received(refund.pk, by=staff("Finance"))
-
-
-def test_a_supervisor_marks_a_buyers_refund_received_but_not_a_suppliers():
-    # given: a buyer's refund and a supplier's, both succeeded
-    buyer = RefundFactory(succeeded=True)
-    supplier = RefundFactory(succeeded=True, supplier=True)
-    supervisor = staff("Supervisor")
-    # then: the buyer's, seen arriving on the platform, is the Supervisor's to mark
-    assert workflow.mark_refund_received(buyer, by=supervisor).status == "received"
-    # the money due to us is Finance's, which sees it arrive in our account
-    with pytest.raises(NotPermitted, match="Finance sees that money arrive"):
-        workflow.mark_refund_received(supplier, by=supervisor)
-    supplier.refresh_from_db()
-    assert supplier.status == "succeeded"
-    assert workflow.mark_refund_received(supplier, by=staff("Finance")).status == "received"
 
 
 def test_send_payment_reminder_records_one_reminder():
