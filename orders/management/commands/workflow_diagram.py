@@ -17,8 +17,8 @@ from django.db import models
 from django.utils import translation
 
 from orders.groups import GROUPS
-from orders.policy import BUYER_RECEIVED_PERMISSION
 from orders.models import PURCHASE_MOVES, Order, PurchaseStatus, Refund, RefundStatus, Status
+from orders.policy import BUYER_RECEIVED_PERMISSION
 from orders.transitions import CURRENCY_RULES, DEFAULT_RULES, KINDS, TRANSITIONS, Input, Transition
 
 DOC_PATH = Path(settings.BASE_DIR) / "docs" / "workflow.md"
