@@ -261,3 +261,15 @@ def test_waiting_on_me_for_a_supervisor_is_the_supervisors_own_steps(client, one
 def test_waiting_on_me_for_a_user_who_runs_no_step(client, one_per_status):
     client.force_login(staff("Finance"))
     assert listed(client, f"{LIST}?waiting_on=me") == set()
+
+
+def test_the_order_lists_queue_filter_offers_only_the_queues_one_can_work(client, queued):
+    # an Operator runs none of the queues' steps: the list has no queue filter for them
+    client.force_login(staff("Operator"))
+    filters = {f.title for f in client.get(LIST).context["cl"].filter_specs if f.has_output()}
+    assert "supervisor's queue" not in filters
+    # a Supervisor gets every queue to filter by
+    client.force_login(staff("Supervisor"))
+    page = client.get(LIST)
+    [queue_filter] = [f for f in page.context["cl"].filter_specs if f.title == "supervisor's queue"]
+    assert {key for key, _label in queue_filter.lookup_choices} == QUEUE_KEYS
