@@ -44,15 +44,20 @@ _OPERATOR_OTHER = [
     "orders.change_supplierorder",
     # Team work (SPEC §11): take on an order (workflow.claim_order, or by running a step on it).
     "orders.claim_order",
+    # Close unpaid orders in bulk (issue 23): each order through workflow.close_unpaid, of the
+    # user's stores only, at most BULK_ACTION_LIMIT at once, as for a Supervisor.
+    "orders.bulk_close",
 ]
 _OTHER = {
     "Operator": _OPERATOR_OTHER,
     "Supervisor": [
         *_OPERATOR_OTHER,
         "orders.change_order",
-        "orders.bulk_close",  # SPEC 5: bulk closes are the Supervisor's
         "orders.assign_order",  # who handles which order: the team page, workflow.assign_order
         "orders.add_refund",
+        # A buyer's refund seen arriving on the platform, where Supervisors confirm refunds
+        # (orders.policy.received_permission): Finance cannot see it arrive (issue 23).
+        "orders.mark_buyer_refund_received",
         IMPORT_PERMISSION,
         "orders.view_orderimport",
         "orders.view_analytics",

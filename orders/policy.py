@@ -25,7 +25,9 @@ How the code asks:
 - the workflow: :func:`require` (role, then object), called by the transition frame when it
   locks the order, by ``operation`` and by every entry point that takes an object;
 - a store named in an input (the CSV's ``store`` column, ``--store``): :func:`store_for`;
-- who could do it (an order's assignee, the people told of a hand-off): :func:`people_who_may`.
+- who could do it (an order's assignee, the people told of a hand-off): :func:`people_who_may`;
+- whether a list of work is for the user (the admin index): :func:`may_any`, of the permissions
+  that act on what it lists.
 """
 
 from __future__ import annotations
@@ -224,6 +226,34 @@ def may(user, perm: str, obj: Model | None = None) -> bool:
     if user is None:
         return True
     return rule(perm).test(user, obj)
+
+
+def may_any(user, perms: Iterable[str], obj: Model | None = None) -> bool:
+    """May ``user`` do at least one of ``perms`` (on ``obj`` if given)? A list of work is offered
+    to those who can act on what it lists (the admin index's worklist and queues)."""
+    return any(may(user, perm, obj) for perm in perms)
+
+
+# Marking a refund received: its money was seen to arrive (``workflow.mark_refund_received``).
+# Finance marks any refund received (SPEC §5) and it is Finance's work for the money due to us,
+# which it sees arrive in our account; a buyer's refund is seen arriving on the platform, by those
+# who confirm refunds there (Supervisors): it is their work, and they may mark it received too.
+RECEIVED_PERMISSION = "orders.mark_refund_received"
+BUYER_RECEIVED_PERMISSION = "orders.mark_buyer_refund_received"
+RECEIVED_PERMISSIONS = (RECEIVED_PERMISSION, BUYER_RECEIVED_PERMISSION)
+
+
+def received_permission(direction: str) -> str:
+    """Whose work it is to see a refund of ``direction`` arrive and mark it received: the holders
+    of this permission (the buyer's refunds, ``to_buyer``: on the platform; the others: in our
+    account)."""
+    return BUYER_RECEIVED_PERMISSION if direction == "to_buyer" else RECEIVED_PERMISSION
+
+
+def may_mark_received(user, refund: Model) -> bool:
+    """May ``user`` mark ``refund`` received: Finance any refund, the holders of its direction's
+    permission (:func:`received_permission`) that one; of the user's stores."""
+    return may(user, RECEIVED_PERMISSION, refund) or may(user, received_permission(refund.direction), refund)
 
 
 def require(user, perm: str, doing: str, obj: Model | None = None) -> None:

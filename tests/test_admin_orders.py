@@ -438,22 +438,6 @@ def test_bulk_close_asks_for_a_reason_then_reports_each_order(client, supervisor
     assert paid.status == Status.PAID
 
 
-def test_bulk_close_is_the_supervisors(client, operator):
-    client.force_login(operator)
-    response = client.get(LIST)
-    # the import/export buttons are wired into the list: export for an Operator, no import
-    assert b'id="export-orders-csv"' in response.content and b'id="import-orders"' not in response.content
-    actions = dict(response.context["action_form"].fields["action"].choices)
-    assert "close_unpaid" not in actions
-    assert {"send_payment_reminder", "export"} <= set(actions)
-    order = OrderFactory()
-    client.post(
-        LIST, {"action": "close_unpaid", "_selected_action": [order.pk], "apply": "1", "reason": "other"}
-    )
-    order.refresh_from_db()
-    assert order.status == Status.AWAITING_PAYMENT
-
-
 def test_payment_reminder_action_reports_per_order(client, operator):
     fresh = OrderFactory()
     no_contact = OrderFactory(buyer_email="", buyer_phone="")

@@ -107,8 +107,8 @@ def test_analyst_sees_charts_changes_period_and_downloads_csv(page, live_server,
     assert download.suggested_filename.startswith("close-analytics-reasons-")
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     lines = text.splitlines()
-    assert lines[0] == "Reason code,Reason,Closes,Share %"
-    assert "payment_timeout,Buyer did not pay in time,2,66.7" in lines
+    assert lines[0] == "Reason,Closes,Share %"
+    assert "Buyer did not pay in time,2,66.7" in lines
 
     # and the loss ledger, with the columns of manage.py loss_ledger
     with page.expect_download() as info:

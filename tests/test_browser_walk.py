@@ -55,8 +55,9 @@ BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
 REFUNDS_TO_CONFIRM = ("refunds_to_confirm",)
 ESCALATIONS_OPEN = ("escalations_open",)
 RETURNS_TO_CLAIM = ("returns_to_claim",)
-# A supplier's answer can come before it is due: then it is in no queue, and the supervisor
-# finds the order in the list by its status.
+# The supervisor brings the supplier's answer back before it is due and before anyone recorded it
+# (an answer recorded first would put the order in the queue "supplier_answers"): they find the
+# order in the list by its status.
 SUPPLIER_ANSWERED: tuple[str, ...] = ()
 SUPPLIER_DISPUTES_TO_RESOLVE = ("supplier_disputes_to_resolve",)
 PURCHASE_REFUNDS_OPEN = ("purchase_refunds_open",)

@@ -77,6 +77,29 @@ def test_analyst_reads_everything_and_sees_the_analytics_but_changes_nothing():
     assert "orders.mark_refund_received" not in perms
 
 
+# The permissions beyond the transitions that tell the groups apart, and who holds each.
+# Operators close unpaid orders in bulk too (issue 23), with the Supervisors' limits.
+HELD_BY = {
+    "orders.bulk_close": {"Operator", "Supervisor"},
+    "orders.claim_order": {"Operator", "Supervisor"},
+    "orders.assign_order": {"Supervisor"},
+    "orders.import_orders": {"Supervisor"},
+    "orders.add_refund": {"Supervisor"},
+    "orders.mark_refund_received": {"Finance"},
+    # a buyer's refund is seen arriving on the platform, where Supervisors confirm refunds
+    "orders.mark_buyer_refund_received": {"Supervisor"},
+    "orders.correct_exchangerate": {"Finance"},
+    "orders.view_analytics": {"Supervisor", "Analyst"},
+    "orders.export_orders": {"Operator", "Supervisor", "Finance", "Analyst"},
+}
+
+
+@pytest.mark.parametrize("perm", sorted(HELD_BY))
+def test_who_holds_each_permission_that_tells_the_groups_apart(perm):
+    holders = {group for group in ("Operator", "Supervisor", "Finance", "Analyst") if perm in _perms(group)}
+    assert holders == HELD_BY[perm]
+
+
 @pytest.mark.parametrize("group", ["Operator", "Supervisor", "Finance", "Analyst"])
 def test_nobody_may_change_or_delete_evidence_or_history(group):
     perms = _perms(group)

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from evidence import services
 from orders.models import Order, RefundStatus, Status
 from orders.selectors.queues import QUEUES
 from tests.factories import OrderFactory, RefundFactory, staff
@@ -48,6 +49,28 @@ def queued():
         supplier_pending(age=timedelta(days=2, hours=18), respond_in=timedelta(hours=6)),  # due
     ]
     supplier_pending(age=timedelta(days=9), respond_in=timedelta(days=3))  # missed: not due yet
+    # an early answer is work too: the supplier said yes (or no) days before its deadline
+    early = supplier_pending(age=timedelta(days=1), respond_in=timedelta(days=5))
+    services.record_communication(
+        early,
+        by=None,
+        counterparty="supplier",
+        channel="1688_wangwang",
+        direction="inbound",
+        summary="同意退款 / we agree to refund",
+    )
+    answers.append(early)
+    # missed: only our own reminder went to the supplier, no answer came back
+    reminded = supplier_pending(age=timedelta(days=1), respond_in=timedelta(days=5))
+    services.record_communication(
+        reminded,
+        by=None,
+        counterparty="supplier",
+        channel="email",
+        direction="outbound",
+        kind="reminder",
+        summary="Reminder: refund request",
+    )
 
     disputes = [in_status(Status.DISPUTED, age=age) for age in (timedelta(days=7), timedelta(days=1))]
     OrderFactory(status=Status.CLOSED, close_reason="other", closed_at=timezone.now())  # missed: closed
@@ -64,7 +87,7 @@ def queued():
         "refunds_to_confirm": [refund_pending, *escalated],
         "escalations_open": escalated,
         "returns_to_claim": returns,
-        "supplier_answers_due": answers,
+        "supplier_answers": answers,
         "buyer_disputes_to_resolve": disputes,
         "supplier_disputes_to_resolve": supplier_disputes,
         "purchase_refunds_open": [cancelled],
@@ -102,6 +125,7 @@ def test_each_queue_counts_its_orders_gives_the_oldest_age_and_links_to_exactly_
     assert "Refunds to confirm" in page
     assert "Buyer disputes to resolve (AliExpress)" in page
     assert "Supplier disputes to resolve (1688, in CNY)" in page
+    assert "Supplier answers: received, due or overdue" in page
 
 
 def test_queues_are_shown_to_the_supervisor_only(client, queued):
@@ -237,3 +261,15 @@ def test_waiting_on_me_for_a_supervisor_is_the_supervisors_own_steps(client, one
 def test_waiting_on_me_for_a_user_who_runs_no_step(client, one_per_status):
     client.force_login(staff("Finance"))
     assert listed(client, f"{LIST}?waiting_on=me") == set()
+
+
+def test_the_order_lists_queue_filter_offers_only_the_queues_one_can_work(client, queued):
+    # an Operator runs none of the queues' steps: the list has no queue filter for them
+    client.force_login(staff("Operator"))
+    filters = {f.title for f in client.get(LIST).context["cl"].filter_specs if f.has_output()}
+    assert "supervisor's queue" not in filters
+    # a Supervisor gets every queue to filter by
+    client.force_login(staff("Supervisor"))
+    page = client.get(LIST)
+    [queue_filter] = [f for f in page.context["cl"].filter_specs if f.title == "supervisor's queue"]
+    assert {key for key, _label in queue_filter.lookup_choices} == QUEUE_KEYS

@@ -148,13 +148,13 @@ def readers(north, south) -> dict[str, tuple[object, int]]:
 
 WORK = (
     "supplier_refunds_overdue",
-    "refunds_not_arrived",
+    "buyer_refunds_not_arrived",
     "open_negative_feedback",
     "unpaid_timing_out",
     "waiting_on_buyer",
     "escalations_open",
     "returns_to_claim",
-    "supplier_answers_due",
+    "supplier_answers",
     "purchase_refunds_open",
     "buyer_disputes_to_resolve",
     "supplier_disputes_to_resolve",
@@ -279,7 +279,7 @@ def figures(client, **query) -> dict:
         "cost": cost.group(1),
         "ledger": sorted(row[0] for row in ledger[1:]),
         "costs_of_ledger": {row[-2] for row in ledger[1:]},
-        "out_of_stock_csv": {row[0]: row[2] for row in reasons[1:]}["out_of_stock"],
+        "out_of_stock_csv": {row[0]: row[1] for row in reasons[1:]}["Out of stock"],
         "overdue": int(overdue.group(1)) if overdue else 0,
         "repeated": [tuple(row) for row in tables["out_of_stock"]["rows"]],
     }

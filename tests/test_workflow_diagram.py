@@ -21,7 +21,10 @@ def test_every_declared_transition_is_drawn_and_tabled():
     for t in Order._meta.get_field("status").get_all_transitions(Order):
         assert f"    {t.source} --> {t.target} : {t.name}" in text
         assert f"| `{t.name}` |" in text
-    assert "| `mark_received` | `succeeded` | `received` | `orders.mark_refund_received` | Finance |" in text
+    assert (
+        "| `mark_received` | `succeeded` | `received` | `orders.mark_refund_received` | Finance; "
+        "a buyer's refund also Supervisor (`orders.mark_buyer_refund_received`) |"
+    ) in text
 
 
 def test_the_command_prints_the_same_text():

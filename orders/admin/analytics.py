@@ -26,7 +26,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from shopops import csvout
 from shopops.admin_base import ShopopsAdminSite
@@ -138,7 +138,33 @@ def _hours(value: Decimal | None) -> str:
     return "" if value is None else str(value)
 
 
+def _amount(value: float) -> str:
+    """``value`` with one decimal at most: 20 not 20.0, 2.5 as it is."""
+    return f"{round(value, 1):g}"
+
+
+def duration_text(median: timedelta | None, count: int) -> str:
+    """A median time to close in words, in the unit its size calls for: minutes under an hour,
+    hours under two days, days beyond. No closes: "—", never a median of nothing; a flow closed in
+    one step (an unpaid order's close) took no time at all, and says so."""
+    if not count or median is None:
+        return "—"
+    seconds = median.total_seconds()
+    if seconds <= 0:
+        return _("in one step, no wait")
+    if seconds < 60:
+        return _("under a minute")
+    if seconds < 3600:
+        minutes = round(seconds / 60)
+        return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    hours = seconds / 3600
+    if hours < 48:
+        return ngettext("%(n)s hour", "%(n)s hours", 1 if round(hours, 1) == 1 else 2) % {"n": _amount(hours)}
+    return ngettext("%(n)s day", "%(n)s days", 2) % {"n": _amount(hours / 24)}
+
+
 def _cost_rows(rows: list[CostRow], with_key: bool = True) -> list[tuple]:
+    """A cost table's rows; ``with_key`` keeps the group's key before its label (a SKU's code)."""
     return [((r.key,) if with_key else ()) + (r.label, r.cost, r.closes, r.incomplete) for r in rows]
 
 
@@ -148,8 +174,8 @@ def _cost_tables(costs: CostOfCloses, bucket: str) -> dict:
     return {
         "costs": (
             _("Cost of closes by reason"),
-            [_("Reason code"), _("Reason"), *tail],
-            _cost_rows(costs.by_reason),
+            [_("Reason"), *tail],
+            _cost_rows(costs.by_reason, with_key=False),
         ),
         "cost_over_time": (
             _("Cost of closes over time"),
@@ -186,18 +212,20 @@ def _dispute_rows(data: CloseAnalytics) -> list[tuple]:
 
 
 def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: CostOfCloses) -> dict:
-    """Each exportable table: (title, header, rows). The page and the CSV show the same rows."""
+    """Each exportable table: (title, header, rows). The page and the CSV show the same rows, for
+    people: close reasons, stages and flows by their names, never their codes (the loss ledger's
+    CSV keeps the columns of SPEC §10, codes included: ``?export=ledger``)."""
     return {
         **_cost_tables(costs, data.bucket),
         "reasons": (
             _("Closes by reason"),
-            [_("Reason code"), _("Reason"), _("Closes"), _("Share %")],
-            [(r.key, r.label, r.count, r.share) for r in data.by_reason],
+            [_("Reason"), _("Closes"), _("Share %")],
+            [(r.label, r.count, r.share) for r in data.by_reason],
         ),
         "stages": (
             _("Closes by stage reached"),
-            [_("Stage code"), _("Stage"), _("Closes"), _("Share %")],
-            [(r.key, r.label, r.count, r.share) for r in data.by_stage],
+            [_("Stage"), _("Closes"), _("Share %")],
+            [(r.label, r.count, r.share) for r in data.by_stage],
         ),
         "over_time": (
             _("Closes over time"),
@@ -216,8 +244,8 @@ def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: 
         ),
         "medians": (
             _("Median time to close, per flow"),
-            [_("Flow"), _("Flow name"), _("Closes"), _("Median hours")],
-            [(m.flow, m.label, m.count, _hours(m.median_hours)) for m in data.medians],
+            [_("Flow"), _("Closes"), _("Median time to close")],
+            [(m.label, m.count, duration_text(m.median, m.count)) for m in data.medians],
         ),
         "out_of_stock": (
             _("SKUs with repeated out-of-stock closes"),
@@ -231,8 +259,8 @@ def _tables(data: CloseAnalytics, recommendations: list[Recommendation], costs: 
         ),
         "recommendations": (
             _("Recommended actions"),
-            [_("Rule"), _("Action"), _("Why")],
-            [(r.rule, r.action, r.why) for r in recommendations],
+            [_("Action"), _("Why")],
+            [(r.action, r.why) for r in recommendations],
         ),
     }
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import selectors
+from .. import policy, selectors
 from ..models import PurchaseStatus, SupplierOrder
 from ..people import person
 from ..selectors import queues
@@ -220,13 +220,19 @@ class OpenFollowupFilter(SelectorFilter):
 
 
 class QueueFilter(admin.SimpleListFilter):
-    """The supervisor's queues of the admin index (``selectors.queues.QUEUES``), one value each."""
+    """The supervisor's queues of the admin index (``selectors.queues.QUEUES``), one value each:
+    offered, as on the index, only the queues the user can work (``policy.may_any``); none, no
+    filter. A queue's link still lists its orders for whoever may view them."""
 
     title = _("supervisor's queue")
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return [(queue.key, queue.label) for queue in queues.QUEUES]
+        return [
+            (queue.key, queue.label)
+            for queue in queues.QUEUES
+            if policy.may_any(request.user, queue.permissions)
+        ]
 
     def queryset(self, request, queryset):
         queue = queues.QUEUES_BY_KEY.get(self.value() or "")

@@ -122,4 +122,6 @@ class RefundAdmin(StoreScopedAdmin, ReadOnlyAdmin):
         return obj.chase_count
 
     def has_mark_refund_received_permission(self, request: HttpRequest) -> bool:
-        return policy.may(request.user, "orders.mark_refund_received")
+        # Finance for any refund, Supervisors for buyers' refunds: the workflow refuses, per
+        # refund, one the user may not mark (policy.may_mark_received).
+        return policy.may_any(request.user, policy.RECEIVED_PERMISSIONS)

@@ -6,6 +6,8 @@ by email, or a daily digest); the outbox's team chat channel, hand-off templates
 / ``digested`` states; and the two passes' beat schedules, created when missing like 0004's.
 """
 
+from functools import partial
+
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
@@ -210,7 +212,7 @@ class Migration(migrations.Migration):
                 to=settings.AUTH_USER_MODEL,
             ),
         ),
-        # The latest re-sync: strict (every permission the groups hold exists by now).
-        migrations.RunPython(resync_groups, migrations.RunPython.noop),
+        # Not the latest re-sync: a later one (the Operators' bulk close) follows.
+        migrations.RunPython(partial(resync_groups, missing_ok=True), migrations.RunPython.noop),
         migrations.RunPython(create_schedules, remove_schedules),
     ]

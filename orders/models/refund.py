@@ -79,7 +79,11 @@ class Refund(FSMModelMixin, models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]
-        permissions = [("mark_refund_received", _("Can mark a refund received"))]
+        permissions = [
+            ("mark_refund_received", _("Can mark a refund received")),
+            # A buyer's refund, seen arriving on the platform (orders.policy.may_mark_received).
+            ("mark_buyer_refund_received", _("Can mark a buyer's refund received (seen on the platform)")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.amount} {self.currency}"

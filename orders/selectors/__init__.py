@@ -104,10 +104,12 @@ def supplier_refunds_overdue(now: datetime, user: Any = None) -> QuerySet[Refund
     )
 
 
-def refunds_not_arrived(now: datetime, user: Any = None) -> QuerySet[Refund]:
-    """Refunds that succeeded more than ``SHOPOPS_REFUND_ARRIVAL_DAYS`` ago but were not received."""
+def refunds_not_arrived(now: datetime, user: Any = None, direction: str | None = None) -> QuerySet[Refund]:
+    """Refunds that succeeded more than ``SHOPOPS_REFUND_ARRIVAL_DAYS`` ago but were not received;
+    of one ``direction`` when given: money due to us (``from_supplier``) apart from the buyers'."""
     cutoff = now - timedelta(days=float(settings.SHOPOPS_REFUND_ARRIVAL_DAYS))
-    return _refunds(user).filter(status=RefundStatus.SUCCEEDED, succeeded_at__lte=cutoff)
+    found = _refunds(user).filter(status=RefundStatus.SUCCEEDED, succeeded_at__lte=cutoff)
+    return found if direction is None else found.filter(direction=direction)
 
 
 def open_negative_feedback(user: Any) -> QuerySet[Feedback]:

@@ -23,6 +23,8 @@ from typing import Any
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from evidence.models import Communication, Counterparty, Direction, Kind
+
 from .. import policy
 from ..models import (
     DisputeWith,
@@ -71,15 +73,29 @@ def returns_to_claim(now: datetime, user: Any) -> QuerySet[Order]:
     return _orders(user).filter(status=Status.RETURN_RECEIVED)
 
 
-def supplier_answers_due(now: datetime, user: Any) -> QuerySet[Order]:
-    """Orders awaiting the supplier whose answer is due within ``SUPPLIER_ANSWER_DUE_WITHIN``
-    or overdue (the pending supplier refund's respond-by deadline)."""
-    return _orders(user).filter(
-        _with_requested_refund(
-            RefundDirection.FROM_SUPPLIER, respond_by__lte=now + SUPPLIER_ANSWER_DUE_WITHIN
-        ),
-        status=Status.SUPPLIER_REFUND_PENDING,
+def supplier_answered() -> Exists:
+    """The supplier answered since the order began waiting for it: a communication with the
+    supplier recorded since then that is theirs (a message from them) or an answer (its consent or
+    refusal, however recorded). Our reminders to the supplier are not answers. The answer itself
+    is then recorded by the Supervisor's step (``record_supplier_approval`` / ``_refusal``)."""
+    return Exists(
+        Communication.objects.filter(
+            Q(direction=Direction.INBOUND) | Q(kind__in=(Kind.CONSENT, Kind.REFUSAL)),
+            order=OuterRef("pk"),
+            counterparty=Counterparty.SUPPLIER,
+            recorded_at__gte=OuterRef("status_changed_at"),
+        )
     )
+
+
+def supplier_answers(now: datetime, user: Any) -> QuerySet[Order]:
+    """Orders awaiting the supplier whose answer is work now: the supplier answered (early or
+    not: :func:`supplier_answered`), or its answer is due within ``SUPPLIER_ANSWER_DUE_WITHIN``
+    or overdue (the pending supplier refund's respond-by deadline)."""
+    due = _with_requested_refund(
+        RefundDirection.FROM_SUPPLIER, respond_by__lte=now + SUPPLIER_ANSWER_DUE_WITHIN
+    )
+    return _orders(user).filter(due | supplier_answered(), status=Status.SUPPLIER_REFUND_PENDING)
 
 
 def _supplier_dispute() -> Q:
@@ -138,6 +154,11 @@ class Queue:
     def permission(self) -> str:
         return TRANSITIONS[self.step].permission
 
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """Who holds one of these can work the queue: it is offered to them (``policy.may_any``)."""
+        return (self.permission,)
+
 
 QUEUES: tuple[Queue, ...] = (
     Queue("refunds_to_confirm", _("Refunds to confirm"), "confirm_refund", refunds_to_confirm),
@@ -149,10 +170,10 @@ QUEUES: tuple[Queue, ...] = (
         returns_to_claim,
     ),
     Queue(
-        "supplier_answers_due",
-        _("Supplier answers due or overdue"),
+        "supplier_answers",
+        _("Supplier answers: received, due or overdue"),
         "record_supplier_approval",
-        supplier_answers_due,
+        supplier_answers,
     ),
     Queue(
         "purchase_refunds_open",

@@ -11,9 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
+from django_celery_beat.models import PeriodicTask
 
-from ..models import CloseReason
+from .. import policy
+from ..models import CloseReason, Store
+from ..models.store import option_value
 from . import overdue_supplier_refunds_by_supplier
 from .analytics import CloseAnalytics, share_percent
 from .costs import CostOfCloses
@@ -34,6 +38,9 @@ SHIPPING_ISSUE_SHARE = Decimal("15")
 PAID_STAGE_SHARE = Decimal("30")
 # Below this many closes a share says little; share-based rules stay quiet.
 MIN_CLOSES_FOR_SHARES = 10
+# The periodic task that sends the payment reminders (SPEC §10): the reminders are on while its
+# schedule is enabled, each store's delay its own (``Store.payment_reminder_hours``).
+REMINDER_TASK = "orders.send_payment_reminders"
 
 
 def _above(count: int, total: int, limit: Decimal) -> bool:
@@ -55,21 +62,114 @@ class Recommendation:
     subject: str = ""  # the SKU or supplier concerned, if any
 
 
+@dataclass(frozen=True)
+class Reminders:
+    """How payment reminders are set for a view: sent or not, and each store's delay."""
+
+    on: bool  # the schedule of ``REMINDER_TASK`` exists and is enabled
+    schedule: str  # its name in the admin's periodic tasks ("" when there is none)
+    delays: list[tuple[str, float]]  # (store code, hours after the order is placed), by code
+
+
+def payment_reminders(user: Any, store: Store | None) -> Reminders:
+    """How payment reminders are set for a view of ``user``'s stores (or of one ``store``): on
+    while the periodic task that sends them (``orders.send_payment_reminders``) is enabled, after
+    each store's delay. Two small reads."""
+    schedules = list(PeriodicTask.objects.filter(task=REMINDER_TASK).values_list("name", "enabled"))
+    stores = [store] if store is not None else policy.stores(user).order_by("code")
+    return Reminders(
+        on=any(enabled for _name, enabled in schedules),
+        schedule=schedules[0][0] if schedules else "",
+        delays=[(s.code, float(s.option("payment_reminder_hours"))) for s in stores],
+    )
+
+
+def _reminders_action(reminders: Reminders) -> str:
+    """What to do about unpaid orders timing out, given how reminders are set now."""
+    if not reminders.on:
+        if reminders.schedule:
+            return _(
+                "Turn on payment reminders (the periodic task “%(schedule)s” is disabled) and check "
+                "the checkout for friction."
+            ) % {"schedule": reminders.schedule}
+        return _("Turn on payment reminders and check the checkout for friction.")
+    delays = sorted({hours for _code, hours in reminders.delays}) or [
+        float(option_value("payment_reminder_hours", None))
+    ]
+    if len(delays) == 1:
+        after = _("%(hours)s hours after the order") % {"hours": f"{delays[0]:g}"}
+    else:
+        after = ", ".join(
+            _("%(store)s: %(hours)s hours") % {"store": code, "hours": f"{hours:g}"}
+            for code, hours in reminders.delays
+        )
+    return _(
+        "Payment reminders are on (%(after)s): remind buyers sooner, and check the checkout for friction."
+    ) % {"after": after}
+
+
+def _costliest_refusals(costs: CostOfCloses) -> list[Recommendation]:
+    """The supplier whose refusals cost the most (several when they cost the same, said so); none
+    when no refusal cost anything."""
+    refusals = costs.supplier_refusals
+    if not refusals:
+        return []
+    top = max(cost for _n, cost in refusals.values())
+    if top <= 0:
+        return []
+    names = sorted(name for name, (_n, cost) in refusals.items() if cost == top)
+    figures = {"cost": top, "currency": costs.currency}
+    if len(names) == 1:
+        (name,) = names
+        return [
+            Recommendation(
+                rule="supplier_refusal_cost",
+                action=_("Renegotiate with %(supplier)s or move its SKUs: its refusals cost the most.")
+                % {"supplier": name},
+                why=_("%(n)d close(s) where it refused a refund cost %(cost)s %(currency)s.")
+                % {**figures, "n": refusals[name][0]},
+                subject=name,
+            )
+        ]
+    return [
+        Recommendation(
+            rule="supplier_refusal_cost",
+            action=_(
+                "Renegotiate with %(suppliers)s or move their SKUs: their refusals cost the most, "
+                "as much each."
+            )
+            % {"suppliers": get_text_list(names, _("and"))},
+            why=_("The closes where each refused a refund cost %(cost)s %(currency)s: %(closes)s.")
+            % {
+                **figures,
+                "closes": "; ".join(
+                    _("%(supplier)s, %(n)d close(s)") % {"supplier": name, "n": refusals[name][0]}
+                    for name in names
+                ),
+            },
+            subject=", ".join(names),
+        )
+    ]
+
+
 def recommend(
     data: CloseAnalytics, *, user: Any, now: datetime, costs: CostOfCloses | None = None
 ) -> list[Recommendation]:
     """The actions the numbers in ``data`` call for. Reads one more query (the overdue refunds of
-    ``user``'s stores, or of the view's store: ``data.store``; ``user`` is ``None`` for the system).
+    ``user``'s stores, or of the view's store: ``data.store``; ``user`` is ``None`` for the system),
+    and two when unpaid orders time out too often (how payment reminders are set).
 
     With ``costs`` (the view's cost of closes) the supplier rules weigh by cost: a supplier whose
-    closes cost most comes first, and ``supplier_refusal_cost`` lists the suppliers that refused
-    refunds, the costliest first.
+    closes cost most comes first, and ``supplier_refusal_cost`` names the supplier whose refusals
+    cost the most (the suppliers, when several cost as much).
 
     Rules:
-    - ``payment_timeout_share``: ``payment_timeout`` closes > 20% of closes (≥ 10 closes);
+    - ``payment_timeout_share``: ``payment_timeout`` closes > 20% of closes (≥ 10 closes); the
+      action reads how reminders are set now (:func:`payment_reminders`): turn them on, or remind
+      sooner;
     - ``product_info_error_sku``: a SKU with ≥ 3 ``product_info_error`` closes;
     - ``out_of_stock_sku``: a SKU with ≥ 3 ``out_of_stock`` closes;
-    - ``supplier_refusal_cost``: a supplier that refused a refund, by what those closes cost;
+    - ``supplier_refusal_cost``: the supplier whose refused refunds cost the most (ties together);
     - ``supplier_refund_overdue``: a supplier with refunds past their respond-by deadline;
     - ``supplier_quality``: a supplier with ≥ 3 ``quality_issue`` closes making ≥ 30% of its closes;
     - ``shipping_issue_share``: ``shipping_issue`` closes > 15% of closes (≥ 10 closes);
@@ -85,7 +185,7 @@ def recommend(
         found.append(
             Recommendation(
                 rule="payment_timeout_share",
-                action=_("Turn on payment reminders and check the checkout for friction."),
+                action=_reminders_action(payment_reminders(user, data.store)),
                 why=_(
                     "%(share)s%% of closes (%(n)d of %(total)d) were unpaid orders timing out; "
                     "the rule is above %(limit)s%%."
@@ -124,17 +224,7 @@ def recommend(
         return (-supplier_cost.get(item[0], Decimal("0")), item[0])
 
     if costs:
-        for name, (n, cost) in sorted(costs.supplier_refusals.items(), key=lambda i: (-i[1][1], i[0])):
-            found.append(
-                Recommendation(
-                    rule="supplier_refusal_cost",
-                    action=_("Renegotiate with %(supplier)s or move its SKUs: its refusals cost the most.")
-                    % {"supplier": name},
-                    why=_("%(n)d close(s) where it refused a refund cost %(cost)s %(currency)s.")
-                    % {"n": n, "cost": cost, "currency": costs.currency},
-                    subject=name,
-                )
-            )
+        found.extend(_costliest_refusals(costs))
 
     for name, n in sorted(
         overdue_supplier_refunds_by_supplier(now, user, supplier=data.supplier, store=data.store).items(),

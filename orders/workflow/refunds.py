@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from shopops.errors import Refused
+from shopops.errors import NotPermitted, Refused
 
 from .. import policy
 from ..models import Order, Refund, RefundDirection, Status, SupplierOrder
@@ -184,10 +184,19 @@ def _refund_and_order(refund: Refund | int, by: AbstractBaseUser | None) -> tupl
 
 
 def mark_refund_received(refund: Refund | int, *, by: AbstractBaseUser | None, note: str = "") -> Refund:
-    """Finance verified the money arrived (buyer's refund on the platform, supplier's in our account)."""
+    """The money was seen to arrive: a supplier's in our account (Finance), a buyer's refund on the
+    platform (Finance, or who confirms refunds there: ``policy.may_mark_received``)."""
     note = inputs.note(note)
-    policy.require(by, "orders.mark_refund_received", _("mark refunds received"))
+    if by is not None and not policy.may_any(by, policy.RECEIVED_PERMISSIONS):
+        raise NotPermitted(_("You are not allowed to %(doing)s.") % {"doing": _("mark refunds received")})
     pk, order_id = _refund_and_order(refund, by)
+    if by is not None and not policy.may_mark_received(by, Refund.objects.get(pk=pk)):
+        raise NotPermitted(
+            _(
+                "You are not allowed to mark a refund from a supplier received: Finance sees that "
+                "money arrive."
+            )
+        )
     with operation("mark_refund_received", order_id, by=by) as t:
         locked = Refund.objects.select_for_update().get(pk=pk)
         if not can_proceed(locked.mark_received):

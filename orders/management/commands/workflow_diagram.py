@@ -18,6 +18,7 @@ from django.utils import translation
 
 from orders.groups import GROUPS
 from orders.models import PURCHASE_MOVES, Order, PurchaseStatus, Refund, RefundStatus, Status
+from orders.policy import BUYER_RECEIVED_PERMISSION
 from orders.transitions import CURRENCY_RULES, DEFAULT_RULES, KINDS, TRANSITIONS, Input, Transition
 
 DOC_PATH = Path(settings.BASE_DIR) / "docs" / "workflow.md"
@@ -34,6 +35,8 @@ _REFUND_RUN_BY = {
     "`record_purchase_refund_approval`",
     "reject": "workflow: `record_supplier_refusal`, `record_purchase_refund_refusal`",
 }
+# Who else runs a refund transition, on which refunds, beside the holders of its own permission.
+_REFUND_ALSO = {"mark_received": ("a buyer's refund", BUYER_RECEIVED_PERMISSION)}
 
 
 def _transitions(model: type[models.Model]) -> list:
@@ -201,6 +204,9 @@ def _render() -> str:
     for name, sources, target, perm in _transitions(Refund):
         froms = ", ".join(f"`{s}`" for s in sources)
         run_by = _groups_with(perm) if perm else _REFUND_RUN_BY.get(name, "workflow")
+        if name in _REFUND_ALSO:
+            which, also = _REFUND_ALSO[name]
+            run_by += f"; {which} also {_groups_with(also)} (`{also}`)"
         out.append(f"| `{name}` | {froms} | `{target}` | {f'`{perm}`' if perm else '—'} | {run_by} |")
     out.append("")
     return "\n".join(out)

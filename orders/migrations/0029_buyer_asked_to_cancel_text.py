@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0026_platform_refunds"),
+        ("orders", "0028_buyer_refund_received"),
     ]
 
     operations = [
