@@ -89,14 +89,30 @@ def formatter(field: models.Field) -> Callable[[Any], str]:
     return _text
 
 
+class QueryDuringCopy(RuntimeError):
+    """Code producing a COPY's lines ran a query: the connection is busy with the COPY (the
+    driver would wait for itself for ever). Whatever the lines need is read before the COPY."""
+
+
+def _no_query_during_copy(execute, sql, params, many, context):
+    raise QueryDuringCopy(f"a query while a COPY streams its lines: {sql[:120]}")
+
+
 def copy_lines(cursor, statement: str, lines: Iterable[str]) -> None:
     """Run ``COPY ... FROM STDIN`` ``statement`` with ``lines`` (COPY text, without their newline).
 
     Written a batch at a time: PostgreSQL stores and indexes each batch on the other core while
-    this one produces the next. A database error is raised as Django's (``IntegrityError``,
-    ``OperationalError``, …), like any other query's, not as the driver's own.
+    this one produces the next — ``lines`` may be a generator doing real work (the import checks
+    its rows as they are written). It may not query the database: that raises
+    ``QueryDuringCopy`` (the connection is busy with the COPY). A database error is raised as
+    Django's (``IntegrityError``, ``OperationalError``, …), like any other query's, not as the
+    driver's own.
     """
-    with connection.wrap_database_errors, cursor.copy(statement) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.execute_wrapper(_no_query_during_copy),
+        cursor.copy(statement) as copy,
+    ):
         batch: list[str] = []
         for line in lines:
             batch.append(line)
@@ -107,6 +123,68 @@ def copy_lines(cursor, statement: str, lines: Iterable[str]) -> None:
         if batch:
             batch.append("")
             copy.write("\n".join(batch))
+
+
+class Layout:
+    """The COPY text lines of one model's rows, for a COPY that a caller streams row by row.
+
+    Every concrete column is written (the primary key first, with ``pk``): a row's own values
+    are formatted by their field's :func:`formatter`; the others hold their model default
+    (``auto_now`` fields: ``now``) or the value ``fixed`` gives every row, formatted once.
+    """
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        now: datetime,
+        *,
+        pk: bool = True,
+        fixed: dict[str, Any] | None = None,
+    ):
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        fixed = fixed or {}
+        self.template = [""] if pk else []
+        self.slots: dict[str, tuple[int, Callable[[Any], str]]] = {}
+        for position, f in enumerate(fields, start=len(self.template)):
+            format_value = formatter(f)
+            if f.attname in fixed:
+                default = fixed[f.attname]
+            elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                default = now
+            else:
+                default = f.get_default()
+            self.template.append(format_value(default))
+            self.slots[f.attname] = (position, format_value)
+        table, key = model._meta.db_table, model._meta.pk.column
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(c) for c in [*([key] if pk else []), *(f.column for f in fields)])
+        self.statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
+        self.table, self.key = table, key
+
+    def line(self, row: dict[str, Any], pk: int | None = None, *, plain: bool = False) -> str:
+        """The line of ``row`` (attname → value); ``plain``: its text needs no escaping."""
+        parts = self.template.copy()
+        if pk is not None:
+            parts[0] = str(pk)
+        slots = self.slots
+        for name, value in row.items():
+            position, format_value = slots[name]
+            parts[position] = value if value.__class__ is str and plain else format_value(value)
+        return "\t".join(parts)
+
+
+def next_ids(cursor, model: type[models.Model], count: int) -> list[int]:
+    """``count`` new primary keys of ``model`` from its table's sequence, in one query."""
+    if count <= 0:
+        return []
+    cursor.execute(
+        # The sequence looked up once, not once a row; the ids come back as one array.
+        "SELECT array_agg(nextval(s.seq)) "
+        "FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) s, generate_series(1, %s)",
+        [model._meta.db_table, model._meta.pk.column, count],
+    )
+    (ids,) = cursor.fetchone()
+    return ids
 
 
 def insert(
@@ -126,43 +204,14 @@ def insert(
     """
     if not rows:
         return []
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    # Each line starts as the defaults' text (after the id); only the values a row gives are
-    # formatted.
-    template = [""] if returning else []
-    slots: dict[str, tuple[int, Callable[[Any], str]]] = {}
-    for position, f in enumerate(fields, start=len(template)):
-        default = (
-            now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default()
-        )
-        format_value = formatter(f)
-        template.append(format_value(default))
-        slots[f.attname] = (position, format_value)
-    table, pk = model._meta.db_table, model._meta.pk.column
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in [*([pk] if returning else []), *(f.column for f in fields)])
-    ids: list[int] = []
-
-    def lines() -> Iterator[str]:
-        for index, row in enumerate(rows):
-            parts = template.copy()
-            if returning:
-                parts[0] = str(ids[index])
-            for name, value in row.items():
-                position, format_value = slots[name]
-                parts[position] = value if value.__class__ is str and plain else format_value(value)
-            yield "\t".join(parts)
-
+    layout = Layout(model, now, pk=returning)
     with connection.cursor() as cursor:
+        ids = next_ids(cursor, model, len(rows)) if returning else []
         if returning:
-            cursor.execute(
-                # The sequence looked up once, not once a row; the ids come back as one array.
-                "SELECT array_agg(nextval(s.seq)) "
-                "FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) s, generate_series(1, %s)",
-                [table, pk, len(rows)],
-            )
-            (ids,) = cursor.fetchone()
-        copy_lines(cursor, f"COPY {quote(table)} ({columns}) FROM STDIN", lines())
+            lines: Iterable[str] = map(lambda row, pk: layout.line(row, pk, plain=plain), rows, ids)
+        else:
+            lines = (layout.line(row, plain=plain) for row in rows)
+        copy_lines(cursor, layout.statement, lines)
     return ids
 
 

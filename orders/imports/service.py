@@ -59,7 +59,7 @@ from .reading import ImportFileError, chunks, clean_cell, not_csv_message, open_
 from .result import ImportResult, RowIssue
 from .rows import RowParser
 from .stores import FileStores, chosen_store
-from .writer import Rows, Writer
+from .writer import Writer
 
 __all__ = ["ImportFileError", "ImportResult", "RowIssue", "import_orders"]
 
@@ -136,6 +136,7 @@ class FileRows:
         self.width = len(header)
         self.id_index, self.status_index = header.index("order_id"), header.index("status")
         self.store_index = header.index("store") if "store" in header else None
+        self.sku_index = header.index("sku") if "sku" in header else None
         self.stores = stores
         self.writer = writer
         self.result = result
@@ -150,9 +151,44 @@ class FileRows:
         texts: list[str] = [""] * len(chunk)  # each row's fingerprint text, once
         stores: list[int | None] = [None] * len(chunk)  # each row's store, as probed
         self._look_up_stores(chunk)
-        unchanged, known = self.writer.probe(self._entries(chunk, ids, texts, stores), self.fingerprint)
+        entries = list(self._entries(chunk, ids, texts, stores))
+        unchanged, known = self.writer.probe(entries, self.fingerprint)
+        # An order held in another store is answered after the chunk (its answer may read the
+        # database, which the stream of new orders occupies meanwhile).
+        conflicts: list[tuple[int, dict[str, Any], int]] = []
+        checked = self._checked(chunk, ids, texts, stores, unchanged, known, conflicts)
+        if self._writing():
+            sku_index = self.sku_index
+            skus = {
+                clean_cell(chunk[position][1][sku_index])
+                for position, *_entry in entries
+                if position not in unchanged and sku_index is not None
+            }
+            new = sum(1 for position, order_id, *_rest in entries if order_id not in known)
+            self.writer.apply(checked, known, skus=skus, new=new, proceed=self._writing)
+        for _row in checked:
+            pass  # after an invalid row, the rest are only checked, never written
+        for row, values, current in conflicts:
+            self._conflict(row, values, current)
+
+    def _writing(self) -> bool:
+        """Are checked rows still written? Not after an invalid one, in a file (all or nothing)."""
+        return not (self.all_or_nothing and self.result.error_count)
+
+    def _checked(
+        self,
+        chunk: list[tuple[int, list[str]]],
+        ids: list[str],
+        texts: list[str],
+        stores: list[int | None],
+        unchanged: set[int],
+        known: dict[str, int],
+        conflicts: list[tuple[int, dict[str, Any], int]],
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The chunk's rows checked one by one: each valid row to write, as (row, values); each
+        problem reported as it is found."""
+        result = self.result
         parse, digest, seen = self.parse, self.fingerprint.digest, self.seen
-        parsed: Rows = []
         for position, (row, cells) in enumerate(chunk):
             if position in unchanged:
                 values = None  # imported before as it is, in its store, untouched since: unchanged
@@ -186,18 +222,20 @@ class FileRows:
             self.stores.seen.add(store)
             current = known.get(order_id)
             if current is not None and current != store:
-                self._conflict(row, values, current)
+                conflicts.append((row, values, current))
                 continue
-            parsed.append((row, values))
-        if not (self.all_or_nothing and result.error_count):
-            self.writer.apply(parsed, known)  # after an error, rows are only checked, never written
+            if self._writing():
+                yield row, values
 
     def _look_up_stores(self, chunk: list[tuple[int, list[str]]]) -> None:
-        """Look up the chunk's new store codes now: the probe reads them while it streams the
-        chunk to the database (a COPY), when no other query may run on the connection."""
+        """Look up the chunk's new store codes now, and what a row naming none is told when the
+        file has no store: the rows are checked while their new orders stream to the database
+        (a COPY), when no other query may run on the connection."""
         index, width = self.store_index, self.width
-        if index is not None:
-            self.stores.look_up({clean_cell(cells[index]) for _row, cells in chunk if len(cells) == width})
+        codes = {clean_cell(cells[index]) for _row, cells in chunk if len(cells) == width} if index else set()
+        self.stores.look_up(codes)
+        if self.stores.default_id is None and (index is None or "" in codes):
+            self.stores.choose_message()
 
     def _conflict(self, row: int, values: dict[str, Any], current: int) -> None:
         """A row of an order Shopops holds in another store: an error, or refused (never moved)."""
