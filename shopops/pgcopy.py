@@ -6,6 +6,8 @@ Bulk writers (the order import) use it where ``INSERT`` is ten times too slow:
   of the cost of psycopg's ``write_row`` for such rows), drawing their ids from the table's
   sequence in one query;
 - :func:`copy_lines` streams lines already in COPY text format, a batch at a time;
+- :func:`copy_rows` streams rows of Python values in COPY's binary format (:class:`Layout`),
+  for a writer that produces its rows as it goes (the order import);
 - :func:`escape`, :func:`needs_escaping` and :func:`formatter` turn values into COPY text;
 - :func:`index_lookups` makes the planner probe indexes row by row, for the join that follows
   a COPY into a temporary table.
@@ -17,11 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 NULL = "\\N"
 # Rows a COPY write carries: small enough for the server to store and index one batch on the
@@ -126,11 +132,14 @@ def copy_lines(cursor, statement: str, lines: Iterable[str]) -> None:
 
 
 class Layout:
-    """The COPY text lines of one model's rows, for a COPY that a caller streams row by row.
+    """One model's rows for a *binary* COPY (:func:`copy_rows`), which a caller streams row by row.
 
-    Every concrete column is written (the primary key first, with ``pk``): a row's own values
-    are formatted by their field's :func:`formatter`; the others hold their model default
-    (``auto_now`` fields: ``now``) or the value ``fixed`` gives every row, formatted once.
+    Every concrete column is written (the primary key first, with ``pk``). ``template`` holds
+    each column's value for a row that gives none: its model default (``auto_now`` fields:
+    ``now``) or what ``fixed`` gives every row; ``position`` says where a row's own value goes.
+    Values are Python's own (str, int, Decimal, aware datetime): the driver converts them in C
+    to PostgreSQL's binary form, and the server parses no text — a third of the client's work
+    of text lines, and less of the server's. A ``jsonb`` value is given as its JSON text.
     """
 
     def __init__(
@@ -143,34 +152,69 @@ class Layout:
     ):
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         fixed = fixed or {}
-        self.template = [""] if pk else []
-        self.slots: dict[str, tuple[int, Callable[[Any], str]]] = {}
-        for position, f in enumerate(fields, start=len(self.template)):
-            format_value = formatter(f)
+        key = model._meta.pk
+        self.template: list[Any] = [None] if pk else []
+        self.types = [_type_name(key)] if pk else []
+        self.position: dict[str, int] = {}
+        for f in fields:
             if f.attname in fixed:
-                default = fixed[f.attname]
+                value = fixed[f.attname]
             elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                default = now
+                value = now
             else:
-                default = f.get_default()
-            self.template.append(format_value(default))
-            self.slots[f.attname] = (position, format_value)
-        table, key = model._meta.db_table, model._meta.pk.column
+                value = f.get_default()
+            if isinstance(f, models.JSONField):
+                value = json.dumps(value, cls=f.encoder, ensure_ascii=False)
+            self.position[f.attname] = len(self.template)
+            self.template.append(value)
+            self.types.append(_type_name(f))
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(c) for c in [*([key] if pk else []), *(f.column for f in fields)])
-        self.statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
-        self.table, self.key = table, key
+        columns = ", ".join(quote(c) for c in [*([key.column] if pk else []), *(f.column for f in fields)])
+        self.statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)"
 
-    def line(self, row: dict[str, Any], pk: int | None = None, *, plain: bool = False) -> str:
-        """The line of ``row`` (attname → value); ``plain``: its text needs no escaping."""
-        parts = self.template.copy()
+    def row(self, values: dict[str, Any], pk: int | None = None) -> list[Any]:
+        """The row of ``values`` (attname → value)."""
+        row = self.template.copy()
         if pk is not None:
-            parts[0] = str(pk)
-        slots = self.slots
-        for name, value in row.items():
-            position, format_value = slots[name]
-            parts[position] = value if value.__class__ is str and plain else format_value(value)
-        return "\t".join(parts)
+            row[0] = pk
+        position = self.position
+        for name, value in values.items():
+            row[position[name]] = value
+        return row
+
+
+def _type_name(field: models.Field) -> str:
+    """The PostgreSQL type of ``field``'s column, without its modifier (``varchar(64)`` → ``varchar``)."""
+    return re.sub(r"\(.*\)", "", field.db_type(connection) or "").strip()
+
+
+class _JsonText(Dumper):
+    """A ``jsonb`` value given as its JSON text, in the binary form (version 1, then the text)."""
+
+    format = Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
+
+
+def copy_rows(cursor, layout: Layout, rows: Iterable[Sequence[Any]]) -> None:
+    """Run ``layout``'s binary COPY with ``rows`` (each a sequence of the layout's columns).
+
+    Streamed as :func:`copy_lines` is (the driver sends each 32 KB it has), with the same rules:
+    ``rows`` may be a generator doing real work, but may not query the database
+    (``QueryDuringCopy``); a database error is raised as Django's.
+    """
+    with (
+        connection.wrap_database_errors,
+        connection.execute_wrapper(_no_query_during_copy),
+        cursor.copy(layout.statement) as copy,
+    ):
+        copy.cursor.adapters.register_dumper(None, _JsonText)  # by oid only: this COPY's jsonb
+        copy.set_types(layout.types)
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
 
 
 def next_ids(cursor, model: type[models.Model], count: int) -> list[int]:
@@ -204,14 +248,37 @@ def insert(
     """
     if not rows:
         return []
-    layout = Layout(model, now, pk=returning)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # Each line starts as the defaults' text (after the id); only the values a row gives are
+    # formatted.
+    template = [""] if returning else []
+    slots: dict[str, tuple[int, Callable[[Any], str]]] = {}
+    for position, f in enumerate(fields, start=len(template)):
+        default = (
+            now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default()
+        )
+        format_value = formatter(f)
+        template.append(format_value(default))
+        slots[f.attname] = (position, format_value)
+    table, pk = model._meta.db_table, model._meta.pk.column
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in [*([pk] if returning else []), *(f.column for f in fields)])
+    ids: list[int] = []
+
+    def lines() -> Iterator[str]:
+        for index, row in enumerate(rows):
+            parts = template.copy()
+            if returning:
+                parts[0] = str(ids[index])
+            for name, value in row.items():
+                position, format_value = slots[name]
+                parts[position] = value if value.__class__ is str and plain else format_value(value)
+            yield "\t".join(parts)
+
     with connection.cursor() as cursor:
-        ids = next_ids(cursor, model, len(rows)) if returning else []
         if returning:
-            lines: Iterable[str] = map(lambda row, pk: layout.line(row, pk, plain=plain), rows, ids)
-        else:
-            lines = (layout.line(row, plain=plain) for row in rows)
-        copy_lines(cursor, layout.statement, lines)
+            ids = next_ids(cursor, model, len(rows))
+        copy_lines(cursor, f"COPY {quote(table)} ({columns}) FROM STDIN", lines())
     return ids
 
 

@@ -1,10 +1,9 @@
 """What a new order of an import is made of: its row, its ``imported`` event and its supplier order.
 
-One definition, in two forms: the column values (``bulk_create`` on SQLite, and the rows
-written after a streamed COPY) and, on PostgreSQL, the same values as ``COPY`` text lines
-(:class:`NewOrderLines`), formatted straight from the checked row — no model instance and no
-intermediate dictionary per row, the constant columns (the import's time, the event's name,
-its actor) formatted once per file.
+One definition, in two forms: the column values by field (``bulk_create`` on SQLite) and, on
+PostgreSQL, the same values as the rows of binary ``COPY``s (:class:`NewOrderLines`), put in
+place straight from the checked row — no model instance and no intermediate dictionary per
+row, the constant columns (the import's time, the event's name, its actor) set once per file.
 """
 
 from __future__ import annotations
@@ -64,7 +63,8 @@ def supplier_row(values: dict[str, Any], order_id: int, now: datetime) -> dict[s
 
 
 class NewOrderLines:
-    """The COPY lines of new orders, their events and their supplier orders, written at ``now``.
+    """New orders, their events and their supplier orders as the rows of binary COPYs
+    (:class:`shopops.pgcopy.Layout`), written at ``now``.
 
     ``source`` is what the events say the values came from instead of the file and row (the
     AliExpress pull).
@@ -87,49 +87,64 @@ class NewOrderLines:
                 "reason": "",
             },
         )
-        self.suppliers = pgcopy.Layout(SupplierOrder, now, pk=False)
-        slots = self.orders.slots
-        # The row's columns that are order fields, by their key in the checked values.
-        self._order_slots = {
-            column: slots[field] for column, field in (*ORDER_FIELDS.items(), *NAMED_FIELDS.items())
+        self.suppliers = pgcopy.Layout(SupplierOrder, now, pk=False, fixed={"created_at": now})
+        position = self.orders.position
+        # Where each of a row's columns that is an order field goes, by its key in the values.
+        self._order_at = {
+            column: position[field] for column, field in (*ORDER_FIELDS.items(), *NAMED_FIELDS.items())
         }
-        self._sku_at = slots["sku_id"][0]
-        self._hash_at = slots["import_hash"][0]
+        self._sku_at = position["sku_id"]
+        self._hash_at = position["import_hash"]
         self._stamp = stamp(now)
-        self._event_order_at = self.events.slots["order_id"][0]
-        self._event_status_at = self.events.slots["to_status"][0]
-        self._event_data_at = self.events.slots["data"][0]
+        self._event_at = tuple(self.events.position[name] for name in ("order_id", "to_status", "data"))
         self._event_data = _EventData(file_name, source, now)
+        self._supplier_at = {
+            column: self.suppliers.position[field] for column, field in SUPPLIER_FIELDS.items()
+        }
+        self._supplier_order_at = self.suppliers.position["order_id"]
+        self._supplier_status_at = self.suppliers.position["status"]
 
-    def order(self, values: dict[str, Any], pk: int, sku_id: int) -> str:
-        """:func:`order_row` as a COPY line."""
-        parts = self.orders.template.copy()
-        parts[0] = str(pk)
-        slots = self._order_slots
+    def order(self, values: dict[str, Any], pk: int, sku_id: int) -> list[Any]:
+        """:func:`order_row` as a COPY row."""
+        row = self.orders.template.copy()
+        row[0] = pk
+        at = self._order_at
         for column, value in values.items():
-            slot = slots.get(column)
-            if slot is not None:
-                parts[slot[0]] = slot[1](value)
-        parts[self._sku_at] = str(sku_id)
-        parts[self._hash_at] = values[FINGERPRINT] + self._stamp
-        return "\t".join(parts)
+            index = at.get(column)
+            if index is not None:
+                row[index] = value
+        row[self._sku_at] = sku_id
+        row[self._hash_at] = values[FINGERPRINT] + self._stamp
+        return row
 
-    def event(self, order_id: int, row: int, values: dict[str, Any]) -> str:
-        """:func:`event_row` as a COPY line."""
-        parts = self.events.template.copy()
-        parts[self._event_order_at] = str(order_id)
-        parts[self._event_status_at] = values["status"]  # a status code: nothing to escape
-        parts[self._event_data_at] = self._event_data(row, values.get("platform_status"))
-        return "\t".join(parts)
+    def event(self, order_id: int, row: int, values: dict[str, Any]) -> list[Any]:
+        """:func:`event_row` as a COPY row."""
+        event = self.events.template.copy()
+        order_at, status_at, data_at = self._event_at
+        event[order_at] = order_id
+        event[status_at] = values["status"]
+        event[data_at] = self._event_data(row, values.get("platform_status"))
+        return event
 
-    def supplier(self, order_id: int, values: dict[str, Any]) -> str | None:
-        """:func:`supplier_row` as a COPY line, or ``None`` when the row describes none."""
-        supplier = supplier_row(values, order_id, self.now)
-        return None if supplier is None else self.suppliers.line(supplier)
+    def supplier(self, order_id: int, values: dict[str, Any]) -> list[Any] | None:
+        """:func:`supplier_row` as a COPY row, or ``None`` when the row describes none."""
+        supplier = self.suppliers.template.copy()
+        given = False
+        at = self._supplier_at
+        for column, index in at.items():
+            if column in values:
+                supplier[index] = values[column]
+                given = True
+        if not given:
+            return None
+        supplier[self._supplier_order_at] = order_id
+        bought = bool(values.get("supplier_order_id")) or values.get("supplier_amount") is not None
+        supplier[self._supplier_status_at] = str(purchase_status_for(values["status"], bought=bought))
+        return supplier
 
 
 class _EventData:
-    """The COPY text of an ``imported`` event's data, as :func:`event_row` stores it, for a row
+    """The JSON text of an ``imported`` event's data, as :func:`event_row` stores it, for a row
     number and a platform status: encoded once per platform status, not once per row."""
 
     ROW = -1  # the row number in the encoded template, replaced by each row's
@@ -143,12 +158,11 @@ class _EventData:
     def __call__(self, row: int, platform_status: str | None) -> str:
         parts = self.templates.get(platform_status)
         if parts is None:
-            data = event_row(
-                0, {"status": "", "platform_status": platform_status}, self.where, None, self.now
-            )
-            text = pgcopy.escape(self.encode(data["data"]))
+            values = {"status": "", "platform_status": platform_status}
+            data = event_row(0, values, self.where, None, self.now)["data"]
             # In JSON text, '"row": -1' can only be the key and its value (a quote inside a
             # string is escaped): split around the value. The pull's events have no row.
+            text = self.encode(data)
             parts = self.templates[platform_status] = tuple(text.split(f'"row": {self.ROW}', 1))
         if len(parts) == 1:
             return parts[0]

@@ -290,20 +290,20 @@ class Writer:
         lines, sku_ids, ids = self._lines, self.sku_ids, self.ids
         written: list[tuple[int, int, dict[str, Any]]] = []  # (order pk, row, values)
 
-        def orders() -> Iterator[str]:
+        def orders() -> Iterator[list[Any]]:
             for row, values in rows:
                 pk = ids.popleft()
                 written.append((pk, row, values))
                 yield lines.order(values, pk, sku_ids[values["sku"]])
 
         with connection.cursor() as cursor:
-            pgcopy.copy_lines(cursor, lines.orders.statement, orders())
+            pgcopy.copy_rows(cursor, lines.orders, orders())
             if not written or not proceed():
                 return
             events = (lines.event(pk, row, values) for pk, row, values in written)
-            pgcopy.copy_lines(cursor, lines.events.statement, events)
+            pgcopy.copy_rows(cursor, lines.events, events)
             suppliers = (lines.supplier(pk, values) for pk, _row, values in written)
-            pgcopy.copy_lines(cursor, lines.suppliers.statement, (line for line in suppliers if line))
+            pgcopy.copy_rows(cursor, lines.suppliers, (supplier for supplier in suppliers if supplier))
         self._created(written)
 
     def _created(self, written: list[tuple[int, int, dict[str, Any]]]) -> None:
