@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -34,7 +33,7 @@ from shopops.errors import Refused
 from .. import workflow
 from ..models import Order, OrderEvent, Sku, SupplierOrder
 from .changes import COMPARED, SUPPLIER_FIELDS, TRACKED_FIELDS, Changes, plan_changes
-from .history import Entry, Fingerprint, corrected_fields, refunded, stamped
+from .history import Entry, Fingerprint, corrected_fields, refunded, stamp
 from .lines import NewOrderLines, event_row, order_row, supplier_row
 from .result import ImportResult, RowIssue
 
@@ -88,24 +87,26 @@ class Writer:
                 record is not None
                 and record[1] == status
                 and record[4] == store
-                and record[0] == stamped(digest(text), record[2])
+                and record[0] == digest(text) + record[2]
             ):
                 unchanged.add(position)
                 self.order_pks.append(record[3])
         return unchanged, {pid: record[4] for pid, record in stored.items()}
 
     @staticmethod
-    def _stored(order_ids: list[str]) -> dict[str, tuple[str, str, datetime, int, int]]:
-        """The orders Shopops holds among ``order_ids``: id → (fingerprint, status, updated_at,
-        pk, store id)."""
+    def _stored(order_ids: list[str]) -> dict[str, tuple[str, str, str, int, int]]:
+        """The orders Shopops holds among ``order_ids``: id → (fingerprint, status, the stamp a
+        fingerprint of it now ends with (``history.stamp``), pk, store id)."""
         if not order_ids:
             return {}
         if connection.vendor == "postgresql":
             # One array parameter (not 10,000 placeholders), and the unique index probed once
-            # per id even when the table's statistics are stale after a big import.
+            # per id even when the table's statistics are stale after a big import. The stamp
+            # is computed by the database: no timestamp converted per row.
             with connection.cursor() as cursor, pgcopy.index_lookups(cursor):
                 cursor.execute(
-                    "SELECT platform_order_id, import_hash, status, updated_at, id, store_id "
+                    "SELECT platform_order_id, import_hash, status, "
+                    "':' || ((EXTRACT(EPOCH FROM updated_at) * 1000000)::bigint)::text, id, store_id "
                     "FROM orders_order WHERE platform_order_id = ANY(%s::varchar[])",
                     [order_ids],
                 )
@@ -113,7 +114,7 @@ class Writer:
         found = Order.objects.filter(platform_order_id__in=order_ids).values_list(
             "platform_order_id", "import_hash", "status", "updated_at", "id", "store_id"
         )
-        return {pid: tuple(record) for pid, *record in found}
+        return {pid: (fp, status, stamp(updated), pk, store) for pid, fp, status, updated, pk, store in found}
 
     # --- one chunk --------------------------------------------------------------------------
 
