@@ -293,10 +293,9 @@ def index_lookups(cursor) -> Iterator[None]:
     statement for nothing — so the JIT is off too.
     """
     switches = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit")
-    for name in switches:
-        cursor.execute(f"SET LOCAL {name} = off")
+    # One round trip each way (statements without parameters go as one simple query).
+    cursor.execute("; ".join(f"SET LOCAL {name} = off" for name in switches))
     yield
     # Not after an error: the transaction is then aborted (and its rollback, to the savepoint
     # or whole, undoes the SET LOCAL anyway).
-    for name in switches:
-        cursor.execute(f"RESET {name}")
+    cursor.execute("; ".join(f"RESET {name}" for name in switches))
