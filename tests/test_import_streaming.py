@@ -59,6 +59,20 @@ def test_a_bad_row_late_in_a_streamed_file_leaves_nothing_written(small_chunks, 
     assert not OrderImport.objects.exists()
 
 
+def test_a_line_the_csv_reader_cannot_read_late_in_the_file_leaves_nothing_written(small_chunks):
+    # given: 150 rows, the 101st with a cell longer than the CSV reader takes (read ahead of the
+    # chunks being written)
+    rows = _rows(150)
+    rows[100]["notes"] = "x" * 200_000
+    # when
+    result = import_orders(csv_file(rows))
+    # then
+    assert result.invalid
+    (error,) = result.errors
+    assert "not valid CSV here" in error.message and "field larger than field limit" in error.message
+    assert _written() == (0, 0, 0, 0)
+
+
 def test_a_store_conflict_late_in_a_streamed_chunk_leaves_nothing_written(small_chunks):
     # given: an order Shopops holds in another store, named late in a chunk of new orders
     other = OrderFactory(platform_order_id="8199000000000035", store=StoreFactory(code="other"))

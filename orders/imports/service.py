@@ -55,7 +55,7 @@ from .. import policy
 from ..models import OrderImport, Store
 from .columns import STATUS_VALUES
 from .history import FINGERPRINT, Entry, Fingerprint, file_rules, record_import, same_file
-from .reading import ImportFileError, chunks, clean_cell, not_csv_message, open_rows, sha256_of
+from .reading import ImportFileError, ReadAhead, clean_cell, not_csv_message, open_rows, sha256_of
 from .result import ImportResult, RowIssue
 from .rows import RowParser
 from .stores import FileStores, chosen_store
@@ -142,30 +142,46 @@ class FileRows:
         self.result = result
         self.seen: dict[str, int] = {}  # order id → the row it was first seen on
 
-    def import_chunk(self, chunk: list[tuple[int, list[str]]]) -> None:
+    def read(self, chunk: list[tuple[int, list[str]]]) -> ChunkCells:
+        """What the probe needs of each row, read from its cells alone (no database, no
+        translation: the read-ahead thread runs it while this one waits for PostgreSQL)."""
+        cells = ChunkCells(chunk)
+        width, id_index, status_index = self.width, self.id_index, self.status_index
+        store_index, sku_index, text_of = self.store_index, self.sku_index, self.fingerprint.text
+        for position, (_row, row_cells) in enumerate(chunk):
+            if len(row_cells) != width:
+                continue
+            order_id = cells.ids[position] = clean_cell(row_cells[id_index])
+            if store_index is not None:
+                code = cells.stores[position] = clean_cell(row_cells[store_index])
+                cells.store_codes.add(code)
+            if not order_id:
+                continue
+            cells.statuses[position] = STATUS_VALUES.get(clean_cell(row_cells[status_index]), "")
+            cells.texts[position] = text_of(row_cells)
+            if sku_index is not None:
+                cells.sku_codes.add(clean_cell(row_cells[sku_index]))
+            cells.positions.append(position)
+        return cells
+
+    def import_chunk(self, chunk: list[tuple[int, list[str]]], cells: ChunkCells | None = None) -> None:
+        """Check and write one chunk; ``cells``: what :meth:`read` found in it, if read already."""
         result = self.result
         result.rows += len(chunk)
+        cells = cells if cells is not None else self.read(chunk)
         # First the id, status and fingerprint of each well-formed row, and which of them
         # Shopops holds unchanged (one round trip), to skip those without parsing.
-        ids: list[str] = [""] * len(chunk)
-        texts: list[str] = [""] * len(chunk)  # each row's fingerprint text, once
+        self._look_up_stores(cells)
         stores: list[int | None] = [None] * len(chunk)  # each row's store, as probed
-        self._look_up_stores(chunk)
-        entries = list(self._entries(chunk, ids, texts, stores))
+        entries = list(self._entries(cells, stores))
         unchanged, known = self.writer.probe(entries, self.fingerprint)
         # An order held in another store is answered after the chunk (its answer may read the
         # database, which the stream of new orders occupies meanwhile).
         conflicts: list[tuple[int, dict[str, Any], int]] = []
-        checked = self._checked(chunk, ids, texts, stores, unchanged, known, conflicts)
+        checked = self._checked(chunk, cells.ids, cells.texts, stores, unchanged, known, conflicts)
         if self._writing():
-            sku_index = self.sku_index
-            skus = {
-                clean_cell(chunk[position][1][sku_index])
-                for position, *_entry in entries
-                if position not in unchanged and sku_index is not None
-            }
-            new = sum(1 for position, order_id, *_rest in entries if order_id not in known)
-            self.writer.apply(checked, known, skus=skus, new=new, proceed=self._writing)
+            new = sum(1 for _position, order_id, *_rest in entries if order_id not in known)
+            self.writer.apply(checked, known, skus=cells.sku_codes, new=new, proceed=self._writing)
         for _row in checked:
             pass  # after an invalid row, the rest are only checked, never written
         for row, values, current in conflicts:
@@ -227,14 +243,12 @@ class FileRows:
             if self._writing():
                 yield row, values
 
-    def _look_up_stores(self, chunk: list[tuple[int, list[str]]]) -> None:
+    def _look_up_stores(self, cells: ChunkCells) -> None:
         """Look up the chunk's new store codes now, and what a row naming none is told when the
         file has no store: the rows are checked while their new orders stream to the database
         (a COPY), when no other query may run on the connection."""
-        index, width = self.store_index, self.width
-        codes = {clean_cell(cells[index]) for _row, cells in chunk if len(cells) == width} if index else set()
-        self.stores.look_up(codes)
-        if self.stores.default_id is None and (index is None or "" in codes):
+        self.stores.look_up(cells.store_codes)
+        if self.stores.default_id is None and (self.store_index is None or "" in cells.store_codes):
             self.stores.choose_message()
 
     def _conflict(self, row: int, values: dict[str, Any], current: int) -> None:
@@ -247,25 +261,31 @@ class FileRows:
             shown = values["store"] if named else self.stores.code_of(values["store_id"])
             self.result.add_refused(RowIssue(row, "store", shown, message))
 
-    def _entries(
-        self,
-        chunk: list[tuple[int, list[str]]],
-        ids: list[str],
-        texts: list[str],
-        stores: list[int | None],
-    ) -> Iterator[Entry]:
-        width, id_index, status_index = self.width, self.id_index, self.status_index
-        text_of = self.fingerprint.text
-        store_index, store_of, default = self.store_index, self.stores.quietly, self.stores.default_id
-        for position, (_row, cells) in enumerate(chunk):
-            if len(cells) == width:
-                order_id = ids[position] = clean_cell(cells[id_index])
-                if order_id:
-                    status = STATUS_VALUES.get(clean_cell(cells[status_index]), "")
-                    text = texts[position] = text_of(cells)
-                    store = default if store_index is None else store_of(clean_cell(cells[store_index]))
-                    stores[position] = store
-                    yield position, order_id, status, store, text
+    def _entries(self, cells: ChunkCells, stores: list[int | None]) -> Iterator[Entry]:
+        store_of, default = self.stores.quietly, self.stores.default_id
+        no_store_column = self.store_index is None
+        ids, statuses, texts, codes = cells.ids, cells.statuses, cells.texts, cells.stores
+        for position in cells.positions:
+            store = stores[position] = default if no_store_column else store_of(codes[position])
+            yield position, ids[position], statuses[position], store, texts[position]
+
+
+class ChunkCells:
+    """What :meth:`FileRows.read` finds in a chunk's cells, by position: the cleaned order id,
+    status, fingerprint text and store cell of each well-formed row (``positions``: those with
+    an order id), and the store and SKU codes the chunk names."""
+
+    __slots__ = ("ids", "positions", "sku_codes", "statuses", "store_codes", "stores", "texts")
+
+    def __init__(self, chunk: list[tuple[int, list[str]]]):
+        size = len(chunk)
+        self.ids: list[str] = [""] * size
+        self.statuses: list[str] = [""] * size
+        self.texts: list[str] = [""] * size
+        self.stores: list[str] = [""] * size
+        self.positions: list[int] = []
+        self.store_codes: set[str] = set()
+        self.sku_codes: set[str] = set()
 
 
 def import_orders(
@@ -357,11 +377,11 @@ def _import_file(
             raise ImportFileError(stores.choose_message())
         writer = Writer(result, by)
         file_rows = FileRows(header, writer, result, stores)
-        with transaction.atomic(), _no_cyclic_gc():
+        with transaction.atomic(), _no_cyclic_gc(), ReadAhead(reader, CHUNK_ROWS, file_rows.read) as read:
             _one_import_at_a_time()
             try:
-                for chunk in chunks(reader, CHUNK_ROWS):
-                    file_rows.import_chunk(chunk)
+                for chunk, cells in read:
+                    file_rows.import_chunk(chunk, cells)
                     if progress is not None:
                         progress(counter.bytes_read, total_bytes)
             except csv.Error as error:
