@@ -16,8 +16,12 @@ The rules, in the order the engine applies them:
    another store is refused (an order never moves), or a row error when the user does not
    work for that store.
 3. **All or nothing.** The whole file runs in one transaction, streamed in chunks so memory stays
-   bounded; one invalid row anywhere and the transaction is rolled back — nothing is written.
-   A dry run (the admin's preview) does everything and always rolls back.
+   bounded; one invalid row anywhere and the transaction is rolled back — nothing is written
+   (on PostgreSQL a chunk's new orders stream into their COPY as its rows are checked: rows
+   before an invalid one may have reached the database, and are rolled back with the rest).
+   A dry run (the admin's preview) does everything and always rolls back. A thread reads the
+   file one chunk ahead (``reading.ReadAhead``: string work only) while the import waits for
+   the database.
 4. **Writes** (``changes``, ``writer``). New orders are inserted in bulk in the file's status,
    each with one ``imported`` history event; existing orders are compared field by field and
    move *forward only*, through ``orders.workflow``. A row that may not be applied is reported
