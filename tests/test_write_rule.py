@@ -146,6 +146,10 @@ WRITES = {
         "orders.Order",
     ),
     "pgcopy.insert": ("def f(rows, now): pgcopy.insert(Order, rows, now)", "orders.Order"),
+    "pgcopy.copy_rows (a layout's table)": (
+        "def f(c, layout, rows): pgcopy.copy_rows(c, layout, rows)",
+        None,
+    ),
     "the admin's default save": (
         """
         class A(admin.ModelAdmin):

@@ -1,8 +1,8 @@
 """The write rule at run time: which module wrote which table, read from the stack of each statement.
 
 :class:`WriteAudit` wraps the database's execute (``connection.execute_wrapper``) and
-``shopops.pgcopy.copy_lines`` (a COPY does not pass through execute). For each statement that
-writes a table of ``OWNERS`` it finds the writer on the stack, innermost first:
+``shopops.pgcopy.copy_lines`` and ``copy_rows`` (a COPY does not pass through execute). For each
+statement that writes a table of ``OWNERS`` it finds the writer on the stack, innermost first:
 
 - Django admin's default ``save_model``, ``delete_model``, ``save_related``, ``save_formset`` or
   ``delete_queryset`` (``django/contrib/admin/options.py``): a write no project code asked for,
@@ -133,14 +133,19 @@ class WriteAudit:
 
         from shopops import pgcopy
 
-        copy_lines = pgcopy.copy_lines
+        copy_lines, copy_rows = pgcopy.copy_lines, pgcopy.copy_rows
 
         def audited_copy(cursor, statement, lines):
             self.record(statement, sys._getframe(1))
             return copy_lines(cursor, statement, lines)
 
+        def audited_copy_rows(cursor, layout, rows):
+            self.record(layout.statement, sys._getframe(1))
+            return copy_rows(cursor, layout, rows)
+
         with ExitStack() as stack:
             for alias in connections:
                 stack.enter_context(connections[alias].execute_wrapper(self))
             stack.enter_context(mock.patch.object(pgcopy, "copy_lines", audited_copy))
+            stack.enter_context(mock.patch.object(pgcopy, "copy_rows", audited_copy_rows))
             yield self

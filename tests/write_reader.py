@@ -122,6 +122,8 @@ class Source:
                 return [self._write(node, receiver.label if isinstance(receiver, Model) else None)]
             if target.value is pgcopy.copy_lines and len(node.args) > 1:
                 return [self._write(node, t) for t in self._sql_tables(node.args[1])]
+            if target.value is pgcopy.copy_rows:
+                return [self._write(node, None)]  # a Layout's table: told by the runtime audit
         return []
 
     def _admin_default(self, node: ast.Call) -> bool:

@@ -11,12 +11,13 @@ own. A *write* is any call of
   ``objects``/``_default_manager``/``_base_manager``, a related manager (``order.refunds``), a
   queryset or an instance held in a variable of any name, a ``ModelForm``;
 - ``add``/``remove``/``clear``/``set`` on a related manager;
-- raw SQL: ``execute``/``executemany``/``executescript``/``raw``/``copy`` (and ``pgcopy.insert``
-  and ``pgcopy.copy_lines``) whose SQL inserts, updates, deletes, merges, truncates or copies
-  into a table; the SQL text is followed through f-strings, concatenation, variables and the
-  project functions that build it. A statement that starts with a part the reader cannot know
-  is a write of a table it cannot tell; a part it cannot know inside a statement that starts
-  with ``SELECT``, ``WITH`` or ``EXPLAIN`` is taken for a clause of it (names, a condition);
+- raw SQL: ``execute``/``executemany``/``executescript``/``raw``/``copy`` (and ``pgcopy.insert``,
+  ``pgcopy.copy_lines`` and ``pgcopy.copy_rows``) whose SQL inserts, updates, deletes, merges,
+  truncates or copies into a table; the SQL text is followed through f-strings, concatenation,
+  variables and the project functions that build it. A statement that starts with a part the
+  reader cannot know is a write of a table it cannot tell; a part it cannot know inside a
+  statement that starts with ``SELECT``, ``WITH`` or ``EXPLAIN`` is taken for a clause of it
+  (names, a condition);
 - ``super().save_model/delete_model/save_related/save_formset/delete_queryset``: the admin's
   default save or delete.
 
@@ -85,7 +86,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "evidence.Attachment": (EVIDENCE,),
 }
 # Generic writers: they write the table their caller names, so the caller is checked instead (at
-# the call of ``pgcopy.insert``/``copy_lines``; the runtime audit looks past them).
+# the call of ``pgcopy.insert``/``copy_lines``/``copy_rows``; the runtime audit looks past them).
 GENERIC_WRITERS = ("shopops/pgcopy.py", "shopops/appendonly.py")
 # Code the ORM runs on the caller's behalf (a model's ``save``, its manager): the runtime audit
 # looks past it to the caller. The reader checks it like any module: it starts no write itself.

@@ -42,8 +42,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def stamp(updated_at: datetime) -> str:
+    """The part of a fingerprint that says when it was stamped: ``stamped(d, t) == d + stamp(t)``."""
+    return f":{(updated_at - _EPOCH) // _MICROSECOND}"
+
+
 def stamped(digest: str, updated_at: datetime) -> str:
-    return f"{digest}:{(updated_at - _EPOCH) // _MICROSECOND}"
+    return digest + stamp(updated_at)
 
 
 def rules() -> str:

@@ -9,12 +9,15 @@ order; unknown, repeated and missing required columns are reported by name.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
+import queue
 import re
-from collections.abc import Iterator
-from typing import BinaryIO
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 from django.utils.translation import gettext as _
 
@@ -213,6 +216,65 @@ def chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, l
             chunk = []
     if chunk:
         yield chunk
+
+
+Chunk = list[tuple[int, list[str]]]
+_END = object()
+
+
+class ReadAhead:
+    """The rows of ``reader`` as :func:`chunks` of ``size``, each with ``prepare(chunk)``, read by
+    a thread one chunk ahead of the one being imported.
+
+    Reading the next chunk (decoding, the csv module, ``prepare``: string work only — no
+    database, no translation) then runs while the importing thread waits for PostgreSQL (a
+    COPY's end, the commit) instead of after it. A ``csv.Error`` is raised where the reading
+    stopped, as it would be without the thread. Leaving the ``with`` block stops the thread.
+    """
+
+    def __init__(self, reader: Iterator[list[str]], size: int, prepare: Callable[[Chunk], Any]):
+        self._reader, self._size, self._prepare = reader, size, prepare
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="import-read-ahead", daemon=True)
+
+    def __enter__(self) -> ReadAhead:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)  # unblock a put waiting for room
+        self._thread.join()
+
+    def __iter__(self) -> Iterator[tuple[Chunk, Any]]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _read(self) -> None:
+        try:
+            for chunk in chunks(self._reader, self._size):
+                if not self._put((chunk, self._prepare(chunk))):
+                    return
+            self._put(_END)
+        except BaseException as error:
+            self._put(error)  # raised in the importing thread, where the reading stopped
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+            except queue.Full:
+                continue
+            return True
+        return False
 
 
 def clean_cell(cell: str) -> str:

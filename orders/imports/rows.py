@@ -17,7 +17,6 @@ from .columns import (
     MISS,
     OWN_STATUS_CODES,
     BadValue,
-    cached,
     fast_parsers,
     full_parsers,
     parse_phone,
@@ -66,9 +65,19 @@ class RowParser:
         self.stores = stores
         self.store_index = self.index.get("store")
         self.required = required
+        self.required_set = frozenset(required)
         fast, full = fast_parsers(zone), full_parsers(zone)
-        self.plan = [(i, column, fast[column], full[column]) for i, column in enumerate(header)]
-        self._phone_ok = cached(lambda value: value if E164.match(value) else MISS)
+        self.full = {column: full[column] for column in header}
+        # Text columns (their maximum length) and the others (their fast parser), apart: the
+        # commonest cells need no call at all.
+        self.texts = [
+            (i, column, fast[column]) for i, column in enumerate(header) if fast[column].__class__ is int
+        ]
+        self.parsed = [
+            (i, column, fast[column].known, fast[column].new)
+            for i, column in enumerate(header)
+            if fast[column].__class__ is not int
+        ]
 
     def __call__(
         self, cells: list[str], row: int, report: Callable[[RowIssue], None]
@@ -85,43 +94,51 @@ class RowParser:
             )
             return None
         values: dict[str, Any] = {}
-        ok = True
-        for i, column, fast, full in self.plan:
+        slow: list[tuple[int, str, str]] = []  # cells the fast paths leave to the full parser
+        for i, column, limit in self.texts:
             value = cells[i].strip()
-            if not value:
-                continue
-            if value[0] == "'":
-                value = clean_cell(value)
-            if fast.__class__ is int:
+            if value:
                 # Printable (no control, format or line-break character) and short: as it is.
-                if len(value) <= fast and value.isprintable():
+                if len(value) <= limit and value[0] != "'" and value.isprintable():
                     values[column] = value
+                else:
+                    slow.append((i, column, value))
+        for i, column, known, fast in self.parsed:
+            value = cells[i].strip()
+            if value:
+                parsed = known.get(value, MISS)
+                if parsed is MISS:
+                    parsed = fast(value) if value[0] != "'" else MISS
+                    if parsed is MISS:
+                        slow.append((i, column, value))
+                        continue
+                values[column] = parsed
+        ok = True
+        if slow:
+            for _i, column, value in sorted(slow):  # reported in the file's column order
+                value = clean_cell(value)
+                if not value:
                     continue
-                parsed = MISS
-            else:
-                parsed = fast(value)
-            if parsed is MISS:
                 try:
-                    parsed = full(value, column)
+                    values[column] = self.full[column](value, column)
                 except BadValue as bad:
                     report(RowIssue(row, column, value, str(bad)))
                     ok = False
-                    continue
-            values[column] = parsed
         ok = self._store(values, cells, row, report) and ok
-        for column in self.required:
-            if column not in values:
-                cell = cells[self.index[column]]
-                if not clean_cell(cell):
-                    report(RowIssue(row, column, "", _("%(column)s is required") % {"column": column}))
-                    ok = False
+        if not self.required_set.issubset(values):
+            for column in self.required:
+                if column not in values:
+                    cell = cells[self.index[column]]
+                    if not clean_cell(cell):
+                        report(RowIssue(row, column, "", _("%(column)s is required") % {"column": column}))
+                        ok = False
         if "status" in values:
             raw_status = clean_cell(cells[self.index["status"]])
             # Our own codes come from a Shopops export, not from the platform: nothing to record.
             if raw_status not in OWN_STATUS_CODES:
                 values["platform_status"] = raw_status
         phone = values.get("buyer_phone")
-        if phone is not None and self._phone_ok(phone) is MISS:
+        if phone is not None and not E164.match(phone):
             try:
                 values["buyer_phone"] = parse_phone(phone, values.get("buyer_country"))
             except BadValue as bad:

@@ -16,8 +16,12 @@ The rules, in the order the engine applies them:
    another store is refused (an order never moves), or a row error when the user does not
    work for that store.
 3. **All or nothing.** The whole file runs in one transaction, streamed in chunks so memory stays
-   bounded; one invalid row anywhere and the transaction is rolled back — nothing is written.
-   A dry run (the admin's preview) does everything and always rolls back.
+   bounded; one invalid row anywhere and the transaction is rolled back — nothing is written
+   (on PostgreSQL a chunk's new orders stream into their COPY as its rows are checked: rows
+   before an invalid one may have reached the database, and are rolled back with the rest).
+   A dry run (the admin's preview) does everything and always rolls back. A thread reads the
+   file one chunk ahead (``reading.ReadAhead``: string work only) while the import waits for
+   the database.
 4. **Writes** (``changes``, ``writer``). New orders are inserted in bulk in the file's status,
    each with one ``imported`` history event; existing orders are compared field by field and
    move *forward only*, through ``orders.workflow``. A row that may not be applied is reported
@@ -55,11 +59,11 @@ from .. import policy
 from ..models import OrderImport, Store
 from .columns import STATUS_VALUES
 from .history import FINGERPRINT, Entry, Fingerprint, file_rules, record_import, same_file
-from .reading import ImportFileError, chunks, clean_cell, not_csv_message, open_rows, sha256_of
+from .reading import ImportFileError, ReadAhead, clean_cell, not_csv_message, open_rows, sha256_of
 from .result import ImportResult, RowIssue
 from .rows import RowParser
 from .stores import FileStores, chosen_store
-from .writer import Rows, Writer
+from .writer import Writer
 
 __all__ = ["ImportFileError", "ImportResult", "RowIssue", "import_orders"]
 
@@ -136,23 +140,75 @@ class FileRows:
         self.width = len(header)
         self.id_index, self.status_index = header.index("order_id"), header.index("status")
         self.store_index = header.index("store") if "store" in header else None
+        self.sku_index = header.index("sku") if "sku" in header else None
         self.stores = stores
         self.writer = writer
         self.result = result
         self.seen: dict[str, int] = {}  # order id → the row it was first seen on
 
-    def import_chunk(self, chunk: list[tuple[int, list[str]]]) -> None:
+    def read(self, chunk: list[tuple[int, list[str]]]) -> ChunkCells:
+        """What the probe needs of each row, read from its cells alone (no database, no
+        translation: the read-ahead thread runs it while this one waits for PostgreSQL)."""
+        cells = ChunkCells(chunk)
+        width, id_index, status_index = self.width, self.id_index, self.status_index
+        store_index, sku_index, text_of = self.store_index, self.sku_index, self.fingerprint.text
+        for position, (_row, row_cells) in enumerate(chunk):
+            if len(row_cells) != width:
+                continue
+            order_id = cells.ids[position] = clean_cell(row_cells[id_index])
+            if store_index is not None:
+                code = cells.stores[position] = clean_cell(row_cells[store_index])
+                cells.store_codes.add(code)
+            if not order_id:
+                continue
+            cells.statuses[position] = STATUS_VALUES.get(clean_cell(row_cells[status_index]), "")
+            cells.texts[position] = text_of(row_cells)
+            if sku_index is not None:
+                cells.sku_codes.add(clean_cell(row_cells[sku_index]))
+            cells.positions.append(position)
+        return cells
+
+    def import_chunk(self, chunk: list[tuple[int, list[str]]], cells: ChunkCells | None = None) -> None:
+        """Check and write one chunk; ``cells``: what :meth:`read` found in it, if read already."""
         result = self.result
         result.rows += len(chunk)
+        cells = cells if cells is not None else self.read(chunk)
         # First the id, status and fingerprint of each well-formed row, and which of them
         # Shopops holds unchanged (one round trip), to skip those without parsing.
-        ids: list[str] = [""] * len(chunk)
-        texts: list[str] = [""] * len(chunk)  # each row's fingerprint text, once
+        self._look_up_stores(cells)
         stores: list[int | None] = [None] * len(chunk)  # each row's store, as probed
-        self._look_up_stores(chunk)
-        unchanged, known = self.writer.probe(self._entries(chunk, ids, texts, stores), self.fingerprint)
+        entries = list(self._entries(cells, stores))
+        unchanged, known = self.writer.probe(entries, self.fingerprint)
+        # An order held in another store is answered after the chunk (its answer may read the
+        # database, which the stream of new orders occupies meanwhile).
+        conflicts: list[tuple[int, dict[str, Any], int]] = []
+        checked = self._checked(chunk, cells.ids, cells.texts, stores, unchanged, known, conflicts)
+        if self._writing():
+            new = sum(1 for _position, order_id, *_rest in entries if order_id not in known)
+            self.writer.apply(checked, known, skus=cells.sku_codes, new=new, proceed=self._writing)
+        for _row in checked:
+            pass  # after an invalid row, the rest are only checked, never written
+        for row, values, current in conflicts:
+            self._conflict(row, values, current)
+
+    def _writing(self) -> bool:
+        """Are checked rows still written? Not after an invalid one, in a file (all or nothing)."""
+        return not (self.all_or_nothing and self.result.error_count)
+
+    def _checked(
+        self,
+        chunk: list[tuple[int, list[str]]],
+        ids: list[str],
+        texts: list[str],
+        stores: list[int | None],
+        unchanged: set[int],
+        known: dict[str, int],
+        conflicts: list[tuple[int, dict[str, Any], int]],
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The chunk's rows checked one by one: each valid row to write, as (row, values); each
+        problem reported as it is found."""
+        result = self.result
         parse, digest, seen = self.parse, self.fingerprint.digest, self.seen
-        parsed: Rows = []
         for position, (row, cells) in enumerate(chunk):
             if position in unchanged:
                 values = None  # imported before as it is, in its store, untouched since: unchanged
@@ -186,18 +242,18 @@ class FileRows:
             self.stores.seen.add(store)
             current = known.get(order_id)
             if current is not None and current != store:
-                self._conflict(row, values, current)
+                conflicts.append((row, values, current))
                 continue
-            parsed.append((row, values))
-        if not (self.all_or_nothing and result.error_count):
-            self.writer.apply(parsed, known)  # after an error, rows are only checked, never written
+            if self._writing():
+                yield row, values
 
-    def _look_up_stores(self, chunk: list[tuple[int, list[str]]]) -> None:
-        """Look up the chunk's new store codes now: the probe reads them while it streams the
-        chunk to the database (a COPY), when no other query may run on the connection."""
-        index, width = self.store_index, self.width
-        if index is not None:
-            self.stores.look_up({clean_cell(cells[index]) for _row, cells in chunk if len(cells) == width})
+    def _look_up_stores(self, cells: ChunkCells) -> None:
+        """Look up the chunk's new store codes now, and what a row naming none is told when the
+        file has no store: the rows are checked while their new orders stream to the database
+        (a COPY), when no other query may run on the connection."""
+        self.stores.look_up(cells.store_codes)
+        if self.stores.default_id is None and (self.store_index is None or "" in cells.store_codes):
+            self.stores.choose_message()
 
     def _conflict(self, row: int, values: dict[str, Any], current: int) -> None:
         """A row of an order Shopops holds in another store: an error, or refused (never moved)."""
@@ -209,25 +265,31 @@ class FileRows:
             shown = values["store"] if named else self.stores.code_of(values["store_id"])
             self.result.add_refused(RowIssue(row, "store", shown, message))
 
-    def _entries(
-        self,
-        chunk: list[tuple[int, list[str]]],
-        ids: list[str],
-        texts: list[str],
-        stores: list[int | None],
-    ) -> Iterator[Entry]:
-        width, id_index, status_index = self.width, self.id_index, self.status_index
-        text_of = self.fingerprint.text
-        store_index, store_of, default = self.store_index, self.stores.quietly, self.stores.default_id
-        for position, (_row, cells) in enumerate(chunk):
-            if len(cells) == width:
-                order_id = ids[position] = clean_cell(cells[id_index])
-                if order_id:
-                    status = STATUS_VALUES.get(clean_cell(cells[status_index]), "")
-                    text = texts[position] = text_of(cells)
-                    store = default if store_index is None else store_of(clean_cell(cells[store_index]))
-                    stores[position] = store
-                    yield position, order_id, status, store, text
+    def _entries(self, cells: ChunkCells, stores: list[int | None]) -> Iterator[Entry]:
+        store_of, default = self.stores.quietly, self.stores.default_id
+        no_store_column = self.store_index is None
+        ids, statuses, texts, codes = cells.ids, cells.statuses, cells.texts, cells.stores
+        for position in cells.positions:
+            store = stores[position] = default if no_store_column else store_of(codes[position])
+            yield position, ids[position], statuses[position], store, texts[position]
+
+
+class ChunkCells:
+    """What :meth:`FileRows.read` finds in a chunk's cells, by position: the cleaned order id,
+    status, fingerprint text and store cell of each well-formed row (``positions``: those with
+    an order id), and the store and SKU codes the chunk names."""
+
+    __slots__ = ("ids", "positions", "sku_codes", "statuses", "store_codes", "stores", "texts")
+
+    def __init__(self, chunk: list[tuple[int, list[str]]]):
+        size = len(chunk)
+        self.ids: list[str] = [""] * size
+        self.statuses: list[str] = [""] * size
+        self.texts: list[str] = [""] * size
+        self.stores: list[str] = [""] * size
+        self.positions: list[int] = []
+        self.store_codes: set[str] = set()
+        self.sku_codes: set[str] = set()
 
 
 def import_orders(
@@ -319,11 +381,11 @@ def _import_file(
             raise ImportFileError(stores.choose_message())
         writer = Writer(result, by)
         file_rows = FileRows(header, writer, result, stores)
-        with transaction.atomic(), _no_cyclic_gc():
+        with transaction.atomic(), _no_cyclic_gc(), ReadAhead(reader, CHUNK_ROWS, file_rows.read) as read:
             _one_import_at_a_time()
             try:
-                for chunk in chunks(reader, CHUNK_ROWS):
-                    file_rows.import_chunk(chunk)
+                for chunk, cells in read:
+                    file_rows.import_chunk(chunk, cells)
                     if progress is not None:
                         progress(counter.bytes_read, total_bytes)
             except csv.Error as error:

@@ -3,52 +3,41 @@
 New orders are inserted in bulk (PostgreSQL ``COPY`` through :mod:`shopops.pgcopy`,
 ``bulk_create`` elsewhere) in the file's status and their row's store, each with one
 ``imported`` history event (:func:`orders.workflow.events.event_values`); SKUs are created
-by code and supplier orders created or updated. A changed existing order is applied by the
-workflow (``orders.workflow.apply_import_changes``: row lock, fields, forward moves with one
-history event each) in its own savepoint; a refusal undoes that row only and is reported.
+by code and supplier orders created or updated.
+
+On PostgreSQL a chunk's new orders are *streamed*: the checked rows come from a generator
+(the parser working through the chunk) straight into the orders' ``COPY``, so PostgreSQL
+stores and indexes each batch on the other core while this one parses the next. What the
+COPY needs of the database is read before it starts (the SKUs the chunk names, its orders'
+ids from the sequence): a row whose SKU is not in Shopops yet, and every row of an order
+Shopops holds, is written after it, as on any other database.
+
+A changed existing order is applied by the workflow (``orders.workflow.apply_import_changes``:
+row lock, fields, forward moves with one history event each) in its own savepoint; a refusal
+undoes that row only and is reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from datetime import datetime
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shopops import pgcopy
 from shopops.errors import Refused
 
 from .. import workflow
-from ..models import Order, OrderEvent, Sku, SupplierOrder, purchase_status_for
-from ..workflow.events import event_values
-from .changes import COMPARED, ORDER_FIELDS, SUPPLIER_FIELDS, TRACKED_FIELDS, Changes, plan_changes
-from .history import FINGERPRINT, Entry, Fingerprint, corrected_fields, refunded, stamped
+from ..models import Order, OrderEvent, Sku, SupplierOrder
+from .changes import COMPARED, SUPPLIER_FIELDS, TRACKED_FIELDS, Changes, plan_changes
+from .history import Entry, Fingerprint, corrected_fields, refunded, stamp
+from .lines import NewOrderLines, event_row, order_row, supplier_row
 from .result import ImportResult, RowIssue
 
 Rows = list[tuple[int, dict[str, Any]]]  # (spreadsheet row number, checked values)
-NULL = "\\N"  # COPY's text format for a missing value
-
-
-def _insert(
-    model: type[models.Model],
-    rows: list[dict[str, Any]],
-    now: datetime,
-    *,
-    returning: bool = True,
-    plain: bool = False,
-) -> list[int]:
-    """Insert ``rows`` (attname → value): COPY on PostgreSQL, ``bulk_create`` elsewhere; their
-    primary keys in order (PostgreSQL: only with ``returning``)."""
-    if connection.vendor == "postgresql":
-        return pgcopy.insert(model, rows, now, returning=returning, plain=plain)
-    if not rows:
-        return []
-    objects = [model(**row) for row in rows]
-    model.objects.bulk_create(objects, batch_size=500)
-    return [obj.pk for obj in objects]
 
 
 class Writer:
@@ -72,9 +61,10 @@ class Writer:
         self.written: list[tuple[int, dict[str, Any], Changes | None]] | None = [] if track else None
         self.now = timezone.now()
         self.sku_ids: dict[str, int] = {}
-        self.probe_table = False  # the temporary table of ``_probe_postgresql`` exists
+        self.untitled: dict[str, int] = {}  # SKUs found without a title, not given one yet
         self.order_pks: list[int] = []  # the orders of the file's rows, as far as applied
-        self.plain = False  # no cell of the current chunk contains a character COPY escapes
+        self.ids: deque[int] = deque()  # new orders' ids drawn from the sequence, not used yet
+        self._lines: NewOrderLines | None = None
 
     # --- which rows are unchanged ------------------------------------------------------------
 
@@ -84,81 +74,76 @@ class Writer:
 
         A row is unchanged when its order exists, in the row's store (one the user may import
         into), still has the row's status, and its fingerprint is this row's digest stamped with
-        the order's current ``updated_at``.
+        the order's current ``updated_at``. One query reads the orders the entries name; only
+        the rows of orders Shopops holds are hashed.
         """
-        if connection.vendor == "postgresql":
-            return self._probe_postgresql(entries, fingerprint.seed)
         entries = list(entries)
-        found = Order.objects.filter(platform_order_id__in=[entry[1] for entry in entries])
-        stored = {
-            pid: (stamp, status, updated, pk, store)
-            for pid, stamp, status, updated, pk, store in found.values_list(
-                "platform_order_id", "import_hash", "status", "updated_at", "id", "store_id"
-            )
-        }
+        stored = self._stored([entry[1] for entry in entries])
         unchanged = set()
+        digest = fingerprint.digest
         for position, order_id, status, store, text in entries:
             record = stored.get(order_id)
             if (
                 record is not None
                 and record[1] == status
                 and record[4] == store
-                and record[0] == stamped(fingerprint.digest(text), record[2])
+                and record[0] == digest(text) + record[2]
             ):
                 unchanged.add(position)
                 self.order_pks.append(record[3])
         return unchanged, {pid: record[4] for pid, record in stored.items()}
 
-    def _probe_postgresql(self, entries: Iterable[Entry], seed: str) -> tuple[set[int], dict[str, int]]:
-        # The chunk's ids, statuses, stores and fingerprint texts stream to a temporary table in
-        # one COPY, and PostgreSQL hashes and compares them in one join: a re-import hashes
-        # nothing in Python.
-        kept: list[Entry] = []
-
-        def lines() -> Iterator[str]:
-            self.plain = True
-            for entry in entries:
-                _position, order_id, status, store, text = entry
-                if pgcopy.needs_escaping(text):  # the id is one of the cells: escaped too
-                    order_id, text = pgcopy.escape(order_id), pgcopy.escape(text)
-                    self.plain = False
-                store_text = NULL if store is None else store
-                yield f"{len(kept)}\t{order_id}\t{status}\t{store_text}\t{text}"
-                kept.append(entry)
-
-        with connection.cursor() as cursor:
-            if not self.probe_table:
+    @staticmethod
+    def _stored(order_ids: list[str]) -> dict[str, tuple[str, str, str, int, int]]:
+        """The orders Shopops holds among ``order_ids``: id → (fingerprint, status, the stamp a
+        fingerprint of it now ends with (``history.stamp``), pk, store id)."""
+        if not order_ids:
+            return {}
+        if connection.vendor == "postgresql":
+            # One array parameter (not 10,000 placeholders), and the unique index probed once
+            # per id even when the table's statistics are stale after a big import. The stamp
+            # is computed by the database: no timestamp converted per row.
+            with connection.cursor() as cursor, pgcopy.index_lookups(cursor):
                 cursor.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS shopops_import_probe "
-                    "(pos integer, order_id text, status text, store_id bigint, cells text) ON COMMIT DROP"
+                    "SELECT platform_order_id, import_hash, status, "
+                    "':' || ((EXTRACT(EPOCH FROM updated_at) * 1000000)::bigint)::text, id, store_id "
+                    "FROM orders_order WHERE platform_order_id = ANY(%s::varchar[])",
+                    [order_ids],
                 )
-                self.probe_table = True
-            cursor.execute("TRUNCATE shopops_import_probe")
-            pgcopy.copy_lines(cursor, "COPY shopops_import_probe FROM STDIN", lines())
-            with pgcopy.index_lookups(cursor):
-                cursor.execute(
-                    "SELECT p.pos, o.id, o.store_id, o.status = p.status AND o.store_id = p.store_id "
-                    "AND o.import_hash = md5(%s || p.cells) "
-                    "|| ':' || ((EXTRACT(EPOCH FROM o.updated_at) * 1000000)::bigint)::text "
-                    "FROM shopops_import_probe p "
-                    "LEFT JOIN orders_order o ON o.platform_order_id = p.order_id",
-                    [seed],
-                )
-                found = cursor.fetchall()
-        unchanged, known = set(), {}
-        for index, pk, store, same in found:
-            if pk is not None:
-                position, order_id, _status, _store, _text = kept[index]
-                known[order_id] = store
-                if same:
-                    unchanged.add(position)
-                    self.order_pks.append(pk)
-        return unchanged, known
+                return {pid: record for pid, *record in cursor.fetchall()}
+        found = Order.objects.filter(platform_order_id__in=order_ids).values_list(
+            "platform_order_id", "import_hash", "status", "updated_at", "id", "store_id"
+        )
+        return {pid: (fp, status, stamp(updated), pk, store) for pid, fp, status, updated, pk, store in found}
 
     # --- one chunk --------------------------------------------------------------------------
 
-    def apply(self, rows: Rows, known: Collection[str]) -> None:
-        """Write one chunk of checked rows; ``known`` are the ids among them already in Shopops."""
+    def apply(
+        self,
+        rows: Iterable[tuple[int, dict[str, Any]]],
+        known: Collection[str],
+        *,
+        skus: Collection[str] = (),
+        new: int = 0,
+        proceed: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Write one chunk of checked rows; ``known`` are the ids among them already in Shopops.
+
+        ``rows`` may be a generator that checks them as they are asked for: on PostgreSQL, the
+        rows of new orders are written as they come (``skus``: the codes the chunk's cells
+        name, looked up first; ``new``: at most how many new orders it has). Once ``proceed()``
+        is false (an invalid row in a file that is all or nothing) nothing more is written.
+        """
+        if connection.vendor == "postgresql":
+            later = self._stream(rows, known, skus, new, proceed)
+        else:
+            later = list(rows)
+        if later and proceed():
+            self._apply(later, known)
+
+    def _apply(self, rows: Rows, known: Collection[str]) -> None:
+        """Write checked rows one chunk at a time (the ones a stream left: orders Shopops holds,
+        new SKUs; every row on SQLite)."""
         self._skus(rows)
         ids = [values["order_id"] for _row, values in rows if values["order_id"] in known]
         existing = (
@@ -169,39 +154,10 @@ class Writer:
             if ids
             else {}
         )
-        new_rows = [(row, values) for row, values in rows if values["order_id"] not in existing]
+        self._create([(row, values) for row, values in rows if values["order_id"] not in existing])
         old_rows = [(row, values) for row, values in rows if values["order_id"] in existing]
-        self._create(new_rows)
         if old_rows:
-            pks = [existing[v["order_id"]]["id"] for _r, v in old_rows]
-            suppliers = self._supplier_orders(pks)
-            # Who owns what is read only for the orders the file would change (one query each).
-            candidates = [
-                existing[values["order_id"]]["id"]
-                for _row, values in old_rows
-                if self._differs(values, existing[values["order_id"]], suppliers)
-            ]
-            corrected = corrected_fields(candidates, TRACKED_FIELDS)
-            with_refund = refunded(candidates)
-            fields_only: list[tuple[int, dict[str, Any], dict[str, Any], Changes]] = []
-            for row, values in old_rows:
-                record = existing[values["order_id"]]
-                self.order_pks.append(record["id"])
-                changes = self._plan(
-                    row,
-                    values,
-                    record,
-                    suppliers.get(record["id"], []),
-                    corrected.get(record["id"], set()),
-                    record["id"] in with_refund,
-                )
-                if changes is None:
-                    continue
-                if changes.moves or changes.supplier:
-                    self._update(row, values, record, changes)
-                else:
-                    fields_only.append((row, values, record, changes))
-            self._update_fields(fields_only)
+            self._existing(old_rows, existing)
 
     def _differs(self, values: dict[str, Any], record: dict[str, Any], suppliers: dict) -> bool:
         try:
@@ -211,21 +167,37 @@ class Writer:
         except Refused:
             return True
 
+    # --- SKUs -------------------------------------------------------------------------------
+
+    def _look_up_skus(self, codes: Iterable[str]) -> None:
+        """Read the SKUs of ``codes`` Shopops holds (not looked up yet); creates none."""
+        wanted = [code for code in codes if code and code not in self.sku_ids]
+        if not wanted:
+            return
+        for code, pk, title in Sku.objects.filter(code__in=wanted).values_list("code", "id", "title"):
+            self.sku_ids[code] = pk
+            if not title:
+                self.untitled[code] = pk
+
+    def _title(self, code: str, title: str | None, titles: dict[int, str]) -> None:
+        """The first row naming an untitled SKU gives it its title (when it has one)."""
+        pk = self.untitled.pop(code)
+        if title:
+            titles[pk] = title
+
     def _skus(self, rows: Rows) -> None:
+        """The SKUs of ``rows``: looked up, given a title, created when Shopops has none."""
         titles: dict[str, str] = {}
         for _row, values in rows:
-            if values["sku"] not in self.sku_ids:
+            if values["sku"] not in self.sku_ids or values["sku"] in self.untitled:
                 titles.setdefault(values["sku"], values.get("product_title", ""))
         if not titles:
             return
-        found = Sku.objects.filter(code__in=list(titles)).values_list("code", "id", "title")
-        blank_titles = []
-        for code, pk, title in found:
-            self.sku_ids[code] = pk
-            if not title and titles[code]:
-                blank_titles.append((pk, titles[code]))
-        for pk, title in blank_titles:
-            Sku.objects.filter(pk=pk).update(title=title)
+        self._look_up_skus(titles)
+        given: dict[int, str] = {}
+        for code in [code for code in titles if code in self.untitled]:
+            self._title(code, titles[code], given)
+        self._give_titles(given)
         missing = [
             Sku(code=code, title=title, created_at=self.now)
             for code, title in titles.items()
@@ -236,61 +208,144 @@ class Writer:
             for sku in missing:
                 self.sku_ids[sku.code] = sku.pk
 
+    @staticmethod
+    def _give_titles(titles: dict[int, str]) -> None:
+        for pk, title in titles.items():
+            Sku.objects.filter(pk=pk).update(title=title)
+
     # --- new orders -------------------------------------------------------------------------
 
-    def _order_row(self, values: dict[str, Any]) -> dict[str, Any]:
-        order = {field: values[column] for column, field in ORDER_FIELDS.items() if column in values}
-        order.update(
-            platform_order_id=values["order_id"],
-            store_id=values["store_id"],
-            status=values["status"],
-            sku_id=self.sku_ids[values["sku"]],
-            status_changed_at=self.now,
-            created_at=self.now,
-            updated_at=self.now,
-            import_hash=stamped(values[FINGERPRINT], self.now),
-        )
-        return order
+    def _stream(
+        self,
+        rows: Iterable[tuple[int, dict[str, Any]]],
+        known: Collection[str],
+        skus: Collection[str],
+        new: int,
+        proceed: Callable[[], bool],
+    ) -> Rows:
+        """PostgreSQL: COPY the new orders among ``rows`` as the generator yields them; the rows
+        it cannot write yet (an order Shopops holds, a SKU it does not) are returned."""
+        if new <= 0:
+            return list(rows)  # every order is one Shopops holds: nothing to stream
+        self._look_up_skus(skus)
+        self._draw_ids(new)
+        sku_ids, ids = self.sku_ids, self.ids
+        later: Rows = []
+        titles: dict[int, str] = {}
+
+        def writable() -> Iterator[tuple[int, dict[str, Any]]]:
+            for row, values in rows:
+                code = values["sku"]
+                if values["order_id"] in known or code not in sku_ids or not ids:
+                    later.append((row, values))
+                    continue
+                if code in self.untitled:
+                    self._title(code, values.get("product_title"), titles)
+                yield row, values
+
+        self._copy_new(writable(), proceed)
+        if titles and proceed():
+            self._give_titles(titles)
+        return later
+
+    def _draw_ids(self, count: int) -> None:
+        """Have at least ``count`` new orders' ids at hand (drawn from the sequence in one query)."""
+        if count > len(self.ids):
+            with connection.cursor() as cursor:
+                self.ids.extend(pgcopy.next_ids(cursor, Order, count - len(self.ids)))
 
     def _create(self, rows: Rows) -> None:
+        """Insert new orders (their SKUs known): a COPY on PostgreSQL, ``bulk_create`` elsewhere."""
         if not rows:
             return
-        order_ids = _insert(
-            Order, [self._order_row(values) for _row, values in rows], self.now, plain=self.plain
-        )
-        self.order_pks.extend(order_ids)
-        events, supplier_orders = [], []
+        if connection.vendor == "postgresql":
+            self._draw_ids(len(rows))
+            self._copy_new(iter(rows))
+            return
+        orders = [Order(**order_row(values, self.sku_ids[values["sku"]], self.now)) for _row, values in rows]
+        Order.objects.bulk_create(orders, batch_size=500)
         actor_id = self.by.pk if self.by is not None else None
-        file_name = self.result.file_name
-        for (row, values), order_id in zip(rows, order_ids, strict=True):
-            where = self.source if self.source is not None else {"file": file_name, "row": row}
-            events.append(
-                event_values(
-                    order_id,
-                    "imported",
-                    from_status="",
-                    to_status=values["status"],
-                    actor_id=actor_id,
-                    created_at=self.now,
-                    data={**where, "platform_status": values.get("platform_status")},
-                )
+        events, suppliers = [], []
+        for (row, values), order in zip(rows, orders, strict=True):
+            events.append(OrderEvent(**event_row(order.pk, values, self._where(row), actor_id, self.now)))
+            supplier = supplier_row(values, order.pk, self.now)
+            if supplier is not None:
+                suppliers.append(SupplierOrder(**supplier))
+        OrderEvent.objects.bulk_create(events, batch_size=500)
+        SupplierOrder.objects.bulk_create(suppliers, batch_size=500)
+        self._created([(order.pk, row, values) for (row, values), order in zip(rows, orders, strict=True)])
+
+    def _where(self, row: int) -> dict[str, Any]:
+        return self.source if self.source is not None else {"file": self.result.file_name, "row": row}
+
+    def _copy_new(
+        self, rows: Iterator[tuple[int, dict[str, Any]]], proceed: Callable[[], bool] = lambda: True
+    ) -> None:
+        """COPY new orders as ``rows`` yields them (one id each from ``self.ids``), then their
+        events and supplier orders."""
+        if self._lines is None:
+            actor_id = self.by.pk if self.by is not None else None
+            self._lines = NewOrderLines(
+                self.now, actor_id=actor_id, file_name=self.result.file_name, source=self.source
             )
-            if self.written is not None:
-                self.written.append((order_id, values, None))
-            supplier = {
-                field: values[column] for column, field in SUPPLIER_FIELDS.items() if column in values
-            }
-            if supplier:
-                bought = bool(supplier.get("supplier_order_id")) or supplier.get("amount") is not None
-                status = purchase_status_for(values["status"], bought=bought)
-                supplier_orders.append(
-                    {"order_id": order_id, "created_at": self.now, "status": status, **supplier}
-                )
-        _insert(OrderEvent, events, self.now, returning=False, plain=self.plain)
-        _insert(SupplierOrder, supplier_orders, self.now, returning=False, plain=self.plain)
-        self.result.new += len(rows)
+        lines, sku_ids, ids = self._lines, self.sku_ids, self.ids
+        written: list[tuple[int, int, dict[str, Any]]] = []  # (order pk, row, values)
+
+        def orders() -> Iterator[list[Any]]:
+            for row, values in rows:
+                pk = ids.popleft()
+                written.append((pk, row, values))
+                yield lines.order(values, pk, sku_ids[values["sku"]])
+
+        with connection.cursor() as cursor:
+            pgcopy.copy_rows(cursor, lines.orders, orders())
+            if not written or not proceed():
+                return
+            events = (lines.event(pk, row, values) for pk, row, values in written)
+            pgcopy.copy_rows(cursor, lines.events, events)
+            suppliers = (lines.supplier(pk, values) for pk, _row, values in written)
+            pgcopy.copy_rows(cursor, lines.suppliers, (supplier for supplier in suppliers if supplier))
+        self._created(written)
+
+    def _created(self, written: list[tuple[int, int, dict[str, Any]]]) -> None:
+        self.order_pks.extend(pk for pk, _row, _values in written)
+        self.result.new += len(written)
+        if self.written is not None:
+            self.written.extend((pk, values, None) for pk, _row, values in written)
 
     # --- existing orders -------------------------------------------------------------------
+
+    def _existing(self, rows: Rows, existing: dict[str, dict[str, Any]]) -> None:
+        """Rows of orders Shopops holds (``existing``: each as read, by order id)."""
+        pks = [existing[v["order_id"]]["id"] for _r, v in rows]
+        suppliers = self._supplier_orders(pks)
+        # Who owns what is read only for the orders the file would change (one query each).
+        candidates = [
+            existing[values["order_id"]]["id"]
+            for _row, values in rows
+            if self._differs(values, existing[values["order_id"]], suppliers)
+        ]
+        corrected = corrected_fields(candidates, TRACKED_FIELDS)
+        with_refund = refunded(candidates)
+        fields_only: list[tuple[int, dict[str, Any], dict[str, Any], Changes]] = []
+        for row, values in rows:
+            record = existing[values["order_id"]]
+            self.order_pks.append(record["id"])
+            changes = self._plan(
+                row,
+                values,
+                record,
+                suppliers.get(record["id"], []),
+                corrected.get(record["id"], set()),
+                record["id"] in with_refund,
+            )
+            if changes is None:
+                continue
+            if changes.moves or changes.supplier:
+                self._update(row, values, record, changes)
+            else:
+                fields_only.append((row, values, record, changes))
+        self._update_fields(fields_only)
 
     @staticmethod
     def _supplier_orders(order_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
