@@ -33,7 +33,7 @@ from shopops.admin_base import ShopopsAdminSite
 
 from .. import policy
 from ..models import DisputeWith, Outcome, Store
-from ..selectors.analytics import CloseAnalytics, close_analytics, closed_orders
+from ..selectors.analytics import CloseAnalytics, close_analytics, closed_ledgers
 from ..selectors.costs import CostOfCloses, CostRow, cost_of_closes
 from ..selectors.ledger import CSV_COLUMNS, ledger
 from ..selectors.recommendations import Recommendation, recommend
@@ -356,11 +356,12 @@ def analytics_view(site: ShopopsAdminSite, request: HttpRequest) -> HttpResponse
         "country": params["country"] or None,
     }
     data = close_analytics(params["start"], params["end"], bucket=params["bucket"], **view)
-    orders = closed_orders(params["start"], params["end"], **view)
+    # The closes' kept ledger (orders.workflow.ledger): read, never converted here.
+    entries = closed_ledgers(params["start"], params["end"], **view)
     if export == "ledger":
         # The loss ledger itself, one row per close: the columns of ``manage.py loss_ledger``.
-        return _csv_response("ledger", CSV_COLUMNS, (row.csv_row() for row in ledger(orders)), data)
-    costs = cost_of_closes(orders, params["start"], params["end"], bucket=params["bucket"])
+        return _csv_response("ledger", CSV_COLUMNS, (row.csv_row() for row in ledger(entries)), data)
+    costs = cost_of_closes(entries, params["start"], params["end"], bucket=params["bucket"])
     now = timezone.now()
     recommendations = recommend(data, user=user, now=now, costs=costs)
     start_at, end_at = _period(params["start"], params["end"])

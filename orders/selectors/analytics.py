@@ -37,6 +37,7 @@ from ..models import (
     CloseStage,
     DisputeWith,
     Order,
+    OrderLedger,
     Outcome,
     Sku,
     Status,
@@ -157,14 +158,45 @@ def closed_orders(
     order's purchases), ``sku`` a SKU code, ``country`` the buyer's ISO country code. The
     supplier filter is an ``EXISTS`` so an order bought from two suppliers is still counted once.
     """
+    qs = Order.objects.filter(status=Status.CLOSED)
+    return _narrowed(qs, "pk", start, end, user, store, supplier, sku, country)
+
+
+def closed_ledgers(
+    start: date,
+    end: date,
+    *,
+    user: Any,
+    store: Store | None = None,
+    supplier: str | None = None,
+    sku: str | None = None,
+    country: str | None = None,
+) -> QuerySet[OrderLedger]:
+    """The kept ledger entries (``OrderLedger``) of the closes :func:`closed_orders` gives for
+    the same period and filters: what the cost of closes and the ledger CSV read."""
+    return _narrowed(OrderLedger.objects.all(), "order_id", start, end, user, store, supplier, sku, country)
+
+
+def _narrowed(
+    qs: QuerySet,
+    order_key: str,
+    start: date,
+    end: date,
+    user: Any,
+    store: Store | None,
+    supplier: str | None,
+    sku: str | None,
+    country: str | None,
+) -> QuerySet:
+    """``qs`` (orders, or ledger entries: both have these fields) of ``user``'s stores, closed
+    on the days ``start``..``end``, narrowed by the filters."""
     begin, finish = period_bounds(start, end)
-    qs = policy.scope(user, Order.objects.all()).filter(
-        status=Status.CLOSED, closed_at__gte=begin, closed_at__lt=finish
-    )
+    qs = policy.scope(user, qs).filter(closed_at__gte=begin, closed_at__lt=finish)
     if store is not None:
         qs = qs.filter(store=store)
     if supplier:
-        qs = qs.filter(Exists(SupplierOrder.objects.filter(order_id=OuterRef("pk"), supplier_name=supplier)))
+        bought = SupplierOrder.objects.filter(order_id=OuterRef(order_key), supplier_name=supplier)
+        qs = qs.filter(Exists(bought))
     if sku:
         qs = qs.filter(sku__code=sku)
     if country:

@@ -1,9 +1,9 @@
-"""Cost of closes: the loss ledger of a view's closed orders, summed in the reporting currency.
+"""Cost of closes: the kept loss ledger of a view's closes, summed in the reporting currency.
 
-The conversion, the cost of each close and the sums per reason, supplier, SKU, country and day
-are computed by the database (``ledger.ledger_cte`` and one grouped query on it). A close
-whose ledger is incomplete (a missing rate, supplier order or pending refund) is counted apart
-and never added to a total: the page says how many.
+The cost of each close is kept, converted, by the workflow (``orders.models.OrderLedger``);
+here the database sums it per reason, supplier, SKU, country and day in one grouped query on
+those rows. A close whose ledger is incomplete (a missing rate, supplier order or pending
+refund) is counted apart and never added to a total: the page says how many.
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from shopops.money import money
 
-from ..models import CloseReason, Order, Sku
-from .ledger import ledger_cte, ledger_cursor, local_day, reporting_currency
+from ..models import CloseReason, Sku
+from .ledger import entries_of
+from .ledger_sql import local_day, reporting_currency
 
 TOP_N = 10
 
@@ -56,19 +59,22 @@ def _rows(groups: dict, *, top: int | None = None) -> list[CostRow]:
     return rows[:top] if top else rows
 
 
-def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: str = "day") -> CostOfCloses:
-    """The cost of the closes of ``orders`` (closed in ``start``..``end``), in the reporting currency.
-    ``orders`` is already limited to the reader's stores (``analytics.closed_orders``).
+def cost_of_closes(rows: QuerySet[Any], start: date, end: date, *, bucket: str = "day") -> CostOfCloses:
+    """The cost of the closes of ``rows`` (closed in ``start``..``end``), in the reporting currency.
+    ``rows`` are kept ledger entries (``analytics.closed_ledgers``), or orders (their entries:
+    ``ledger.entries_of``), already limited to the reader's stores.
 
     One query, summed by the database per reason, supplier, SKU, country, day and refusing
-    supplier (a ``UNION ALL`` of grouped reads of the per-order costs: some tens of rows come
-    back, whatever the number of closes). A close with an incomplete ledger (the conditions of
-    ``ledger.missing_parts``, or a movement without a rate) is counted, not summed. Groups are
-    sorted by cost, largest first; suppliers, SKUs and countries are cut to the top ten.
+    supplier (a ``UNION ALL`` of grouped reads of the kept entries: some tens of rows come back,
+    whatever the number of closes). A close with an incomplete ledger (no supplier order or no
+    amount for it, a refund pending, a movement without a rate) is counted, not summed. Groups
+    are sorted by cost, largest first; suppliers, SKUs and countries are cut to the top ten.
     ``over_time`` has one point per day (or per week starting Monday) of the period.
     """
-    cte, params = ledger_cte(orders, totals_only=True)
-    closed_day, day_params = local_day("o.closed_at")
+    columns = ("close_reason", "supplier", "has_supplier", "sku_id", "buyer_country", "closed_at", "refused")
+    base = entries_of(rows).order_by().values_list(*columns, "cost_of_close")
+    base_sql, base_params = base.query.sql_with_params()
+    closed_day, day_params = local_day("l.closed_at")
     groups = {
         "reason": "reason",
         "supplier": "supplier",
@@ -78,33 +84,25 @@ def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: s
     }
     grouped = " UNION ALL ".join(
         f"SELECT '{name}', {key}, COUNT(*), COUNT(cost), SUM(cost) FROM fin"  # noqa: S608
-        f"{' WHERE has_supplier = 1' if name == 'supplier' else ''} GROUP BY {key}"
+        f"{' WHERE has_supplier' if name == 'supplier' else ''} GROUP BY {key}"
         for name, key in groups.items()
     )
-    sql = f"""{cte},
+    # Only constants and the ORM's own SQL are interpolated; values go as parameters.
+    sql = f"""
+    WITH l (reason, supplier, has_supplier, sku_id, country, closed_at, refused, cost) AS ({base_sql}),
     fin AS (
-        SELECT o.close_reason AS reason, COALESCE(so.supplier, '') AS supplier,
-               CASE WHEN so.n IS NULL THEN 0 ELSE 1 END AS has_supplier, o.sku_id,
-               o.buyer_country AS country, {closed_day} AS day, COALESCE(rf.refused, 0) AS refused,
-               CASE WHEN COALESCE(per.unrated, 0) = 0 AND COALESCE(rf.pending_buyer, 0) = 0
-                         AND COALESCE(rf.pending_supplier, 0) = 0
-                         AND COALESCE(so.n_amount, 0) = COALESCE(so.n, 0)
-                         AND NOT (so.n IS NULL AND (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped'))
-                    THEN COALESCE(per.cost, 0) END AS cost
-        FROM o
-        LEFT JOIN per ON per.order_id = o.id
-        LEFT JOIN so ON so.order_id = o.id
-        LEFT JOIN rf ON rf.order_id = o.id
+        SELECT reason, supplier, has_supplier, sku_id, country, {closed_day} AS day, refused, cost
+        FROM l
     )
     {grouped}
     UNION ALL SELECT 'refusal', supplier, COUNT(*), COUNT(cost), SUM(cost) FROM fin
-        WHERE refused > 0 AND supplier <> '' GROUP BY supplier
+        WHERE refused AND supplier <> '' GROUP BY supplier
     """  # noqa: S608
     reasons = {value: str(label) for value, label in CloseReason.choices}
     no_name = _("(no supplier name)")
     found: dict[str, dict] = {name: {} for name in (*groups, "refusal")}
-    with ledger_cursor() as cursor:
-        cursor.execute(sql, [*params, *day_params])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*base_params, *day_params])
         for name, key, n, complete, cost in cursor.fetchall():
             found[name][key] = (n, n - complete, Decimal(str(cost)) if cost is not None else Decimal("0"))
     skus = {
