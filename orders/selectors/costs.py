@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -73,7 +74,10 @@ def cost_of_closes(rows: QuerySet[Any], start: date, end: date, *, bucket: str =
     """
     columns = ("close_reason", "supplier", "has_supplier", "sku_id", "buyer_country", "closed_at", "refused")
     base = entries_of(rows).order_by().values_list(*columns, "cost_of_close")
-    base_sql, base_params = base.query.sql_with_params()
+    try:
+        base_sql, base_params = base.query.sql_with_params()
+    except EmptyResultSet:  # a reader of no store: nothing to sum, no query to run
+        base_sql, base_params = "", []
     closed_day, day_params = local_day("l.closed_at")
     groups = {
         "reason": "reason",
@@ -101,10 +105,13 @@ def cost_of_closes(rows: QuerySet[Any], start: date, end: date, *, bucket: str =
     reasons = {value: str(label) for value, label in CloseReason.choices}
     no_name = _("(no supplier name)")
     found: dict[str, dict] = {name: {} for name in (*groups, "refusal")}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*base_params, *day_params])
-        for name, key, n, complete, cost in cursor.fetchall():
-            found[name][key] = (n, n - complete, Decimal(str(cost)) if cost is not None else Decimal("0"))
+    sums = []
+    if base_sql:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*base_params, *day_params])
+            sums = cursor.fetchall()
+    for name, key, n, complete, cost in sums:
+        found[name][key] = (n, n - complete, Decimal(str(cost)) if cost is not None else Decimal("0"))
     skus = {
         pk: (code, title)
         for pk, code, title in Sku.objects.filter(pk__in=[int(k) for k in found["sku"]]).values_list(
