@@ -53,6 +53,7 @@ def closed(
     )
     if supplier:
         SupplierOrderFactory(order=order, supplier_name=supplier, amount=Decimal("300.00"))
+    build_ledger()
     return order
 
 

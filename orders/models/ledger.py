@@ -6,7 +6,8 @@ year of closes; so the workflow keeps the result here (``orders.workflow.ledger`
 event touches a closed order, and when a rate one of its movements used is added or corrected.
 ``manage.py rebuild_ledger`` writes it from scratch (and ``--check`` compares).
 
-A row holds what the analytics group by (store, close time, reason, SKU, country, supplier),
+A row holds what the close analytics count and group by (store, close time, reason, stage,
+time to close, outcome, SKU, country, supplier),
 the six movements in their own currencies (as the ledger CSV shows them) and converted to the
 reporting currency, the cost of the close, and why it is incomplete when it is: a close whose
 ledger lacks something has no cost (``incomplete``, and each reason below), never a guess.
@@ -22,9 +23,14 @@ from .choices import MONEY
 from .order import Order, Sku
 from .store import Store
 
-# What the analytics' grouped reads take from an index alone (PostgreSQL).
+# What the analytics' grouped reads take from an index alone (PostgreSQL): they count order ids.
 _READ_COLUMNS = [
+    "order",
     "close_reason",
+    "close_stage",
+    "close_started_at",
+    "outcome",
+    "dispute_with",
     "sku",
     "buyer_country",
     "supplier",
@@ -46,6 +52,10 @@ class OrderLedger(models.Model):
     platform_order_id = models.CharField(_("order id"), max_length=64)
     closed_at = models.DateTimeField(_("closed"))
     close_reason = models.CharField(_("close reason"), max_length=32)
+    close_stage = models.CharField(_("closed at stage"), max_length=16, blank=True)
+    close_started_at = models.DateTimeField(_("close started"), null=True)
+    outcome = models.CharField(_("outcome"), max_length=32, blank=True)
+    dispute_with = models.CharField(_("dispute with"), max_length=16, blank=True)
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="+", db_index=False)
     buyer_country = models.CharField(_("country"), max_length=2, blank=True)
     # The first-named supplier of the bought purchases ('' when none is named).

@@ -1,5 +1,7 @@
-"""Close analytics: one filtered set of closed orders and a fixed, small number of aggregates.
+"""Close analytics: one filtered set of closes and a fixed, small number of aggregates.
 
+The closes are read from the kept loss ledger (``OrderLedger``, one row per closed order, kept
+by ``orders.workflow.ledger``): the counts and the cost of closes come from the same rows.
 The analytics page (``orders.admin.analytics``), its CSV exports and the recommended actions
 (``orders.selectors.recommendations``) read these; the SKU list's repeated out-of-stock report
 counts with :func:`with_out_of_stock_closes`. Reads only.
@@ -46,9 +48,10 @@ from ..models import (
 )
 
 # --- close analytics ----------------------------------------------------------------------------
-# One filtered set of closed orders (period, supplier, SKU, country) and a fixed, small number of
-# aggregate queries over it: every figure is computed by the database, served by the
-# (closed_at, close_reason) index, so the page costs the same on 1,000 or 1,000,000 orders.
+# One filtered set of closes (period, supplier, SKU, country) and a fixed, small number of
+# aggregate queries over it: every figure is computed by the database, served by the kept
+# ledger's covering (closed_at) and (store, closed_at) indexes, so the page costs the same on
+# 1,000 or 1,000,000 orders.
 
 TOP_N = 10
 DISPUTE_OUTCOMES = [Outcome.WON, Outcome.PARTIAL, Outcome.LOST]
@@ -217,7 +220,7 @@ def _close_duration():
     return ExpressionWrapper(F("closed_at") - F("close_started_at"), output_field=DurationField())
 
 
-def _medians(qs: QuerySet[Order], stage_counts: dict[str, int]) -> list[MedianRow]:
+def _medians(qs: QuerySet[OrderLedger], stage_counts: dict[str, int]) -> list[MedianRow]:
     """Median close time per flow: one grouped query on PostgreSQL, the middle row(s) elsewhere."""
     timed = qs.filter(close_started_at__isnull=False).exclude(close_stage="")
     medians: dict[str, tuple[int, timedelta | None]] = {}
@@ -265,14 +268,16 @@ def close_analytics(
     """Close analytics of ``user``'s stores (or one ``store`` of theirs) for the days
     ``start``..``end`` and the optional filters (those of :func:`closed_orders`).
 
-    Counts are of closed orders; shares are percentages of all closes in the view (what the
-    closes cost, in one currency, is ``orders.selectors.costs``). The median runs from the first
+    Counts are of closed orders, read from their kept ledger entries (``OrderLedger``: one row
+    per close, written by the workflow, which the cost of closes reads too); shares are
+    percentages of all closes in the view (what the closes cost, in one currency, is
+    ``orders.selectors.costs``). The median runs from the first
     close step (``close_started_at``) to ``closed_at``, per flow. ``bucket`` is ``day`` or
     ``week`` (weeks start on Monday), in the current time zone. Reads only; about ten queries.
     """
     if bucket not in ("day", "week"):
         raise ValueError(f"bucket must be 'day' or 'week', not {bucket!r}")
-    qs = closed_orders(start, end, user=user, store=store, supplier=supplier, sku=sku, country=country)
+    qs = closed_ledgers(start, end, user=user, store=store, supplier=supplier, sku=sku, country=country)
 
     # One pass gives both the reasons and the stages.
     reason_counts: dict[str, int] = {}
@@ -317,14 +322,16 @@ def close_analytics(
 
     # Every supplier's closes and quality closes in one grouped query; the top ten are cut here
     # (a shop works with tens of suppliers, not thousands).
+    # (The purchases of the view's closes: a semi-join on the entries, not a join through orders.)
+    quality = qs.filter(close_reason=CloseReason.QUALITY_ISSUE).values("order_id")
     supplier_counts = [
         (name, n, bad)
-        for name, n, bad in qs.order_by()
-        .filter(supplier_orders__isnull=False)
-        .values_list("supplier_orders__supplier_name")
+        for name, n, bad in SupplierOrder.objects.filter(order_id__in=qs.values("order_id"))
+        .order_by()
+        .values_list("supplier_name")
         .annotate(
-            n=Count("pk", distinct=True),
-            bad=Count("pk", distinct=True, filter=Q(close_reason=CloseReason.QUALITY_ISSUE)),
+            n=Count("order_id", distinct=True),
+            bad=Count("order_id", distinct=True, filter=Q(order_id__in=quality)),
         )
     ]
     supplier_counts.sort(key=lambda row: (-row[1], row[0]))

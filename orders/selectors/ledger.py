@@ -13,6 +13,7 @@ The ledger reads the closes it is given: :func:`closed_between` (the command) an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -201,6 +202,40 @@ def entries_of(rows: QuerySet[Any]) -> QuerySet[OrderLedger]:
     if rows.model is Order:
         return OrderLedger.objects.filter(order__in=rows.filter(status=Status.CLOSED).values("pk"))
     return rows
+
+
+# The CSV's columns as kept, then what names the missing parts.
+_CSV_FIELDS = (
+    "platform_order_id",
+    "close_reason",
+    "currency",
+    "paid",
+    "refunded_to_buyer",
+    "supplier_cost_cny",
+    "recovered_from_supplier_cny",
+    "goods_back_cny",
+    "goods_lost_cny",
+    "cost_of_close",
+)
+_WHY = ("incomplete", "no_supplier_order", "no_unit_cost", "buyer_refund_pending", "supplier_refund_pending")
+
+
+def csv_rows(rows: QuerySet[Any]) -> Iterator[list[object]]:
+    """The CSV rows (``CSV_COLUMNS``) of the ledger of ``rows`` (as :func:`ledger`), straight
+    from the kept entries: the same cells as ``LedgerRow.csv_row``, without building the rows
+    (the export of a quarter is tens of thousands of them)."""
+    found = (
+        entries_of(rows).order_by("closed_at", "order_id").values_list(*_CSV_FIELDS, *_WHY, "missing_rates")
+    )
+    width = len(_CSV_FIELDS)
+    for values in found:
+        cells: list[object] = ["" if value is None else value for value in values[:width]]
+        cells.append(
+            "; ".join(missing_names(dict(zip((*_WHY, "missing_rates"), values[width:], strict=True))))
+            if values[width]
+            else ""
+        )
+        yield cells
 
 
 def ledger(rows: QuerySet[Any]) -> list[LedgerRow]:

@@ -54,7 +54,8 @@ from ..models import GOODS_BACK_REASONS, Order, PurchaseStatus, Status
 # The ECB's longest pause (Easter, Christmas to New Year) is four days.
 MAX_RATE_AGE_DAYS = 7
 
-# What the ledger reads of an order (the columns of the order_closed_analytics index).
+# What the ledger reads of an order (but for the last two, the columns of the order_closed_analytics
+# index) and copies into its kept row.
 ORDER_COLUMNS = (
     "id",
     "close_reason",
@@ -68,6 +69,9 @@ ORDER_COLUMNS = (
     "buyer_country",
     "sku_id",
     "store_id",
+    "close_started_at",
+    "outcome",
+    "dispute_with",
 )
 KINDS = ("paid", "refunded", "supplier", "recovered", "back", "lost")
 # How each movement counts in the cost of the close (goods lost: shown, already in "supplier").
@@ -232,6 +236,7 @@ def _dec(value: object) -> Decimal | None:
 _ENTRY_SQL = """
     SELECT o.id, o.store_id, ord.platform_order_id, o.close_reason, o.currency, o.closed_at,
            o.sku_id, o.buyer_country, COALESCE(so.supplier, ''), COALESCE(rf.refused, 0),
+           o.close_stage, o.close_started_at, o.outcome, o.dispute_with,
            per.paid, per.refunded, per.supplier, per.recovered, per.back, per.lost,
            per.c_paid, per.c_refunded, per.c_supplier, per.c_recovered, per.c_back, per.c_lost,
            COALESCE(per.unrated, 0), per.cost, per.first_day, per.last_day,
@@ -247,22 +252,25 @@ _ENTRY_SQL = """
 
 def computed_entries(orders: QuerySet[Order]) -> dict[int, dict[str, Any]]:
     """The ledger of each closed order of ``orders`` as it is now: order id → the field values
-    of its ``OrderLedger`` row (attnames; ``updated_at`` aside). Two queries: the per-order sums
-    (conversion and cost in SQL), and the movements whose rate is missing (to name them)."""
+    of its ``OrderLedger`` row (attnames; ``updated_at`` aside). One query for the per-order sums
+    (conversion and cost in SQL), and one more when a movement has no rate (to name the rates
+    missing)."""
     cte, params = ledger_cte(orders.filter(status=Status.CLOSED))
     zero = Decimal("0.00")
     rep = reporting_currency()
     entries: dict[int, dict[str, Any]] = {}
+    unrated_ids: list[int] = []
     with ledger_cursor() as cursor:
         cursor.execute(cte + _ENTRY_SQL, params)
         for row in cursor.fetchall():
             (pk, store_id, platform_id, reason, currency, closed_at, sku_id, country, supplier, refused) = (
                 row[:10]
             )
-            paid, refunded, supplier_cost, recovered, back, lost = row[10:16]
-            converted = [_dec(value) for value in row[16:22]]
-            unrated, cost, first_day, last_day, n_supplier, n_amount, shipped = row[22:29]
-            pending_buyer, pending_supplier = row[29:31]
+            stage, started_at, outcome, dispute_with = row[10:14]
+            paid, refunded, supplier_cost, recovered, back, lost = row[14:20]
+            converted = [_dec(value) for value in row[20:26]]
+            unrated, cost, first_day, last_day, n_supplier, n_amount, shipped = row[26:33]
+            pending_buyer, pending_supplier = row[33:35]
             no_supplier_order = n_supplier == 0 and bool(shipped)
             no_unit_cost = not no_supplier_order and n_amount < n_supplier
             unit_cost_known = n_supplier > 0 and n_amount == n_supplier
@@ -275,6 +283,10 @@ def computed_entries(orders: QuerySet[Order]) -> dict[int, dict[str, Any]]:
                 "platform_order_id": platform_id,
                 "closed_at": _instant(closed_at),
                 "close_reason": reason,
+                "close_stage": stage,
+                "close_started_at": _instant(started_at),
+                "outcome": outcome,
+                "dispute_with": dispute_with,
                 "sku_id": sku_id,
                 "buyer_country": country,
                 "supplier": supplier,
@@ -301,7 +313,11 @@ def computed_entries(orders: QuerySet[Order]) -> dict[int, dict[str, Any]]:
                 "first_day": as_date(first_day),
                 "last_day": as_date(last_day),
             }
-        if any(entry["incomplete"] for entry in entries.values()):
+            if unrated:
+                unrated_ids.append(pk)
+        if unrated_ids:
+            # The movements without a rate, of the orders that have one: to name the rates.
+            cte, params = ledger_cte(Order.objects.filter(pk__in=unrated_ids))
             cursor.execute(
                 f"{cte} SELECT order_id, kind, currency, day, cur_rate FROM conv WHERE converted IS NULL",  # noqa: S608
                 params,

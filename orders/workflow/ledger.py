@@ -35,7 +35,7 @@ from ..models import Order, OrderLedger, Status, Store
 from ..selectors.ledger_sql import MAX_RATE_AGE_DAYS, computed_entries
 
 # Orders computed and written together: a chunk's locks are held for a fraction of a second.
-CHUNK = 2000
+CHUNK = 5000
 # The values a row holds (``updated_at`` aside): compared to tell a row that changed.
 FIELDS = tuple(
     f.attname for f in OrderLedger._meta.concrete_fields if f.attname not in ("order_id", "updated_at")
