@@ -14,9 +14,16 @@ movement on every request (issue 25). A row is written in the same transaction a
 - :func:`rebuild_ledger` (``manage.py rebuild_ledger``): every closed order computed again from
   its movements, in chunks; with ``check``, the differences are reported and nothing is written.
 
-Each refresh first locks the orders it writes (in id order, as every workflow step locks its
-order): a rate correction waits for a step on one of them to commit, then computes with it, and
-a step waits for the correction — so neither writes a row from a state the other has replaced.
+Writers of the same row must not leave the row of a state another has replaced. On PostgreSQL:
+
+- a step holds its order (the transition's row lock) when it writes the row, and so does the
+  rebuild (each chunk's orders, in id order): two of them on one order take turns;
+- the rates and the rows are held apart by one advisory lock: every writer of rows takes it
+  shared (after its orders), a rate change takes it exclusively before it changes a rate
+  (:func:`hold_for_rates`). So a step that computed a row with the old rate commits before the
+  rate changes — and the rate change then sees its row —, or computes after the rate changed.
+  A rate change takes no order lock, so neither waits for the other in a circle.
+
 The values come from ``orders.selectors.ledger_sql``, the ledger's one definition.
 """
 
@@ -27,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -69,12 +76,33 @@ def _differs(kept: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
     return [name for name in FIELDS if kept.get(name) != fresh.get(name)]
 
 
-def _sync(ids: list[int], *, check: bool = False) -> LedgerResult:
-    """Make the rows of orders ``ids`` what their ledger is now (closed: its row; else none)."""
+# The advisory lock that holds rate changes and row writes apart (PostgreSQL): "ledger" in ASCII.
+LEDGER_LOCK = 0x6C6564676572
+
+
+def _hold_ledger(*, exclusive: bool) -> None:
+    """Take the ledger lock until the transaction ends (SQLite writes one at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {take}(%s)", [LEDGER_LOCK])
+
+
+def hold_for_rates() -> None:
+    """Before a rate is added or corrected (``orders.workflow.rates``, in its transaction): wait
+    for the rows being written to commit, and keep new ones waiting until the rate commits."""
+    _hold_ledger(exclusive=True)
+
+
+def _sync(ids: list[int], *, check: bool = False, lock: bool = True) -> LedgerResult:
+    """Make the rows of orders ``ids`` what their ledger is now (closed: its row; else none).
+    ``lock``: hold the orders, then the ledger lock shared (a rate change holds it already)."""
     result = LedgerResult(checked=len(ids))
-    if not check:
+    if lock and not check:
         # The rows of these orders are written from what is committed once they are ours.
         list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+        _hold_ledger(exclusive=False)
     fresh = computed_entries(Order.objects.filter(pk__in=ids))
     kept = {
         row["order_id"]: row
@@ -111,7 +139,8 @@ def refresh_ledger(order_ids: Iterable[int]) -> LedgerResult:
     order's row when it differs from what is kept, no row for an order that is not closed.
 
     Called by ``events`` for every event of an order closed (or closed until then), after the
-    change the event records; the rates call :func:`refresh_for_rates`. Locks the orders.
+    change the event records; the rates call :func:`refresh_for_rates`. Holds the orders, then
+    the ledger lock shared.
     """
     result = LedgerResult()
     for chunk in _chunks(sorted(set(order_ids))):
@@ -135,15 +164,23 @@ def rate_days(days: Iterable[date]) -> list[tuple[date, date]]:
 def refresh_for_rates(days: Iterable[date]) -> LedgerResult:
     """A rate of each of ``days`` was added or corrected (in the caller's transaction): the kept
     rows of the orders with a movement it may convert are computed again, and written where
-    they differ. Any currency: a rate of the reporting currency converts every movement."""
+    they differ. Any currency: a rate of the reporting currency converts every movement.
+
+    The caller holds the ledger lock (:func:`hold_for_rates`): every row written before is
+    committed, and no other is written until this transaction ends; the orders are not locked.
+    """
     spans = rate_days(days)
     if not spans:
         return LedgerResult()
+    hold_for_rates()  # taken already by the caller; again here costs nothing
     touched = Q()
     for first, last in spans:
         touched |= Q(last_day__gte=first, first_day__lte=last)
     ids = list(OrderLedger.objects.filter(touched).order_by("order_id").values_list("order_id", flat=True))
-    return refresh_ledger(ids)
+    result = LedgerResult()
+    for chunk in _chunks(ids):
+        result.add(_sync(chunk, lock=False))
+    return result
 
 
 def rebuild_ledger(*, store: Store | None = None, check: bool = False) -> LedgerResult:

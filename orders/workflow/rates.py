@@ -364,6 +364,7 @@ def load_rates(
             )
     if not wanted:
         return LoadResult(0, 0, 0, None, None, left_out)
+    ledger.hold_for_rates()  # the kept ledger's rows wait for these rates (workflow/ledger.py)
     days = [day for day, _c in wanted]
     first, last = min(days), max(days)
     stored = {
@@ -519,6 +520,7 @@ def correct_rate(
     """
     policy.require(by, "orders.correct_exchangerate", _("correct exchange rates"))
     pk = rate.pk if isinstance(rate, ExchangeRate) else rate
+    ledger.hold_for_rates()
     current = ExchangeRate.objects.select_for_update().get(pk=pk)
     check_rate_version(current, seen)
     parsed = check_correction(current.rate, new_rate, note)
