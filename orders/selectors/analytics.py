@@ -29,7 +29,6 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +45,7 @@ from ..models import (
     Store,
     SupplierOrder,
 )
+from .closes import GroupedCloses, group_closes, summed
 
 # --- close analytics ----------------------------------------------------------------------------
 # One filtered set of closes (period, supplier, SKU, country) and a fixed, small number of
@@ -264,6 +264,7 @@ def close_analytics(
     sku: str | None = None,
     country: str | None = None,
     bucket: str = "day",
+    groups: GroupedCloses | None = None,
 ) -> CloseAnalytics:
     """Close analytics of ``user``'s stores (or one ``store`` of theirs) for the days
     ``start``..``end`` and the optional filters (those of :func:`closed_orders`).
@@ -271,20 +272,20 @@ def close_analytics(
     Counts are of closed orders, read from their kept ledger entries (``OrderLedger``: one row
     per close, written by the workflow, which the cost of closes reads too); shares are
     percentages of all closes in the view (what the closes cost, in one currency, is
-    ``orders.selectors.costs``). The median runs from the first
-    close step (``close_started_at``) to ``closed_at``, per flow. ``bucket`` is ``day`` or
-    ``week`` (weeks start on Monday), in the current time zone. Reads only; about ten queries.
+    ``orders.selectors.costs``). The median runs from the first close step
+    (``close_started_at``) to ``closed_at``, per flow. ``bucket`` is ``day`` or ``week`` (weeks
+    start on Monday), in the current time zone. ``groups``: the view's grouped reads
+    (``closes.group_closes`` of :func:`closed_ledgers`), when the caller has them already (the
+    page shares them with the cost of closes). Reads only; about eight queries.
     """
     if bucket not in ("day", "week"):
         raise ValueError(f"bucket must be 'day' or 'week', not {bucket!r}")
     qs = closed_ledgers(start, end, user=user, store=store, supplier=supplier, sku=sku, country=country)
+    if groups is None:
+        groups = group_closes(qs)
 
-    # One pass gives both the reasons and the stages.
-    reason_counts: dict[str, int] = {}
-    stage_counts: dict[str, int] = {}
-    for reason, stage, n in qs.order_by().values_list("close_reason", "close_stage").annotate(n=Count("pk")):
-        reason_counts[reason] = reason_counts.get(reason, 0) + n
-        stage_counts[stage] = stage_counts.get(stage, 0) + n
+    reason_counts = {r: n for r, (n, _c, _s) in summed(groups.by_kind, lambda k: k[0]).items()}
+    stage_counts = {st: n for st, (n, _c, _s) in summed(groups.by_kind, lambda k: k[1]).items()}
     total = sum(reason_counts.values())
     by_reason = [
         Row(
@@ -306,12 +307,10 @@ def close_analytics(
         for stage in CloseStage
     ]
 
-    tz = timezone.get_current_timezone()
-    trunc = TruncDate("closed_at", tzinfo=tz) if bucket == "day" else TruncWeek("closed_at", tzinfo=tz)
-    per_bucket = {
-        (b.date() if isinstance(b, datetime) else b): n
-        for b, n in qs.order_by().annotate(b=trunc).values_list("b").annotate(n=Count("pk"))
-    }
+    per_bucket: dict[date, int] = {}
+    for day, (n, _c, _s) in groups.by_day.items():
+        key = day if bucket == "day" else day - timedelta(days=day.weekday())
+        per_bucket[key] = per_bucket.get(key, 0) + n
     first = start if bucket == "day" else start - timedelta(days=start.weekday())
     step = timedelta(days=1 if bucket == "day" else 7)
     over_time = []
@@ -341,29 +340,26 @@ def close_analytics(
     ]
     supplier_quality = {name: (n, bad) for name, n, bad in supplier_counts if bad}
 
-    sku_rows = (
-        qs.order_by()
-        .values_list("sku__code", "sku__title")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "sku__code")[:TOP_N]
+    sku_counts = summed(groups.by_sku_reason, lambda k: k[0])
+    sku_rows = sorted(
+        ((*groups.skus[pk], n) for pk, (n, _c, _s) in sku_counts.items()), key=lambda row: (-row[2], row[0])
     )
-    by_sku = [Row(code, title or code, n, share_percent(n, total)) for code, title, n in sku_rows]
+    by_sku = [Row(code, title or code, n, share_percent(n, total)) for code, title, n in sku_rows[:TOP_N]]
 
     watched = (CloseReason.PRODUCT_INFO_ERROR, CloseReason.OUT_OF_STOCK, CloseReason.QUALITY_ISSUE)
     sku_reason_counts = {
-        (code, reason): n
-        for code, reason, n in qs.order_by()
-        .filter(close_reason__in=watched)
-        .values_list("sku__code", "close_reason")
-        .annotate(n=Count("pk"))
-        .filter(n__gte=2)
+        (groups.skus[pk][0], reason): n
+        for (pk, reason), (n, _c, _s) in groups.by_sku_reason.items()
+        if reason in watched and n >= 2
     }
 
+    outcomes = summed(groups.by_kind, lambda k: (k[3], k[4]))
     disputes = sorted(
-        qs.order_by()
-        .filter(outcome__in=DISPUTE_OUTCOMES)
-        .values_list("dispute_with", "outcome")
-        .annotate(n=Count("pk")),
+        (
+            (who, outcome, n)
+            for (who, outcome), (n, _c, _s) in outcomes.items()
+            if outcome in DISPUTE_OUTCOMES
+        ),
         key=lambda row: (row[0] != DisputeWith.BUYER, DISPUTE_OUTCOMES.index(row[1])),
     )
 
