@@ -26,6 +26,7 @@ from .store import Store
 # What the analytics' grouped reads take from an index alone (PostgreSQL): they count order ids.
 _READ_COLUMNS = [
     "order",
+    "closed_day",
     "close_reason",
     "close_stage",
     "close_started_at",
@@ -51,6 +52,8 @@ class OrderLedger(models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
     platform_order_id = models.CharField(_("order id"), max_length=64)
     closed_at = models.DateTimeField(_("closed"))
+    # The close's calendar day in the shop's time zone: what the analytics count per day.
+    closed_day = models.DateField(_("close day"))
     close_reason = models.CharField(_("close reason"), max_length=32)
     close_stage = models.CharField(_("closed at stage"), max_length=16, blank=True)
     close_started_at = models.DateTimeField(_("close started"), null=True)

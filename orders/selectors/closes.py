@@ -11,15 +11,14 @@ counts or sums, so the page scans them four times instead of thirteen. Reads onl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from ..models import OrderLedger, Sku
+from .ledger_sql import as_date
 
 # (closes, closes with a complete ledger, their cost)
 Tally = tuple[int, int, Decimal]
@@ -48,7 +47,7 @@ class GroupedCloses:
 
     # (reason, stage, country, dispute_with, outcome)
     by_kind: dict[tuple[str, str, str, str, str], Tally]
-    # the close day, in the current time zone
+    # the close day, in the shop's time zone (kept with the row)
     by_day: dict[date, Tally]
     # (sku id, reason)
     by_sku_reason: dict[tuple[int, str], Tally]
@@ -74,11 +73,7 @@ def group_closes(entries: QuerySet[OrderLedger]) -> GroupedCloses:
             entries, "close_reason", "close_stage", "buyer_country", "dispute_with", "outcome"
         )
     }
-    day = TruncDate("closed_at", tzinfo=timezone.get_current_timezone())
-    by_day = {
-        (d.date() if isinstance(d, datetime) else d): _tally(n, c, s)
-        for d, n, c, s in _grouped(entries.annotate(day=day), "day")
-    }
+    by_day = {as_date(d): _tally(n, c, s) for d, n, c, s in _grouped(entries, "closed_day")}
     by_sku_reason = {
         (sku, reason): _tally(n, c, s) for sku, reason, n, c, s in _grouped(entries, "sku", "close_reason")
     }

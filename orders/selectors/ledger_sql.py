@@ -234,7 +234,7 @@ def _dec(value: object) -> Decimal | None:
 
 
 _ENTRY_SQL = """
-    SELECT o.id, o.store_id, ord.platform_order_id, o.close_reason, o.currency, o.closed_at,
+    SELECT o.id, o.store_id, ord.platform_order_id, o.close_reason, o.currency, o.closed_at, {closed_day},
            o.sku_id, o.buyer_country, COALESCE(so.supplier, ''), COALESCE(rf.refused, 0),
            o.close_stage, o.close_started_at, o.outcome, o.dispute_with,
            per.paid, per.refunded, per.supplier, per.recovered, per.back, per.lost,
@@ -256,21 +256,20 @@ def computed_entries(orders: QuerySet[Order]) -> dict[int, dict[str, Any]]:
     (conversion and cost in SQL), and one more when a movement has no rate (to name the rates
     missing)."""
     cte, params = ledger_cte(orders.filter(status=Status.CLOSED))
+    closed_day, day_params = local_day("o.closed_at", timezone.get_default_timezone_name())
     zero = Decimal("0.00")
     rep = reporting_currency()
     entries: dict[int, dict[str, Any]] = {}
     unrated_ids: list[int] = []
     with ledger_cursor() as cursor:
-        cursor.execute(cte + _ENTRY_SQL, params)
+        cursor.execute(cte + _ENTRY_SQL.format(closed_day=closed_day), [*params, *day_params])
         for row in cursor.fetchall():
-            (pk, store_id, platform_id, reason, currency, closed_at, sku_id, country, supplier, refused) = (
-                row[:10]
-            )
-            stage, started_at, outcome, dispute_with = row[10:14]
-            paid, refunded, supplier_cost, recovered, back, lost = row[14:20]
-            converted = [_dec(value) for value in row[20:26]]
-            unrated, cost, first_day, last_day, n_supplier, n_amount, shipped = row[26:33]
-            pending_buyer, pending_supplier = row[33:35]
+            (pk, store_id, platform_id, reason, currency, closed_at, day) = row[:7]
+            sku_id, country, supplier, refused, stage, started_at, outcome, dispute_with = row[7:15]
+            paid, refunded, supplier_cost, recovered, back, lost = row[15:21]
+            converted = [_dec(value) for value in row[21:27]]
+            unrated, cost, first_day, last_day, n_supplier, n_amount, shipped = row[27:34]
+            pending_buyer, pending_supplier = row[34:36]
             no_supplier_order = n_supplier == 0 and bool(shipped)
             no_unit_cost = not no_supplier_order and n_amount < n_supplier
             unit_cost_known = n_supplier > 0 and n_amount == n_supplier
@@ -282,6 +281,7 @@ def computed_entries(orders: QuerySet[Order]) -> dict[int, dict[str, Any]]:
                 "store_id": store_id,
                 "platform_order_id": platform_id,
                 "closed_at": _instant(closed_at),
+                "closed_day": as_date(day),
                 "close_reason": reason,
                 "close_stage": stage,
                 "close_started_at": _instant(started_at),
