@@ -35,6 +35,7 @@ _READ_COLUMNS = [
     "sku",
     "buyer_country",
     "supplier",
+    "supplier_names",
     "has_supplier",
     "refused",
     "incomplete",
@@ -63,6 +64,9 @@ class OrderLedger(models.Model):
     buyer_country = models.CharField(_("country"), max_length=2, blank=True)
     # The first-named supplier of the bought purchases ('' when none is named).
     supplier = models.CharField(_("supplier"), max_length=200, blank=True)
+    # Every supplier the order's purchases name, bought or not, once each, sorted: the close
+    # counts once under each of them.
+    supplier_names = models.JSONField(_("suppliers"), default=list, blank=True)
     has_supplier = models.BooleanField(_("bought from a supplier"))
     refused = models.BooleanField(_("a supplier refused a refund"))
     currency = models.CharField(_("currency"), max_length=3)

@@ -319,20 +319,16 @@ def close_analytics(
         over_time.append((cursor, per_bucket.get(cursor, 0)))
         cursor += step
 
-    # Every supplier's closes and quality closes in one grouped query; the top ten are cut here
-    # (a shop works with tens of suppliers, not thousands).
-    # (The purchases of the view's closes: a semi-join on the entries, not a join through orders.)
-    quality = qs.filter(close_reason=CloseReason.QUALITY_ISSUE).values("order_id")
-    supplier_counts = [
-        (name, n, bad)
-        for name, n, bad in SupplierOrder.objects.filter(order_id__in=qs.values("order_id"))
-        .order_by()
-        .values_list("supplier_name")
-        .annotate(
-            n=Count("order_id", distinct=True),
-            bad=Count("order_id", distinct=True, filter=Q(order_id__in=quality)),
-        )
-    ]
+    # Every supplier's closes and quality closes: a close counts once under each supplier its
+    # purchases name (the entry keeps them); the top ten are cut here (a shop works with tens of
+    # suppliers, not thousands).
+    per_supplier: dict[str, list[int]] = {}
+    for (_first, _bought, _refused, names, reason), (n, _c, _s) in groups.by_supplier.items():
+        for name in names:
+            counts = per_supplier.setdefault(name, [0, 0])
+            counts[0] += n
+            counts[1] += n if reason == CloseReason.QUALITY_ISSUE else 0
+    supplier_counts = [(name, n, bad) for name, (n, bad) in per_supplier.items()]
     supplier_counts.sort(key=lambda row: (-row[1], row[0]))
     by_supplier = [
         Row(name, name or str(_("(no supplier name)")), n, share_percent(n, total))

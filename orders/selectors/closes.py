@@ -1,6 +1,6 @@
 """The grouped reads of a view's closes that the counts and the cost of closes share.
 
-The analytics page counts its closes by reason, stage, day, SKU and outcome
+The analytics page counts its closes by reason, stage, day, SKU, supplier and outcome
 (``orders.selectors.analytics``) and sums their cost by reason, day, SKU, country and supplier
 (``orders.selectors.costs``). Both read the kept ledger entries of the view (``OrderLedger``),
 and most of their groupings are the same: four grouped queries, each returning every count
@@ -51,8 +51,9 @@ class GroupedCloses:
     by_day: dict[date, Tally]
     # (sku id, reason)
     by_sku_reason: dict[tuple[int, str], Tally]
-    # (first-named supplier of the bought purchases, bought from one, a refund refused)
-    by_supplier: dict[tuple[str, bool, bool], Tally]
+    # (first-named supplier of the bought purchases, bought from one, a refund refused, every
+    # supplier the purchases name, reason)
+    by_supplier: dict[tuple[str, bool, bool, tuple[str, ...], str], Tally]
     # sku id → (code, title), for every SKU above
     skus: dict[int, tuple[str, str]]
 
@@ -78,8 +79,10 @@ def group_closes(entries: QuerySet[OrderLedger]) -> GroupedCloses:
         (sku, reason): _tally(n, c, s) for sku, reason, n, c, s in _grouped(entries, "sku", "close_reason")
     }
     by_supplier = {
-        (name, bool(bought), bool(refused)): _tally(n, c, s)
-        for name, bought, refused, n, c, s in _grouped(entries, "supplier", "has_supplier", "refused")
+        (name, bool(bought), bool(refused), tuple(names), reason): _tally(n, c, s)
+        for name, bought, refused, names, reason, n, c, s in _grouped(
+            entries, "supplier", "has_supplier", "refused", "supplier_names", "close_reason"
+        )
     }
     skus = {
         pk: (code, title)

@@ -48,7 +48,7 @@ from django.utils.dateparse import parse_datetime
 
 from shopops.money import money
 
-from ..models import GOODS_BACK_REASONS, Order, PurchaseStatus, Status
+from ..models import GOODS_BACK_REASONS, Order, PurchaseStatus, Status, SupplierOrder
 
 # A rate older than this (before the day) is not the day's rate: the currency is missing.
 # The ECB's longest pause (Easter, Christmas to New Year) is four days.
@@ -290,6 +290,7 @@ def computed_entries(orders: QuerySet[Order]) -> dict[int, dict[str, Any]]:
                 "sku_id": sku_id,
                 "buyer_country": country,
                 "supplier": supplier,
+                "supplier_names": [],
                 "has_supplier": n_supplier > 0,
                 "refused": bool(refused),
                 "currency": currency,
@@ -315,6 +316,14 @@ def computed_entries(orders: QuerySet[Order]) -> dict[int, dict[str, Any]]:
             }
             if unrated:
                 unrated_ids.append(pk)
+        # Every supplier its purchases name (bought or not): what the counts per supplier read.
+        names: dict[int, set[str]] = {}
+        for pk, name in SupplierOrder.objects.filter(order_id__in=list(entries)).values_list(
+            "order_id", "supplier_name"
+        ):
+            names.setdefault(pk, set()).add(name)
+        for pk, found in names.items():
+            entries[pk]["supplier_names"] = sorted(found)
         if unrated_ids:
             # The movements without a rate, of the orders that have one: to name the rates.
             cte, params = ledger_cte(Order.objects.filter(pk__in=unrated_ids))
