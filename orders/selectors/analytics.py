@@ -323,7 +323,7 @@ def close_analytics(
     # purchases name (the entry keeps them); the top ten are cut here (a shop works with tens of
     # suppliers, not thousands).
     per_supplier: dict[str, list[int]] = {}
-    for (_first, _bought, _refused, names, reason), (n, _c, _s) in groups.by_supplier.items():
+    for (names, reason), (n, _c, _s) in groups.by_names.items():
         for name in names:
             counts = per_supplier.setdefault(name, [0, 0])
             counts[0] += n

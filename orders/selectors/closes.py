@@ -3,9 +3,9 @@
 The analytics page counts its closes by reason, stage, day, SKU, supplier and outcome
 (``orders.selectors.analytics``) and sums their cost by reason, day, SKU, country and supplier
 (``orders.selectors.costs``). Both read the kept ledger entries of the view (``OrderLedger``),
-and most of their groupings are the same: four grouped queries, each returning every count
-and sum its groupings need, serve both — a scan of a year of closes costs the same whether it
-counts or sums, so the page scans them four times instead of thirteen. Reads only.
+and most of their groupings are the same: five grouped queries, each returning every count and
+sum its groupings need, serve both. A scan of a year of closes costs the same whether it counts
+or sums: the page scans them five times instead of thirteen, and joins no purchase. Reads only.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def summed(rows: dict[Any, Tally], key) -> dict[Any, Tally]:
 
 @dataclass(frozen=True)
 class GroupedCloses:
-    """A view's closes counted and summed four ways; each value a :data:`Tally`."""
+    """A view's closes counted and summed five ways; each value a :data:`Tally`."""
 
     # (reason, stage, country, dispute_with, outcome)
     by_kind: dict[tuple[str, str, str, str, str], Tally]
@@ -51,9 +51,10 @@ class GroupedCloses:
     by_day: dict[date, Tally]
     # (sku id, reason)
     by_sku_reason: dict[tuple[int, str], Tally]
-    # (first-named supplier of the bought purchases, bought from one, a refund refused, every
-    # supplier the purchases name, reason)
-    by_supplier: dict[tuple[str, bool, bool, tuple[str, ...], str], Tally]
+    # (first-named supplier of the bought purchases, bought from one, a refund refused)
+    by_supplier: dict[tuple[str, bool, bool], Tally]
+    # (every supplier the purchases name, reason)
+    by_names: dict[tuple[tuple[str, ...], str], Tally]
     # sku id → (code, title), for every SKU above
     skus: dict[int, tuple[str, str]]
 
@@ -67,7 +68,7 @@ def _grouped(entries: QuerySet[OrderLedger], *keys: Any) -> list[tuple]:
 
 
 def group_closes(entries: QuerySet[OrderLedger]) -> GroupedCloses:
-    """The four grouped reads of ``entries`` (already the reader's stores and the view's filters)."""
+    """The five grouped reads of ``entries`` (already the reader's stores and the view's filters)."""
     by_kind = {
         (reason, stage, country, dispute_with, outcome): _tally(n, c, s)
         for reason, stage, country, dispute_with, outcome, n, c, s in _grouped(
@@ -79,10 +80,13 @@ def group_closes(entries: QuerySet[OrderLedger]) -> GroupedCloses:
         (sku, reason): _tally(n, c, s) for sku, reason, n, c, s in _grouped(entries, "sku", "close_reason")
     }
     by_supplier = {
-        (name, bool(bought), bool(refused), tuple(names), reason): _tally(n, c, s)
-        for name, bought, refused, names, reason, n, c, s in _grouped(
-            entries, "supplier", "has_supplier", "refused", "supplier_names", "close_reason"
-        )
+        (name, bool(bought), bool(refused)): _tally(n, c, s)
+        for name, bought, refused, n, c, s in _grouped(entries, "supplier", "has_supplier", "refused")
+    }
+    # Apart from the above: grouped together, PostgreSQL expects as many groups as closes and sorts.
+    by_names = {
+        (tuple(names), reason): _tally(n, c, s)
+        for names, reason, n, c, s in _grouped(entries, "supplier_names", "close_reason")
     }
     skus = {
         pk: (code, title)
@@ -90,4 +94,4 @@ def group_closes(entries: QuerySet[OrderLedger]) -> GroupedCloses:
             "pk", "code", "title"
         )
     }
-    return GroupedCloses(by_kind, by_day, by_sku_reason, by_supplier, skus)
+    return GroupedCloses(by_kind, by_day, by_sku_reason, by_supplier, by_names, skus)
