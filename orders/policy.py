@@ -51,6 +51,7 @@ from .models import Store
 STORE_PATHS: dict[str, str] = {
     "orders.store": "",
     "orders.order": "store",
+    "orders.orderledger": "store",
     "orders.supplierorder": "order__store",
     "orders.orderevent": "order__store",
     "orders.refund": "order__store",

@@ -1,7 +1,8 @@
 """The close analytics' known data set (tests of the analytics, its page and its wording):
 eight closes in March 2026 with their refunds, and the exchange rates of those days. The
 fixtures ``known_closes`` and ``march_rates`` (tests/conftest.py) call the functions of the same
-name."""
+name. Both end by building the kept loss ledger (``factories.build_ledger``): the factories
+bypass the workflow that keeps it."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,7 @@ from orders.models import (
     RefundStatus,
     Status,
 )
-from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory
+from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory, build_ledger
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START, END = date(2026, 3, 1), date(2026, 3, 31)
@@ -52,6 +53,7 @@ def closed(
     )
     if supplier:
         SupplierOrderFactory(order=order, supplier_name=supplier, amount=Decimal("300.00"))
+    build_ledger()
     return order
 
 
@@ -108,6 +110,7 @@ def known_closes() -> dict[str, Order]:
     refund(o["S2"], RefundDirection.FROM_SUPPLIER, "50.00", RefundStatus.REQUESTED)
     # Money of an order closed outside the period.
     refund(o["before"], RefundDirection.TO_BUYER, "99.00")
+    build_ledger()  # the factories bypass the workflow, which keeps it
     return o
 
 
@@ -119,3 +122,4 @@ def march_rates() -> None:
             ExchangeRate.objects.create(date=day, currency="USD", rate=Decimal("1.25"))
             ExchangeRate.objects.create(date=day, currency="CNY", rate=Decimal("10"))
         day += timedelta(days=1)
+    build_ledger()  # rates created directly: the closes already built are converted again

@@ -187,3 +187,15 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     template = NotificationTemplate.PAYMENT_REMINDER
     channel = NotificationChannel.EMAIL
     recipient = factory.LazyAttribute(lambda n: n.order.buyer_email if n.order else "buyer@example.com")
+
+
+def build_ledger() -> None:
+    """Write the kept loss ledger (``OrderLedger``) of every closed order as it is now.
+
+    The factories bypass the workflow, whose history events keep the ledger: a test that builds
+    closes (their refunds, purchases, stock movements, rates) with factories and then reads the
+    analytics, the ledger CSV or ``loss_ledger`` calls this in between (``rebuild_ledger``).
+    """
+    from orders.workflow.ledger import rebuild_ledger
+
+    rebuild_ledger()

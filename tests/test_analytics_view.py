@@ -13,7 +13,7 @@ from django.utils import timezone
 from orders.models import Status
 from orders.selectors.ledger import CSV_COLUMNS
 from tests.analytics_support import END, START
-from tests.factories import OrderFactory, SkuFactory, staff
+from tests.factories import OrderFactory, SkuFactory, build_ledger, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,7 @@ def test_default_view_is_the_last_30_days(analyst_client):
             close_started_at=now - timedelta(days=days_ago),
             sku=sku,
         )
+    build_ledger()
     response = analyst_client.get(URL)
     data = response.context["data"]
     assert data.end == timezone.localdate()
@@ -134,6 +135,7 @@ def test_export_escapes_cells_a_spreadsheet_would_run(analyst_client):
         close_started_at=timezone.now(),
         sku=sku,
     )
+    build_ledger()
     rows = read_csv(analyst_client.get(URL, {"export": "skus"}))
     assert rows[1] == ["'=HYPERLINK(1)", "'@SUM(A1)", "1", "100.0"]
 
@@ -168,6 +170,7 @@ def test_the_page_costs_a_fixed_number_of_queries(analyst_client, known_closes):
             close_started_at=timezone.now().replace(year=2026, month=3, day=15),
             sku=sku,
         )
+    build_ledger()
     with CaptureQueriesContext(connection) as large:
         analyst_client.get(URL, PERIOD)
     assert len(large) == len(small)

@@ -16,7 +16,7 @@ from django.core.management import call_command
 
 from orders.models import CloseStage, ExchangeRate, Outcome, Status
 from shopops import csvout
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, build_ledger
 
 LINK = '=HYPERLINK("http://evil.example/refund","Refund")'
 
@@ -56,6 +56,7 @@ def test_the_loss_ledger_command_quotes_an_order_id_that_is_a_formula():
         placed_at=datetime(2026, 3, 9, 9, tzinfo=shanghai),
         currency="USD",
     )
+    build_ledger()
     out = io.StringIO()
     call_command("loss_ledger", "--since", "2026-03-09", "--until", "2026-03-09", stdout=out)
     rows = list(csv.reader(io.StringIO(out.getvalue())))

@@ -26,7 +26,7 @@ from orders.models import (
 )
 from orders.selectors import analytics, costs, recommendations
 from orders.selectors.ledger import CSV_COLUMNS, ledger, order_ledger
-from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory
+from tests.factories import OrderFactory, RefundFactory, SkuFactory, SupplierOrderFactory, build_ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +130,7 @@ def orders(rates):
     # E: shipped, no supplier order recorded; buyer refund still requested.
     e = closed_order(platform_order_id="E", sku=sku)
     refund(e, RefundDirection.TO_BUYER, "40.00", MON, status=RefundStatus.REQUESTED)
+    build_ledger()
     return {o.platform_order_id: o for o in (a, b, c, d, e)}
 
 
@@ -242,6 +243,7 @@ def test_recommendations_put_the_supplier_whose_refusals_cost_most_first(orders)
     SupplierOrderFactory(order=z, supplier_name="Z Factory", amount=Decimal("770.00"), created_at=at(FRI))
     refund(z, RefundDirection.TO_BUYER, "100.00", MON)
     refund(z, RefundDirection.FROM_SUPPLIER, "770.00", MON, status=RefundStatus.REJECTED)
+    build_ledger()
     start, end = date(2026, 3, 1), date(2026, 3, 31)
     # when
     data = analytics.close_analytics(start, end, user=None)

@@ -39,6 +39,7 @@ from tests.factories import (
     StoreFactory,
     SupplierOrderFactory,
     UserFactory,
+    build_ledger,
     staff,
 )
 
@@ -131,6 +132,7 @@ def stores():
     closes(south, sku, ["S-1", "S-2"])
     for currency, rate in (("USD", "1.10"), ("CNY", "7.70")):
         ExchangeRate.objects.create(date=date(2026, 3, 6), currency=currency, rate=Decimal(rate))
+    build_ledger()
     return north, south
 
 
@@ -301,6 +303,16 @@ def test_analytics_count_only_the_users_stores(client, stores):
             "out_of_stock_csv": str(n),
             "overdue": n,
         }, name
+
+
+def test_an_analyst_of_no_store_sees_the_analytics_of_nothing(client, stores):
+    # given an analyst granted no store (the page raised EmptyResultSet: a 500)
+    client.force_login(staff("Analyst", "nobody", stores=[]))
+    # when / then: no closes, no cost, a ledger CSV of its header only
+    response = client.get(ANALYTICS, MARCH)
+    assert response.status_code == 200
+    assert response.context["costs"].closes == 0 and response.context["data"].total == 0
+    assert read_csv(client.get(ANALYTICS, {**MARCH, "export": "ledger"})) == [CSV_COLUMNS]
 
 
 def test_the_store_filter_narrows_every_figure_to_one_store(client, stores):

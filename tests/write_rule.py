@@ -82,6 +82,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "orders.PlatformDispute": (WORKFLOW,),
     "orders.StaffPreference": (WORKFLOW,),
     "orders.PlatformRefund": (WORKFLOW,),
+    "orders.OrderLedger": (WORKFLOW,),
     "evidence.Communication": (EVIDENCE,),
     "evidence.Attachment": (EVIDENCE,),
 }

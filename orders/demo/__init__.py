@@ -6,7 +6,8 @@
 - ``catalogue``: the demo's SKUs, suppliers, buyers and what buyers write;
 - ``orders``: about 330 live orders in every state, moved there through ``orders.workflow``;
 - ``history``: a few months of closed orders written in bulk, for the close analytics;
-- ``rates``: the ECB rates of the whole period (the loss ledger), without the network.
+- ``rates``: the ECB rates of the whole period (the loss ledger), without the network;
+  then the kept loss ledger is rebuilt (the history bypassed the workflow that keeps it).
 
 Every part recognises what an earlier run made, so :func:`seed_demo` is safe to run again.
 """
@@ -19,7 +20,7 @@ from typing import TextIO
 from django.db import transaction
 from django.utils import timezone
 
-from ..workflow import outbox
+from ..workflow import ledger, outbox
 from .catalogue import DEMO_PREFIX, HISTORY_PREFIX
 from .history import HISTORY_DAYS, seed_demo_history
 from .orders import seed_demo_orders
@@ -50,3 +51,5 @@ def seed_demo(stdout: TextIO | None = None) -> None:
         seed_demo_history(stdout)
         today = timezone.localdate()
         seed_demo_rates(stdout, since=today - timedelta(days=HISTORY_DAYS + 30), until=today)
+        # The history was written in bulk, not through the workflow that keeps the loss ledger.
+        ledger.rebuild_ledger()

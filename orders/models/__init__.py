@@ -39,6 +39,7 @@ from .feedback import FeedbackEvent as FeedbackEvent
 from .fx import ExchangeRate as ExchangeRate
 from .fx import ExchangeRateChange as ExchangeRateChange
 from .imports import OrderImport as OrderImport
+from .ledger import OrderLedger as OrderLedger
 from .notification import Notification as Notification
 from .order import Order as Order
 from .order import OrderEvent as OrderEvent

@@ -1,5 +1,7 @@
-"""Close analytics: one filtered set of closed orders and a fixed, small number of aggregates.
+"""Close analytics: one filtered set of closes and a fixed, small number of aggregates.
 
+The closes are read from the kept loss ledger (``OrderLedger``, one row per closed order, kept
+by ``orders.workflow.ledger``): the counts and the cost of closes come from the same rows.
 The analytics page (``orders.admin.analytics``), its CSV exports and the recommended actions
 (``orders.selectors.recommendations``) read these; the SKU list's repeated out-of-stock report
 counts with :func:`with_out_of_stock_closes`. Reads only.
@@ -27,7 +29,6 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,17 +38,20 @@ from ..models import (
     CloseStage,
     DisputeWith,
     Order,
+    OrderLedger,
     Outcome,
     Sku,
     Status,
     Store,
     SupplierOrder,
 )
+from .closes import GroupedCloses, group_closes, summed
 
 # --- close analytics ----------------------------------------------------------------------------
-# One filtered set of closed orders (period, supplier, SKU, country) and a fixed, small number of
-# aggregate queries over it: every figure is computed by the database, served by the
-# (closed_at, close_reason) index, so the page costs the same on 1,000 or 1,000,000 orders.
+# One filtered set of closes (period, supplier, SKU, country) and a fixed, small number of
+# aggregate queries over it: every figure is computed by the database, served by the kept
+# ledger's covering (closed_at) and (store, closed_at) indexes, so the page costs the same on
+# 1,000 or 1,000,000 orders.
 
 TOP_N = 10
 DISPUTE_OUTCOMES = [Outcome.WON, Outcome.PARTIAL, Outcome.LOST]
@@ -157,14 +161,45 @@ def closed_orders(
     order's purchases), ``sku`` a SKU code, ``country`` the buyer's ISO country code. The
     supplier filter is an ``EXISTS`` so an order bought from two suppliers is still counted once.
     """
+    qs = Order.objects.filter(status=Status.CLOSED)
+    return _narrowed(qs, "pk", start, end, user, store, supplier, sku, country)
+
+
+def closed_ledgers(
+    start: date,
+    end: date,
+    *,
+    user: Any,
+    store: Store | None = None,
+    supplier: str | None = None,
+    sku: str | None = None,
+    country: str | None = None,
+) -> QuerySet[OrderLedger]:
+    """The kept ledger entries (``OrderLedger``) of the closes :func:`closed_orders` gives for
+    the same period and filters: what the cost of closes and the ledger CSV read."""
+    return _narrowed(OrderLedger.objects.all(), "order_id", start, end, user, store, supplier, sku, country)
+
+
+def _narrowed(
+    qs: QuerySet,
+    order_key: str,
+    start: date,
+    end: date,
+    user: Any,
+    store: Store | None,
+    supplier: str | None,
+    sku: str | None,
+    country: str | None,
+) -> QuerySet:
+    """``qs`` (orders, or ledger entries: both have these fields) of ``user``'s stores, closed
+    on the days ``start``..``end``, narrowed by the filters."""
     begin, finish = period_bounds(start, end)
-    qs = policy.scope(user, Order.objects.all()).filter(
-        status=Status.CLOSED, closed_at__gte=begin, closed_at__lt=finish
-    )
+    qs = policy.scope(user, qs).filter(closed_at__gte=begin, closed_at__lt=finish)
     if store is not None:
         qs = qs.filter(store=store)
     if supplier:
-        qs = qs.filter(Exists(SupplierOrder.objects.filter(order_id=OuterRef("pk"), supplier_name=supplier)))
+        bought = SupplierOrder.objects.filter(order_id=OuterRef(order_key), supplier_name=supplier)
+        qs = qs.filter(Exists(bought))
     if sku:
         qs = qs.filter(sku__code=sku)
     if country:
@@ -185,7 +220,7 @@ def _close_duration():
     return ExpressionWrapper(F("closed_at") - F("close_started_at"), output_field=DurationField())
 
 
-def _medians(qs: QuerySet[Order], stage_counts: dict[str, int]) -> list[MedianRow]:
+def _medians(qs: QuerySet[OrderLedger], stage_counts: dict[str, int]) -> list[MedianRow]:
     """Median close time per flow: one grouped query on PostgreSQL, the middle row(s) elsewhere."""
     timed = qs.filter(close_started_at__isnull=False).exclude(close_stage="")
     medians: dict[str, tuple[int, timedelta | None]] = {}
@@ -229,25 +264,28 @@ def close_analytics(
     sku: str | None = None,
     country: str | None = None,
     bucket: str = "day",
+    groups: GroupedCloses | None = None,
 ) -> CloseAnalytics:
     """Close analytics of ``user``'s stores (or one ``store`` of theirs) for the days
     ``start``..``end`` and the optional filters (those of :func:`closed_orders`).
 
-    Counts are of closed orders; shares are percentages of all closes in the view (what the
-    closes cost, in one currency, is ``orders.selectors.costs``). The median runs from the first
-    close step (``close_started_at``) to ``closed_at``, per flow. ``bucket`` is ``day`` or
-    ``week`` (weeks start on Monday), in the current time zone. Reads only; about ten queries.
+    Counts are of closed orders, read from their kept ledger entries (``OrderLedger``: one row
+    per close, written by the workflow, which the cost of closes reads too); shares are
+    percentages of all closes in the view (what the closes cost, in one currency, is
+    ``orders.selectors.costs``). The median runs from the first close step
+    (``close_started_at``) to ``closed_at``, per flow. ``bucket`` is ``day`` or ``week`` (weeks
+    start on Monday), in the current time zone. ``groups``: the view's grouped reads
+    (``closes.group_closes`` of :func:`closed_ledgers`), when the caller has them already (the
+    page shares them with the cost of closes). Reads only; about eight queries.
     """
     if bucket not in ("day", "week"):
         raise ValueError(f"bucket must be 'day' or 'week', not {bucket!r}")
-    qs = closed_orders(start, end, user=user, store=store, supplier=supplier, sku=sku, country=country)
+    qs = closed_ledgers(start, end, user=user, store=store, supplier=supplier, sku=sku, country=country)
+    if groups is None:
+        groups = group_closes(qs)
 
-    # One pass gives both the reasons and the stages.
-    reason_counts: dict[str, int] = {}
-    stage_counts: dict[str, int] = {}
-    for reason, stage, n in qs.order_by().values_list("close_reason", "close_stage").annotate(n=Count("pk")):
-        reason_counts[reason] = reason_counts.get(reason, 0) + n
-        stage_counts[stage] = stage_counts.get(stage, 0) + n
+    reason_counts = {r: n for r, (n, _c, _s) in summed(groups.by_kind, lambda k: k[0]).items()}
+    stage_counts = {st: n for st, (n, _c, _s) in summed(groups.by_kind, lambda k: k[1]).items()}
     total = sum(reason_counts.values())
     by_reason = [
         Row(
@@ -269,12 +307,10 @@ def close_analytics(
         for stage in CloseStage
     ]
 
-    tz = timezone.get_current_timezone()
-    trunc = TruncDate("closed_at", tzinfo=tz) if bucket == "day" else TruncWeek("closed_at", tzinfo=tz)
-    per_bucket = {
-        (b.date() if isinstance(b, datetime) else b): n
-        for b, n in qs.order_by().annotate(b=trunc).values_list("b").annotate(n=Count("pk"))
-    }
+    per_bucket: dict[date, int] = {}
+    for day, (n, _c, _s) in groups.by_day.items():
+        key = day if bucket == "day" else day - timedelta(days=day.weekday())
+        per_bucket[key] = per_bucket.get(key, 0) + n
     first = start if bucket == "day" else start - timedelta(days=start.weekday())
     step = timedelta(days=1 if bucket == "day" else 7)
     over_time = []
@@ -283,18 +319,16 @@ def close_analytics(
         over_time.append((cursor, per_bucket.get(cursor, 0)))
         cursor += step
 
-    # Every supplier's closes and quality closes in one grouped query; the top ten are cut here
-    # (a shop works with tens of suppliers, not thousands).
-    supplier_counts = [
-        (name, n, bad)
-        for name, n, bad in qs.order_by()
-        .filter(supplier_orders__isnull=False)
-        .values_list("supplier_orders__supplier_name")
-        .annotate(
-            n=Count("pk", distinct=True),
-            bad=Count("pk", distinct=True, filter=Q(close_reason=CloseReason.QUALITY_ISSUE)),
-        )
-    ]
+    # Every supplier's closes and quality closes: a close counts once under each supplier its
+    # purchases name (the entry keeps them); the top ten are cut here (a shop works with tens of
+    # suppliers, not thousands).
+    per_supplier: dict[str, list[int]] = {}
+    for (names, reason), (n, _c, _s) in groups.by_names.items():
+        for name in names:
+            counts = per_supplier.setdefault(name, [0, 0])
+            counts[0] += n
+            counts[1] += n if reason == CloseReason.QUALITY_ISSUE else 0
+    supplier_counts = [(name, n, bad) for name, (n, bad) in per_supplier.items()]
     supplier_counts.sort(key=lambda row: (-row[1], row[0]))
     by_supplier = [
         Row(name, name or str(_("(no supplier name)")), n, share_percent(n, total))
@@ -302,29 +336,26 @@ def close_analytics(
     ]
     supplier_quality = {name: (n, bad) for name, n, bad in supplier_counts if bad}
 
-    sku_rows = (
-        qs.order_by()
-        .values_list("sku__code", "sku__title")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "sku__code")[:TOP_N]
+    sku_counts = summed(groups.by_sku_reason, lambda k: k[0])
+    sku_rows = sorted(
+        ((*groups.skus[pk], n) for pk, (n, _c, _s) in sku_counts.items()), key=lambda row: (-row[2], row[0])
     )
-    by_sku = [Row(code, title or code, n, share_percent(n, total)) for code, title, n in sku_rows]
+    by_sku = [Row(code, title or code, n, share_percent(n, total)) for code, title, n in sku_rows[:TOP_N]]
 
     watched = (CloseReason.PRODUCT_INFO_ERROR, CloseReason.OUT_OF_STOCK, CloseReason.QUALITY_ISSUE)
     sku_reason_counts = {
-        (code, reason): n
-        for code, reason, n in qs.order_by()
-        .filter(close_reason__in=watched)
-        .values_list("sku__code", "close_reason")
-        .annotate(n=Count("pk"))
-        .filter(n__gte=2)
+        (groups.skus[pk][0], reason): n
+        for (pk, reason), (n, _c, _s) in groups.by_sku_reason.items()
+        if reason in watched and n >= 2
     }
 
+    outcomes = summed(groups.by_kind, lambda k: (k[3], k[4]))
     disputes = sorted(
-        qs.order_by()
-        .filter(outcome__in=DISPUTE_OUTCOMES)
-        .values_list("dispute_with", "outcome")
-        .annotate(n=Count("pk")),
+        (
+            (who, outcome, n)
+            for (who, outcome), (n, _c, _s) in outcomes.items()
+            if outcome in DISPUTE_OUTCOMES
+        ),
         key=lambda row: (row[0] != DisputeWith.BUYER, DISPUTE_OUTCOMES.index(row[1])),
     )
 

@@ -1,9 +1,10 @@
-"""Cost of closes: the loss ledger of a view's closed orders, summed in the reporting currency.
+"""Cost of closes: the kept loss ledger of a view's closes, summed in the reporting currency.
 
-The conversion, the cost of each close and the sums per reason, supplier, SKU, country and day
-are computed by the database (``ledger.ledger_cte`` and one grouped query on it). A close
-whose ledger is incomplete (a missing rate, supplier order or pending refund) is counted apart
-and never added to a total: the page says how many.
+The cost of each close is kept, converted, by the workflow (``orders.models.OrderLedger``);
+here the database sums it per reason, supplier, SKU, country and day, in the grouped reads of
+those rows that the close counts share (``orders.selectors.closes``). A close whose ledger is
+incomplete (a missing rate, supplier order or pending refund) is counted apart and never added
+to a total: the page says how many.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from shopops.money import money
 
-from ..models import CloseReason, Order, Sku
-from .ledger import ledger_cte, ledger_cursor, local_day, reporting_currency
+from ..models import CloseReason
+from .closes import GroupedCloses, group_closes, summed
+from .ledger import entries_of
+from .ledger_sql import reporting_currency
 
 TOP_N = 10
 
@@ -56,62 +60,37 @@ def _rows(groups: dict, *, top: int | None = None) -> list[CostRow]:
     return rows[:top] if top else rows
 
 
-def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: str = "day") -> CostOfCloses:
-    """The cost of the closes of ``orders`` (closed in ``start``..``end``), in the reporting currency.
-    ``orders`` is already limited to the reader's stores (``analytics.closed_orders``).
+def cost_of_closes(
+    rows: QuerySet[Any], start: date, end: date, *, bucket: str = "day", groups: GroupedCloses | None = None
+) -> CostOfCloses:
+    """The cost of the closes of ``rows`` (closed in ``start``..``end``), in the reporting currency.
+    ``rows`` are kept ledger entries (``analytics.closed_ledgers``), or orders (their entries:
+    ``ledger.entries_of``), already limited to the reader's stores; ``groups`` their grouped
+    reads (``closes.group_closes``) when the caller has them already (the page's counts).
 
-    One query, summed by the database per reason, supplier, SKU, country, day and refusing
-    supplier (a ``UNION ALL`` of grouped reads of the per-order costs: some tens of rows come
-    back, whatever the number of closes). A close with an incomplete ledger (the conditions of
-    ``ledger.missing_parts``, or a movement without a rate) is counted, not summed. Groups are
-    sorted by cost, largest first; suppliers, SKUs and countries are cut to the top ten.
-    ``over_time`` has one point per day (or per week starting Monday) of the period.
+    Summed by the database per reason, supplier, SKU, country and day (the grouped reads of
+    ``orders.selectors.closes``: some hundreds of rows come back, whatever the number of
+    closes). A close with an incomplete ledger (no supplier order or no amount for it, a refund
+    pending, a movement without a rate) is counted, not summed. Groups are sorted by cost,
+    largest first; suppliers, SKUs and countries are cut to the top ten. ``over_time`` has one
+    point per day (or per week starting Monday) of the period.
     """
-    cte, params = ledger_cte(orders, totals_only=True)
-    closed_day, day_params = local_day("o.closed_at")
-    groups = {
-        "reason": "reason",
-        "supplier": "supplier",
-        "sku": "CAST(sku_id AS VARCHAR(20))",
-        "country": "country",
-        "day": "CAST(day AS VARCHAR(10))",
-    }
-    grouped = " UNION ALL ".join(
-        f"SELECT '{name}', {key}, COUNT(*), COUNT(cost), SUM(cost) FROM fin"  # noqa: S608
-        f"{' WHERE has_supplier = 1' if name == 'supplier' else ''} GROUP BY {key}"
-        for name, key in groups.items()
-    )
-    sql = f"""{cte},
-    fin AS (
-        SELECT o.close_reason AS reason, COALESCE(so.supplier, '') AS supplier,
-               CASE WHEN so.n IS NULL THEN 0 ELSE 1 END AS has_supplier, o.sku_id,
-               o.buyer_country AS country, {closed_day} AS day, COALESCE(rf.refused, 0) AS refused,
-               CASE WHEN COALESCE(per.unrated, 0) = 0 AND COALESCE(rf.pending_buyer, 0) = 0
-                         AND COALESCE(rf.pending_supplier, 0) = 0
-                         AND COALESCE(so.n_amount, 0) = COALESCE(so.n, 0)
-                         AND NOT (so.n IS NULL AND (o.shipped_at IS NOT NULL OR o.close_stage = 'shipped'))
-                    THEN COALESCE(per.cost, 0) END AS cost
-        FROM o
-        LEFT JOIN per ON per.order_id = o.id
-        LEFT JOIN so ON so.order_id = o.id
-        LEFT JOIN rf ON rf.order_id = o.id
-    )
-    {grouped}
-    UNION ALL SELECT 'refusal', supplier, COUNT(*), COUNT(cost), SUM(cost) FROM fin
-        WHERE refused > 0 AND supplier <> '' GROUP BY supplier
-    """  # noqa: S608
+    if groups is None:
+        groups = group_closes(entries_of(rows))
     reasons = {value: str(label) for value, label in CloseReason.choices}
     no_name = _("(no supplier name)")
-    found: dict[str, dict] = {name: {} for name in (*groups, "refusal")}
-    with ledger_cursor() as cursor:
-        cursor.execute(sql, [*params, *day_params])
-        for name, key, n, complete, cost in cursor.fetchall():
-            found[name][key] = (n, n - complete, Decimal(str(cost)) if cost is not None else Decimal("0"))
-    skus = {
-        pk: (code, title)
-        for pk, code, title in Sku.objects.filter(pk__in=[int(k) for k in found["sku"]]).values_list(
-            "pk", "code", "title"
-        )
+    # name → key → (closes, incomplete, cost), as the tables below read them
+    found: dict[str, dict] = {
+        "reason": summed(groups.by_kind, lambda k: k[0]),
+        "country": summed(groups.by_kind, lambda k: k[2]),
+        "sku": summed(groups.by_sku_reason, lambda k: k[0]),
+        "day": groups.by_day,
+        "supplier": summed({k: v for k, v in groups.by_supplier.items() if k[1]}, lambda k: k[0]),
+        "refusal": summed({k: v for k, v in groups.by_supplier.items() if k[2] and k[0]}, lambda k: k[0]),
+    }
+    found = {
+        name: {key: (n, n - complete, cost) for key, (n, complete, cost) in table.items()}
+        for name, table in found.items()
     }
 
     def table(name: str, label) -> dict:
@@ -122,12 +101,11 @@ def cost_of_closes(orders: QuerySet[Order], start: date, end: date, *, bucket: s
     by_supplier = table("supplier", lambda key: key or no_name)
     by_sku = {}
     for key, (n, bad, cost) in found["sku"].items():
-        code, title = skus[int(key)]
+        code, title = groups.skus[key]
         by_sku[code] = [title or code, cost, n, bad]
     by_country = table("country", lambda key: key or "—")
     per_day: dict[date, Decimal] = {}
-    for key, (_n, _bad, cost) in found["day"].items():
-        day = date.fromisoformat(str(key)[:10])
+    for day, (_n, _bad, cost) in found["day"].items():
         if bucket == "week":
             day -= timedelta(days=day.weekday())
         per_day[day] = per_day.get(day, Decimal("0")) + cost

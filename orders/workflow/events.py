@@ -5,6 +5,11 @@ transaction as the change: by a workflow operation through :func:`record_event` 
 :func:`record_events`, the same for a batch of orders written at once), or, for the thousands of
 rows of an import written with COPY, as the column values :func:`event_values` returns.
 Nothing else creates ``OrderEvent`` rows.
+
+Because every change to an order passes here, so does the kept loss ledger: an event of an order
+that is closed, or was closed until then, writes the order's ledger row again, after the change
+it records (``ledger.refresh_ledger``, in the same transaction). A new transition or operation
+needs no code of its own for the ledger.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from django.utils.translation import gettext_noop
 
 from shopops import pgcopy
 
-from ..models import Order, OrderEvent
+from ..models import Order, OrderEvent, Status
 from ..transitions import TRANSITIONS
+from . import ledger
 
 # The events that are not transitions of SPEC section 7 (whose labels are declared in
 # orders/transitions.py), by the name they are written under. An event without a label here or
@@ -136,7 +142,15 @@ def record_event(
         reason=reason,
         data=_with_platform(data),
     )
-    return OrderEvent.objects.create(**values)
+    event = OrderEvent.objects.create(**values)
+    if _touches_ledger(values):
+        ledger.refresh_ledger([order.pk])
+    return event
+
+
+def _touches_ledger(values: dict[str, Any]) -> bool:
+    """An event of an order closed now, or closed until this event: its ledger may have changed."""
+    return Status.CLOSED in (values["to_status"], values["from_status"])
 
 
 # Rows per INSERT of record_events: well under SQLite's and PostgreSQL's parameter limits.
@@ -176,4 +190,7 @@ def record_events(
         pgcopy.insert(OrderEvent, rows, now, returning=False)  # a third of an INSERT's cost
     else:
         OrderEvent.objects.bulk_create([OrderEvent(**row) for row in rows], batch_size=EVENTS_PER_INSERT)
+    closed = [row["order_id"] for row in rows if _touches_ledger(row)]
+    if closed:
+        ledger.refresh_ledger(closed)
     return len(rows)

@@ -21,7 +21,8 @@ added, and a different value replaces the stored one and writes an append-only
 :class:`~orders.models.ExchangeRateChange` (the correction, with the file it came from and who
 loaded it: a person who may correct rates, or the system for the daily fetch of the fixed
 ``SHOPOPS_FX_URL``). A bad file is refused whole, with the line at fault, before anything is
-written.
+written. A rate added or corrected writes the kept loss ledger of the closes it converts again
+(``ledger.refresh_for_rates``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from shopops.errors import Refused, Stale
 
 from .. import policy
 from ..models import ExchangeRate, ExchangeRateChange
+from . import ledger
 
 # (date, currency, units per 1 EUR)
 RateRow = tuple[date, str, Decimal]
@@ -362,6 +364,7 @@ def load_rates(
             )
     if not wanted:
         return LoadResult(0, 0, 0, None, None, left_out)
+    ledger.hold_for_rates()  # the kept ledger's rows wait for these rates (workflow/ledger.py)
     days = [day for day, _c in wanted]
     first, last = min(days), max(days)
     stored = {
@@ -390,6 +393,8 @@ def load_rates(
     ExchangeRate.objects.bulk_create(new, batch_size=5000)
     ExchangeRate.objects.bulk_update([c.rate for c in changes], ["rate", "source", "corrected", "updated_at"])
     ExchangeRateChange.objects.bulk_create(changes)
+    # The closes whose movements these rates convert: their kept ledger is written again.
+    ledger.refresh_for_rates([r.date for r in new] + [c.rate.date for c in changes])
     return LoadResult(len(new), unchanged, len(changes), first, last, left_out)
 
 
@@ -515,6 +520,7 @@ def correct_rate(
     """
     policy.require(by, "orders.correct_exchangerate", _("correct exchange rates"))
     pk = rate.pk if isinstance(rate, ExchangeRate) else rate
+    ledger.hold_for_rates()
     current = ExchangeRate.objects.select_for_update().get(pk=pk)
     check_rate_version(current, seen)
     parsed = check_correction(current.rate, new_rate, note)
@@ -529,4 +535,5 @@ def correct_rate(
     current.rate, current.corrected, current.updated_at = parsed, True, timezone.now()
     current.source = _("corrected by %(user)s") % {"user": by.get_username()} if by else _("correction")
     current.save(update_fields=["rate", "corrected", "updated_at", "source"])
+    ledger.refresh_for_rates([current.date])
     return current

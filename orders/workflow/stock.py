@@ -40,6 +40,9 @@ def record_movement(
 
     ``out_of_stock`` sets the flag explicitly (a close for ``out_of_stock`` sets it even when the
     figure is already 0); otherwise the flag follows the figure once stock comes back.
+    A movement of an order's goods belongs to a step on the order (a return received, a close
+    that keeps the purchase): that step's history event writes the order's kept loss ledger
+    (``ledger.refresh_ledger``); one recorded alone, outside a step, does not.
     """
     sku_id = sku.pk if isinstance(sku, Sku) else sku
     locked = Sku.objects.select_for_update().get(pk=sku_id)

@@ -6,7 +6,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from orders import policy
-from orders.selectors.ledger import CSV_COLUMNS, closed_between, ledger
+from orders.selectors.ledger import CSV_COLUMNS, closed_between, csv_rows
 from shopops import csvout
 from shopops.errors import Refused
 
@@ -46,5 +46,4 @@ class Command(BaseCommand):
         # Text a spreadsheet would run (an order id "=HYPERLINK(...)") is quoted: shopops.csvout.
         writer = csvout.writer(self.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        for row in ledger(closed_between(first, last, user=None, store=chosen)):
-            writer.writerow(row.csv_row())
+        writer.writerows(csv_rows(closed_between(first, last, user=None, store=chosen)))
