@@ -197,32 +197,44 @@ def _written_event_names() -> set[str]:
     """Every literal event name in the project's source: the name argument of the event writers
     and the ``"transition"`` value of rows built by hand."""
     names: set[str] = set()
-    for folder in ("orders", "evidence", "shopops"):
-        for path in (BASE / folder).rglob("*.py"):
-            if "migrations" in path.parts:
-                continue
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call):
-                    func = node.func
-                    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                    if called in _WRITERS:
-                        at = _WRITERS[called]
-                        args = [*node.args[at : at + 1], *(k.value for k in node.keywords if k.arg == "name")]
-                    else:
-                        args = [k.value for k in node.keywords if k.arg == "transition"]
-                    names |= {
-                        a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                    }
-                elif isinstance(node, ast.Dict):
-                    for key, value in zip(node.keys, node.values, strict=True):
-                        if (
-                            isinstance(key, ast.Constant)
-                            and key.value == "transition"
-                            and isinstance(value, ast.Constant)
-                            and isinstance(value.value, str)
-                        ):
-                            names.add(value.value)
+    trees = [
+        ast.parse(path.read_text(encoding="utf-8"))
+        for folder in ("orders", "evidence", "shopops")
+        for path in (BASE / folder).rglob("*.py")
+        if "migrations" not in path.parts
+    ]
+    # A name given through a module-level constant (``IMPORT_EVENT = "imported"``) is written too.
+    constants = {
+        target.id: node.value.value
+        for tree in trees
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.isupper()
+    }
+
+    def literal(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return constants.get(node.id) if isinstance(node, ast.Name) else None
+
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called in _WRITERS:
+                    at = _WRITERS[called]
+                    args = [*node.args[at : at + 1], *(k.value for k in node.keywords if k.arg == "name")]
+                else:
+                    args = [k.value for k in node.keywords if k.arg == "transition"]
+                names |= {value for value in map(literal, args) if value}
+            elif isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values, strict=True):
+                    if isinstance(key, ast.Constant) and key.value == "transition" and literal(value):
+                        names.add(literal(value))
     return names
 
 
