@@ -179,10 +179,11 @@ def pack_progress_view(model_admin: ModelAdmin, request: HttpRequest, token: str
     }
     if request.GET.get("format") == "json":
         return JsonResponse(state)
+    target_label = TARGET_LABELS[job["target"]]
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
-        "title": _("Evidence pack: %(target)s") % {"target": _(TARGET_LABELS[job["target"]])},
+        "title": _("Evidence pack: %(target)s") % {"target": _(target_label)},
         "job": state,
         "order_count": len(job["orders"]),
         "poll_url": _progress_url(token) + "?format=json",
