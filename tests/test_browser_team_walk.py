@@ -42,7 +42,7 @@ from django.core import mail
 from playwright.sync_api import Browser, expect
 
 from orders import delivery
-from orders.demo import demo_password, seed_demo
+from orders.demo import seed_demo
 from orders.models import Notification, NotificationChannel, NotificationStatus, NotificationTemplate, Order
 from tests.team_walk_support import (
     Figures,
@@ -54,18 +54,14 @@ from tests.team_walk_support import (
     wait_until,
     worker_delivering,
 )
-from tests.walk_support import ARTIFACTS_DIR, VIEWPORT, WALK_DIR, Journal
+from tests.walk_support import ARTIFACTS_DIR, PNG, WALK_DIR, Journal, walking
 from tests.webhook_support import start_robot, stop_robot
 from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
-)
 
-# (loads, forms) each user may spend on each share, as this walk measured them (2026-12-07).
+# (loads, forms) each user may spend on each share, as this walk measured them (2026-12-06).
 # The operator's shares of the paid and shipped flows were 15 / 4 and 23 / 6 when issue 23 was
 # filed (:data:`ISSUE_23_TODAY`), 11 / 4 and 13 / 5 in tests/test_browser_walk.py (the order
 # found from the list by its status); here the operator finds the order in "Mine" — 10 / 4 and
@@ -107,29 +103,8 @@ def robot(settings, live_server, messages):
 def walk(request: pytest.FixtureRequest, browser: Browser, live_server, demo):
     """``walk(flow, user)``: the demo ``user`` on the admin index, starting a share of ``flow``;
     each user in a browser context of their own, logged in once."""
-    journal = Journal()
-    walkers: dict[str, TeamWalker] = {}
-    contexts = []
-
-    def _walk(flow: str, user: str) -> TeamWalker:
-        if user not in walkers:
-            context = browser.new_context(locale="en-US", viewport=VIEWPORT)
-            context.set_default_timeout(15_000)
-            contexts.append(context)
-            walkers[user] = TeamWalker(context.new_page(), journal, user)
-            walkers[user].login(live_server.url, demo_password(user))
-        return walkers[user].share(flow)
-
-    _walk.journal = journal
-    yield _walk
-    if getattr(getattr(request.node, "rep_call", None), "failed", False):
-        for walker in walkers.values():
-            try:
-                walker.look("failed")
-            except Exception as exc:  # a crashed page must not hide the walk's own failure
-                print(f"no screenshot of {walker.user}'s page: {exc}")
-    for context in contexts:
-        context.close()
+    with walking(request, browser, live_server.url, walker=TeamWalker) as walk:
+        yield walk
 
 
 @pytest.fixture

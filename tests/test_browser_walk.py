@@ -24,17 +24,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from orders.demo import demo_password, seed_demo
+from orders.demo import seed_demo
 from tests.axe_support import axe_report
-from tests.walk_support import ARTIFACTS_DIR, VIEWPORT, WALK_DIR, Journal, Walker
+from tests.walk_support import ARTIFACTS_DIR, PNG, WALK_DIR, Journal, Walker, walking
 from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
-)
 
 # (loads, forms) each user may spend on each flow: what the walk measured on 2026-11-30 (an
 # operator's share of the paid and shipped flows: 11–13 loads, 4–5 forms). A supervisor coming
@@ -75,29 +71,8 @@ def walk(request: pytest.FixtureRequest, browser: Browser, live_server, demo):
 
     Each user has a browser context of their own, logged in once, for the whole walk.
     """
-    journal = Journal()
-    walkers: dict[str, Walker] = {}
-    contexts = []
-
-    def _walk(flow: str, user: str) -> Walker:
-        if user not in walkers:
-            context = browser.new_context(locale="en-US", viewport=VIEWPORT)
-            context.set_default_timeout(15_000)
-            contexts.append(context)
-            walkers[user] = Walker(context.new_page(), journal, user)
-            walkers[user].login(live_server.url, demo_password(user))
-        return walkers[user].share(flow)
-
-    _walk.journal = journal
-    yield _walk
-    if getattr(getattr(request.node, "rep_call", None), "failed", False):
-        for walker in walkers.values():  # where each user was when the walk stopped
-            try:
-                walker.look("failed")
-            except Exception as exc:  # a crashed page must not hide the walk's own failure
-                print(f"no screenshot of {walker.user}'s page: {exc}")
-    for context in contexts:
-        context.close()
+    with walking(request, browser, live_server.url) as walk:
+        yield walk
 
 
 @pytest.fixture

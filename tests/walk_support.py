@@ -19,12 +19,14 @@ step, the rule, its impact, the elements and the page (and is kept in ``Journal.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from orders.demo import demo_password
 from tests.axe_support import AxeViolation, axe_report, axe_violations
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -293,3 +295,47 @@ class Walker:
         self.click("mark received", "button[name=index]", "#changelist")
         expect(self.page.locator(".messagelist .success").first).to_contain_text("Marked received")
         return marked
+
+
+# A 1×1 PNG: the file a walk attaches as evidence.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@contextmanager
+def walking(
+    request, browser: Browser, url: str, walker: type[Walker] = Walker
+) -> Iterator[Callable[[str, str], Walker]]:
+    """``walk(flow, user)``: the demo ``user`` on the admin index of ``url``, starting a share of
+    ``flow``; each user in a browser context of their own, logged in once, for the whole walk.
+
+    ``walk.journal`` is what every share cost. When the test failed, each user's page is
+    photographed where it stopped; the contexts are closed at the end.
+    """
+    journal = Journal()
+    walkers: dict[str, Walker] = {}
+    contexts = []
+
+    def walk(flow: str, user: str) -> Walker:
+        if user not in walkers:
+            context = browser.new_context(locale="en-US", viewport=VIEWPORT)
+            context.set_default_timeout(15_000)
+            contexts.append(context)
+            walkers[user] = walker(context.new_page(), journal, user)
+            walkers[user].login(url, demo_password(user))
+        return walkers[user].share(flow)
+
+    walk.journal = journal
+    try:
+        yield walk
+    finally:
+        if getattr(getattr(request.node, "rep_call", None), "failed", False):
+            for each in walkers.values():  # where each user was when the walk stopped
+                try:
+                    each.look("failed")
+                except Exception as exc:  # a crashed page must not hide the walk's own failure
+                    print(f"no screenshot of {each.user}'s page: {exc}")
+        for context in contexts:
+            context.close()
