@@ -28,6 +28,8 @@ from django.db.models.signals import post_migrate
 from django.utils import translation
 from playwright.sync_api import Browser, Page
 
+from tests.workflow_support import private_media  # noqa: F401 -- a fixture for every test module
+
 # Playwright's sync API runs an asyncio loop in the test thread, and Django then refuses
 # database access from that thread as if it were a coroutine. Tests are not async code.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -353,7 +355,7 @@ def _prompt_filesystem_broker() -> Iterator[None]:
 
     Celery's loop for a transport that cannot wait on a socket (kombu's filesystem transport)
     waits 2 s for a message and, once told to stop, waits once more: every test with a worker
-    spent up to 4 s stopping it. Here each wait ends after 0.2 s without a message, and the
+    spent up to 4 s stopping it. Here each wait ends after 0.05 s without a message, and the
     loop goes round again; messages are delivered as before.
     """
     from kombu.transport import filesystem
@@ -361,7 +363,7 @@ def _prompt_filesystem_broker() -> Iterator[None]:
     drain_events = filesystem.Transport.drain_events
 
     def prompt_drain_events(self, connection, timeout=None):
-        return drain_events(self, connection, timeout=min(timeout, 0.2) if timeout else timeout)
+        return drain_events(self, connection, timeout=min(timeout, 0.05) if timeout else timeout)
 
     with mock.patch.object(filesystem.Transport, "drain_events", prompt_drain_events):
         yield
@@ -434,6 +436,28 @@ def admin_login(live_server) -> Callable[[Page, str, str], None]:
         page.wait_for_load_state()
 
     return _login
+
+
+# --- the demo, seeded once per process (tests/demo_snapshot.py) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(django_db_setup, django_db_blocker):
+    """What ``seed_demo`` writes, seeded once in this process and rolled back."""
+    from tests import demo_snapshot
+
+    with django_db_blocker.unblock():
+        return demo_snapshot.take()
+
+
+@pytest.fixture
+def demo_data(demo_snapshot, private_media) -> None:  # noqa: F811 -- the fixture imported above
+    """``manage.py seed_demo``'s data (the demo stores, users, live orders, close history and
+    their files), as if seeded just now, in a test that has the database (``db`` or
+    ``transactional_db``)."""
+    from tests import demo_snapshot as snapshots
+
+    snapshots.restore(demo_snapshot)
 
 
 # --- the close analytics' known data set (tests/analytics_support.py) -------------------------

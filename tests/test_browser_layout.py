@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import Page
 
-from orders.demo import DEMO_PREFIX, demo_password, seed_demo
+from orders.demo import DEMO_PREFIX, demo_password
 from orders.models import Order, Status, Store
 from orders.models.store import DEFAULT_CODE
 from tests.axe_support import assert_accessible
@@ -114,8 +114,7 @@ def changelist_urls() -> list[str]:
 
 
 @pytest.fixture
-def demo_superuser() -> Iterator[None]:
-    seed_demo()
+def demo_superuser(demo_data) -> Iterator[None]:
     get_user_model().objects.create_superuser("layout", "layout@example.com", PASSWORD)
     yield
 
@@ -157,11 +156,10 @@ def test_every_list_and_order_page_fits_1366px(new_page, live_server, admin_logi
 
 
 @pytest.fixture
-def demo_with_long_words() -> Iterator[None]:
+def demo_with_long_words(demo_data) -> Iterator[None]:
     """The demo, and the newest unpaid order of its main store from a buyer whose email is one
     long word, handled by a colleague whose user name is another: the widest the first row of a
     list of waiting work can be."""
-    seed_demo()
     main = Store.objects.get(code=DEFAULT_CODE)
     colleague = staff("Operator", "aleksandra.wisniewska.kowalczyk", stores=[main])
     OrderFactory(

@@ -42,7 +42,6 @@ from django.core import mail
 from playwright.sync_api import Browser, expect
 
 from orders import delivery
-from orders.demo import seed_demo
 from orders.models import Notification, NotificationChannel, NotificationStatus, NotificationTemplate, Order
 from tests.team_walk_support import (
     Figures,
@@ -56,7 +55,6 @@ from tests.team_walk_support import (
 )
 from tests.walk_support import ARTIFACTS_DIR, PNG, WALK_DIR, Journal, walking
 from tests.webhook_support import start_robot, stop_robot
-from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -81,9 +79,8 @@ ROBOT_SECRET = "SECteam+walk/secret="
 
 
 @pytest.fixture
-def demo(transactional_db, private_media):  # noqa: F811 -- the fixture imported above
+def demo(transactional_db, demo_data):
     """``manage.py seed_demo``'s data: the demo users, the live orders and the close history."""
-    seed_demo()
 
 
 @pytest.fixture

@@ -24,10 +24,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from orders.demo import seed_demo
 from tests.axe_support import axe_report
 from tests.walk_support import ARTIFACTS_DIR, PNG, WALK_DIR, Journal, Walker, walking
-from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,9 +58,8 @@ PURCHASE_REFUNDS_OPEN = ("purchase_refunds_open",)
 
 
 @pytest.fixture
-def demo(transactional_db, private_media):  # noqa: F811 -- the fixture imported above
+def demo(transactional_db, demo_data):
     """``manage.py seed_demo``'s data: the demo users, the live orders and the close history."""
-    seed_demo()
 
 
 @pytest.fixture

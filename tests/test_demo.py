@@ -152,17 +152,15 @@ def _assert_the_documented_demo_users_log_in(output: str) -> None:
         assert re.search(line, output, re.MULTILINE), username
 
 
-def test_seed_demo_gives_a_complete_believable_loss_ledger():
+def test_seed_demo_gives_a_complete_believable_loss_ledger(demo_data):
     """Rates for the whole period (no network), supplier costs, returns in both conditions."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from orders.demo import seed_demo
     from orders.models import ExchangeRate, MovementReason
     from orders.selectors.ledger import closed_between, ledger
 
-    seed_demo(stdout=StringIO())
     today = timezone.localdate()
     assert ExchangeRate.objects.filter(currency="CNY", date__gte=today - timedelta(days=7)).exists()
     rows = ledger(closed_between(today - timedelta(days=90), today, user=None))
@@ -177,3 +175,76 @@ def test_seed_demo_gives_a_complete_believable_loss_ledger():
     assert any(row.goods_back_cny for row in rows) and any(row.goods_lost_cny for row in rows)
     assert StockMovement.objects.filter(reason=MovementReason.RETURN_RESELLABLE).exists()
     assert sum(row.cost_of_close for row in rows if row.cost_of_close is not None) > 0
+
+
+# --- the demo the tests restore (tests/demo_snapshot.py) -----------------------------------------
+
+
+def test_a_restored_demo_is_every_row_and_file_of_the_seeding_as_if_seeded_now(
+    demo_snapshot,
+    private_media,  # noqa: F811 -- the fixture imported above
+):
+    """Ten tests put back seed_demo's rows from one seeding per process instead of seeding again:
+    the restore must give them the very rows and files, moved to now, with room for new ones."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests import demo_snapshot as snapshots
+    from tests.factories import OrderFactory, staff
+
+    stray = OrderFactory(platform_order_id="NOT-THE-DEMO")  # a row the demo does not have
+    before = timezone.now()
+    snapshots.restore(demo_snapshot)
+    after = timezone.now()
+
+    assert not Order.objects.filter(platform_order_id=stray.platform_order_id).exists()
+    assert demo_snapshot.count("orders_order") == Order.objects.count() >= 300
+    back = snapshots.read(demo_snapshot.taken_at, private_media)
+    assert [t.name for t in back.tables] == [t.name for t in demo_snapshot.tables]
+    for kept, restored in zip(demo_snapshot.tables, back.tables, strict=True):
+        assert restored.columns == kept.columns
+        assert len(restored.rows) == len(kept.rows), kept.name
+        moved = [
+            _times_apart(k, r)
+            for k, r in zip(sorted(kept.rows, key=_key), sorted(restored.rows, key=_key), strict=True)
+        ]
+        assert all(by is not None for by in moved), f"{kept.name}: a value differs besides the times"
+        # every date and time moved by the time since the seeding, no more, no less
+        assert all(
+            before - demo_snapshot.taken_at - timedelta(seconds=1) <= by <= after - demo_snapshot.taken_at
+            for row in moved
+            for by in row
+        ), kept.name
+    assert back.files == demo_snapshot.files and demo_snapshot.files
+    for attachment in Attachment.objects.all():
+        with attachment.file.open("rb") as stored:
+            assert stored.read(), attachment.file.name
+    # new rows get ids after the restored ones
+    newest = Order.objects.order_by("-pk").first().pk
+    assert OrderFactory().pk > newest
+    assert (
+        staff("Operator", "after-restore").pk
+        > get_user_model().objects.exclude(username="after-restore").order_by("-pk").first().pk
+    )
+
+
+def _key(row: tuple) -> str:
+    return repr(tuple(value for value in row if not hasattr(value, "tzinfo")))
+
+
+def _times_apart(kept: tuple, restored: tuple):
+    """How far each date and time of the row moved, or None if another value differs."""
+    from datetime import datetime
+
+    moved = []
+    for old, new in zip(kept, restored, strict=True):
+        if isinstance(old, datetime):
+            moved.append(new - old)
+        elif _plain(old) != _plain(new):
+            return None
+    return moved
+
+
+def _plain(value):
+    return getattr(value, "obj", value)  # a JSON value as PostgreSQL gave it

@@ -1,6 +1,7 @@
 """Exchange rates: the ECB files loaded by the command and the daily fetch, Finance's corrections."""
 
 import contextlib
+import functools
 import http.server
 import inspect
 import io
@@ -204,7 +205,7 @@ def _serving(body: str, path: str) -> Iterator[tuple[str, list[str]]]:
     requests: list[str] = []
     handler = type("Handler", (_ServeDaily,), {"body": body.encode(), "requests": requests})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=functools.partial(server.serve_forever, poll_interval=0.02), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}{path}", requests

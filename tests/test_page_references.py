@@ -17,13 +17,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from orders.demo import DEMO_PREFIX
-from orders.demo.orders import seed_demo_orders
-from orders.demo.users import ensure_demo_users
 from orders.models import Order, Status
-from orders.workflow import outbox
-from tests.workflow_support import private_media  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
+pytestmark = [pytest.mark.django_db]
 
 ORDERS_PER_STATE = 2
 
@@ -62,12 +58,9 @@ def dangling(html: str) -> list[str]:
 
 
 @pytest.fixture
-def demo_orders() -> list[Order]:
-    """The live demo orders (every state, with purchases, refunds and disputes): the ones with
-    the longest histories, ``ORDERS_PER_STATE`` of each state."""
-    with outbox.kept_from_delivery():
-        ensure_demo_users()
-        seed_demo_orders()
+def demo_orders(demo_data) -> list[Order]:
+    """The demo orders (every state, with purchases, refunds and disputes): the ones with the
+    longest histories, ``ORDERS_PER_STATE`` of each state."""
     chosen = []
     demo = Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX).annotate(steps=Count("events"))
     for status in Status.values:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from orders import policy
-from orders.demo import DEMO_PREFIX, seed_demo
+from orders.demo import DEMO_PREFIX
 from orders.models import Feedback, FollowupStatus, Order, Refund, RefundStatus, Status
 from orders.selectors.queues import QUEUES
 from orders.transitions import TRANSITIONS
@@ -16,7 +16,6 @@ from orders.workflow import feedback
 from orders.workflow.feedback import FOLLOWUP_PERMISSION
 from orders.workflow.purchase import APPROVAL_PERMISSION, REFUSAL_PERMISSION
 from tests.factories import OrderFactory, RefundFactory, SupplierOrderFactory, UserFactory, staff
-from tests.workflow_support import private_media  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -201,10 +200,9 @@ def work_on(user, row, list_actions: set[str]) -> list[str]:
 
 
 @pytest.fixture
-def demo(private_media):  # noqa: F811 -- the fixture imported above
+def demo(demo_data):
     """``seed_demo``'s stores, users and orders, and two orders waiting on their buyer for long
     (the demo's buyers all answered within the day): every worklist line has rows."""
-    seed_demo()
     long_ago = timezone.now() - timedelta(days=4)
     for status in (Status.CANCEL_REQUESTED, Status.RETURN_REQUESTED):
         order = Order.objects.filter(platform_order_id__startswith=DEMO_PREFIX, status=status).first()

@@ -12,6 +12,7 @@ it accepted (``messages``: their texts).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -98,7 +99,8 @@ def start_robot(**options) -> ChatRobot:
             pass
 
     robot.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=robot.server.serve_forever, daemon=True).start()
+    serve = functools.partial(robot.server.serve_forever, poll_interval=0.02)  # stopped at once
+    threading.Thread(target=serve, daemon=True).start()
     return robot
 
 

@@ -1,0 +1,156 @@
+"""``seed_demo``'s data made once per test process, then put back for each test in a fraction of a second.
+
+``seed_demo`` builds its history through the workflow, step by step: 8 to 15 seconds. Ten tests
+need it (the browser walks, the layout tests, the worklist and page-reference crawls), and each
+used to run it afresh. Here it runs once per process, in a transaction that is rolled back, with
+a private media folder; what it wrote is kept in memory:
+
+- every table's rows, as the database gave them (on PostgreSQL, JSON values wrapped to be
+  written back as JSON);
+- every file it stored (the evidence attachments).
+
+:func:`restore` replaces every table's rows with the kept ones in one transaction (``DELETE`` on
+SQLite, ``TRUNCATE`` on PostgreSQL, whose append-only triggers refuse row deletes), writes them
+back (``executemany`` on SQLite, a ``COPY`` per table on PostgreSQL), sets the sequences past
+the ids written, and copies the files into the test's media folder. Every date and time moves
+forward by the time since the seeding, so a restored demo is as old as a demo seeded now: an
+order due in an hour is still due in an hour.
+
+``tests/test_demo.py`` proves a restore gives the very rows a seeding gives.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from io import StringIO
+from pathlib import Path
+
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+
+# PostgreSQL's type ids of json and jsonb: their values come back as dicts and lists.
+_JSON_TYPES = {114, 3802}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: datetime
+    tables: tuple[Table, ...]
+    files: dict[str, bytes]  # path under MEDIA_ROOT -> content
+
+    def count(self, table: str) -> int:
+        return next((len(t.rows) for t in self.tables if t.name == table), 0)
+
+
+@contextmanager
+def _private_media() -> Iterator[Path]:
+    from django.conf import settings
+
+    with tempfile.TemporaryDirectory(prefix="demo-media-") as folder:
+        storages = {
+            **settings.STORAGES,
+            "default": {**settings.STORAGES["default"], "OPTIONS": {"location": folder}},
+        }
+        with override_settings(STORAGES=storages, MEDIA_ROOT=folder):
+            yield Path(folder)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def take() -> Snapshot:
+    """Seed the demo in a transaction, keep its rows and files, and roll it back."""
+    from orders.demo import seed_demo
+
+    kept: list[Snapshot] = []
+    with _private_media() as media:
+        try:
+            with transaction.atomic():
+                taken_at = timezone.now()
+                seed_demo(stdout=StringIO())
+                kept.append(read(taken_at, media))
+                raise _Rollback
+        except _Rollback:
+            pass
+    return kept[0]
+
+
+def read(taken_at: datetime, media: Path) -> Snapshot:
+    """Every table's rows and every file under ``media``, as they are now."""
+    tables = []
+    with connection.cursor() as cursor:
+        for name in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(name)}")
+            described = cursor.description
+            columns = tuple(column[0] for column in described)
+            rows = cursor.fetchall()
+            if connection.vendor == "postgresql":
+                from psycopg.types.json import Jsonb
+
+                json_at = [i for i, column in enumerate(described) if column[1] in _JSON_TYPES]
+                if json_at:
+                    rows = [
+                        tuple(Jsonb(v) if i in json_at and v is not None else v for i, v in enumerate(row))
+                        for row in rows
+                    ]
+            tables.append(Table(name, columns, tuple(tuple(row) for row in rows)))
+    files = {
+        str(path.relative_to(media)): path.read_bytes() for path in sorted(media.rglob("*")) if path.is_file()
+    }
+    return Snapshot(taken_at, tuple(tables), files)
+
+
+def _moved(row: tuple, by: timedelta) -> tuple:
+    return tuple(value + by if isinstance(value, datetime) else value for value in row)
+
+
+def restore(snapshot: Snapshot) -> None:
+    """Every table holds the snapshot's rows, and MEDIA_ROOT its files, as if seeded just now."""
+    from django.conf import settings
+
+    by = timezone.now() - snapshot.taken_at
+    quote = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        names = [quote(table.name) for table in snapshot.tables]
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(names)}")
+        else:
+            for name in names:
+                cursor.execute(f"DELETE FROM {name}")
+        for table in snapshot.tables:
+            if not table.rows:
+                continue
+            columns = ", ".join(quote(column) for column in table.columns)
+            rows = [_moved(row, by) for row in table.rows]
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(table.columns))
+                cursor.executemany(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})", rows)
+        models = apps.get_models(include_auto_created=True)
+        for statement in connection.ops.sequence_reset_sql(no_style(), models):
+            cursor.execute(statement)
+    ContentType.objects.clear_cache()  # the ids are the snapshot's now
+    media = Path(settings.MEDIA_ROOT)
+    for relative, content in snapshot.files.items():
+        path = media / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
