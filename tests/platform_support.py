@@ -29,6 +29,9 @@ def fake_gateways(settings) -> Iterator[FakeGateways]:
     """The fake gateways, the settings pointing at them, a seller and a buyer known to them.
     Import ``fake_gateways`` into a test module to use the fixture, named ``fake``."""
     with FakeGateways() as gateways:
+        # A command or task run here retries as configured, without the seconds between tries
+        # (the back-off itself is asserted with a transport of its own).
+        settings.SHOPOPS_PLATFORM_BACKOFF_SECONDS = 0
         settings.SHOPOPS_AE_GATEWAY = gateways.aliexpress_gateway
         settings.SHOPOPS_1688_GATEWAY = gateways.alibaba_prefix
         gateways.add_aliexpress_seller(AE_KEY, AE_SECRET, AE_TOKEN)
