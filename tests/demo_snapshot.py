@@ -8,13 +8,12 @@ a private media folder; what it wrote is kept in memory:
 - every table's rows, as the database gave them;
 - every file it stored (the evidence attachments).
 
-:func:`restore` replaces every table's rows with the kept ones in one transaction (``DELETE`` on
-SQLite, ``TRUNCATE`` on PostgreSQL, whose append-only triggers refuse row deletes), writes them
-back (``executemany`` on SQLite, a ``COPY`` per table on PostgreSQL with its row triggers off, as
-``pg_restore --disable-triggers`` does: a superuser's right, which the tests' role has), sets the
-sequences past the ids written, and copies the files into the test's media folder. Every date and time moves
-forward by the time since the seeding, so a restored demo is as old as a demo seeded now: an
-order due in an hour is still due in an hour.
+:func:`restore` replaces every table's rows with the kept ones in one transaction (``DELETE``,
+then ``executemany`` on SQLite, a ``COPY`` per table on PostgreSQL; there with the row triggers
+off, as ``pg_restore --disable-triggers`` does: a superuser's right, which the tests' role has),
+sets the sequences past the ids written, and copies the files into the test's media folder.
+Every date and time moves forward by the time since the seeding ended, so a restored demo is as
+old as a demo seeded now: an order due in an hour is still due in an hour.
 
 ``tests/test_demo.py`` proves a restore gives the very rows a seeding gives.
 """
@@ -129,17 +128,13 @@ def restore(snapshot: Snapshot) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         names = [quote(table.name) for table in snapshot.tables]
         if connection.vendor == "postgresql":
-            # The checks the test's own writes left for the commit, now: TRUNCATE refuses a table
-            # with checks pending. Then the rows go in as pg_restore --disable-triggers puts them:
-            # without the row triggers, which check each row against rows not yet written back
-            # (a supplier refund against its purchase); the kept rows passed them when seeded.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            # The rows go out and in as pg_restore --disable-triggers puts them: without the row
+            # triggers, which refuse to delete an append-only record and check each row against
+            # rows not yet written back (a supplier refund against its purchase); the kept rows
+            # passed them when seeded.
             cursor.execute("SET session_replication_role = replica")
-            cursor.execute(f"TRUNCATE {', '.join(names)}")
-        else:
-            for name in names:
-                cursor.execute(f"DELETE FROM {name}")
+        for name in names:
+            cursor.execute(f"DELETE FROM {name}")
         for table in snapshot.tables:
             if not table.rows:
                 continue
