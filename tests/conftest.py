@@ -482,12 +482,15 @@ def admin_login(live_server) -> Callable[[Page, str, str], None]:
 
 
 @pytest.fixture(scope="session")
-def demo_snapshot(django_db_setup, django_db_blocker):
-    """What ``seed_demo`` writes, seeded once in this process and rolled back."""
+def demo_snapshot(django_db_setup, django_db_blocker, tmp_path_factory):
+    """What ``seed_demo`` writes, seeded once in this test run and rolled back."""
     from tests import demo_snapshot
 
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_folder = run_folder.parent  # the workers' folders are beside each other in the run's
     with django_db_blocker.unblock():
-        return demo_snapshot.take()
+        return demo_snapshot.shared(run_folder)
 
 
 @pytest.fixture

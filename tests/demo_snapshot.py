@@ -1,9 +1,10 @@
-"""``seed_demo``'s data made once per test process, then put back for each test in a fraction of a second.
+"""``seed_demo``'s data made once per test run, then put back for each test in a fraction of a second.
 
-``seed_demo`` builds its history through the workflow, step by step: 8 to 15 seconds. Ten tests
-need it (the browser walks, the layout tests, the worklist and page-reference crawls), and each
-used to run it afresh. Here it runs once per process, in a transaction that is rolled back, with
-a private media folder; what it wrote is kept in memory:
+``seed_demo`` builds its history through the workflow, step by step: 8 to 15 seconds on SQLite,
+20 to 50 on PostgreSQL. Ten tests need it (the browser walks, the layout tests, the worklist and
+page-reference crawls), and each used to run it afresh. Here it runs once per test run, in a
+transaction that is rolled back, with a private media folder, in the first worker that needs it;
+what it wrote is kept, and the other workers read it from the run's temporary folder:
 
 - every table's rows, as the database gave them;
 - every file it stored (the evidence attachments).
@@ -20,6 +21,8 @@ old as a demo seeded now: an order due in an hour is still due in an hour.
 
 from __future__ import annotations
 
+import fcntl
+import pickle
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,6 +73,19 @@ class _Rollback(Exception):
     pass
 
 
+def shared(folder: Path) -> Snapshot:
+    """The snapshot of this test run: taken by the first process that asks, read by the others
+    (pytest-xdist's workers share ``folder``), so the run seeds the demo once."""
+    path = folder / "demo-snapshot.pickle"
+    with (folder / "demo-snapshot.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait while the first seeds
+        if path.exists():
+            return pickle.loads(path.read_bytes())  # noqa: S301 -- written by this run, just now
+        snapshot = take()
+        path.write_bytes(pickle.dumps(snapshot))
+        return snapshot
+
+
 def take() -> Snapshot:
     """Seed the demo in a transaction, keep its rows and files, and roll it back."""
     from orders.demo import seed_demo
@@ -97,8 +113,6 @@ def read(taken_at: datetime, media: Path) -> Snapshot:
             described = cursor.description
             columns = tuple(column[0] for column in described)
             rows = cursor.fetchall()
-            if connection.vendor == "postgresql":
-                rows = [tuple(_as_json(value) for value in row) for row in rows]
             tables.append(Table(name, columns, tuple(tuple(row) for row in rows)))
     files = {
         str(path.relative_to(media)): path.read_bytes() for path in sorted(media.rglob("*")) if path.is_file()
@@ -140,6 +154,8 @@ def restore(snapshot: Snapshot) -> None:
                 continue
             columns = ", ".join(quote(column) for column in table.columns)
             rows = [_moved(row, by) for row in table.rows]
+            if connection.vendor == "postgresql":
+                rows = [tuple(_as_json(value) for value in row) for row in rows]
             if connection.vendor == "postgresql":
                 with cursor.cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
                     for row in rows:
