@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -33,17 +34,19 @@ def _tally(n: int, complete: int, cost: Decimal | None) -> Tally:
     return n, complete, cost if cost is not None else Decimal("0")
 
 
-def add(a: Tally, b: Tally) -> Tally:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
-
-
 def summed(rows: dict[Any, Tally], key) -> dict[Any, Tally]:
     """``rows`` regrouped by ``key(group)``, their tallies added."""
-    found: dict[Any, Tally] = {}
-    for group, tally in rows.items():
+    found: dict[Any, list] = {}
+    for group, (n, complete, cost) in rows.items():
         k = key(group)
-        found[k] = add(found.get(k, (0, 0, Decimal("0"))), tally)
-    return found
+        tally = found.get(k)
+        if tally is None:
+            found[k] = [n, complete, cost]
+        else:
+            tally[0] += n
+            tally[1] += complete
+            tally[2] += cost
+    return {k: (n, complete, cost) for k, (n, complete, cost) in found.items()}
 
 
 @dataclass(frozen=True)
@@ -113,13 +116,14 @@ def _one_read(entries: QuerySet[OrderLedger]) -> list[list[tuple]]:
         sum(1 << (width - 1 - i) for i, name in enumerate(fields) if name not in keys): n
         for n, keys in enumerate(GROUPINGS)
     }
-    picks = [[fields.index(name) for name in keys] for keys in GROUPINGS]
+    # Each grouping's keys, then the three aggregates: the row as _five_reads gives it.
+    picks = [itemgetter(*(1 + fields.index(name) for name in keys), -3, -2, -1) for keys in GROUPINGS]
     found: list[list[tuple]] = [[] for _keys in GROUPINGS]
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        for mask, *values in cursor.fetchall():
-            n = masks[mask]
-            found[n].append((*(values[i] for i in picks[n]), *values[width:]))
+        for row in cursor.fetchall():
+            n = masks[row[0]]
+            found[n].append(picks[n](row))
     return found
 
 
