@@ -200,3 +200,32 @@ def test_a_period_outside_the_supported_years_is_refused_not_a_500(client, param
     assert "Choose dates between 2000-01-01 and 2099-12-31." in page.content.decode()
     assert export.status_code == 400
     assert "Choose dates between 2000-01-01 and 2099-12-31." in export.content.decode()
+
+
+def test_the_tables_and_actions_show_markup_in_names_as_text(analyst_client):
+    # given: a SKU whose code and title hold markup, closed for out of stock three times
+    sku = SkuFactory(code="<i>OOS</i>", title='<script>alert("x")</script> & co')
+    for hour in (1, 2, 3):
+        OrderFactory(
+            status=Status.CLOSED,
+            close_reason="out_of_stock",
+            close_stage="unpaid",
+            closed_at=timezone.now() - timedelta(hours=hour),
+            close_started_at=timezone.now() - timedelta(hours=hour),
+            sku=sku,
+        )
+    build_ledger()
+
+    # when
+    page = analyst_client.get(URL).content.decode()
+
+    # then: shown as text in the SKU tables and the restock action, never as markup
+    assert "<script>alert" not in page and "<i>OOS</i>" not in page
+    title = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"
+    assert f'<tr><td>&lt;i&gt;OOS&lt;/i&gt;</td><td class="num">{title}</td><td class="num">3</td>' in page
+    assert '<tr><td>&lt;i&gt;OOS&lt;/i&gt;</td><td class="num">3</td></tr>' in page  # repeated out of stock
+    assert (
+        '<li data-rule="out_of_stock_sku"><strong>Restock &lt;i&gt;OOS&lt;/i&gt; or sync its inventory'
+        in page
+    )
+    assert "3 closes for out of stock; the rule is 3 or more.</li>" in page

@@ -221,12 +221,24 @@ def _close_duration():
 
 
 def _medians(qs: QuerySet[OrderLedger], stage_counts: dict[str, int]) -> list[MedianRow]:
-    """Median close time per flow: one grouped query on PostgreSQL, the middle row(s) elsewhere."""
+    """Median close time per flow: one query on PostgreSQL, the middle row(s) elsewhere."""
     timed = qs.filter(close_started_at__isnull=False).exclude(close_stage="")
     medians: dict[str, tuple[int, timedelta | None]] = {}
     if connection.vendor == "postgresql":
-        for row in timed.values("close_stage").annotate(n=Count("pk"), median=_Median(_close_duration())):
-            medians[row["close_stage"]] = (row["n"], row["median"])
+        # One aggregate per stage over the rows read once: each stage's durations are sorted
+        # apart, and the rows are not sorted by stage first (as a GROUP BY stage would).
+        found = timed.aggregate(
+            **{
+                name: aggregate
+                for stage in CloseStage
+                for name, aggregate in (
+                    (f"n_{stage.value}", Count("pk", filter=Q(close_stage=stage.value))),
+                    (f"median_{stage.value}", _Median(_close_duration(), filter=Q(close_stage=stage.value))),
+                )
+            }
+        )
+        for stage in CloseStage:
+            medians[stage.value] = (found[f"n_{stage.value}"], found[f"median_{stage.value}"])
     else:
         # Portable fallback: order the durations in SQL and read the one or two middle values.
         counts = dict(timed.values_list("close_stage").annotate(n=Count("pk")).order_by())

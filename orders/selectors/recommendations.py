@@ -194,26 +194,27 @@ def recommend(
             )
         )
 
+    # The per-SKU rules fire for hundreds of SKUs in a busy quarter: each text translated once.
+    action = _("Fix the listing of %(sku)s: its description, photos or options mislead buyers.")
+    why = _("%(n)d closes for wrong product information; the rule is %(limit)d or more.")
     for code, n in data.repeated(CloseReason.PRODUCT_INFO_ERROR, PRODUCT_INFO_ERROR_CLOSES):
         found.append(
             Recommendation(
                 rule="product_info_error_sku",
-                action=_("Fix the listing of %(sku)s: its description, photos or options mislead buyers.")
-                % {"sku": code},
-                why=_("%(n)d closes for wrong product information; the rule is %(limit)d or more.")
-                % {"n": n, "limit": PRODUCT_INFO_ERROR_CLOSES},
+                action=action % {"sku": code},
+                why=why % {"n": n, "limit": PRODUCT_INFO_ERROR_CLOSES},
                 subject=code,
             )
         )
 
+    action = _("Restock %(sku)s or sync its inventory with the supplier before selling it again.")
+    why = _("%(n)d closes for out of stock; the rule is %(limit)d or more.")
     for code, n in data.repeated(CloseReason.OUT_OF_STOCK, OUT_OF_STOCK_CLOSES):
         found.append(
             Recommendation(
                 rule="out_of_stock_sku",
-                action=_("Restock %(sku)s or sync its inventory with the supplier before selling it again.")
-                % {"sku": code},
-                why=_("%(n)d closes for out of stock; the rule is %(limit)d or more.")
-                % {"n": n, "limit": OUT_OF_STOCK_CLOSES},
+                action=action % {"sku": code},
+                why=why % {"n": n, "limit": OUT_OF_STOCK_CLOSES},
                 subject=code,
             )
         )
