@@ -8,7 +8,9 @@ selectors, the admin's lists, filters, ordering and search, the jobs, the import
   sorts by it; the search's "part of an email" is ``UPPER(buyer_email) LIKE '%…%'``, served by
   the trigram index ``order_buyer_email_trgm`` (migration 0015), which a btree on the bare column
   cannot serve. (Should an exact lookup ever be needed, ``UPPER(buyer_email) = UPPER(%s)`` —
-  Django's ``iexact`` — is served by that trigram index on PostgreSQL ≥ 14.)
+  Django's ``iexact`` — is served by that trigram index on PostgreSQL ≥ 14, EXPLAINed: 6.6 ms
+  at 100,000 orders, every trigram of the address read; a btree on ``UPPER(buyer_email)``
+  would be the index to add for a page that needs it often.)
 - ``order_assignee_status``: now partial, ``WHERE assignee_id IS NOT NULL``. Every query by it
   names a person ("Mine", the team page, a reassignment, the list's *handled by* filter); the
   unassigned orders are found through the status indexes, as they already were. New orders are
