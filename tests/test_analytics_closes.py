@@ -45,7 +45,7 @@ def test_one_grouping_sets_read_gives_the_five_reads_groups(known_closes, march_
     # when
     one = closes.group_closes(entries)
     with monkeypatch.context() as patched:
-        patched.setattr(closes, "_one_read", closes._five_reads)
+        patched.setattr(closes, "one_read", closes.five_reads)
         five = closes.group_closes(entries)
 
     # then: every count and sum of every group is the same, and there are some

@@ -86,13 +86,13 @@ def _grouped(entries: QuerySet[OrderLedger], *keys: Any) -> list[tuple]:
     )
 
 
-def _five_reads(entries: QuerySet[OrderLedger]) -> list[list[tuple]]:
+def five_reads(entries: QuerySet[OrderLedger]) -> list[list[tuple]]:
     """Each grouping's rows, ``(*keys, closes, complete, cost)``: one grouped query each."""
     return [_grouped(entries, *keys) for keys in GROUPINGS]
 
 
-def _one_read(entries: QuerySet[OrderLedger]) -> list[list[tuple]]:
-    """The same rows as :func:`_five_reads`, from one query (PostgreSQL's ``GROUPING SETS``): the
+def one_read(entries: QuerySet[OrderLedger]) -> list[list[tuple]]:
+    """The same rows as :func:`five_reads`, from one query (PostgreSQL's ``GROUPING SETS``): the
     view's rows (``entries``, compiled by the ORM: its stores and filters) are read once."""
     fields = sorted({name for keys in GROUPINGS for name in keys})
     inner = entries.order_by().values(*fields, "cost_of_close")
@@ -116,7 +116,7 @@ def _one_read(entries: QuerySet[OrderLedger]) -> list[list[tuple]]:
         sum(1 << (width - 1 - i) for i, name in enumerate(fields) if name not in keys): n
         for n, keys in enumerate(GROUPINGS)
     }
-    # Each grouping's keys, then the three aggregates: the row as _five_reads gives it.
+    # Each grouping's keys, then the three aggregates: the row as five_reads gives it.
     picks = [itemgetter(*(1 + fields.index(name) for name in keys), -3, -2, -1) for keys in GROUPINGS]
     found: list[list[tuple]] = [[] for _keys in GROUPINGS]
     with connection.cursor() as cursor:
@@ -134,7 +134,7 @@ def _names(value: Any) -> tuple[str, ...]:
 
 def group_closes(entries: QuerySet[OrderLedger]) -> GroupedCloses:
     """The five groupings of ``entries`` (already the reader's stores and the view's filters)."""
-    reads = _one_read if connections[entries.db].vendor == "postgresql" else _five_reads
+    reads = one_read if connections[entries.db].vendor == "postgresql" else five_reads
     kinds, days, sku_reasons, suppliers, names = reads(entries)
     by_kind = {
         (reason, stage, country, dispute_with, outcome): _tally(n, c, s)
