@@ -16,8 +16,7 @@ the team page, and hand-offs that reach people.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -182,30 +181,6 @@ def expect_team_page(walker: TeamWalker, before: Figures, after: Figures) -> dic
 def order_links(text: str) -> list[tuple[str, int]]:
     """The back-office order links in a message: (address, order pk)."""
     return [(match.group(0), int(match.group(1))) for match in ORDER_LINK.finditer(text)]
-
-
-def wait_until(done: Callable[[], bool], *, seconds: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while not _done_yet(done):
-        assert time.monotonic() < deadline, f"still waiting after {seconds:g} s: {what}"
-        time.sleep(0.1)
-
-
-def _done_yet(done: Callable[[], bool]) -> bool:
-    """``done()``, or False while the worker thread is writing the rows it reads on SQLite.
-
-    The SQLite test database is in memory with a shared cache: a read of a table another
-    connection is writing fails at once with "database table is locked" instead of waiting (the
-    worker's delivery was writing the notifications this polled). PostgreSQL never refuses it.
-    """
-    from django.db import OperationalError, connection
-
-    try:
-        return done()
-    except OperationalError as exc:
-        if connection.vendor == "sqlite" and "locked" in str(exc):
-            return False
-        raise
 
 
 @contextmanager

@@ -43,6 +43,7 @@ from playwright.sync_api import Browser, expect
 
 from orders import delivery
 from orders.models import Notification, NotificationChannel, NotificationStatus, NotificationTemplate, Order
+from tests.concurrency_support import wait_until
 from tests.team_walk_support import (
     Figures,
     TeamWalker,
@@ -50,7 +51,6 @@ from tests.team_walk_support import (
     order_links,
     purge_broker,
     team_figures,
-    wait_until,
     worker_delivering,
 )
 from tests.walk_support import ARTIFACTS_DIR, PNG, WALK_DIR, Journal, walking

@@ -4,13 +4,13 @@ a folder per order (the order list's action)."""
 
 import io
 import json
-import time
 import zipfile
 
 import pytest
 from django.urls import reverse
 
 from orders.models import OrderEvent, Status
+from tests.concurrency_support import wait_until
 from tests.evidence_pack_support import attach, big_photo, photo
 from tests.factories import OrderFactory, staff
 from tests.workflow_support import private_media  # noqa: F401
@@ -21,14 +21,13 @@ pytestmark = [pytest.mark.usefixtures("private_media")]
 def _follow(client, progress_url: str, timeout: float = 240) -> list[dict]:
     """Poll the progress as the page does, until the pack is done or failed; every answer seen."""
     seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = client.get(progress_url + "?format=json").json()
-        seen.append(state)
-        if state["state"] in ("done", "failed"):
-            return seen
-        time.sleep(0.2)
-    raise AssertionError(f"the pack was not built in {timeout} s: {seen[-1]}")
+
+    def ended() -> bool:
+        seen.append(client.get(progress_url + "?format=json").json())
+        return seen[-1]["state"] in ("done", "failed")
+
+    wait_until(ended, seconds=timeout, every=0.2, what="the pack to be built")
+    return seen
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ import inspect
 import io
 import json
 import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -20,6 +19,7 @@ from orders.models import ExchangeRate, ExchangeRateChange
 from orders.workflow import rates
 from shopops.celery import hand_off
 from shopops.errors import NotPermitted, Refused
+from tests.concurrency_support import wait_until
 from tests.factories import staff
 
 pytestmark = pytest.mark.django_db
@@ -241,10 +241,10 @@ def test_the_periodic_task_runs_on_a_real_worker(celery_worker, ecb_on_loopback,
     assert PeriodicTask.objects.get(task="orders.fetch_fx_rates").crontab.day_of_week == "1-5"
     settings.SHOPOPS_FX_URL = ecb_on_loopback  # the worker is a thread of this process
     assert hand_off("orders.fetch_fx_rates")
-    deadline = time.monotonic() + 30
-    while ExchangeRate.objects.filter(date=date(2026, 3, 10)).count() != 2:
-        assert time.monotonic() < deadline, "the worker did not load the rates"
-        time.sleep(0.2)
+    wait_until(
+        lambda: ExchangeRate.objects.filter(date=date(2026, 3, 10)).count() == 2,
+        what="the worker to load the rates",
+    )
     assert stored()[("2026-03-10", "USD")] == Decimal("1.21")
 
 

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from orders.models import Notification, NotificationStatus, Order, OrderEvent, R
 from orders.workflow import events, outbox
 from shopops.errors import Refused
 
+from .concurrency_support import wait_until
 from .factories import OrderFactory
 from .test_jobs import supplier_refund
 
@@ -317,10 +317,11 @@ def test_a_reminder_pass_hands_each_batch_over_in_one_broker_message_and_all_are
     assert [(name, len(args[0])) for name, args in published] == [
         (outbox.DELIVER_BATCH_TASK, n) for n in (4, 4, 1)
     ]
-    deadline = timezone.now() + timedelta(seconds=60)
-    while Notification.objects.exclude(status=NotificationStatus.SENT).exists():
-        assert timezone.now() < deadline, "the worker did not deliver every reminder"
-        time.sleep(0.2)
+    wait_until(
+        lambda: not Notification.objects.exclude(status=NotificationStatus.SENT).exists(),
+        seconds=60,
+        what="the worker to deliver every reminder",
+    )
     assert sorted(m.to[0] for m in mail.outbox) == sorted(o.buyer_email for o in orders)
 
 

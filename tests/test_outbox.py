@@ -31,6 +31,7 @@ from orders.tasks import deliver_notification
 from orders.workflow import outbox
 from shopops.celery import app, reset_broker_backoff
 
+from .concurrency_support import wait_until
 from .factories import NotificationFactory, OrderFactory, RefundFactory, UserFactory
 from .sms_provider import TOKEN, start_provider, stop_provider
 
@@ -55,14 +56,6 @@ def refund_pending_order(**fields) -> Order:
     order = OrderFactory(status=Status.REFUND_PENDING, close_reason="buyer_cancelled", **fields)
     RefundFactory(order=order, amount=Decimal("42.50"), idempotency_key=f"refund-{order.platform_order_id}")
     return order
-
-
-def wait_until(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def statuses(order: Order) -> list[str]:

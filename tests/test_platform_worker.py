@@ -7,7 +7,6 @@ the beat pass reads the supplier's answer back."""
 from __future__ import annotations
 
 import importlib
-import time
 
 import pytest
 from django.apps import apps
@@ -16,6 +15,7 @@ from orders import workflow
 from orders.models import Order, Refund, RefundStatus, Status, SyncState
 from orders.platforms.fake import fake_order
 from shopops.celery import hand_off
+from tests.concurrency_support import wait_until
 from tests.factories import StoreFactory, default_store, staff
 from tests.platform_refund_support import connect_1688, photo, returned, sale_with_purchase
 from tests.platform_support import AE_TOKEN, TOKEN_1688, connect, fake_gateways  # noqa: F401 (the fixture "fake")
@@ -37,14 +37,15 @@ def test_the_beat_pass_runs_each_store_on_a_real_worker(celery_worker, fake):
     assert hand_off("orders.sync_platforms")
     # then: main's order arrives; eu's failure is its own. The order is committed with its page,
     # main's good pass only when its whole pass (1688 part too) ends: wait for both ends.
-    deadline = time.monotonic() + 60
-    while not (
-        Order.objects.filter(platform_order_id="8100000000000001").exists()
-        and SyncState.objects.filter(store=main, last_good_pass_at__isnull=False).exists()
-        and SyncState.objects.filter(store=eu).exclude(last_error="").exists()
-    ):
-        assert time.monotonic() < deadline, "the worker did not run both stores' passes"
-        time.sleep(0.2)
+    wait_until(
+        lambda: (
+            Order.objects.filter(platform_order_id="8100000000000001").exists()
+            and SyncState.objects.filter(store=main, last_good_pass_at__isnull=False).exists()
+            and SyncState.objects.filter(store=eu).exclude(last_error="").exists()
+        ),
+        seconds=60,
+        what="the worker to run both stores' passes",
+    )
     assert SyncState.objects.get(store=main).last_good_pass_at is not None
     assert "IllegalAccessToken" in SyncState.objects.get(store=eu).last_error
 
@@ -71,18 +72,21 @@ def test_a_1688_refund_is_filed_by_a_worker_after_commit_and_its_answer_read_by_
     )
     # then: the worker files it on 1688, once, and records its id
     refund = Refund.objects.get(order=order, direction="from_supplier")
-    deadline = time.monotonic() + 60
-    while not Refund.objects.get(pk=refund.pk).reference:
-        assert time.monotonic() < deadline, "the worker did not file the request"
-        time.sleep(0.2)
+    wait_until(
+        lambda: bool(Refund.objects.get(pk=refund.pk).reference),
+        seconds=60,
+        what="the worker to file the request",
+    )
     [sent] = fake.refunds_1688(TOKEN_1688)
     assert Refund.objects.get(pk=refund.pk).reference == sent["refundId"]
     # when: the supplier pays, and beat's pass runs on the worker
     fake.supplier_decides(sent["refundId"], "agree")
     assert hand_off("orders.sync_platforms")
     # then: the order is closed by the system on 1688's word
-    while Order.objects.get(pk=order.pk).status != Status.CLOSED:
-        assert time.monotonic() < deadline, "the beat pass did not read the answer"
-        time.sleep(0.2)
+    wait_until(
+        lambda: Order.objects.get(pk=order.pk).status == Status.CLOSED,
+        seconds=60,
+        what="the beat pass to read the answer",
+    )
     assert Refund.objects.get(pk=refund.pk).status == RefundStatus.SUCCEEDED
     assert len(fake.refunds_1688(TOKEN_1688)) == 1

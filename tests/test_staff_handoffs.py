@@ -6,7 +6,6 @@ email a day instead (the daily digest)."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from orders.workflow import handoffs
 from orders.workflow import team as team_flow
 from orders.workflow.feedback import assign_followup, record_feedback
 from shopops.errors import Refused
+from tests.concurrency_support import wait_until
 from tests.factories import OrderFactory, RefundFactory, StoreFactory, default_store, staff
 from tests.webhook_support import start_robot, stop_robot
 from tests.workflow_support import say
@@ -314,9 +314,9 @@ def test_the_worker_delivers_the_hand_off_after_the_step_commits(celery_worker, 
     order = consented()
     workflow.record_buyer_consent(order, by=ana, reason="buyer_cancelled")
     # The worker thread runs the deliveries the step handed over when it committed.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and set(outbox(order).values_list("status", flat=True)) != {"sent"}:
-        time.sleep(0.05)
+    wait_until(
+        lambda: set(outbox(order).values_list("status", flat=True)) == {"sent"}, what="the hand-off sent"
+    )
     assert [m.to for m in mail.outbox] == [["sue@shopops.example"]]
     assert len(robot.messages) == 1 and "8100000000000777" in robot.messages[0]
 

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from orders import jobs, workflow
 from orders.models import Notification, NotificationStatus, Status
 from shopops.celery import app
 
+from .concurrency_support import wait_until
 from .factories import OrderFactory, RefundFactory
 from .sms_provider import TOKEN, start_provider, stop_provider
 
@@ -83,14 +83,6 @@ def _forget_unacked_delivery(notification_id: int) -> None:
             client.zrem("unacked_index", tag)
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 @pytest.mark.timeout(180)
 def test_worker_killed_mid_delivery_the_sms_arrives_exactly_once(transactional_db):
     # given: a refund about to be confirmed for a buyer with a phone only, a provider that
@@ -115,12 +107,14 @@ def test_worker_killed_mid_delivery_the_sms_arrives_exactly_once(transactional_d
 
         # and: another worker is up, the claim expires, and the relay runs (beat: every minute)
         second = _start_worker("crash-2", provider.url)
-        _wait(lambda: timezone.now() > note.claimed_until, CLAIM_SECONDS + 5, "the claim to expire")
+        wait_until(
+            lambda: timezone.now() > note.claimed_until, seconds=CLAIM_SECONDS + 5, what="the claim to expire"
+        )
         relayed = jobs.relay_notifications()
-        _wait(
+        wait_until(
             lambda: Notification.objects.get(pk=note.pk).status == NotificationStatus.SENT,
-            60,
-            "the second worker to deliver",
+            seconds=60,
+            what="the second worker to deliver",
         )
 
         # then: the provider was asked twice with one key, and the buyer got one SMS
