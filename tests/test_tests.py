@@ -170,3 +170,49 @@ def test_no_test_reaches_a_private_name_of_the_project():
                 if dotted[0] in PROJECT_PACKAGES and len(dotted) > 1 and any(_private(p) for p in dotted[1:]):
                     reached.append(f"{path.name}:{node.lineno} {node.value!r}")
     assert reached == [], "test through public names (make the name public if a test needs it)"
+
+
+# --- waiting for another thread: one way ---------------------------------------------------------
+
+
+def _sleeps(node: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "sleep"
+        for n in ast.walk(node)
+    )
+
+
+def _reads_the_database(node: ast.AST) -> bool:
+    """A model manager (``X.objects``), a row read again, or a request to the test client."""
+    return any(
+        (isinstance(n, ast.Attribute) and n.attr in {"objects", "refresh_from_db"})
+        or (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "get"
+            and isinstance(n.func.value, ast.Name)
+            and n.func.value.id == "client"
+        )
+        for n in ast.walk(node)
+    )
+
+
+def test_a_test_waits_for_rows_through_wait_until():
+    """A loop that sleeps between reads of the database waits for another thread's writes: on
+    SQLite such a read fails at once with "database table is locked" while the other thread
+    writes. ``tests/concurrency_support.wait_until`` takes that as "not yet"; a loop of its own
+    would fail the test one run in many (the team walk's did)."""
+    loops = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted(TESTS.glob("*.py"))
+        for node in ast.walk(_tree(path))
+        if isinstance(node, ast.While) and _sleeps(node) and _reads_the_database(node)
+    ]
+    assert loops == []
+
+
+def test_the_check_finds_a_loop_of_its_own():
+    loop = ast.parse("while not Order.objects.filter(pk=1).exists():\n    time.sleep(0.1)\n").body[0]
+    network = ast.parse("while not provider.requests:\n    time.sleep(0.02)\n").body[0]
+    assert _sleeps(loop) and _reads_the_database(loop)
+    assert not _reads_the_database(network)
