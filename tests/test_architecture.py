@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.source_support import parse
 from tests.write_reader import Source
 from tests.write_rule import OWNERS, WRITERS, project_modules, violations
 
@@ -49,7 +50,7 @@ def _name(path: Path) -> str:
 
 @cache
 def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
 def _imports(path: Path, known: set[str]) -> set[str]:
@@ -251,7 +252,7 @@ ADMIN_DELETES = ("delete_model", "delete_queryset")
 
 
 def _calls_super(method, name: str) -> bool:
-    tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    tree = parse(textwrap.dedent(inspect.getsource(method)))
     return any(
         isinstance(n, ast.Call)
         and isinstance(n.func, ast.Attribute)

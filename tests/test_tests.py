@@ -14,6 +14,8 @@ import ast
 from functools import cache
 from pathlib import Path
 
+from tests.source_support import parse
+
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 PROJECT_PACKAGES = ("orders", "evidence", "shopops")
@@ -32,7 +34,7 @@ ASSERTING = {
 
 @cache
 def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
 def _called_names(node: ast.AST) -> set[str]:
@@ -94,7 +96,7 @@ def test_every_test_function_asserts_something():
 
 
 def test_the_check_finds_a_test_that_cannot_fail():
-    sample = ast.parse(
+    sample = parse(
         "def helper(x):\n    assert x\n\n"
         "def test_calls_helper():\n    helper(1)\n\n"
         "def test_checks_nothing():\n    print('ran')\n"
@@ -212,7 +214,35 @@ def test_a_test_waits_for_rows_through_wait_until():
 
 
 def test_the_check_finds_a_loop_of_its_own():
-    loop = ast.parse("while not Order.objects.filter(pk=1).exists():\n    time.sleep(0.1)\n").body[0]
-    network = ast.parse("while not provider.requests:\n    time.sleep(0.02)\n").body[0]
+    loop = parse("while not Order.objects.filter(pk=1).exists():\n    time.sleep(0.1)\n").body[0]
+    network = parse("while not provider.requests:\n    time.sleep(0.02)\n").body[0]
     assert _sleeps(loop) and _reads_the_database(loop)
     assert not _reads_the_database(network)
+
+
+def test_the_source_is_parsed_again_after_cpythons_shared_depth_mismatch(monkeypatch):
+    """gh-106905: another thread building an AST at the same moment (a traceback's ^^^ marks)
+    makes ``ast.parse`` raise a SystemError for sound source; it is tried again, and any other
+    SystemError is not hidden."""
+    import pytest
+
+    from tests import source_support
+
+    real, failures = (
+        ast.parse,
+        iter([SystemError("AST constructor recursion depth mismatch (before=153, after=35)")] * 2),
+    )
+
+    def flaky(*args, **kwargs):
+        error = next(failures, None)
+        if error:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(source_support.ast, "parse", flaky)
+    assert isinstance(parse("x = 1"), ast.Module)
+    monkeypatch.setattr(
+        source_support.ast, "parse", lambda *a, **k: (_ for _ in ()).throw(SystemError("other"))
+    )
+    with pytest.raises(SystemError, match="other"):
+        parse("x = 1")

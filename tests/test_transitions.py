@@ -22,6 +22,7 @@ from orders.models import Order, Status
 from orders.transitions import CURRENCY_RULES, DEFAULT_RULES, KINDS, TRANSITIONS
 from orders.workflow.events import OTHER_EVENT_LABELS, event_label
 from tests.factories import OrderFactory
+from tests.source_support import parse
 
 BASE = Path(settings.BASE_DIR)
 
@@ -198,7 +199,7 @@ def _written_event_names() -> set[str]:
     and the ``"transition"`` value of rows built by hand."""
     names: set[str] = set()
     trees = [
-        ast.parse(path.read_text(encoding="utf-8"))
+        parse(path.read_text(encoding="utf-8"))
         for folder in ("orders", "evidence", "shopops")
         for path in (BASE / folder).rglob("*.py")
         if "migrations" not in path.parts

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tests.source_support import parse
 from tests.write_rule import (
     ADMIN_WRITES,
     HOLE,
@@ -67,7 +68,7 @@ class Source:
 
     def __init__(self, text: str, path: str):
         self.path = path  # relative to the project, POSIX
-        self.tree = ast.parse(text, filename=path)
+        self.tree = parse(text, filename=path)
         parts = list(Path(path).with_suffix("").parts)
         self.package = ".".join(parts[:-1])  # what a relative import starts from
         self.parents: dict[ast.AST, ast.AST] = {}
@@ -473,7 +474,7 @@ class Source:
                 return SAFE
             if isinstance(node.value, str):
                 try:
-                    parsed = ast.parse(node.value, mode="eval").body
+                    parsed = parse(node.value, mode="eval").body
                 except SyntaxError:
                     return UNKNOWN
                 self.parents[parsed] = node  # resolved in the scope of the annotation
