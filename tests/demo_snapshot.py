@@ -120,6 +120,14 @@ def read(taken_at: datetime, media: Path) -> Snapshot:
     return Snapshot(taken_at, tuple(tables), files)
 
 
+def emptying(tables: list[str], quote, *, triggers_off: bool) -> list[str]:
+    """The statements that empty ``tables``: a ``DELETE`` of each, first turning PostgreSQL's row
+    triggers off for the transaction (a superuser's right) when ``triggers_off``. The demo's
+    restore and the tests' flush on PostgreSQL (``tests/conftest.py``) both empty this way."""
+    off = ["SET LOCAL session_replication_role = replica"] if triggers_off else []
+    return off + [f"DELETE FROM {quote(table)}" for table in tables]
+
+
 def _as_json(value):
     """A JSON value that came back decoded (Django reads jsonb as text, json as Python values)."""
     if isinstance(value, dict | list):
@@ -139,32 +147,28 @@ def restore(snapshot: Snapshot) -> None:
 
     by = timezone.now() - snapshot.taken_at
     quote = connection.ops.quote_name
+    postgresql = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
-        names = [quote(table.name) for table in snapshot.tables]
-        if connection.vendor == "postgresql":
-            # The rows go out and in as pg_restore --disable-triggers puts them: without the row
-            # triggers, which refuse to delete an append-only record and check each row against
-            # rows not yet written back (a supplier refund against its purchase); the kept rows
-            # passed them when seeded.
-            cursor.execute("SET session_replication_role = replica")
-        for name in names:
-            cursor.execute(f"DELETE FROM {name}")
+        # The rows go out and in as pg_restore --disable-triggers puts them: without the row
+        # triggers, which refuse to delete an append-only record and check each row against rows
+        # not yet written back (a supplier refund against its purchase); the kept rows passed
+        # them when seeded.
+        for statement in emptying([table.name for table in snapshot.tables], quote, triggers_off=postgresql):
+            cursor.execute(statement)
         for table in snapshot.tables:
             if not table.rows:
                 continue
             columns = ", ".join(quote(column) for column in table.columns)
             rows = [_moved(row, by) for row in table.rows]
-            if connection.vendor == "postgresql":
-                rows = [tuple(_as_json(value) for value in row) for row in rows]
-            if connection.vendor == "postgresql":
+            if postgresql:
                 with cursor.cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row(row)
+                        copy.write_row(tuple(_as_json(value) for value in row))
             else:
                 marks = ", ".join(["%s"] * len(table.columns))
                 cursor.executemany(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})", rows)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
+        if postgresql:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
             # The planner's figures of each table as they are now: after the tests' flushes it
             # may believe a table of 10,000 rows empty and join it row by row (a list of the
             # demo took over 15 s); a seeding's own writes would have let autovacuum see them.

@@ -195,18 +195,7 @@ def shipped_return_operator(walk, order: Order) -> None:
     operator.mine()
     operator.open_order(order.platform_order_id)
     operator.expect_handled_by("you")
-    operator.transition("propose_return", evidence="Offered a return for the wrong colour")
-    expect(operator.page.locator("#order-status")).to_have_text("Return under negotiation")
-    operator.transition(
-        "record_return_agreement",
-        evidence="Buyer agrees to send it back",
-        fill={"tracking_number": "RT123456789CN"},
-        select={"reason": "quality_issue"},
-    )
-    expect(operator.page.locator("#order-status")).to_have_text("Awaiting returned goods")
-    operator.transition("receive_return", select={"condition": "damaged"})
-    expect(operator.page.locator("#order-status")).to_have_text("Return received")
-    operator.expect_handed_to("supervisor")
+    operator.take_back_a_damaged_return()
 
 
 def delivered_once(robot, refund_order: Order, return_order: Order) -> tuple[str, str]:

@@ -151,19 +151,7 @@ def _operator_takes_a_return(operator: Walker) -> str:
     operator.open_orders()
     operator.filter_status("Shipped")
     order_id = operator.first_order()
-    operator.transition("propose_return", evidence="Offered a return for the wrong colour")
-    expect(operator.page.locator("#order-status")).to_have_text("Return under negotiation")
-    operator.transition(
-        "record_return_agreement",
-        evidence="Buyer agrees to send it back",
-        fill={"tracking_number": "RT123456789CN"},
-        select={"reason": "quality_issue"},
-    )
-    expect(operator.page.locator("#order-status")).to_have_text("Awaiting returned goods")
-    # damaged goods go back to the supplier (the form's default for them)
-    operator.transition("receive_return", select={"condition": "damaged"})
-    expect(operator.page.locator("#order-status")).to_have_text("Return received")
-    operator.expect_handed_to("supervisor")
+    operator.take_back_a_damaged_return()
     return order_id
 
 

@@ -233,6 +233,24 @@ class Walker:
 
     # --- on the order page ----------------------------------------------------------------
 
+    def take_back_a_damaged_return(self) -> None:
+        """On a shipped order's page: propose the return, record the buyer's agreement, receive
+        the goods damaged (they go back to the supplier, the form's default for them); the order
+        is then the supervisor's."""
+        status = self.page.locator("#order-status")
+        self.transition("propose_return", evidence="Offered a return for the wrong colour")
+        expect(status).to_have_text("Return under negotiation")
+        self.transition(
+            "record_return_agreement",
+            evidence="Buyer agrees to send it back",
+            fill={"tracking_number": "RT123456789CN"},
+            select={"reason": "quality_issue"},
+        )
+        expect(status).to_have_text("Awaiting returned goods")
+        self.transition("receive_return", select={"condition": "damaged"})
+        expect(status).to_have_text("Return received")
+        self.expect_handed_to("supervisor")
+
     def expect_handed_to(self, who: str) -> None:
         """The order page's Next steps say whose turn it is now ("Waiting for a supervisor: …")."""
         expect(self.page.locator(".glance-actions [data-waiting-for]").first).to_contain_text(who)
