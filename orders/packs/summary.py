@@ -26,6 +26,7 @@ from fpdf import FPDF
 from shopops.errors import Refused
 
 from .case import Case, Section, when
+from .fontcache import add_fonts
 from .limits import Limits
 
 # fontTools logs each subset glyph by glyph at INFO: a page of noise per PDF in the worker's log.
@@ -73,12 +74,9 @@ class SummaryPDF(FPDF):
         self.footer_title = title
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN)
-        fonts = fonts_checked()
-        names = []
-        for index, path in enumerate(fonts):
-            name = f"f{index}"
-            self.add_font(name, fname=str(path))
-            names.append(name)
+        fonts = [(f"f{index}", path) for index, path in enumerate(fonts_checked())]
+        add_fonts(self, fonts)  # parsed once per process (fontcache)
+        names = [name for name, _path in fonts]
         self.set_fallback_fonts(names[1:], exact_match=False)
         self.set_text_shaping(True)
         self.font_name = names[0]
