@@ -106,7 +106,7 @@ def test_list_shows_badge_amount_and_next_deadline(client, supervisor):
     order = OrderFactory(status=Status.AWAITING_PAYMENT, total_amount=Decimal("12.50"), currency="EUR")
     client.force_login(supervisor)
     html = client.get(LIST).content.decode()
-    assert 'class="status-badge status-awaiting_payment"' in html
+    assert f'class="status-badge status-awaiting_payment">{Status.AWAITING_PAYMENT.label}</span>' in html
     assert "12.50 EUR" in html
     assert "payment timeout" in html
     assert order.platform_order_id in html

@@ -35,7 +35,7 @@ from ..workflow.assignment import ASSIGN_PERMISSION
 from ..workflow.events import event_label
 from ..workflow.packs import PACK_PERMISSION
 from . import assignment, imports, order_actions, order_views, packs, purchase, ready_texts
-from .display import status_badge
+from .display import choice_label, status_badge
 from .filters import (
     AssigneeFilter,
     ClosedDateFilter,
@@ -285,7 +285,7 @@ class OrderAdmin(StoreScopedAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, obj: Order) -> str:
-        return status_badge(obj.status, obj.get_status_display())
+        return status_badge(obj.status, choice_label(Status, obj.status))
 
     @admin.display(description=_("open for / took"), ordering="placed_at")
     def age(self, obj: Order) -> str:

@@ -18,11 +18,11 @@ from shopops.admin_base import ReadOnlyAdmin
 from shopops.errors import Refused
 
 from .. import policy, workflow
-from ..models import Refund
+from ..models import Refund, RefundStatus
 from ..naming import listed, refund_named, sentence_start
 from ..scoped_admin import StoreScopedAdmin
 from .actions import bounded_selection
-from .display import order_link, status_badge
+from .display import choice_label, order_link, status_badge
 from .filters import RefundNotArrivedFilter, SupplierRefundOverdueFilter
 
 
@@ -95,7 +95,7 @@ class RefundAdmin(StoreScopedAdmin, ReadOnlyAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, obj: Refund) -> str:
-        return status_badge(f"refund-{obj.status}", obj.get_status_display())
+        return status_badge(f"refund-{obj.status}", choice_label(RefundStatus, obj.status))
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj: Refund) -> str:
