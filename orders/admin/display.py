@@ -13,7 +13,7 @@ def choice_label(choices: Any, value: str) -> Any:
     """The label of ``value`` in ``choices`` (a Django ``TextChoices``), or the value itself.
 
     For a list's rows: a model's ``get_FOO_display()`` makes every choice of the field hashable
-    again on each call (a tenth of the order list's rendering); the enum looks the value up."""
+    again on each call (4 % of the order list's rendering); the enum looks the value up."""
     try:
         return choices(value).label
     except ValueError:
