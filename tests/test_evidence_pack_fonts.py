@@ -21,11 +21,9 @@ from shopops.fonts import default_pdf_fonts
 WRITTEN = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 FONTS = [(f"f{index}", Path(path)) for index, path in enumerate(default_pdf_fonts())]
 TEXTS = [
+    "买家说手机壳破损了，要求全额退款。Покупатель говорит المشتري يوافق הקונה מסכים 구매자 購入者",
+    "a character no font has: \U0001f9ff \U000e0041 and then 订单 1688退款申请",
     "Order 8100234567 refunded 21.50 USD",
-    "买家说收到的手机壳破损了，要求全额退款。1688退款申请",
-    "Покупатель говорит, что чехол пришёл треснутым. المشتري يوافق على الإلغاء הקונה מסכים",
-    "구매자가 환불을 요청했습니다 購入者はケースが割れていたと言っています",
-    "a character no font has: \U0001f9ff \U000e0041 and then 订单",
 ]
 
 
@@ -61,8 +59,9 @@ def test_each_pdf_from_the_kept_fonts_is_the_pdf_fpdf2_writes_from_the_files():
     # each PDF reads the kept widths and glyph ids, and subsets a font object of its own
     assert pdf.fonts["f1"].cw is kept["f1"].cw and pdf.fonts["f1"].glyph_ids is kept["f1"].glyph_ids
     assert pdf.fonts["f1"].ttfont is not kept["f1"].ttfont
-    # In turn: each PDF from the kept fonts follows others that subset their own copies.
-    for text in TEXTS + list(reversed(TEXTS)):
+    # In turn, and the first again: each PDF from the kept fonts follows others that subset
+    # their own copies.
+    for text in TEXTS + TEXTS[:1]:
         kept = _pdf(text, FONTS, kept=True)
         assert _without_id(kept) == _without_id(_pdf(text, FONTS, kept=False)), text
         assert PdfReader(io.BytesIO(kept)).pages[0].extract_text().split()[0] == text.split()[0]
