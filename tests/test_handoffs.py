@@ -128,6 +128,20 @@ def test_each_queue_counts_its_orders_gives_the_oldest_age_and_links_to_exactly_
     assert "Supplier answers: received, due or overdue" in page
 
 
+def test_a_queues_list_reads_the_orders_table_once(client, queued):
+    # given: a supervisor; when: they open each queue's list
+    client.force_login(staff("Supervisor"))
+    for key, orders in queued.items():
+        with CaptureQueriesContext(connection) as queries:
+            assert listed(client, f"{LIST}?queue={key}") == {order.pk for order in orders}, key
+        # then: the queue's conditions are the list's own, never "id IN (the queue's orders)", a
+        # second scan of the orders a stale-statistics plan turns into a loop over both
+        reads = [query["sql"] for query in queries.captured_queries if 'FROM "orders_order"' in query["sql"]]
+        assert reads, key
+        for sql in reads:
+            assert sql.count('FROM "orders_order"') == 1, f"{key}: {sql}"
+
+
 def test_queues_are_shown_to_the_supervisor_only(client, queued):
     # given: an operator, who may not confirm refunds, ask suppliers or resolve disputes
     client.force_login(staff("Operator"))

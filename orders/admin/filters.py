@@ -238,7 +238,10 @@ class QueueFilter(admin.SimpleListFilter):
         queue = queues.QUEUES_BY_KEY.get(self.value() or "")
         if queue is None:
             return queryset
-        return queryset.filter(pk__in=queue.select(timezone.now(), request.user).values("pk"))
+        # The queue's own conditions added to the list's, not "pk IN (the queue)": a second scan
+        # of the orders that PostgreSQL may plan as a loop over both when its statistics are
+        # stale (a restored database: a count of the demo's 10,000 orders ran over 30 minutes).
+        return queryset & queue.select(timezone.now(), request.user)
 
 
 class WaitingOnMeFilter(admin.SimpleListFilter):
