@@ -9,26 +9,28 @@ now (a file replaced on disk is read again). Each PDF gets fpdf2's own copy of i
 - the tables fpdf2 only reads after parsing — each character's width and glyph id — are shared
   by the copies instead of copied (``deepcopy``'s memo). The widths' ``defaultdict`` may gain an
   entry for a character the font lacks, always the font's missing width: the same for every PDF;
-- the font file itself is opened afresh (lazily, as fpdf2 does): when fpdf2 writes the PDF it
-  subsets that object in place, down to the glyphs the PDF used.
-
-A font fpdf2 changes while parsing (a TrueType font without a ``.notdef`` glyph, to which fpdf2
-adds one) is parsed for every PDF, as before.
+- the font object fpdf2 subsets in place when it writes the PDF (down to the glyphs the PDF
+  used) is the PDF's own: a copy of the parsed one, its tables as fpdf2 read them, made from a
+  pickle of it taken once (fontTools pickles a lazily read font: the copy opens the file again
+  for the tables not read yet). Unpickling is about half of reading those tables again. What
+  fpdf2 changed while parsing (the ``.notdef`` glyph it draws into a font that lacks one) is in
+  the pickle too.
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
 from copy import deepcopy
 from pathlib import Path
 
-from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import TTFFont
 
 _lock = threading.Lock()
-# {(path, modified, size) of each file, in order: {fpdf2's font key: the parsed font}}
-_kept: dict[tuple, dict[str, TTFFont]] = {}
+# {(name, path, modified, size) of each file, in order:
+#  {fpdf2's font key: (the parsed font, the pickle of its fontTools font as fpdf2 left it)}}
+_kept: dict[tuple, dict[str, tuple[TTFFont, bytes]]] = {}
 
 
 def _signature(fonts: list[tuple[str, Path]]) -> tuple:
@@ -39,23 +41,7 @@ def _signature(fonts: list[tuple[str, Path]]) -> tuple:
     return tuple(signature)
 
 
-def _open(font: TTFFont) -> ttLib.TTFont:
-    return ttLib.TTFont(
-        font.ttffile, recalcTimestamp=False, fontNumber=font.collection_font_number, lazy=True
-    )
-
-
-def _unchanged_by_parsing(font: TTFFont) -> bool:
-    """Whether the file, opened afresh, is what fpdf2 parsed (it adds a missing ``.notdef``)."""
-    fresh = _open(font)
-    try:
-        return "glyf" not in fresh or ".notdef" in fresh["glyf"]
-    finally:
-        fresh.close()
-
-
-def parsed(fonts: list[tuple[str, Path]]) -> dict[str, TTFFont]:
-    """The fonts (fpdf2 family name, file) as fpdf2 parses them, once per process."""
+def _parsed(fonts: list[tuple[str, Path]]) -> dict[str, tuple[TTFFont, bytes]]:
     signature = _signature(fonts)
     with _lock:
         kept = _kept.get(signature)
@@ -63,27 +49,32 @@ def parsed(fonts: list[tuple[str, Path]]) -> dict[str, TTFFont]:
             holder = FPDF()
             for name, path in fonts:
                 holder.add_font(name, fname=str(path))
-            kept = {
-                key: font
-                for key, font in holder.fonts.items()
-                if isinstance(font, TTFFont) and _unchanged_by_parsing(font)
-            }
-            for font in kept.values():
-                font.ttfont.close()  # each PDF opens its own
+            kept = {}
+            for key, font in holder.fonts.items():
+                if isinstance(font, TTFFont):
+                    kept[key] = (font, pickle.dumps(font.ttfont, protocol=pickle.HIGHEST_PROTOCOL))
+                    font.ttfont.close()  # each PDF has its own copy
             _kept.clear()  # the files changed: what was parsed before is not read again
             _kept[signature] = kept
     return kept
 
 
+def parsed(fonts: list[tuple[str, Path]]) -> dict[str, TTFFont]:
+    """The fonts (fpdf2 family name, file) as fpdf2 parses them, once per process."""
+    return {key: font for key, (font, _pickled) in _parsed(fonts).items()}
+
+
 def add_fonts(pdf: FPDF, fonts: list[tuple[str, Path]]) -> None:
     """``pdf.add_font`` for each (family name, file), from the fonts parsed once per process."""
-    kept = parsed(fonts)
+    kept = _parsed(fonts)
     for name, path in fonts:
-        font = kept.get(name.lower())
-        if font is None:
+        if name.lower() not in kept:
             pdf.add_font(name, fname=str(path))
             continue
+        font, pickled = kept[name.lower()]
         copy = deepcopy(font, {id(font.cw): font.cw, id(font.glyph_ids): font.glyph_ids})
         copy.i = len(pdf.fonts) + 1
-        copy.ttfont = _open(font)
+        # Our own bytes, pickled in this process by _parsed(), never read from outside it;
+        # deepcopy would be the same copy at eight times the cost.
+        copy.ttfont = pickle.loads(pickled)  # noqa: S301
         pdf.fonts[name.lower()] = copy
