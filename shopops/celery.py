@@ -14,6 +14,8 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 from django.db import close_old_connections, connections
 
+from . import broker  # noqa: F401  registers the embedded broker's URL scheme (settings)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopops.settings")
 
 app = Celery("shopops")

@@ -286,7 +286,9 @@ if REDIS_URL:
 else:
     # Embedded broker: kombu's filesystem transport, messages are files in var/broker/.
     # A real worker and beat run against it with no server; see README.md.
-    CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport, each message written whole before a worker can take it: the
+    # scheme is shopops/broker.py's, registered with kombu when the Celery app loads.
+    CELERY_BROKER_URL = "shopops-filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),

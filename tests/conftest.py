@@ -319,8 +319,10 @@ def _private_filesystem_broker(tmp_path_factory: pytest.TempPathFactory) -> None
     """
     from django.conf import settings
 
+    from shopops import broker
+
     # Celery reads its configuration live from the CELERY_* Django settings.
-    if not settings.CELERY_BROKER_URL.startswith("filesystem"):
+    if not settings.CELERY_BROKER_URL.startswith(f"{broker.SCHEME}://"):
         return
     root = tmp_path_factory.mktemp("broker")
     for sub in ("queue", "control", "results"):
