@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.utils import translation
 
-from orders.models import Status
+from orders.models import RefundStatus, Status, choice_label
 from tests.factories import OrderFactory, RefundFactory, staff
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +63,12 @@ def test_bulk_confirmations_name_refunds_and_orders_in_words_not_row_ids(client)
     assert any(
         m.startswith(f"Order {paid.platform_order_id} (Cai Wen) was refused:") for m in messages_of(response)
     )
+
+
+def test_a_choice_is_named_by_its_label_in_the_readers_language_and_an_unknown_value_as_stored():
+    assert choice_label(Status, "awaiting_payment") == "Awaiting payment"
+    assert choice_label(RefundStatus, "no_such_status") == "no_such_status"
+    assert choice_label(Status, "") == ""
+    with translation.override("zh-hans"):
+        assert choice_label(Status, "awaiting_payment") == translation.gettext("Awaiting payment")
+        assert choice_label(Status, "awaiting_payment") != "Awaiting payment"

@@ -9,17 +9,6 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 
-def choice_label(choices: Any, value: str) -> Any:
-    """The label of ``value`` in ``choices`` (a Django ``TextChoices``), or the value itself.
-
-    For a list's rows: a model's ``get_FOO_display()`` makes every choice of the field hashable
-    again on each call (4 % of the order list's rendering); the enum looks the value up."""
-    try:
-        return choices(value).label
-    except ValueError:
-        return value
-
-
 def status_badge(status: str, label: Any) -> SafeString:
     """A coloured badge for an order or refund status (``static/shopops/admin.css``)."""
     return format_html('<span class="status-badge status-{}">{}</span>', status, label)

@@ -24,7 +24,16 @@ from django.utils.translation import gettext_lazy as _
 from shopops.admin_base import ReadOnlyAdmin, ReadOnlyInline, screen
 
 from .. import policy
-from ..models import Order, OrderEvent, Refund, RefundDirection, RefundStatus, Status, SupplierOrder
+from ..models import (
+    Order,
+    OrderEvent,
+    Refund,
+    RefundDirection,
+    RefundStatus,
+    Status,
+    SupplierOrder,
+    choice_label,
+)
 from ..people import person
 from ..platform_words import status_words
 from ..scoped_admin import StoreScopedAdmin
@@ -35,7 +44,7 @@ from ..workflow.assignment import ASSIGN_PERMISSION
 from ..workflow.events import event_label
 from ..workflow.packs import PACK_PERMISSION
 from . import assignment, imports, order_actions, order_views, packs, purchase, ready_texts
-from .display import choice_label, status_badge
+from .display import status_badge
 from .filters import (
     AssigneeFilter,
     ClosedDateFilter,

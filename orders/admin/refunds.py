@@ -18,11 +18,11 @@ from shopops.admin_base import ReadOnlyAdmin
 from shopops.errors import Refused
 
 from .. import policy, workflow
-from ..models import Refund, RefundStatus
+from ..models import Refund, RefundStatus, choice_label
 from ..naming import listed, refund_named, sentence_start
 from ..scoped_admin import StoreScopedAdmin
 from .actions import bounded_selection
-from .display import choice_label, order_link, status_badge
+from .display import order_link, status_badge
 from .filters import RefundNotArrivedFilter, SupplierRefundOverdueFilter
 
 

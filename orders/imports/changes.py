@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from shopops.errors import Refused
 
-from ..models import FORWARD_PATH, Order, Status
+from ..models import FORWARD_PATH, Order, Status, choice_label
 
 # Row column → Order field, for the fields an import sets and compares.
 ORDER_FIELDS = {
@@ -157,10 +157,6 @@ def _shown(value: Any) -> str:
     return str(_stored(value))
 
 
-def _label(status: str) -> str:
-    return str(Status(status).label) if status in Status.values else status
-
-
 def _moves(order_id: str, current: str, target: str, agrees: Collection[str] = ()) -> list[str]:
     if current == target or current in agrees:
         return []
@@ -170,7 +166,11 @@ def _moves(order_id: str, current: str, target: str, agrees: Collection[str] = (
                 "order %(order)s is “%(current)s”, in a close workflow: an import does not move it "
                 "to “%(target)s”. Row not applied."
             )
-            % {"order": order_id, "current": _label(current), "target": _label(target)}
+            % {
+                "order": order_id,
+                "current": choice_label(Status, current),
+                "target": choice_label(Status, target),
+            }
         )
     if _FORWARD_INDEX[target] < _FORWARD_INDEX[current]:
         raise Refused(
@@ -178,7 +178,11 @@ def _moves(order_id: str, current: str, target: str, agrees: Collection[str] = (
                 "order %(order)s is already “%(current)s”: an import never moves an order back to "
                 "“%(target)s”. Row not applied."
             )
-            % {"order": order_id, "current": _label(current), "target": _label(target)}
+            % {
+                "order": order_id,
+                "current": choice_label(Status, current),
+                "target": choice_label(Status, target),
+            }
         )
     return [MOVES[s] for s in FORWARD_PATH[_FORWARD_INDEX[current] + 1 : _FORWARD_INDEX[target] + 1]]
 
@@ -187,7 +191,7 @@ def _refuse_money(order_id: str, status: str, fields: list[str], has_refund: boo
     why = (
         _("it has a refund")
         if has_refund
-        else _("it is “%(status)s”, in a close workflow") % {"status": _label(status)}
+        else _("it is “%(status)s”, in a close workflow") % {"status": choice_label(Status, status)}
     )
     raise Refused(
         _("order %(order)s: an import never changes %(fields)s of an order once %(why)s. Row not applied.")

@@ -33,6 +33,7 @@ from .choices import RefundStatus as RefundStatus
 from .choices import ReturnCondition as ReturnCondition
 from .choices import Status as Status
 from .choices import SupplierRefundKind as SupplierRefundKind
+from .choices import choice_label as choice_label
 from .choices import purchase_status_for as purchase_status_for
 from .feedback import Feedback as Feedback
 from .feedback import FeedbackEvent as FeedbackEvent

@@ -34,6 +34,7 @@ from ..models import (
     RefundStatus,
     Status,
     SupplierRefundKind,
+    choice_label,
 )
 from ..said import summary_of
 from ..selectors.packs import pack_communications, pack_events
@@ -80,13 +81,6 @@ def when(value: datetime | str | None) -> str:
     return f"{date_format(local, DATETIME_FORMAT)} (UTC{offset[:3]}:{offset[3:]})"
 
 
-def label(choices: Any, value: str) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
-
-
 def _display_names(kind: str, code: str) -> str:
     """A country's or a language's name in the reader's language, with its code."""
     if not code:
@@ -108,7 +102,7 @@ def _value(spec: Field, value: Any, currency: str) -> str:
         return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
     if spec.kind in ("text", "count"):
         return str(value)
-    return label(spec.kind, value)
+    return choice_label(spec.kind, value)
 
 
 def _step(event: OrderEvent, step: Step, audience: Audience, sale_currency: str) -> Block:
@@ -143,8 +137,9 @@ def _communications(order: Order, audience: Audience) -> Section:
 
 def _message(number: int, comm: Communication) -> Block:
     line = (
-        f"{number}. {when(comm.occurred_at)} — {label(Direction, comm.direction)}, "
-        f"{label(Counterparty, comm.counterparty)}, {label(Channel, comm.channel)} ({label(Kind, comm.kind)})"
+        f"{number}. {when(comm.occurred_at)} — {choice_label(Direction, comm.direction)}, "
+        f"{choice_label(Counterparty, comm.counterparty)}, {choice_label(Channel, comm.channel)} "
+        f"({choice_label(Kind, comm.kind)})"
     )
     rows = [(_("Summary"), summary_of(comm))]
     if comm.body:
@@ -155,7 +150,7 @@ def _message(number: int, comm: Communication) -> Block:
 def _refund_status(refund: Refund) -> str:
     # "Received" is Finance's check that the money arrived: ours, not the reader's.
     status = RefundStatus.SUCCEEDED if refund.status == RefundStatus.RECEIVED else refund.status
-    return label(RefundStatus, status)
+    return choice_label(RefundStatus, status)
 
 
 def _shown(refunds: list[Refund]) -> list[Refund]:
@@ -178,9 +173,9 @@ def _buyers_status(order: Order) -> str:
 
 def _buyers_outcome(order: Order) -> str:
     if order.outcome in (Outcome.CANCELLED_UNPAID, Outcome.REFUNDED):
-        return label(Outcome, order.outcome)
+        return choice_label(Outcome, order.outcome)
     if order.outcome in (Outcome.WON, Outcome.PARTIAL, Outcome.LOST):
-        return "" if order.dispute_with == DisputeWith.SUPPLIER else label(Outcome, order.outcome)
+        return "" if order.dispute_with == DisputeWith.SUPPLIER else choice_label(Outcome, order.outcome)
     return ""
 
 
@@ -200,7 +195,7 @@ def buyer_case(order: Order, audience: Audience) -> Case:
             (_("Shipped"), when(sale.shipped_at) if sale.shipped_at else ""),
             (_("Tracking number"), " ".join(x for x in (sale.tracking_number, sale.carrier) if x)),
             (_("Return tracking number"), sale.return_tracking_number),
-            (_("Close reason"), label(CloseReason, order.close_reason) if order.close_reason else ""),
+            (_("Close reason"), choice_label(CloseReason, order.close_reason) if order.close_reason else ""),
             (_("Outcome"), _buyers_outcome(order)),
             (
                 _("Platform reference"),
@@ -242,9 +237,9 @@ def buyer_case(order: Order, audience: Audience) -> Case:
 
 def _suppliers_outcome(order: Order) -> str:
     if order.outcome == Outcome.SUPPLIER_REFUNDED:
-        return label(Outcome, order.outcome)
+        return choice_label(Outcome, order.outcome)
     if order.outcome in (Outcome.WON, Outcome.PARTIAL, Outcome.LOST):
-        return label(Outcome, order.outcome) if order.dispute_with == DisputeWith.SUPPLIER else ""
+        return choice_label(Outcome, order.outcome) if order.dispute_with == DisputeWith.SUPPLIER else ""
     return ""
 
 
@@ -258,7 +253,7 @@ def supplier_case(order: Order, audience: Audience) -> Case:
                 (_("1688 order id"), p.supplier_order_id),
                 (_("1688 order entry ids"), ", ".join(p.entry_ids or [])),
                 (_("Supplier"), p.supplier_name),
-                (_("Purchase status"), label(PurchaseStatus, p.status)),
+                (_("Purchase status"), choice_label(PurchaseStatus, p.status)),
                 (_("Units bought"), str(p.units)),
                 (_("Amount (CNY)"), format_money(p.amount, "CNY") if p.amount is not None else ""),
                 (
@@ -274,7 +269,7 @@ def supplier_case(order: Order, audience: Audience) -> Case:
         _("The goods"),
         rows=[
             (_("Product"), order.product_title),
-            (_("Close reason"), label(CloseReason, order.close_reason) if order.close_reason else ""),
+            (_("Close reason"), choice_label(CloseReason, order.close_reason) if order.close_reason else ""),
             (_("Outcome"), _suppliers_outcome(order)),
             (_("1688 dispute reference"), block.dispute_reference),
         ],
@@ -286,7 +281,7 @@ def supplier_case(order: Order, audience: Audience) -> Case:
                 " — ".join(
                     x
                     for x in (
-                        label(SupplierRefundKind, r.kind) if r.kind else "",
+                        choice_label(SupplierRefundKind, r.kind) if r.kind else "",
                         format_money(r.amount, r.currency),
                         _refund_status(r),
                     )

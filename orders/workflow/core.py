@@ -51,7 +51,7 @@ from shopops import inputs
 from shopops.errors import OrderChanged, Refused
 
 from .. import policy
-from ..models import Order, Status
+from ..models import Order, Status, choice_label
 from ..selectors.evidence import evidence_missing
 from ..transitions import TRANSITIONS
 from . import assignment, events, handoffs, versions
@@ -59,7 +59,7 @@ from . import assignment, events, handoffs, versions
 
 def status_label(status: str) -> str:
     """The display label of an order status (the value itself when it is not one)."""
-    return str(Status(status).label) if status in Status.values else status
+    return choice_label(Status, status)
 
 
 def order_pk(order: Order | int | str) -> int:
