@@ -284,10 +284,10 @@ if REDIS_URL:
     }
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 else:
-    # Embedded broker: kombu's filesystem transport, messages are files in var/broker/.
-    # A real worker and beat run against it with no server; see README.md.
-    # kombu's filesystem transport, each message written whole before a worker can take it: the
-    # scheme is shopops/broker.py's, registered with kombu when the Celery app loads.
+    # Embedded broker: kombu's filesystem transport, messages are files in var/broker/, each
+    # written whole before a worker can take it (shopops/broker.py, whose scheme this is,
+    # registered with kombu when the Celery app loads). A real worker and beat run against it
+    # with no server; see README.md.
     CELERY_BROKER_URL = "shopops-filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),

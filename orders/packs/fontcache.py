@@ -50,10 +50,9 @@ def _parsed(fonts: list[tuple[str, Path]]) -> dict[str, tuple[TTFFont, bytes]]:
             for name, path in fonts:
                 holder.add_font(name, fname=str(path))
             kept = {}
-            for key, font in holder.fonts.items():
-                if isinstance(font, TTFFont):
-                    kept[key] = (font, pickle.dumps(font.ttfont, protocol=pickle.HIGHEST_PROTOCOL))
-                    font.ttfont.close()  # each PDF has its own copy
+            for key, font in holder.fonts.items():  # each a TTFFont: fpdf2's key is the name lowered
+                kept[key] = (font, pickle.dumps(font.ttfont, protocol=pickle.HIGHEST_PROTOCOL))
+                font.ttfont.close()  # each PDF has its own copy
             _kept.clear()  # the files changed: what was parsed before is not read again
             _kept[signature] = kept
     return kept
@@ -67,10 +66,7 @@ def parsed(fonts: list[tuple[str, Path]]) -> dict[str, TTFFont]:
 def add_fonts(pdf: FPDF, fonts: list[tuple[str, Path]]) -> None:
     """``pdf.add_font`` for each (family name, file), from the fonts parsed once per process."""
     kept = _parsed(fonts)
-    for name, path in fonts:
-        if name.lower() not in kept:
-            pdf.add_font(name, fname=str(path))
-            continue
+    for name, _path in fonts:
         font, pickled = kept[name.lower()]
         copy = deepcopy(font, {id(font.cw): font.cw, id(font.glyph_ids): font.glyph_ids})
         copy.i = len(pdf.fonts) + 1
